@@ -1,0 +1,3 @@
+from headframe.cli import main
+
+raise SystemExit(main())

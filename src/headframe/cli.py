@@ -1,0 +1,273 @@
+"""The `headframe` command (also `python -m headframe`).
+
+Each subcommand prints help with --help and fails with one clear line on bad arguments or errors
+(exit 2 for usage, 1 for a refused operation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+PROG = "headframe"
+
+
+class CommandError(Exception):
+    """A refused operation: printed as one line, exit code 1."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage and the error on two lines; a script wants one clear line."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "headframe.settings")
+    import django
+
+    django.setup()
+
+
+# --- subcommands -----------------------------------------------------------------------------------
+
+
+def cmd_migrate(args) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=args.verbosity)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    print(
+        f"headframe on http://{args.host}:{args.port}/  (database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']})"
+    )
+    uvicorn.run(
+        "headframe.asgi:application",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning" if not args.access_log else "info",
+        access_log=args.access_log,
+        lifespan="off",
+    )
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from django.core.management import call_command
+
+    from headframe.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+
+    call_command("migrate", interactive=False, verbosity=0)
+    result = load_demo()
+    print(
+        f"demo data: {result.created_units} units, {result.created_bridge_points} bridge points, "
+        f"{result.created_people} people, {len(result.created_users)} users created "
+        "(existing ones left unchanged)"
+    )
+    print(
+        f"demo login: user 'admin', password '{DEMO_PASSWORD}'  (also: {', '.join(u for u in DEMO_USERS if u != 'admin')})"
+    )
+    if args.no_serve:
+        return 0
+    return cmd_serve(args)
+
+
+def _read_password_stdin() -> str:
+    line = sys.stdin.readline()
+    password = line.rstrip("\r\n")
+    if not password:
+        raise CommandError("--password-stdin: no password on standard input")
+    return password
+
+
+def cmd_createuser(args) -> int:
+    from headframe.core.audit import channel
+    from headframe.org.services import user_create
+
+    if len(args.role) != len(args.unit):
+        raise CommandError(
+            f"give --role and --unit in pairs: got {len(args.role)} --role and {len(args.unit)} --unit"
+        )
+    password = _read_password_stdin() if args.password_stdin else None
+    with channel("cli"):
+        user = user_create(
+            actor=None,
+            username=args.name,
+            grants=list(zip(args.role, args.unit, strict=True)),
+            password=password,
+            email=args.email or "",
+        )
+    roles = ", ".join(f"{r}@{u}" for r, u in zip(args.role, args.unit, strict=True))
+    print(
+        f"created user {user.username}: {roles}" + ("" if password else " (no password: token login only)"),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_token(args) -> int:
+    from headframe.core.audit import channel
+    from headframe.org.models import ApiToken
+    from headframe.org.services import token_create, token_revoke, user_by_username
+
+    with channel("cli"):
+        if args.token_command == "create":
+            user = user_by_username(args.user)
+            _, raw = token_create(actor=None, user=user, name=args.name or "")
+            print(raw)  # only the token on stdout, so scripts can capture it
+        elif args.token_command == "revoke":
+            prefix = args.token.removeprefix("hf_").split("_", 1)[0]
+            token = ApiToken.objects.filter(prefix=prefix).first()
+            if token is None:
+                raise CommandError(f"no token with prefix {prefix!r}")
+            changed = token_revoke(actor=None, token=token)
+            print(f"token {prefix} {'revoked' if changed else 'was already revoked'}", file=sys.stderr)
+        else:
+            user = user_by_username(args.user)
+            for token in ApiToken.objects.filter(user=user):
+                state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+                used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
+                print(
+                    f"{token.prefix}\t{token.name or '-'}\t{token.created_at:%Y-%m-%d}\tlast used {used}\t{state}"
+                )
+    return 0
+
+
+def cmd_check(args) -> int:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    call_command("check", deploy=args.deploy, fail_level="ERROR")
+    try:
+        connection.ensure_connection()
+    except Exception as exc:
+        raise CommandError(f"cannot connect to the database: {exc}") from None
+    pending = MigrationExecutor(connection).migration_plan(
+        MigrationExecutor(connection).loader.graph.leaf_nodes()
+    )
+    if pending:
+        raise CommandError(f"{len(pending)} migration(s) not applied: run `headframe migrate`")
+    print(f"ok: configuration valid, database {connection.vendor} reachable, migrations applied")
+    return 0
+
+
+def cmd_manage(args) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line([f"{PROG} manage", *args.args])
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------------
+
+
+def _add_serve_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    parser.add_argument("--access-log", action="store_true", help="log every request")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog=PROG, description="headframe: production control and mine safety.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    sub.required = True
+
+    p = sub.add_parser("migrate", help="create or upgrade the database schema")
+    p.add_argument("-v", "--verbosity", type=int, default=1, choices=[0, 1, 2, 3])
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("serve", help="serve the web app and API (uvicorn)")
+    _add_serve_options(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("demo", help="migrate, load demo data (idempotent) and serve")
+    _add_serve_options(p)
+    p.add_argument("--no-serve", action="store_true", help="load the demo data and exit")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "createuser",
+        help="create a user with roles scoped to units",
+        description="Create a user. --role and --unit come in pairs and may repeat: "
+        "headframe createuser an --role reporter --unit NDA-M1 --role viewer --unit HFG",
+    )
+    p.add_argument("name", help="user name")
+    p.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        metavar="ROLE",
+        help="viewer, reporter, dispatcher, safety_officer, planner or admin",
+    )
+    p.add_argument(
+        "--unit", action="append", required=True, metavar="CODE", help="unit code the role applies to"
+    )
+    p.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    p.add_argument("--email", help="e-mail address")
+    p.set_defaults(func=cmd_createuser)
+
+    p = sub.add_parser("token", help="create, list or revoke API tokens")
+    token_sub = p.add_subparsers(dest="token_command", metavar="ACTION", parser_class=OneLineParser)
+    token_sub.required = True
+    t = token_sub.add_parser("create", help="create a token for USER and print only the token")
+    t.add_argument("user")
+    t.add_argument("--name", help="what the token is for (e.g. the gateway or script)")
+    t = token_sub.add_parser("revoke", help="revoke a token (the token itself or its prefix)")
+    t.add_argument("token")
+    t = token_sub.add_parser("list", help="list USER's tokens (prefix, name, dates; never the secret)")
+    t.add_argument("user")
+    p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser("check", help="check configuration, database connection and migrations")
+    p.add_argument("--deploy", action="store_true", help="also run Django's deployment checks")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("manage", help="run a Django management command (for maintainers)", add_help=False)
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        os.environ["HEADFRAME_MODE"] = "demo"
+    try:
+        _setup_django()
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one clear line, not a traceback, for anything the user can act on
+        from django.core.exceptions import ImproperlyConfigured
+        from django.core.management.base import CommandError as DjangoCommandError
+
+        from headframe.core.errors import HeadframeError
+
+        if isinstance(exc, CommandError | HeadframeError | ImproperlyConfigured | DjangoCommandError):
+            print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+            return 1
+        from django.db import DatabaseError
+
+        if isinstance(exc, DatabaseError):
+            print(f"{PROG} {args.command}: database error: {exc}".rstrip(), file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

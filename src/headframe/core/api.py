@@ -1,0 +1,74 @@
+"""Audit log browsing: GET /api/v1/audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Field, Query, Router, Schema
+
+from headframe.core.selectors import MAX_PAGE, audit_page
+from headframe.org.roles import Perm
+from headframe.org.selectors import scope_for, unit_get
+
+router = Router(tags=["audit"])
+
+
+class AuditFilter(Schema):
+    unit: str | None = Field(None, description="unit code: entries for its whole subtree")
+    user: str | None = Field(None, description="username of the actor")
+    since: dt.datetime | None = Field(None, alias="from", description="ISO-8601, inclusive")
+    until: dt.datetime | None = Field(None, alias="to", description="ISO-8601, exclusive")
+    object_type: str | None = Field(None, description="e.g. org.unit")
+    before: int | None = Field(None, description="cursor: next_cursor of the previous page")
+    limit: int = Field(50, ge=1, le=MAX_PAGE)
+
+
+class AuditEntryOut(Schema):
+    id: int
+    at: dt.datetime
+    user: str
+    channel: str
+    action: str
+    object_type: str
+    object_id: str
+    object: str
+    unit_path: str
+    before: dict | None
+    after: dict | None
+
+
+class AuditPageOut(Schema):
+    items: list[AuditEntryOut]
+    next_cursor: int | None
+
+
+@router.get("", response=AuditPageOut, summary="Browse the audit log (newest first)")
+def audit_list(request, filters: Query[AuditFilter]):
+    unit_path = unit_get(request.user, filters.unit, Perm.AUDIT).path if filters.unit else None
+    page = audit_page(
+        scope_for(request.user).q(Perm.AUDIT, "unit_path"),
+        unit_path=unit_path,
+        username=filters.user,
+        since=filters.since,
+        until=filters.until,
+        object_type=filters.object_type,
+        before=filters.before,
+        limit=filters.limit,
+    )
+    items = [
+        {
+            "id": e.id,
+            "at": e.at,
+            "user": e.actor_name,
+            "channel": e.channel,
+            "action": e.action,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+            "object": e.object_repr,
+            "unit_path": e.unit_path,
+            "before": e.before,
+            "after": e.after,
+        }
+        for e in page.entries
+    ]
+    return {"items": items, "next_cursor": page.next_cursor}

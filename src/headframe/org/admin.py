@@ -1,0 +1,202 @@
+"""The Django admin, limited to each user's scope and writing through org.services (so it is audited)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from headframe.core.audit import channel
+from headframe.core.errors import HeadframeError
+from headframe.org import services
+from headframe.org.models import BridgePoint, Person, RoleAssignment, Unit
+from headframe.org.roles import Perm
+from headframe.org.selectors import scope_for
+
+
+def _path_of(obj, field: str) -> str:
+    for part in field.split("__"):
+        obj = getattr(obj, part)
+    return obj
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Rows outside the user's scope do not exist for them; writes need the `manage` permission there."""
+
+    scope_field = "unit__path"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(scope_for(request.user).q(Perm.VIEW, self.scope_field))
+
+    def _allows(self, request, perm, obj) -> bool:
+        scope = scope_for(request.user)
+        if obj is None:
+            return scope.is_superuser or bool(scope.paths(perm))
+        return scope.allows(perm, _path_of(obj, self.scope_field))
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff and self._allows(request, Perm.VIEW, None)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allows(request, Perm.VIEW, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._allows(request, Perm.MANAGE, obj)
+
+    def has_add_permission(self, request):
+        return self._allows(request, Perm.MANAGE, None)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # units, people and bridge points are deactivated, never deleted: history refers to them
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Unit:
+            kwargs["queryset"] = Unit.objects.filter(scope_for(request.user).q(Perm.MANAGE))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class UnitAdminForm(forms.ModelForm):
+    class Meta:
+        model = Unit
+        fields = [
+            "code",
+            "name_vi",
+            "name_en",
+            "kind",
+            "site_type",
+            "position_kind",
+            "parent",
+            "is_active",
+            "valid_from",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind") or (self.instance.kind if self.instance.pk else None)
+        if kind:
+            try:
+                services.unit_check_placement(
+                    actor=self.request_user,
+                    kind=kind,
+                    parent=cleaned.get("parent"),
+                    unit=self.instance if self.instance.pk else None,
+                )
+            except HeadframeError as exc:
+                self.add_error("parent", str(exc.items[0].msg))
+        return cleaned
+
+
+@admin.register(Unit)
+class UnitAdmin(ScopedAdmin):
+    form = UnitAdminForm
+    scope_field = "path"
+    list_display = ["code", "name_vi", "kind", "site_type", "position_kind", "parent", "is_active"]
+    list_filter = ["kind", "site_type", "is_active"]
+    search_fields = ["code", "name_vi", "name_en"]
+    readonly_fields = ["path"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["code", "kind", "path"] if obj else ["path"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.request_user = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        with channel("admin"):
+            if change:
+                changes = {f: form.cleaned_data[f] for f in form.changed_data if f != "parent"}
+                if "parent" in form.changed_data:
+                    changes["parent"] = (
+                        form.cleaned_data["parent"].code if form.cleaned_data["parent"] else None
+                    )
+                fresh = Unit.objects.get(pk=obj.pk)
+                services.unit_update(actor=request.user, unit=fresh, changes=changes)
+            else:
+                data = {f: form.cleaned_data[f] for f in UnitAdminForm.Meta.fields if f != "parent"}
+                parent = form.cleaned_data.get("parent")
+                created = services.unit_create(
+                    actor=request.user, parent_code=parent.code if parent else None, **data
+                )
+                obj.pk = created.pk
+
+
+class UnitFkAdmin(ScopedAdmin):
+    """Bridge points and people: saved with the generic audited helpers after the scope check."""
+
+    editable: set[str] = set()
+
+    def save_model(self, request, obj, form, change):
+        with channel("admin"):
+            if change:
+                changes = {f: form.cleaned_data[f] for f in form.changed_data}
+                if "unit" in changes:
+                    changes["unit"] = changes["unit"].code
+                fresh = type(obj).objects.get(pk=obj.pk)
+                services.record_update(actor=request.user, obj=fresh, changes=changes, editable=self.editable)
+            else:
+                self.create(request, form.cleaned_data)  # each subclass calls its own create service
+
+
+@admin.register(BridgePoint)
+class BridgePointAdmin(UnitFkAdmin):
+    list_display = ["code", "name_vi", "unit", "location", "is_active"]
+    search_fields = ["code", "name_vi"]
+    fields = ["code", "name_vi", "name_en", "unit", "location", "is_active"]
+    editable = {"name_vi", "name_en", "unit", "location", "is_active"}
+
+    def create(self, request, data):
+        services.bridge_point_create(
+            actor=request.user,
+            code=data["code"],
+            name_vi=data["name_vi"],
+            name_en=data["name_en"],
+            unit_code=data["unit"].code,
+            location=data["location"],
+        )
+
+
+@admin.register(Person)
+class PersonAdmin(UnitFkAdmin):
+    list_display = ["employee_no", "full_name", "unit", "job_title", "is_active"]
+    search_fields = ["employee_no", "full_name"]
+    fields = ["employee_no", "full_name", "unit", "job_title", "phone", "is_active"]
+    editable = {"full_name", "unit", "job_title", "phone", "is_active"}
+
+    def create(self, request, data):
+        services.person_create(
+            actor=request.user,
+            employee_no=data["employee_no"],
+            full_name=data["full_name"],
+            unit_code=data["unit"].code,
+            job_title=data["job_title"],
+            phone=data["phone"],
+        )
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(ScopedAdmin):
+    list_display = ["user", "role", "unit", "granted_at"]
+    list_filter = ["role"]
+    fields = ["user", "role", "unit"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)  # grant or revoke, never edit
+
+    def has_delete_permission(self, request, obj=None):
+        return self._allows(request, Perm.MANAGE, obj)
+
+    def save_model(self, request, obj, form, change):
+        with channel("admin"):
+            created = services.role_grant(
+                actor=request.user, user=obj.user, role=obj.role, unit_code=obj.unit.code
+            )
+            obj.pk = created.pk
+
+    def delete_model(self, request, obj):
+        with channel("admin"):
+            services.role_revoke(actor=request.user, assignment=obj)
+
+    def delete_queryset(self, request, queryset):
+        for assignment in queryset:
+            self.delete_model(request, assignment)

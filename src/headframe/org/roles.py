@@ -1,0 +1,33 @@
+"""Roles and what each may do. A role is always granted on a unit and applies to that unit's whole subtree."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Perm(models.TextChoices):
+    VIEW = "view", _("view figures and pages")
+    REPORT = "report", _("enter production figures")
+    DISPATCH = "dispatch", _("dispatch and handle alarms")
+    SAFETY = "safety", _("inspect, release work positions")
+    PLAN = "plan", _("plans and period locks")
+    MANAGE = "manage", _("manage units, people and roles")
+    AUDIT = "audit", _("read the audit log")
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", _("Viewer")
+    REPORTER = "reporter", _("Reporter")
+    DISPATCHER = "dispatcher", _("Dispatcher")
+    SAFETY_OFFICER = "safety_officer", _("Safety officer")
+    PLANNER = "planner", _("Planner")
+    ADMIN = "admin", _("Administrator")
+
+
+ROLE_PERMS: dict[str, frozenset[str]] = {
+    Role.VIEWER: frozenset({Perm.VIEW}),
+    Role.REPORTER: frozenset({Perm.VIEW, Perm.REPORT}),
+    Role.DISPATCHER: frozenset({Perm.VIEW, Perm.REPORT, Perm.DISPATCH}),
+    Role.SAFETY_OFFICER: frozenset({Perm.VIEW, Perm.SAFETY, Perm.AUDIT}),
+    Role.PLANNER: frozenset({Perm.VIEW, Perm.REPORT, Perm.PLAN, Perm.AUDIT}),
+    Role.ADMIN: frozenset(Perm.values),
+}

@@ -1,0 +1,154 @@
+"""Reads of the organisation tree, filtered by what the caller may see."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+
+from django.db.models import Q, QuerySet
+
+from headframe.core.errors import NotFound, PermissionDenied
+from headframe.org.models import BridgePoint, Person, RoleAssignment, Unit, UnitKind, UnitParentPeriod
+from headframe.org.roles import ROLE_PERMS, Perm
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one user may do where: for each permission, the unit paths (subtree roots) it holds on."""
+
+    is_superuser: bool = False
+    grants: tuple[tuple[str, str], ...] = ()  # (unit path, role)
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def paths(self, perm: str) -> list[str]:
+        """Minimal set of subtree roots where perm holds (a path already covered by its ancestor is dropped)."""
+        if perm not in self._cache:
+            paths = sorted({path for path, role in self.grants if perm in ROLE_PERMS.get(role, ())})
+            minimal: list[str] = []
+            for path in paths:
+                if not any(path.startswith(kept) for kept in minimal):
+                    minimal.append(path)
+            self._cache[perm] = minimal
+        return self._cache[perm]
+
+    def allows(self, perm: str, path: str) -> bool:
+        return self.is_superuser or any(path.startswith(root) for root in self.paths(perm))
+
+    def q(self, perm: str = Perm.VIEW, field_name: str = "path") -> Q:
+        """A filter for rows whose unit path lies in this scope."""
+        if self.is_superuser:
+            return Q()
+        roots = self.paths(perm)
+        if not roots:
+            return Q(pk__in=[])
+        return reduce(or_, (Q(**{f"{field_name}__startswith": root}) for root in roots))
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.is_superuser and not self.grants
+
+
+SYSTEM_SCOPE = Scope(is_superuser=True)
+
+
+def scope_for(user) -> Scope:
+    """The user's scope, computed once per user object (a request reuses it)."""
+    if user is None:
+        return SYSTEM_SCOPE  # the shell (CLI) and demo loader act as the system
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope()
+    cached = getattr(user, "_headframe_scope", None)
+    if cached is not None:
+        return cached
+    if user.is_superuser:
+        scope = SYSTEM_SCOPE
+    else:
+        grants = RoleAssignment.objects.filter(user=user, unit__is_active=True).values_list(
+            "unit__path", "role"
+        )
+        scope = Scope(grants=tuple(grants))
+    user._headframe_scope = scope
+    return scope
+
+
+def units_visible(user, perm: str = Perm.VIEW) -> QuerySet[Unit]:
+    return Unit.objects.filter(scope_for(user).q(perm))
+
+
+def unit_get(user, code: str, perm: str = Perm.VIEW) -> Unit:
+    """The unit if the user may see it; 404 otherwise (a unit outside one's scope is not revealed).
+    If the user may see it but lacks perm on it, 403."""
+    unit = Unit.objects.filter(code=code).select_related("parent").first()
+    scope = scope_for(user)
+    if unit is None or not scope.allows(Perm.VIEW, unit.path):
+        raise NotFound(f"unit {code!r} not found", loc=("path", "code"))
+    if perm != Perm.VIEW and not scope.allows(perm, unit.path):
+        raise PermissionDenied(f"you may not {Perm(perm).label} for unit {code}", loc=("path", "code"))
+    return unit
+
+
+def subtree(unit: Unit) -> QuerySet[Unit]:
+    return Unit.objects.filter(path__startswith=unit.path)
+
+
+def ancestors(unit: Unit) -> list[Unit]:
+    codes = [c for c in unit.path.strip("/").split("/")][:-1]
+    by_code = {u.code: u for u in Unit.objects.filter(code__in=codes)}
+    return [by_code[c] for c in codes if c in by_code]
+
+
+@dataclass
+class TreeNode:
+    unit: Unit
+    children: list[TreeNode] = field(default_factory=list)
+
+
+def unit_tree(
+    user, *, root: Unit | None = None, max_kind: str | None = None, active_only=False
+) -> list[TreeNode]:
+    """The visible forest: one node per subtree root in the user's scope, children ordered by code."""
+    qs = units_visible(user)
+    if root is not None:
+        qs = qs.filter(path__startswith=root.path)
+    if max_kind is not None:
+        order = list(UnitKind.values)
+        qs = qs.filter(kind__in=order[: order.index(max_kind) + 1])
+    if active_only:
+        qs = qs.filter(is_active=True)
+    nodes: dict[str, TreeNode] = {}
+    roots: list[TreeNode] = []
+    for unit in qs.order_by("depth", "code"):
+        node = TreeNode(unit)
+        nodes[unit.path] = node
+        parent_path = unit.path[: unit.path.rstrip("/").rfind("/") + 1]
+        parent = nodes.get(parent_path)
+        (parent.children if parent else roots).append(node)
+    return roots
+
+
+def parent_on(unit: Unit, on: dt.date) -> Unit | None:
+    """The unit's parent as the tree stood on a date (units keep their history when moved)."""
+    period = (
+        UnitParentPeriod.objects.filter(unit=unit, valid_from__lte=on)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=on))
+        .select_related("parent")
+        .first()
+    )
+    return period.parent if period else None
+
+
+def unit_history(unit: Unit) -> QuerySet[UnitParentPeriod]:
+    return UnitParentPeriod.objects.filter(unit=unit).select_related("parent").order_by("valid_from")
+
+
+def bridge_points_visible(user) -> QuerySet[BridgePoint]:
+    return BridgePoint.objects.filter(scope_for(user).q(Perm.VIEW, "unit__path")).select_related("unit")
+
+
+def people_visible(user, *, under: Unit | None = None) -> QuerySet[Person]:
+    qs = Person.objects.filter(scope_for(user).q(Perm.VIEW, "unit__path")).select_related("unit")
+    if under is not None:
+        qs = qs.filter(unit__path__startswith=under.path)
+    return qs

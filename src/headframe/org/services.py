@@ -1,0 +1,363 @@
+"""Writes to the organisation: units, moves, bridge points, people, users, roles and tokens.
+
+Every function checks the actor's scope, validates, writes and audits in one transaction. `actor=None` is
+the system itself (the shell and the demo loader), which may do anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+
+from headframe.core.audit import audit_record, snapshot
+from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
+from headframe.core.services import audited_create, audited_update, validate
+from headframe.org.models import (
+    ALLOWED_PARENT_KINDS,
+    ApiToken,
+    BridgePoint,
+    Person,
+    RoleAssignment,
+    Unit,
+    UnitParentPeriod,
+)
+from headframe.org.roles import Perm, Role
+from headframe.org.selectors import scope_for
+
+User = get_user_model()
+
+UNIT_EDITABLE_FIELDS = {"name_vi", "name_en", "is_active", "valid_from", "site_type", "position_kind"}
+TOKEN_PREFIX = "hf_"
+
+
+def _require(actor, perm: str, path: str, *, what: str, loc=("body",)) -> None:
+    if not scope_for(actor).allows(perm, path):
+        raise PermissionDenied(f"you may not {what} here: outside your scope", loc=loc)
+
+
+def _unit_by_code(code: str, *, loc: tuple) -> Unit:
+    unit = Unit.objects.filter(code=code).first()
+    if unit is None:
+        raise ValidationFailed(f"unknown unit code {code!r}", loc=loc, type="unknown_unit")
+    return unit
+
+
+def unit_check_placement(
+    *, actor, kind: str, parent: Unit | None, unit: Unit | None = None, loc=("body", "parent")
+):
+    """Everything that decides whether a unit may hang under parent: the actor's scope on the parent,
+    the kind rule, and (for an existing unit) no cycle. Raises ValidationFailed / PermissionDenied."""
+    if parent is None:
+        _require(actor, Perm.MANAGE, "/", what="create a top-level unit", loc=loc)
+    else:
+        _require(actor, Perm.MANAGE, parent.path, what="add units under this parent", loc=loc)
+    if unit is not None and parent is not None and parent.path.startswith(unit.path):
+        raise ValidationFailed(
+            f"cannot place {unit.code} under {parent.code}: it is {unit.code} itself or one of its descendants",
+            loc=loc,
+            type="cycle",
+        )
+    _check_parent_kind(kind, parent, loc=loc)
+
+
+def _check_parent_kind(kind: str, parent: Unit | None, *, loc: tuple) -> None:
+    allowed = ALLOWED_PARENT_KINDS.get(kind)
+    if allowed is None:
+        return  # an invalid kind is reported by full_clean with the field's own message
+    if parent is None:
+        if allowed:
+            raise ValidationFailed(
+                f"a {kind} must have a parent of kind {', '.join(sorted(allowed))}",
+                loc=loc,
+                type="parent_required",
+            )
+        return
+    if parent.kind not in allowed:
+        expected = ", ".join(sorted(allowed)) or "no parent"
+        raise ValidationFailed(
+            f"a {kind} cannot be placed under a {parent.kind} (expected {expected})",
+            loc=loc,
+            type="parent_kind",
+        )
+
+
+@transaction.atomic
+def unit_create(
+    *,
+    actor,
+    code: str,
+    name_vi: str,
+    kind: str,
+    parent_code: str | None = None,
+    name_en: str = "",
+    site_type: str = "",
+    position_kind: str = "",
+    is_active: bool = True,
+    valid_from: dt.date | None = None,
+) -> Unit:
+    parent = _unit_by_code(parent_code, loc=("body", "parent")) if parent_code else None
+    unit_check_placement(actor=actor, kind=kind, parent=parent)
+    unit = Unit(
+        code=code,
+        name_vi=name_vi,
+        name_en=name_en,
+        kind=kind,
+        site_type=site_type,
+        position_kind=position_kind,
+        parent=parent,
+        is_active=is_active,
+        valid_from=valid_from or timezone.localdate(),
+        path=f"{parent.path if parent else '/'}{code}/",
+        depth=(parent.depth + 1) if parent else 0,
+    )
+    audited_create(actor=actor, obj=unit, unit_path=unit.path)
+    UnitParentPeriod.objects.create(unit=unit, parent=parent, valid_from=unit.valid_from)
+    return unit
+
+
+@transaction.atomic
+def unit_update(*, actor, unit: Unit, changes: dict) -> bool:
+    """Change a unit's editable fields and, with 'parent', move it. Returns whether anything changed."""
+    unknown = set(changes) - UNIT_EDITABLE_FIELDS - {"parent"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"{name} cannot be changed", loc=("body", name), type="read_only")
+    _require(actor, Perm.MANAGE, unit.path, what="change this unit", loc=("path", "code"))
+    changes = dict(changes)
+    moved = False
+    if "parent" in changes:
+        new_parent_code = changes.pop("parent")
+        current = unit.parent.code if unit.parent_id else None
+        if new_parent_code != current:
+            unit_move(actor=actor, unit=unit, new_parent_code=new_parent_code)
+            moved = True
+    if changes.get("is_active") is False and unit.is_active:
+        active_children = unit.children.filter(is_active=True).count()
+        if active_children:
+            raise ValidationFailed(
+                f"deactivate the {active_children} active unit(s) under {unit.code} first",
+                loc=("body", "is_active"),
+                type="active_children",
+            )
+    updated = audited_update(actor=actor, obj=unit, changes=changes, unit_path=unit.path)
+    return moved or updated
+
+
+@transaction.atomic
+def unit_move(*, actor, unit: Unit, new_parent_code: str | None, on: dt.date | None = None) -> Unit:
+    """Re-hang a unit (and its subtree) under another parent, keeping the old placement in its history."""
+    on = on or timezone.localdate()
+    loc = ("body", "parent")
+    if new_parent_code is None:
+        raise ValidationFailed("only the group may be a top-level unit", loc=loc, type="parent_required")
+    new_parent = _unit_by_code(new_parent_code, loc=loc)
+    _require(actor, Perm.MANAGE, unit.path, what="move this unit", loc=loc)
+    unit_check_placement(actor=actor, kind=unit.kind, parent=new_parent, unit=unit, loc=loc)
+    old_path, old_parent = unit.path, unit.parent
+    new_path = f"{new_parent.path}{unit.code}/"
+    depth_delta = new_parent.depth + 1 - unit.depth
+    Unit.objects.filter(path__startswith=old_path).update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+        depth=F("depth") + depth_delta,
+    )
+    Unit.objects.filter(pk=unit.pk).update(parent=new_parent)
+    current = UnitParentPeriod.objects.select_for_update().filter(unit=unit, valid_to__isnull=True).first()
+    if current is not None and current.valid_from >= on:
+        # Moved again on the day it started: that placement never took effect, so replace it.
+        current.parent = new_parent
+        current.save(update_fields=["parent"])
+    else:
+        if current is not None:
+            current.valid_to = on
+            current.save(update_fields=["valid_to"])
+        UnitParentPeriod.objects.create(unit=unit, parent=new_parent, valid_from=on)
+    unit.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="move",
+        obj=unit,
+        unit_path=unit.path,
+        before={"parent": old_parent.code if old_parent else None, "path": old_path},
+        after={"parent": new_parent.code, "path": unit.path, "effective": on.isoformat()},
+    )
+    return unit
+
+
+# --- bridge points and people -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def bridge_point_create(
+    *, actor, code: str, name_vi: str, unit_code: str, name_en="", location=""
+) -> BridgePoint:
+    unit = _unit_by_code(unit_code, loc=("body", "unit"))
+    _require(actor, Perm.MANAGE, unit.path, what="add bridge points", loc=("body", "unit"))
+    point = BridgePoint(code=code, name_vi=name_vi, name_en=name_en, unit=unit, location=location)
+    audited_create(actor=actor, obj=point, unit_path=unit.path)
+    return point
+
+
+@transaction.atomic
+def person_create(
+    *, actor, employee_no: str, full_name: str, unit_code: str, job_title="", phone="", user=None
+) -> Person:
+    unit = _unit_by_code(unit_code, loc=("body", "unit"))
+    _require(actor, Perm.MANAGE, unit.path, what="add people", loc=("body", "unit"))
+    person = Person(
+        employee_no=employee_no, full_name=full_name, unit=unit, job_title=job_title, phone=phone, user=user
+    )
+    audited_create(actor=actor, obj=person, unit_path=unit.path)
+    return person
+
+
+@transaction.atomic
+def record_update(*, actor, obj, changes: dict, editable: set[str]) -> bool:
+    """Update a bridge point or person (anything with a `unit`), in the actor's scope on old and new unit."""
+    unknown = set(changes) - editable
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"{name} cannot be changed", loc=("body", name), type="read_only")
+    _require(actor, Perm.MANAGE, obj.unit.path, what=f"change this {obj._meta.verbose_name}")
+    if "unit" in changes:
+        changes = {**changes, "unit": _unit_by_code(changes["unit"], loc=("body", "unit"))}
+        _require(actor, Perm.MANAGE, changes["unit"].path, what="move it to that unit", loc=("body", "unit"))
+    return audited_update(actor=actor, obj=obj, changes=changes, unit_path=changes.get("unit", obj.unit).path)
+
+
+# --- users, roles, tokens ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def role_grant(*, actor, user, role: str, unit_code: str, loc=("body", "unit")) -> RoleAssignment:
+    if role not in Role.values:
+        raise ValidationFailed(
+            f"unknown role {role!r}; expected one of {', '.join(Role.values)}",
+            loc=("body", "role"),
+            type="enum",
+        )
+    unit = _unit_by_code(unit_code, loc=loc)
+    _require(actor, Perm.MANAGE, unit.path, what="grant roles", loc=loc)
+    existing = RoleAssignment.objects.filter(user=user, role=role, unit=unit).first()
+    if existing:
+        return existing
+    assignment = RoleAssignment.objects.create(user=user, role=role, unit=unit)
+    if role == Role.ADMIN and not user.is_staff:
+        user.is_staff = True  # scoped admins use the Django admin, limited to their subtree
+        user.save(update_fields=["is_staff"])
+    audit_record(
+        actor=actor,
+        action="grant",
+        obj=assignment,
+        unit_path=unit.path,
+        object_repr=f"{user.username}: {role} @ {unit.code}",
+        after={"user": user.username, "role": role, "unit": unit.code},
+    )
+    user.__dict__.pop("_headframe_scope", None)
+    return assignment
+
+
+@transaction.atomic
+def role_revoke(*, actor, assignment: RoleAssignment) -> None:
+    _require(actor, Perm.MANAGE, assignment.unit.path, what="revoke roles")
+    audit_record(
+        actor=actor,
+        action="revoke",
+        obj=assignment,
+        unit_path=assignment.unit.path,
+        object_repr=f"{assignment.user.username}: {assignment.role} @ {assignment.unit.code}",
+        before={"user": assignment.user.username, "role": assignment.role, "unit": assignment.unit.code},
+    )
+    assignment.delete()
+
+
+@transaction.atomic
+def user_create(
+    *, actor, username: str, grants: list[tuple[str, str]], password: str | None = None, email: str = ""
+):
+    """A login with one or more (role, unit code) grants. Without a password the user can only use tokens."""
+    if not grants:
+        raise ValidationFailed("give at least one role on a unit", loc=("body", "grants"), type="missing")
+    user = User(username=username, email=email)
+    validate(user, exclude=["password"], loc=("body",))
+    if password is not None:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                " ".join(exc.messages), loc=("body", "password"), type="weak_password"
+            ) from None
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    audit_record(
+        actor=actor, action="create", obj=user, unit_path="", after=snapshot(user, ["username", "email"])
+    )
+    for index, (role, unit_code) in enumerate(grants):
+        role_grant(
+            actor=actor, user=user, role=role, unit_code=unit_code, loc=("body", "grants", index, "unit")
+        )
+    return user
+
+
+def _token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def token_create(*, actor, user, name: str = "") -> tuple[ApiToken, str]:
+    """A new bearer token; the raw value is returned once and never stored."""
+    if actor is not None and actor.pk != user.pk and not scope_for(actor).is_superuser:
+        raise PermissionDenied("you may only create tokens for yourself")
+    prefix = secrets.token_hex(4)
+    raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=_token_digest(raw))
+    audit_record(
+        actor=actor, action="create", obj=token, unit_path="", after={"user": user.username, "prefix": prefix}
+    )
+    return token, raw
+
+
+@transaction.atomic
+def token_revoke(*, actor, token: ApiToken) -> bool:
+    if actor is not None and actor.pk != token.user_id and not scope_for(actor).is_superuser:
+        raise PermissionDenied("you may only revoke your own tokens")
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(actor=actor, action="revoke", obj=token, unit_path="", after={"prefix": token.prefix})
+    return True
+
+
+def token_authenticate(raw: str):
+    """The active user behind a bearer token, or None. Marks the token used at most once a minute."""
+    if not raw.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(digest=_token_digest(raw), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def user_by_username(username: str):
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        raise NotFound(f"no user named {username!r}", loc=("user",))
+    return user

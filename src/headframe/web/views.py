@@ -1,0 +1,169 @@
+"""Pages of the web shell: overview, unit tree, unit detail, audit log. Reads go through selectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
+from django.db import connection
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from headframe.core.errors import NotFound, PermissionDenied
+from headframe.core.selectors import audit_page
+from headframe.org import selectors
+from headframe.org.models import UnitKind
+from headframe.org.roles import Perm
+from headframe.web.context_processors import picked_unit
+
+
+def _unit_or_404(user, code: str, perm: str = Perm.VIEW):
+    try:
+        return selectors.unit_get(user, code, perm)
+    except NotFound:
+        raise Http404(f"unit {code} not found") from None
+
+
+@login_required
+def home(request):
+    visible = selectors.units_visible(request.user)
+    counts = {kind: visible.filter(kind=kind, is_active=True).count() for kind in UnitKind.values}
+    roots = selectors.unit_tree(request.user, max_kind=UnitKind.COMPANY, active_only=True)
+    return render(
+        request,
+        "web/home.html",
+        {
+            "counts": [(UnitKind(kind).label, n) for kind, n in counts.items()],
+            "roots": roots,
+            "bridge_points": selectors.bridge_points_visible(request.user).filter(is_active=True),
+            "now": timezone.now(),
+            "active_nav": "home",
+        },
+    )
+
+
+@login_required
+def unit_tree(request):
+    root = picked_unit(request)
+    show_inactive = request.GET.get("inactive") == "1"
+    forest = selectors.unit_tree(request.user, root=root, active_only=not show_inactive)
+    return render(
+        request,
+        "web/unit_tree.html",
+        {"forest": forest, "root": root, "show_inactive": show_inactive, "active_nav": "org"},
+    )
+
+
+@login_required
+def unit_detail(request, code: str):
+    unit = _unit_or_404(request.user, code)
+    scope = selectors.scope_for(request.user)
+    children = selectors.units_visible(request.user).filter(parent=unit).order_by("code")
+    audit = None
+    if scope.allows(Perm.AUDIT, unit.path):
+        audit = audit_page(scope.q(Perm.AUDIT, "unit_path"), unit_path=unit.path, limit=10).entries
+    return render(
+        request,
+        "web/unit_detail.html",
+        {
+            "unit": unit,
+            "ancestors": [u for u in selectors.ancestors(unit) if scope.allows(Perm.VIEW, u.path)],
+            "children": children,
+            "bridge_points": selectors.bridge_points_visible(request.user).filter(unit=unit),
+            "people": selectors.people_visible(request.user).filter(unit=unit)[:200],
+            "history": selectors.unit_history(unit),
+            "audit": audit,
+            "can_manage": scope.allows(Perm.MANAGE, unit.path),
+            "active_nav": "org",
+        },
+    )
+
+
+def _parse_day(value: str | None, field: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{field}: expected a date (yyyy-mm-dd), got {value!r}") from None
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+@login_required
+def audit_log(request):
+    scope = selectors.scope_for(request.user)
+    code = request.GET.get("unit") or (picked_unit(request).code if picked_unit(request) else "")
+    try:
+        unit = selectors.unit_get(request.user, code, Perm.AUDIT) if code else None
+    except NotFound:
+        raise Http404(f"unit {code} not found") from None
+    except PermissionDenied as exc:
+        return render(request, "web/forbidden.html", {"message": str(exc)}, status=403)
+    if unit is None and not scope.paths(Perm.AUDIT) and not scope.is_superuser:
+        return render(
+            request,
+            "web/forbidden.html",
+            {"message": "you have no role that may read the audit log"},
+            status=403,
+        )
+    since = _parse_day(request.GET.get("from"), "from")
+    until = _parse_day(request.GET.get("to"), "to")
+    try:
+        before = int(request.GET["before"]) if request.GET.get("before") else None
+    except ValueError:
+        raise BadRequest("before: expected a number") from None
+    page = audit_page(
+        scope.q(Perm.AUDIT, "unit_path"),
+        unit_path=unit.path if unit else None,
+        username=request.GET.get("user") or None,
+        since=_local_midnight(since) if since else None,
+        until=_local_midnight(until + dt.timedelta(days=1)) if until else None,
+        before=before,
+        limit=50,
+    )
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(
+        request,
+        "web/audit.html",
+        {
+            "page": page,
+            "unit": unit,
+            "filters": {"unit": code, "user": request.GET.get("user", ""), "from": since, "to": until},
+            "query": query.urlencode(),
+            "active_nav": "audit",
+        },
+    )
+
+
+@login_required
+@require_POST
+def pick_unit(request):
+    code = request.POST.get("unit", "")
+    if code:
+        unit = _unit_or_404(request.user, code)
+        request.session["unit"] = unit.code
+    else:
+        request.session.pop("unit", None)
+    target = request.POST.get("next") or request.headers.get("Referer") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect(target)
+
+
+@require_GET
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor})
