@@ -79,11 +79,20 @@ def _headframe_error(request, exc: HeadframeError):
     return _error(request, exc.status, exc.as_detail())
 
 
+def _public_loc(loc) -> list:
+    """ninja puts the handler's parameter name after "body" (["body", "payload", "kind"]); clients know the
+    field, not our parameter, so drop it. Every body parameter in headframe is called `payload`."""
+    loc = list(loc)
+    if len(loc) > 1 and loc[0] == "body" and loc[1] == "payload":
+        del loc[1]
+    return loc
+
+
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request, exc: NinjaValidationError):
     items = [
         {
-            "loc": list(e.get("loc", [])),
+            "loc": _public_loc(e.get("loc", ())),
             "msg": e.get("msg", "invalid value"),
             "type": e.get("type", "value_error"),
         }

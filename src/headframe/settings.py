@@ -158,6 +158,7 @@ USE_TZ = True  # stored in UTC, shown in Asia/Ho_Chi_Minh
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at start-up when it is missing
 WHITENOISE_USE_FINDERS = True  # serve vendored assets straight from the apps: no collectstatic for the demo
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from headframe.core.errors import ValidationFailed
 from headframe.org import selectors, services
@@ -84,7 +84,7 @@ def units_tree(request, filters: Query[UnitTreeFilter]):
 def unit_create(request, payload: UnitCreateIn):
     data = payload.dict()
     unit = services.unit_create(actor=request.user, parent_code=data.pop("parent"), **data)
-    return 201, _unit_out(unit)
+    return Status(201, _unit_out(unit))
 
 
 @router.get("/units/{code}", response=UnitDetailOut, summary="One unit with its place in the tree")
@@ -96,7 +96,7 @@ def unit_detail(request, code: str):
 def unit_create_at_code(request, code: str, payload: UnitCreateAtCodeIn):
     data = payload.dict()
     unit = services.unit_create(actor=request.user, code=code, parent_code=data.pop("parent"), **data)
-    return 201, _unit_out(unit)
+    return Status(201, _unit_out(unit))
 
 
 @router.patch("/units/{code}", response=UnitDetailOut, summary="Change or move a unit")

@@ -1,0 +1,100 @@
+"""Shared fixtures: a small two-company tree and users scoped to one company or the other."""
+
+from __future__ import annotations
+
+import json
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from headframe.org import services
+from tests.factories import make_unit, make_user
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Production keeps Django's default (PBKDF2); a million rounds per test user would only slow the suite.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def tree(db):
+    """G (group) → A, B (companies) → A-M1, B-M1 (sites) → areas → positions."""
+    units = SimpleNamespace()
+    units.group = make_unit("G", "group")
+    units.a = make_unit("A", "company", "G")
+    units.b = make_unit("B", "company", "G")
+    units.a_m1 = make_unit("A-M1", "site", "A")
+    units.a_m1_k1 = make_unit("A-M1-K1", "area", "A-M1")
+    units.a_m1_k1_f1 = make_unit("A-M1-K1-F1", "position", "A-M1-K1")
+    units.a_m1_k2 = make_unit("A-M1-K2", "area", "A-M1")
+    units.b_m1 = make_unit("B-M1", "site", "B")
+    units.b_m1_k1 = make_unit("B-M1-K1", "area", "B-M1")
+    units.b_m1_k1_f1 = make_unit("B-M1-K1-F1", "position", "B-M1-K1")
+    return units
+
+
+@pytest.fixture
+def users(tree):
+    return SimpleNamespace(
+        admin_a=make_user("admin_a", ("admin", "A")),
+        admin_b=make_user("admin_b", ("admin", "B")),
+        admin_g=make_user("admin_g", ("admin", "G")),
+        reporter_a=make_user("reporter_a", ("reporter", "A-M1")),
+        viewer_a=make_user("viewer_a", ("viewer", "A")),
+        planner_g=make_user("planner_g", ("planner", "G")),
+    )
+
+
+@pytest.fixture
+def token_for():
+    def issue(user) -> dict:
+        _, raw = services.token_create(actor=None, user=user)
+        return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    return issue
+
+
+@pytest.fixture
+def api(client, token_for):
+    """Call the API as a user with a bearer token: api(user).get("/api/v1/units")."""
+
+    class Caller:
+        def __init__(self, headers):
+            self.headers = headers
+
+        def get(self, url, **params):
+            return client.get(url, params, **self.headers)
+
+        def post(self, url, data=None, raw: str | bytes | None = None):
+            body = raw if raw is not None else json.dumps(data)
+            return client.post(url, body, content_type="application/json", **self.headers)
+
+        def patch(self, url, data):
+            return client.patch(url, json.dumps(data), content_type="application/json", **self.headers)
+
+    return lambda user: Caller(token_for(user) if user is not None else {})
+
+
+# Playwright with Debian's Chromium (never a downloaded browser); see STACK-NOTES.md.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
+    }
