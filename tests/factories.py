@@ -25,7 +25,13 @@ def make_unit(code: str, kind: str, parent: str | None = None, **extra):
     if kind == "position":
         extra.setdefault("position_kind", "longwall_face")
     return services.unit_create(
-        actor=None, code=code, name_vi=f"Đơn vị {code}", name_en=f"Unit {code}", kind=kind, parent_code=parent, **extra
+        actor=None,
+        code=code,
+        name_vi=f"Đơn vị {code}",
+        name_en=f"Unit {code}",
+        kind=kind,
+        parent_code=parent,
+        **extra,
     )
 
 

@@ -12,7 +12,12 @@ from tests.factories import make_unit
 def test_unit_create_records_who_what_and_after_values(tree, users):
     with channel("api"):
         unit = services.unit_create(
-            actor=users.admin_a, code="A-M2", name_vi="Mỏ mới", kind="site", parent_code="A", site_type="open_pit"
+            actor=users.admin_a,
+            code="A-M2",
+            name_vi="Mỏ mới",
+            kind="site",
+            parent_code="A",
+            site_type="open_pit",
         )
     entry = AuditEntry.objects.get(object_type="org.unit", object_id=str(unit.pk), action="create")
     assert entry.actor == users.admin_a
@@ -25,7 +30,9 @@ def test_unit_create_records_who_what_and_after_values(tree, users):
 
 
 def test_update_records_only_changed_fields_before_and_after(tree, users):
-    services.unit_update(actor=users.admin_a, unit=tree.a_m1, changes={"name_vi": "Mỏ Núi Đá", "name_en": "Unit A-M1"})
+    services.unit_update(
+        actor=users.admin_a, unit=tree.a_m1, changes={"name_vi": "Mỏ Núi Đá", "name_en": "Unit A-M1"}
+    )
     entry = AuditEntry.objects.filter(object_type="org.unit", action="update").latest("id")
     assert entry.before == {"name_vi": "Đơn vị A-M1"}
     assert entry.after == {"name_vi": "Mỏ Núi Đá"}
@@ -70,16 +77,25 @@ def test_audit_entries_cannot_be_changed_or_deleted_through_the_app(tree):
 
 def test_database_refuses_update_of_audit_rows(tree):
     entry = AuditEntry.objects.first()
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("UPDATE core_auditentry SET action = 'delete' WHERE id = %s", [entry.pk])
     entry.refresh_from_db()
     assert entry.action == "create"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="DELETE trigger is installed on PostgreSQL only")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="DELETE trigger is installed on PostgreSQL only"
+)
 def test_postgresql_refuses_delete_of_audit_rows(tree):
     entry = AuditEntry.objects.first()
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("DELETE FROM core_auditentry WHERE id = %s", [entry.pk])
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
-

@@ -122,7 +122,8 @@ def test_unknown_unit_is_404(api, users):
 
 def test_admin_creates_a_unit_in_its_subtree_and_it_is_audited(api, users):
     response = api(users.admin_a).post(
-        "/api/v1/units", {"code": "A-M1-K3", "name_vi": "Phân xưởng Khai thác 3", "kind": "area", "parent": "A-M1"}
+        "/api/v1/units",
+        {"code": "A-M1-K3", "name_vi": "Phân xưởng Khai thác 3", "kind": "area", "parent": "A-M1"},
     )
     assert response.status_code == 201, response.content
     assert response.json()["path"] == "/G/A/A-M1/A-M1-K3/"
@@ -131,30 +132,40 @@ def test_admin_creates_a_unit_in_its_subtree_and_it_is_audited(api, users):
 
 
 def test_create_with_code_in_path(api, users):
-    response = api(users.admin_a).post("/api/v1/units/A-M1-K4", {"name_vi": "PX 4", "kind": "area", "parent": "A-M1"})
+    response = api(users.admin_a).post(
+        "/api/v1/units/A-M1-K4", {"name_vi": "PX 4", "kind": "area", "parent": "A-M1"}
+    )
     assert response.status_code == 201, response.content
     assert response.json()["code"] == "A-M1-K4"
 
 
 def test_reporter_cannot_create_units_403(api, users):
-    response = api(users.reporter_a).post("/api/v1/units", {"code": "A-M1-K5", "name_vi": "x", "kind": "area", "parent": "A-M1"})
+    response = api(users.reporter_a).post(
+        "/api/v1/units", {"code": "A-M1-K5", "name_vi": "x", "kind": "area", "parent": "A-M1"}
+    )
     _assert_error_shape(response, 403, loc=["body", "parent"], type_="permission_denied")
     assert not Unit.objects.filter(code="A-M1-K5").exists()
 
 
 def test_admin_of_a_cannot_create_under_b_403(api, users):
-    response = api(users.admin_a).post("/api/v1/units", {"code": "B-M1-K9", "name_vi": "x", "kind": "area", "parent": "B-M1"})
+    response = api(users.admin_a).post(
+        "/api/v1/units", {"code": "B-M1-K9", "name_vi": "x", "kind": "area", "parent": "B-M1"}
+    )
     _assert_error_shape(response, 403)
     assert not Unit.objects.filter(code="B-M1-K9").exists()
 
 
 def test_duplicate_code_is_422_on_code(api, users):
-    response = api(users.admin_a).post("/api/v1/units", {"code": "A-M1-K1", "name_vi": "x", "kind": "area", "parent": "A-M1"})
+    response = api(users.admin_a).post(
+        "/api/v1/units", {"code": "A-M1-K1", "name_vi": "x", "kind": "area", "parent": "A-M1"}
+    )
     _assert_error_shape(response, 422, loc=["body", "code"])
 
 
 def test_unknown_parent_is_422_on_parent(api, users):
-    response = api(users.admin_a).post("/api/v1/units", {"code": "Z1", "name_vi": "x", "kind": "area", "parent": "NOPE"})
+    response = api(users.admin_a).post(
+        "/api/v1/units", {"code": "Z1", "name_vi": "x", "kind": "area", "parent": "NOPE"}
+    )
     _assert_error_shape(response, 422, loc=["body", "parent"], type_="unknown_unit")
 
 
@@ -165,8 +176,14 @@ def test_unknown_parent_is_422_on_parent(api, users):
         ({"code": "Z1", "name_vi": "", "kind": "area", "parent": "A-M1"}, ["body", "name_vi"]),
         ({"code": 5, "name_vi": "x", "kind": "area", "parent": "A-M1"}, ["body", "code"]),
         ({"name_vi": "x", "kind": "area", "parent": "A-M1"}, ["body", "code"]),
-        ({"code": "Z1", "name_vi": "x", "kind": "area", "parent": "A-M1", "is_active": "maybe"}, ["body", "is_active"]),
-        ({"code": "Z1", "name_vi": "x", "kind": "area", "parent": "A-M1", "valid_from": "31/02/2027"}, ["body", "valid_from"]),
+        (
+            {"code": "Z1", "name_vi": "x", "kind": "area", "parent": "A-M1", "is_active": "maybe"},
+            ["body", "is_active"],
+        ),
+        (
+            {"code": "Z1", "name_vi": "x", "kind": "area", "parent": "A-M1", "valid_from": "31/02/2027"},
+            ["body", "valid_from"],
+        ),
     ],
 )
 def test_wrong_types_are_422_with_the_field(api, users, payload, loc):
@@ -218,7 +235,9 @@ def test_patch_by_viewer_is_403(api, users):
 
 
 def test_patch_null_name_is_422(api, users):
-    _assert_error_shape(api(users.admin_a).patch("/api/v1/units/A-M1", {"name_vi": None}), 422, loc=["body", "name_vi"])
+    _assert_error_shape(
+        api(users.admin_a).patch("/api/v1/units/A-M1", {"name_vi": None}), 422, loc=["body", "name_vi"]
+    )
 
 
 def test_patch_with_a_bad_field_changes_nothing(api, users):
@@ -242,7 +261,11 @@ def test_bridge_points_and_people_are_scoped(api, users):
 
 def test_me_lists_roles(api, users):
     body = api(users.reporter_a).get("/api/v1/me").json()
-    assert body == {"username": "reporter_a", "is_superuser": False, "roles": [{"role": "reporter", "unit": "A-M1"}]}
+    assert body == {
+        "username": "reporter_a",
+        "is_superuser": False,
+        "roles": [{"role": "reporter", "unit": "A-M1"}],
+    }
 
 
 def test_openapi_schema_is_served(client):

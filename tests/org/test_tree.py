@@ -115,7 +115,9 @@ def test_cannot_deactivate_a_unit_with_active_children(tree, users):
     with pytest.raises(ValidationFailed, match="active unit"):
         services.unit_update(actor=users.admin_a, unit=tree.a_m1_k1, changes={"is_active": False})
     services.unit_update(actor=users.admin_a, unit=tree.a_m1_k1_f1, changes={"is_active": False})
-    services.unit_update(actor=users.admin_a, unit=Unit.objects.get(code="A-M1-K1"), changes={"is_active": False})
+    services.unit_update(
+        actor=users.admin_a, unit=Unit.objects.get(code="A-M1-K1"), changes={"is_active": False}
+    )
     assert not Unit.objects.get(code="A-M1-K1").is_active
 
 

@@ -1,0 +1,67 @@
+# headframe — the two commands a new user needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help demo serve test lint format bench install install-dev system-deps-test clean
+
+help:
+	@echo "make demo   - install, migrate an embedded SQLite database under var/, load demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make test   - install what tests need (incl. Debian chromium) and run lint and the whole test suite"
+	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make format - format the code with ruff"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Runtime dependencies from the lock, then headframe itself (editable, so `git pull` needs no reinstall).
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock pyproject.toml $(VENV)/.installed | $(BIN)/uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.lock
+	@touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/headframe demo --host $(HOST) --port $(PORT)
+
+serve: install
+	$(BIN)/headframe serve --host $(HOST) --port $(PORT)
+
+# Browser tests drive Debian's Chromium (never a downloaded browser); installed with apt-get when missing.
+system-deps-test:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian chromium for the browser tests"; \
+		$(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core; }; }
+
+lint: install-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+test: install-dev system-deps-test lint
+	$(BIN)/pytest
+
+bench: install-dev
+	$(BIN)/python -m bench
+
+format: install-dev
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean:
+	rm -rf $(VENV) var/static var/screenshots .pytest_cache .ruff_cache
