@@ -165,3 +165,17 @@ def test_debug_is_off_by_default():
 def test_audit_rows_from_pages_name_the_channel(browser_for, users):
     browser_for(users.admin_a).post("/unit-picker/", {"unit": "A"})
     assert not AuditEntry.objects.filter(object_repr__contains="picker").exists()  # picking is not a write
+
+
+def test_english_browser_still_gets_vietnamese_pages_until_the_user_switches(client, users):
+    client.force_login(users.viewer_a)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="vi">' in html
+
+
+def test_api_follows_accept_language(api, users):
+    response = api(users.admin_a).post(
+        "/api/v1/units", {"code": "A-M1-K1", "name_vi": "x", "kind": "area", "parent": "A-M1"}
+    )
+    assert response.status_code == 422
+    assert response["Content-Language"] == "vi"
