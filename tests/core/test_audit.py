@@ -99,3 +99,8 @@ def test_postgresql_refuses_delete_of_audit_rows(tree):
     ):
         cursor.execute("DELETE FROM core_auditentry WHERE id = %s", [entry.pk])
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_audit_shows_related_units_by_code(tree):
+    entry = AuditEntry.objects.get(object_type="org.unit", object_id=str(tree.a_m1.pk), action="create")
+    assert entry.after["parent"] == "A"

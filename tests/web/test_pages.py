@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -179,3 +181,15 @@ def test_api_follows_accept_language(api, users):
     )
     assert response.status_code == 422
     assert response["Content-Language"] == "vi"
+
+
+def test_audit_page_takes_day_first_dates(browser_for, users, tree):
+    from django.utils import timezone
+
+    services.unit_update(actor=users.admin_a, unit=tree.a_m1, changes={"name_vi": "Mỏ A"})
+    today = timezone.localdate()
+    browser = browser_for(users.admin_a)
+    assert "Mỏ A" in _audit_table(browser.get(f"/audit/?from={today:%d/%m/%Y}&to={today:%d/%m/%Y}"))
+    tomorrow = today + dt.timedelta(days=1)
+    assert "Mỏ A" not in _audit_table(browser.get(f"/audit/?from={tomorrow:%d/%m/%Y}"))
+    assert browser.get("/audit/?from=31/02/2027").status_code == 400

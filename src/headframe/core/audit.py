@@ -48,6 +48,13 @@ def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict:
             continue
         if f.name in {"password"}:
             continue
+        if f.is_relation and getattr(obj, f.attname) is not None:
+            # Auditors read codes, not database ids: a unit's parent shows as "NDA-M1", not 358.
+            related = getattr(obj, f.name)
+            data[f.name] = _jsonable(
+                getattr(related, "code", None) or getattr(related, "username", None) or related.pk
+            )
+            continue
         data[f.name] = _jsonable(getattr(obj, f.attname))
     return data
 
