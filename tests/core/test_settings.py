@@ -1,0 +1,32 @@
+"""Settings refuse unsafe configurations with one clear line (run in a fresh process, outside pytest)."""
+
+import os
+import subprocess
+import sys
+
+
+def _run_check(tmp_path, **env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HEADFRAME_", "PYTEST_"))}
+    clean.update({"HEADFRAME_VAR_DIR": str(tmp_path), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "headframe", "check"], env=clean, capture_output=True, text=True, check=False
+    )
+
+
+def test_secret_key_is_required_outside_the_demo(tmp_path):
+    result = _run_check(tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert "HEADFRAME_SECRET_KEY is required" in result.stderr
+
+
+def test_with_a_secret_key_check_reports_pending_migrations(tmp_path):
+    result = _run_check(tmp_path, HEADFRAME_SECRET_KEY="k" * 50)
+    assert result.returncode == 1
+    assert "migration(s) not applied" in result.stderr
+
+
+def test_a_malformed_boolean_is_refused(tmp_path):
+    result = _run_check(tmp_path, HEADFRAME_SECRET_KEY="k" * 50, HEADFRAME_DEBUG="maybe")
+    assert result.returncode == 1
+    assert "HEADFRAME_DEBUG must be true or false" in result.stderr
