@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "headframe.core",
     "headframe.org",
+    "headframe.production",
     "headframe.web",
 ]
 

@@ -77,9 +77,25 @@ def audit_record(
 ) -> AuditEntry:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the service's transaction.atomic block")
-    actor_obj = actor if getattr(actor, "pk", None) else None
-    return AuditEntry.objects.create(
-        actor=actor_obj,
+    entry = audit_entry(
+        actor=actor,
+        action=action,
+        obj=obj,
+        unit_path=unit_path,
+        before=before,
+        after=after,
+        object_repr=object_repr,
+    )
+    entry.save()
+    return entry
+
+
+def audit_entry(
+    *, actor, action: str, obj: models.Model, unit_path: str, before=None, after=None, object_repr=None
+) -> AuditEntry:
+    """An unsaved audit row, for services that write many rows at once (see audit_record_many)."""
+    return AuditEntry(
+        actor=actor if getattr(actor, "pk", None) else None,
         actor_name=getattr(actor, "username", "") or "system",
         channel=current_channel.get(),
         action=action,
@@ -90,3 +106,10 @@ def audit_record(
         before=before,
         after=after,
     )
+
+
+def audit_record_many(entries: list[AuditEntry]) -> None:
+    """Insert many audit rows in one statement, inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record_many must run inside the service's transaction.atomic block")
+    AuditEntry.objects.bulk_create(entries, batch_size=1000)

@@ -1,0 +1,69 @@
+"""Production days, shifts and working days.
+
+A production day is a local (Asia/Ho_Chi_Minh) calendar date. Shift n of day D starts at
+first_shift_start + (n-1) × shift_hours on D, so with shifts at 06:00, 14:00 and 22:00 the third shift
+runs 22:00–06:00 and everything in it — including 01:30 the next morning — belongs to day D.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+
+from headframe.core.formatting import LOCAL_TZ
+
+
+@dataclass(frozen=True)
+class ShiftPattern:
+    shift_count: int = 3
+    first_shift_start: dt.time = dt.time(6, 0)
+    shift_hours: int = 8
+
+    def shift_of(self, moment: dt.datetime) -> tuple[dt.date, int]:
+        """(production day, shift number) for an aware moment."""
+        local = moment.astimezone(LOCAL_TZ)
+        start_today = local.replace(
+            hour=self.first_shift_start.hour, minute=self.first_shift_start.minute, second=0, microsecond=0
+        )
+        day = local.date() if local >= start_today else local.date() - dt.timedelta(days=1)
+        day_start = dt.datetime.combine(day, self.first_shift_start, tzinfo=LOCAL_TZ)
+        elapsed_hours = (local - day_start).total_seconds() / 3600
+        shift = int(elapsed_hours // self.shift_hours) + 1
+        if shift > self.shift_count:
+            raise ValueError(f"{local:%d/%m/%Y %H:%M} falls outside the {self.shift_count} shifts of the day")
+        return day, shift
+
+    def shift_start(self, day: dt.date, shift: int) -> dt.datetime:
+        start = dt.datetime.combine(day, self.first_shift_start, tzinfo=LOCAL_TZ)
+        return start + dt.timedelta(hours=self.shift_hours * (shift - 1))
+
+
+DEFAULT_PATTERN = ShiftPattern()
+
+
+def month_days(year: int, month: int) -> list[dt.date]:
+    return [dt.date(year, month, d) for d in range(1, _calendar.monthrange(year, month)[1] + 1)]
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def same_day_last_year(day: dt.date) -> dt.date:
+    """29/02 maps to 28/02 of the year before."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+@lru_cache(maxsize=256)
+def _working_days(year: int, month: int, holidays: frozenset[dt.date]) -> tuple[dt.date, ...]:
+    return tuple(d for d in month_days(year, month) if d not in holidays)
+
+
+def working_days(year: int, month: int, holidays: frozenset[dt.date]) -> tuple[dt.date, ...]:
+    """Days of the month with production planned: every day except group holidays (mines work 7 days)."""
+    return _working_days(year, month, holidays)

@@ -1,0 +1,696 @@
+"""Plan versus actual: the one place for the arithmetic.
+
+For any unit (its whole subtree) and date: day, month-to-date and year-to-date actual and plan, % of plan,
+the same period last year, run-rate forecasts and the daily rate still needed — per indicator, respecting
+its aggregation. Reads the materialised DailyTotal/MonthlyTotal rows, so a group-wide year-to-date figure
+reads about twelve rows per reporting unit.
+
+Conventions
+- Plans: a unit's plan is its own plan versions if it has them, else the sum of its planned descendants
+  (the top-most planned units under it). Each day's plan comes from the version in force that day: the
+  month's figure spread over the month's working days (every day except group holidays).
+- Forecasts and required rates count working days: the rate so far × working days, and what is left of
+  the plan ÷ working days left after the date.
+- Derived indicators (ratios) are computed from the totals of their terms at every level, never summed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Case, Count, DecimalField, Q, Sum, When
+
+from headframe.org.models import Unit
+from headframe.production.calendar import month_days, same_day_last_year, working_days
+from headframe.production.models import (
+    Aggregation,
+    DailyTotal,
+    Deviation,
+    Holiday,
+    Indicator,
+    LostTimeCategory,
+    MonthlyTotal,
+    PeriodLock,
+    PlanMonth,
+    PlanVersion,
+)
+
+ZERO = Decimal(0)
+RATE_QUANTUM = Decimal("0.01")
+GREEN_FROM, AMBER_FROM = Decimal(100), Decimal(95)
+
+
+# --- small reads used by the services ------------------------------------------------------------------
+
+
+def holidays_in(year: int) -> frozenset[dt.date]:
+    return frozenset(Holiday.objects.filter(day__year=year).values_list("day", flat=True))
+
+
+def site_types_of(units: Iterable[Unit]) -> dict[int, str]:
+    """Each unit's site type: its own, or that of the site above it ('' for the group and companies)."""
+    units = list(units)
+    site_codes = {u.pk: u.path.strip("/").split("/")[2] for u in units if u.depth >= 2}
+    types = dict(Unit.objects.filter(code__in=set(site_codes.values())).values_list("code", "site_type"))
+    return {u.pk: types.get(site_codes.get(u.pk, ""), "") for u in units}
+
+
+def locked_months(units: Iterable[Unit]) -> list[tuple[str, dt.date]]:
+    paths = [u.path for u in units]
+    if not paths:
+        return []
+    return [
+        (path, month)
+        for path, month in PeriodLock.objects.values_list("unit__path", "month")
+        if any(p.startswith(path) for p in paths)
+    ]
+
+
+def is_locked(unit: Unit, day: dt.date, locks: list[tuple[str, dt.date]]) -> bool:
+    month = day.replace(day=1)
+    return any(unit.path.startswith(path) and locked == month for path, locked in locks)
+
+
+def indicators_for(unit: Unit | None = None, key_only: bool = False) -> list[Indicator]:
+    qs = Indicator.objects.filter(is_active=True).select_related("numerator", "denominator", "weight")
+    if key_only:
+        qs = qs.filter(is_key=True)
+    return list(qs)
+
+
+# --- figures -------------------------------------------------------------------------------------------
+
+
+def _pct(numerator: Decimal | None, denominator: Decimal | None) -> Decimal | None:
+    if numerator is None or not denominator:
+        return None
+    return (numerator * 100 / denominator).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class Figure:
+    actual: Decimal | None = None
+    plan: Decimal | None = None
+
+    @property
+    def pct(self) -> Decimal | None:
+        return _pct(self.actual, self.plan)
+
+
+@dataclass
+class IndicatorSummary:
+    indicator: Indicator
+    day: Figure = field(default_factory=Figure)
+    mtd: Figure = field(default_factory=Figure)
+    ytd: Figure = field(default_factory=Figure)
+    month_plan: Decimal | None = None
+    year_plan: Decimal | None = None
+    last_year_day: Decimal | None = None
+    last_year_mtd: Decimal | None = None
+    last_year_ytd: Decimal | None = None
+    forecast_month_end: Decimal | None = None
+    forecast_year_end: Decimal | None = None
+    required_daily_month: Decimal | None = None
+    required_daily_year: Decimal | None = None
+
+    @property
+    def mtd_change_pct(self) -> Decimal | None:
+        return _change(self.mtd.actual, self.last_year_mtd)
+
+    @property
+    def ytd_change_pct(self) -> Decimal | None:
+        return _change(self.ytd.actual, self.last_year_ytd)
+
+    @property
+    def status(self) -> str:
+        """Traffic light on month-to-date against the pro-rata plan: green, amber, red ('' without a plan)."""
+        pct = self.mtd.pct
+        if pct is None:
+            return ""
+        if not self.indicator.higher_is_better:
+            pct = Decimal(200) - pct
+        if pct >= GREEN_FROM:
+            return "green"
+        return "amber" if pct >= AMBER_FROM else "red"
+
+
+def _change(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
+    if current is None or not previous:
+        return None
+    return ((current - previous) * 100 / previous).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+# --- reading totals ------------------------------------------------------------------------------------
+
+
+Buckets = Callable[[str], str | None]  # unit path → bucket key (None: not counted)
+WHOLE = "*"  # the bucket of a summary over the whole subtree
+
+
+@dataclass
+class _Acc:
+    """Sum and count of daily values per (bucket, indicator)."""
+
+    sums: dict = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    counts: dict = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, key, value_sum, count):
+        self.sums[key] += value_sum or ZERO
+        self.counts[key] += count or 0
+
+
+def _unit_paths(root: Unit) -> dict[int, str]:
+    return dict(Unit.objects.filter(path__startswith=root.path).values_list("pk", "path"))
+
+
+def _daily_range(root: Unit, indicator_ids, start, end, day, bucket, paths) -> tuple[_Acc, _Acc]:
+    """(range accumulator, single-day accumulator) for [start, end] and `day`, in one query."""
+    rows = (
+        DailyTotal.objects.filter(unit__path__startswith=root.path, indicator_id__in=indicator_ids)
+        .filter(day__gte=start, day__lte=end)
+        .values("unit_id", "indicator_id")
+        .annotate(
+            s=Sum("value"),
+            n=Count("id"),
+            ds=Sum(
+                Case(When(day=day, then="value"), output_field=DecimalField(max_digits=22, decimal_places=4))
+            ),
+            dn=Count(Case(When(day=day, then=1))),
+        )
+    )
+    whole, single = _Acc(), _Acc()
+    for row in rows:
+        key = bucket(paths[row["unit_id"]])
+        if key is not None:
+            whole.add((key, row["indicator_id"]), row["s"], row["n"])
+            single.add((key, row["indicator_id"]), row["ds"], row["dn"])
+    return whole, single
+
+
+def _monthly_range(root: Unit, indicator_ids, first_month, last_month, bucket, paths) -> _Acc:
+    acc = _Acc()
+    if last_month < first_month:
+        return acc
+    rows = (
+        MonthlyTotal.objects.filter(unit__path__startswith=root.path, indicator_id__in=indicator_ids)
+        .filter(month__gte=first_month, month__lte=last_month)
+        .values("unit_id", "indicator_id")
+        .annotate(s=Sum("value_sum"), n=Sum("day_count"))
+    )
+    for row in rows:
+        key = bucket(paths[row["unit_id"]])
+        if key is not None:
+            acc.add((key, row["indicator_id"]), row["s"], row["n"])
+    return acc
+
+
+def _special_values(root, indicators, start, end, bucket, paths) -> dict:
+    """Period values of `last` and weighted-average indicators, from daily rows (they are rare)."""
+    special = [i for i in indicators if i.aggregation in (Aggregation.LAST, Aggregation.WEIGHTED_AVERAGE)]
+    if not special:
+        return {}
+    ids = {i.pk for i in special} | {i.weight_id for i in special if i.weight_id}
+    daily = defaultdict(dict)  # (unit, indicator) → {day: value}
+    for unit_id, indicator_id, day, value in DailyTotal.objects.filter(
+        unit__path__startswith=root.path, indicator_id__in=ids, day__gte=start, day__lte=end
+    ).values_list("unit_id", "indicator_id", "day", "value"):
+        daily[(unit_id, indicator_id)][day] = value
+    out: dict = {}
+    weighted = defaultdict(lambda: [ZERO, ZERO])
+    for indicator in special:
+        for (unit_id, indicator_id), days in daily.items():
+            if indicator_id != indicator.pk:
+                continue
+            key = bucket(paths[unit_id])
+            if key is None:
+                continue
+            if indicator.aggregation == Aggregation.LAST:
+                out[(key, indicator.pk)] = out.get((key, indicator.pk), ZERO) + days[max(days)]
+            else:
+                weights = daily.get((unit_id, indicator.weight_id), {})
+                for day, value in days.items():
+                    w = weights.get(day, ZERO)
+                    weighted[(key, indicator.pk)][0] += value * w
+                    weighted[(key, indicator.pk)][1] += w
+    for key, (vw, w) in weighted.items():
+        out[key] = (vw / w).quantize(Decimal("0.0001")) if w else None
+    return out
+
+
+def _value(indicator: Indicator, key, acc: _Acc, special: dict) -> Decimal | None:
+    """A period value of one indicator for one bucket from the accumulated sums."""
+    k = (key, indicator.pk)
+    if indicator.aggregation == Aggregation.RATIO:
+        num = _value(indicator.numerator, key, acc, special)
+        den = _value(indicator.denominator, key, acc, special)
+        if num is None or not den:
+            return None
+        return (num / den).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    if indicator.aggregation in (Aggregation.LAST, Aggregation.WEIGHTED_AVERAGE):
+        return special.get(k)
+    if not acc.counts.get(k):
+        return None
+    if indicator.aggregation == Aggregation.AVERAGE:
+        return (acc.sums[k] / acc.counts[k]).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    return acc.sums[k]
+
+
+def _merge(a: _Acc, b: _Acc) -> _Acc:
+    out = _Acc()
+    for src in (a, b):
+        for k, v in src.sums.items():
+            out.sums[k] += v
+        for k, v in src.counts.items():
+            out.counts[k] += v
+    return out
+
+
+# --- plans ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _PlanSeries:
+    """Daily plan per (bucket, indicator) for one year: {day: value} for additive indicators, plus the
+    monthly level for averages."""
+
+    daily: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(lambda: ZERO)))
+    levels: dict = field(default_factory=lambda: defaultdict(dict))  # (bucket, ind) → {month: level}
+
+
+def _plan_series(root: Unit, indicators: list[Indicator], year: int, bucket: Buckets) -> _PlanSeries:
+    base_ids = _base_indicator_ids(indicators)
+    versions = list(
+        PlanVersion.objects.filter(unit__path__startswith=root.path, year=year)
+        .select_related("unit")
+        .order_by("effective_from")
+    )
+    series = _PlanSeries()
+    if not versions:
+        return series
+    months = defaultdict(dict)  # version id → {(indicator id, month): value}
+    for version_id, indicator_id, month, value in PlanMonth.objects.filter(
+        version__in=versions, indicator_id__in=base_ids
+    ).values_list("version_id", "indicator_id", "month", "value"):
+        months[version_id][(indicator_id, month)] = value
+    by_unit = defaultdict(list)
+    for version in versions:
+        by_unit[version.unit.path].append(version)
+    planned = defaultdict(set)  # indicator → unit paths with a plan for it
+    for path, unit_versions in by_unit.items():
+        for version in unit_versions:
+            for indicator_id, _m in months[version.pk]:
+                planned[indicator_id].add(path)
+    holidays = holidays_in(year)
+    aggregation = {i.pk: i.aggregation for i in Indicator.objects.filter(pk__in=base_ids)}
+    for indicator_id, paths in planned.items():
+        top = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
+        for path in top:
+            key = bucket(path)
+            if key is None:
+                continue
+            unit_versions = [v for v in by_unit[path] if any(k[0] == indicator_id for k in months[v.pk])]
+            for month in range(1, 13):
+                days = month_days(year, month)
+                work = set(working_days(year, month, holidays))
+                for day in days:
+                    version = _in_force(unit_versions, day)
+                    value = months[version.pk].get((indicator_id, month))
+                    if value is None:
+                        continue
+                    if aggregation[indicator_id] == Aggregation.SUM:
+                        if day in work:
+                            series.daily[(key, indicator_id)][day] += value / len(work)
+                    else:
+                        series.levels[(key, indicator_id)].setdefault(month, []).append(value)
+    return series
+
+
+def _in_force(versions: list[PlanVersion], day: dt.date) -> PlanVersion:
+    """The version in force on a day: the latest effective on or before it (the first one before that)."""
+    current = versions[0]
+    for version in versions:
+        if version.effective_from <= day:
+            current = version
+    return current
+
+
+def _base_indicator_ids(indicators: list[Indicator]) -> set[int]:
+    ids = set()
+    for i in indicators:
+        if i.aggregation == Aggregation.RATIO:
+            ids |= {i.numerator_id, i.denominator_id}
+        else:
+            ids.add(i.pk)
+        if i.weight_id:
+            ids.add(i.weight_id)
+    return ids
+
+
+def _plan_sum(series: _PlanSeries, key, indicator_id, start: dt.date, end: dt.date) -> Decimal | None:
+    days = series.daily.get((key, indicator_id))
+    if days is None:
+        return None
+    total = sum((v for d, v in days.items() if start <= d <= end), ZERO)
+    return total.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def _plan_value(indicator, series, key, start, end) -> Decimal | None:
+    if indicator.aggregation == Aggregation.RATIO:
+        num = _plan_value(indicator.numerator, series, key, start, end)
+        den = _plan_value(indicator.denominator, series, key, start, end)
+        return (num / den).quantize(Decimal("0.0001")) if num is not None and den else None
+    if indicator.aggregation == Aggregation.SUM:
+        return _plan_sum(series, key, indicator.pk, start, end)
+    levels = series.levels.get((key, indicator.pk))
+    if not levels:
+        return None
+    values = [v for m, vs in levels.items() if start.month <= m <= end.month for v in vs]
+    return (sum(values, ZERO) / len(values)).quantize(Decimal("0.0001")) if values else None
+
+
+# --- the summary ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Periods:
+    """Accumulated actuals and plans for the six periods of a summary, under one bucketing."""
+
+    day: _Acc
+    mtd: _Acc
+    ytd: _Acc
+    ly_day: _Acc
+    ly_mtd: _Acc
+    ly_ytd: _Acc
+    special: dict
+    plans: _PlanSeries
+
+
+def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucket: Buckets) -> _Periods:
+    paths = _unit_paths(root)
+    ids = _base_indicator_ids(indicators)
+    year, month_first = on.year, on.replace(day=1)
+    ly = same_day_last_year(on)
+    ly_month_first = ly.replace(day=1)
+    mtd, day = _daily_range(root, ids, month_first, on, on, bucket, paths)
+    before = _monthly_range(root, ids, dt.date(year, 1, 1), _prev_month(month_first), bucket, paths)
+    ly_mtd, ly_day = _daily_range(root, ids, ly_month_first, ly, ly, bucket, paths)
+    ly_before = _monthly_range(root, ids, dt.date(ly.year, 1, 1), _prev_month(ly_month_first), bucket, paths)
+    ranges = {
+        "day": (on, on),
+        "mtd": (month_first, on),
+        "ytd": (dt.date(year, 1, 1), on),
+        "ly_day": (ly, ly),
+        "ly_mtd": (ly_month_first, ly),
+        "ly_ytd": (dt.date(ly.year, 1, 1), ly),
+    }
+    special = {
+        name: _special_values(root, indicators, start, end, bucket, paths)
+        for name, (start, end) in ranges.items()
+    }
+    return _Periods(
+        day=day,
+        mtd=mtd,
+        ytd=_merge(before, mtd),
+        ly_day=ly_day,
+        ly_mtd=ly_mtd,
+        ly_ytd=_merge(ly_before, ly_mtd),
+        special=special,
+        plans=_plan_series(root, indicators, year, bucket),
+    )
+
+
+def _restricted(bucket: Buckets, site_types: frozenset[str], site_type_of_path: dict[str, str]) -> Buckets:
+    """The same bucketing, counting only units in sites of the given types (e.g. stripping ratio: open pits)."""
+
+    def restricted(path: str):
+        site_path = "/" + "/".join(path.strip("/").split("/")[:3]) + "/"
+        return bucket(path) if site_type_of_path.get(site_path) in site_types else None
+
+    return restricted
+
+
+def summaries(
+    root: Unit,
+    on: dt.date,
+    indicators: list[Indicator],
+    bucket: Buckets | None = None,
+    keys: Iterable = (WHOLE,),
+) -> dict:
+    """{bucket key: [IndicatorSummary, …]} for `root`'s subtree on a date. Without `bucket`, one key
+    (WHOLE) covering the whole subtree; with it, a summary per bucket (e.g. per child unit).
+
+    A derived indicator limited to some site types (stripping ratio: open-pit mines) takes both of its
+    terms from those sites only, so underground coal does not dilute an open-pit ratio."""
+    bucket = bucket or (lambda _path: WHOLE)
+    main = _periods(root, on, indicators, bucket)
+    per_restriction: dict[frozenset, _Periods] = {}
+    restrictions = {frozenset(i.site_types) for i in indicators if i.is_derived and i.site_types}
+    if restrictions:
+        site_type_of_path = dict(Unit.objects.filter(kind="site").values_list("path", "site_type"))
+        for types in restrictions:
+            terms = [i for i in indicators if i.is_derived and frozenset(i.site_types) == types]
+            per_restriction[types] = _periods(root, on, terms, _restricted(bucket, types, site_type_of_path))
+    year = on.year
+    holidays = holidays_in(year)
+    month_work = working_days(year, on.month, holidays)
+    year_work = [d for m in range(1, 13) for d in working_days(year, m, holidays)]
+    month_first, year_start, year_end = on.replace(day=1), dt.date(year, 1, 1), dt.date(year, 12, 31)
+    out = {}
+    for key in keys:
+        rows = []
+        for ind in indicators:
+            p = per_restriction.get(frozenset(ind.site_types), main) if ind.is_derived else main
+            s = IndicatorSummary(indicator=ind)
+            s.day = Figure(_value(ind, key, p.day, p.special["day"]), _plan_value(ind, p.plans, key, on, on))
+            s.mtd = Figure(
+                _value(ind, key, p.mtd, p.special["mtd"]), _plan_value(ind, p.plans, key, month_first, on)
+            )
+            s.ytd = Figure(
+                _value(ind, key, p.ytd, p.special["ytd"]), _plan_value(ind, p.plans, key, year_start, on)
+            )
+            s.month_plan = _plan_value(ind, p.plans, key, month_first, _month_last_day(on))
+            s.year_plan = _plan_value(ind, p.plans, key, year_start, year_end)
+            s.last_year_day = _value(ind, key, p.ly_day, p.special["ly_day"])
+            s.last_year_mtd = _value(ind, key, p.ly_mtd, p.special["ly_mtd"])
+            s.last_year_ytd = _value(ind, key, p.ly_ytd, p.special["ly_ytd"])
+            if ind.aggregation == Aggregation.SUM:
+                _rates(s, on, month_work, year_work)
+            rows.append(s)
+        out[key] = rows
+    return out
+
+
+def _rates(s: IndicatorSummary, on, month_work, year_work) -> None:
+    elapsed_m = sum(1 for d in month_work if d <= on)
+    left_m = len(month_work) - elapsed_m
+    elapsed_y = sum(1 for d in year_work if d <= on)
+    left_y = len(year_work) - elapsed_y
+    mtd, ytd = s.mtd.actual or ZERO, s.ytd.actual or ZERO
+    if elapsed_m and s.mtd.actual is not None:
+        s.forecast_month_end = (mtd / elapsed_m * len(month_work)).quantize(
+            RATE_QUANTUM, rounding=ROUND_HALF_UP
+        )
+    if elapsed_y and s.ytd.actual is not None:
+        s.forecast_year_end = (ytd / elapsed_y * len(year_work)).quantize(
+            RATE_QUANTUM, rounding=ROUND_HALF_UP
+        )
+    if s.month_plan is not None and left_m:
+        s.required_daily_month = (max(s.month_plan - mtd, ZERO) / left_m).quantize(
+            RATE_QUANTUM, ROUND_HALF_UP
+        )
+    if s.year_plan is not None and left_y:
+        s.required_daily_year = (max(s.year_plan - ytd, ZERO) / left_y).quantize(RATE_QUANTUM, ROUND_HALF_UP)
+
+
+def _prev_month(first: dt.date) -> dt.date:
+    return (first - dt.timedelta(days=1)).replace(day=1)
+
+
+def _month_last_day(day: dt.date) -> dt.date:
+    return month_days(day.year, day.month)[-1]
+
+
+def unit_summary(
+    unit: Unit, on: dt.date, indicators: list[Indicator] | None = None
+) -> list[IndicatorSummary]:
+    return summaries(unit, on, indicators or indicators_for(unit))[WHOLE]
+
+
+def children_summaries(unit: Unit, on: dt.date, indicators: list[Indicator], children: list[Unit]) -> dict:
+    """{child code: [IndicatorSummary]} for each given child of unit, in one pass over unit's subtree."""
+    child_paths = {c.path: c.code for c in children}
+
+    def bucket(path: str) -> str | None:
+        depth = unit.depth + 1
+        prefix = "/" + "/".join(path.strip("/").split("/")[: depth + 1]) + "/"
+        return child_paths.get(prefix)
+
+    return summaries(unit, on, indicators, bucket=bucket, keys=[c.code for c in children])
+
+
+@dataclass
+class DayFigures:
+    actual: Decimal | None
+    plan: Decimal | None
+
+
+def day_figures(unit: Unit, indicator: Indicator, day: dt.date) -> DayFigures:
+    s = summaries(unit, day, [indicator])[WHOLE][0]
+    return DayFigures(s.day.actual, s.day.plan)
+
+
+# --- causes and warnings -------------------------------------------------------------------------------
+
+
+@dataclass
+class ReasonTotal:
+    category: str
+    label: str
+    occurrences: int
+    lost_hours: Decimal
+    shortfall: Decimal
+
+
+def top_reasons(unit: Unit, on: dt.date, limit: int = 5) -> list[ReasonTotal]:
+    """The month's deviations in the subtree by reason, largest shortfall first."""
+    rows = (
+        Deviation.objects.filter(unit__path__startswith=unit.path, day__gte=on.replace(day=1), day__lte=on)
+        .values("category")
+        .annotate(n=Count("id"), hours=Sum("lost_hours"), shortfall=Sum("shortfall"))
+        .order_by("-shortfall", "-hours")[:limit]
+    )
+    return [
+        ReasonTotal(
+            r["category"], str(LostTimeCategory(r["category"]).label), r["n"], r["hours"], r["shortfall"]
+        )
+        for r in rows
+    ]
+
+
+@dataclass
+class EarlyWarning:
+    unit: Unit
+    indicator: Indicator
+    required_daily: Decimal
+    best_30_day_rate: Decimal
+    year_plan: Decimal
+    ytd_actual: Decimal
+
+
+def best_30_day_rates(units: list[Unit], indicator: Indicator, on: dt.date) -> dict[str, Decimal]:
+    """Each unit's best 30-day average daily output in the 365 days up to `on` (per working day)."""
+    start = on - dt.timedelta(days=364)
+    holidays = holidays_in(on.year) | holidays_in(on.year - 1)
+    roots = sorted((u.path for u in units), key=len, reverse=True)
+    per_unit_day = defaultdict(lambda: defaultdict(lambda: ZERO))
+    q = Q()
+    for path in roots:
+        q |= Q(unit__path__startswith=path)
+    for path, day, value in DailyTotal.objects.filter(
+        q, indicator=indicator, day__gte=start, day__lte=on
+    ).values_list("unit__path", "day", "value"):
+        owner = next((r for r in roots if path.startswith(r)), None)
+        if owner is not None:
+            per_unit_day[owner][day] += value
+    days = [start + dt.timedelta(days=i) for i in range(365)]
+    rates = {}
+    for unit in units:
+        series = per_unit_day.get(unit.path, {})
+        values = [series.get(d, ZERO) for d in days]
+        work = [0 if d in holidays else 1 for d in days]
+        best = ZERO
+        window_sum, window_work = ZERO, 0
+        for i, (value, w) in enumerate(zip(values, work, strict=True)):
+            window_sum += value
+            window_work += w
+            if i >= 30:
+                window_sum -= values[i - 30]
+                window_work -= work[i - 30]
+            if i >= 29 and window_work:
+                best = max(best, window_sum / window_work)
+        rates[unit.code] = best.quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP)
+    return rates
+
+
+def early_warnings(
+    root: Unit, on: dt.date, units: list[Unit], indicators: list[Indicator]
+) -> list[EarlyWarning]:
+    """Units whose daily rate still needed to meet the year's plan exceeds the best 30-day rate they have
+    achieved in the past year: they will miss the year unless something changes."""
+    warnings = []
+    additive = [i for i in indicators if i.aggregation == Aggregation.SUM and i.higher_is_better]
+    for indicator in additive:
+        per_child = children_summaries(root, on, [indicator], units) if units else {}
+        best = best_30_day_rates(units, indicator, on)
+        for unit in units:
+            s = per_child[unit.code][0]
+            if s.required_daily_year is None or s.year_plan is None:
+                continue
+            if s.required_daily_year > best[unit.code]:
+                warnings.append(
+                    EarlyWarning(
+                        unit,
+                        indicator,
+                        s.required_daily_year,
+                        best[unit.code],
+                        s.year_plan,
+                        s.ytd.actual or ZERO,
+                    )
+                )
+    warnings.sort(
+        key=lambda w: (w.required_daily / w.best_30_day_rate) if w.best_30_day_rate else Decimal(10**9),
+        reverse=True,
+    )
+    return warnings
+
+
+@dataclass
+class MissingReport:
+    unit: Unit
+    last_reported: dt.date | None
+
+
+def missing_reports(root: Unit, day: dt.date, reporting_kinds=("site",)) -> list[MissingReport]:
+    """Units (by default every active site) in the subtree with no figure at all for `day`."""
+    units = list(
+        Unit.objects.filter(path__startswith=root.path, kind__in=reporting_kinds, is_active=True).order_by(
+            "path"
+        )
+    )
+    reported = {
+        path
+        for path in DailyTotal.objects.filter(unit__path__startswith=root.path, day=day)
+        .values_list("unit__path", flat=True)
+        .distinct()
+    }
+    missing = [u for u in units if not any(p.startswith(u.path) for p in reported)]
+    last = {}
+    for unit in missing:
+        last[unit.pk] = (
+            DailyTotal.objects.filter(unit__path__startswith=unit.path, day__lt=day)
+            .order_by("-day")
+            .values_list("day", flat=True)
+            .first()
+        )
+    return [MissingReport(u, last[u.pk]) for u in missing]
+
+
+def daily_series(unit: Unit, indicator: Indicator, start: dt.date, end: dt.date) -> dict[dt.date, Decimal]:
+    """Day-by-day actual totals of an additive indicator over the subtree (for charts)."""
+    rows = (
+        DailyTotal.objects.filter(
+            unit__path__startswith=unit.path, indicator=indicator, day__gte=start, day__lte=end
+        )
+        .values("day")
+        .annotate(total=Sum("value"))
+    )
+    return {r["day"]: r["total"] for r in rows}
+
+
+def daily_plan_series(unit: Unit, indicator: Indicator, year: int) -> dict[dt.date, Decimal]:
+    series = _plan_series(unit, [indicator], year, lambda _p: WHOLE)
+    return dict(series.daily.get((WHOLE, indicator.pk), {}))

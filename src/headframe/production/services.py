@@ -1,0 +1,546 @@
+"""Writes to production data: actuals (one service for web form, API and Excel), plans, period locks,
+deviations. Each call validates everything first and writes nothing if any row is bad."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from headframe.core.audit import audit_entry, audit_record, audit_record_many
+from headframe.core.errors import ErrorItem, PermissionDenied, ValidationFailed
+from headframe.org.models import Unit, UnitKind
+from headframe.org.roles import Perm
+from headframe.org.selectors import scope_for
+from headframe.production import selectors
+from headframe.production.calendar import working_days
+from headframe.production.models import (
+    Actual,
+    Aggregation,
+    DailyTotal,
+    Deviation,
+    Indicator,
+    LostTimeCategory,
+    MonthlyTotal,
+    PeriodLock,
+    PlanMonth,
+    PlanVersion,
+)
+
+QUANTUM = Decimal("0.0001")
+MAX_VALUE = Decimal("1e15")
+LATE_AFTER = dt.time(8, 0)  # a day's figures are due by 08:00 the next morning
+
+
+@dataclass(frozen=True)
+class ActualRow:
+    """One figure to store. `loc` says where it came from, for error messages (API path or sheet/row/col)."""
+
+    unit: str
+    indicator: str
+    day: dt.date
+    shift: int
+    value: object
+    loc: tuple = ()
+
+
+@dataclass
+class UpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    late: int = 0
+    errors: list[ErrorItem] = field(default_factory=list)
+
+
+def _as_decimal(value) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite():
+        return None
+    return number.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def is_late(day: dt.date, now: dt.datetime | None = None) -> bool:
+    """Entered after 08:00 local on the day after the production day."""
+    now = timezone.localtime(now or timezone.now())
+    return now > timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), LATE_AFTER))
+
+
+def actuals_upsert(
+    *, actor, rows: list[ActualRow], source: str, now: dt.datetime | None = None
+) -> UpsertResult:
+    """Store a batch of figures, all or nothing. Re-sending the same batch changes nothing; a correction
+    keeps the previous value in the audit log. Raises ValidationFailed listing every bad row, or
+    PermissionDenied for rows in a unit or closed month the actor may not write."""
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    scope = scope_for(actor)
+    codes = {r.unit for r in rows}
+    units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
+    indicators = {i.code: i for i in Indicator.objects.filter(code__in={r.indicator for r in rows})}
+    site_types = selectors.site_types_of(units.values())
+    locks = selectors.locked_months(units.values())
+    errors: list[ErrorItem] = []
+    denied: list[ErrorItem] = []
+    seen: dict[tuple, tuple] = {}
+    clean: list[tuple[Unit, Indicator, dt.date, int, Decimal, tuple]] = []
+    for row in rows:
+        loc = row.loc
+        unit = units.get(row.unit)
+        indicator = indicators.get(row.indicator)
+        if unit is None or not scope.allows(Perm.VIEW, unit.path):
+            errors.append(ErrorItem((*loc, "unit"), f"unknown unit {row.unit!r}", "unknown_unit"))
+            continue
+        if not scope.allows(Perm.REPORT, unit.path):
+            denied.append(
+                ErrorItem((*loc, "unit"), f"you may not report figures for {unit.code}", "permission_denied")
+            )
+            continue
+        if unit.kind == UnitKind.GROUP:
+            errors.append(
+                ErrorItem((*loc, "unit"), "the group does not report figures itself", "not_reporting")
+            )
+            continue
+        if indicator is None or not indicator.is_active:
+            errors.append(
+                ErrorItem((*loc, "indicator"), f"unknown indicator {row.indicator!r}", "unknown_indicator")
+            )
+            continue
+        if indicator.is_derived:
+            errors.append(
+                ErrorItem(
+                    (*loc, "indicator"), f"{indicator.code} is computed, not entered", "derived_indicator"
+                )
+            )
+            continue
+        site_type = site_types.get(unit.pk, "")
+        if indicator.site_types and site_type and site_type not in indicator.site_types:
+            errors.append(
+                ErrorItem(
+                    (*loc, "indicator"),
+                    f"{indicator.code} is not reported by {site_type} sites ({unit.code})",
+                    "not_reported_here",
+                )
+            )
+            continue
+        if not isinstance(row.day, dt.date):
+            errors.append(ErrorItem((*loc, "day"), "expected a date", "date_type"))
+            continue
+        if row.day > today:
+            errors.append(ErrorItem((*loc, "day"), f"{row.day:%d/%m/%Y} is in the future", "future_day"))
+            continue
+        if not isinstance(row.shift, int) or not 0 <= row.shift <= 4:
+            errors.append(ErrorItem((*loc, "shift"), "shift must be 0 (whole day) or 1–4", "shift_range"))
+            continue
+        value = _as_decimal(row.value)
+        if value is None:
+            errors.append(ErrorItem((*loc, "value"), f"not a number: {row.value!r}", "not_a_number"))
+            continue
+        if value < 0:
+            errors.append(ErrorItem((*loc, "value"), f"negative value {value.normalize()}", "negative"))
+            continue
+        if value >= MAX_VALUE:
+            errors.append(
+                ErrorItem((*loc, "value"), f"value {value.normalize()} is implausibly large", "too_large")
+            )
+            continue
+        key = (unit.pk, indicator.pk, row.day, row.shift)
+        if key in seen:
+            errors.append(
+                ErrorItem(
+                    (*loc,),
+                    f"duplicate of {'.'.join(str(p) for p in seen[key])}: {unit.code} {indicator.code} "
+                    f"{row.day:%d/%m/%Y} shift {row.shift}",
+                    "duplicate_row",
+                )
+            )
+            continue
+        seen[key] = loc
+        if selectors.is_locked(unit, row.day, locks) and not scope.allows(Perm.PLAN, unit.path):
+            denied.append(
+                ErrorItem(
+                    (*loc, "day"),
+                    f"{row.day:%m/%Y} is closed for {unit.code}: ask a planner",
+                    "period_locked",
+                )
+            )
+            continue
+        clean.append((unit, indicator, row.day, row.shift, value, loc))
+    if errors:
+        raise ValidationFailed(items=errors)
+    if denied:
+        raise PermissionDenied(items=denied)
+    return _write_actuals(actor=actor, rows=clean, source=source, now=now)
+
+
+@transaction.atomic
+def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResult:
+    result = UpsertResult()
+    if not rows:
+        return result
+    unit_ids = {r[0].pk for r in rows}
+    indicator_ids = {r[1].pk for r in rows}
+    days = [r[2] for r in rows]
+    existing = {
+        (a.unit_id, a.indicator_id, a.day, a.shift): a
+        for a in Actual.objects.select_for_update().filter(
+            unit_id__in=unit_ids, indicator_id__in=indicator_ids, day__range=(min(days), max(days))
+        )
+    }
+    actor_obj = actor if getattr(actor, "pk", None) else None
+    to_create: list[Actual] = []
+    to_update: list[Actual] = []
+    audits = []
+    for unit, indicator, day, shift, value, _loc in rows:
+        current = existing.get((unit.pk, indicator.pk, day, shift))
+        late = is_late(day, now)
+        if current is None:
+            to_create.append(
+                Actual(
+                    unit=unit,
+                    indicator=indicator,
+                    day=day,
+                    shift=shift,
+                    value=value,
+                    source=source,
+                    entered_by=actor_obj,
+                    is_late=late,
+                )
+            )
+            result.late += late
+        elif current.value == value:
+            result.unchanged += 1
+        else:
+            before = str(current.value.normalize())
+            current.value, current.source, current.entered_by, current.is_late = (
+                value,
+                source,
+                actor_obj,
+                late,
+            )
+            to_update.append(current)
+            result.late += late
+            audits.append(
+                audit_entry(
+                    actor=actor,
+                    action="update",
+                    obj=current,
+                    unit_path=unit.path,
+                    object_repr=_actual_repr(unit, indicator, day, shift),
+                    before={"value": before},
+                    after={"value": str(value.normalize())},
+                )
+            )
+    Actual.objects.bulk_create(to_create, batch_size=1000)
+    if to_update:
+        for actual in to_update:
+            actual.entered_at = now
+        Actual.objects.bulk_update(
+            to_update, ["value", "source", "entered_by", "is_late", "entered_at"], 1000
+        )
+    # bulk_create does not return ids on every backend; read them back to name the rows in the audit log.
+    if to_create:
+        created = Actual.objects.filter(
+            unit_id__in=unit_ids, indicator_id__in=indicator_ids, day__range=(min(days), max(days))
+        ).select_related("unit", "indicator")
+        wanted = {(a.unit_id, a.indicator_id, a.day, a.shift) for a in to_create}
+        for actual in created:
+            if (actual.unit_id, actual.indicator_id, actual.day, actual.shift) in wanted:
+                audits.append(
+                    audit_entry(
+                        actor=actor,
+                        action="create",
+                        obj=actual,
+                        unit_path=actual.unit.path,
+                        object_repr=_actual_repr(actual.unit, actual.indicator, actual.day, actual.shift),
+                        after={"value": str(actual.value.normalize()), "source": source},
+                    )
+                )
+    audit_record_many(audits)
+    result.created, result.updated = len(to_create), len(to_update)
+    changed = {(u.pk, i.pk, d) for u, i, d, _s, _v, _l in rows}
+    refresh_totals(changed)
+    return result
+
+
+def _actual_repr(unit, indicator, day, shift) -> str:
+    return f"{unit.code} {indicator.code} {day:%d/%m/%Y} ca {shift}"
+
+
+def refresh_totals(keys: set[tuple[int, int, dt.date]]) -> None:
+    """Recompute the daily and monthly totals behind the given (unit id, indicator id, day) keys from the
+    stored actuals. Recomputing (rather than adding deltas) makes totals right whatever happened before."""
+    if not keys:
+        return
+    unit_ids = {k[0] for k in keys}
+    indicator_ids = {k[1] for k in keys}
+    days = [k[2] for k in keys]
+    aggregation = dict(Indicator.objects.filter(pk__in=indicator_ids).values_list("pk", "aggregation"))
+    shift_values: dict[tuple, list[tuple[int, Decimal]]] = defaultdict(list)
+    for unit_id, indicator_id, day, shift, value in Actual.objects.filter(
+        unit_id__in=unit_ids, indicator_id__in=indicator_ids, day__range=(min(days), max(days))
+    ).values_list("unit_id", "indicator_id", "day", "shift", "value"):
+        if (unit_id, indicator_id, day) in keys:
+            shift_values[(unit_id, indicator_id, day)].append((shift, value))
+    totals = []
+    for key, values in shift_values.items():
+        totals.append(
+            DailyTotal(
+                unit_id=key[0], indicator_id=key[1], day=key[2], value=day_value(aggregation[key[1]], values)
+            )
+        )
+    gone = keys - set(shift_values)
+    for unit_id, indicator_id, day in gone:
+        DailyTotal.objects.filter(unit_id=unit_id, indicator_id=indicator_id, day=day).delete()
+    DailyTotal.objects.bulk_create(
+        totals,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["unit", "indicator", "day"],
+        update_fields=["value"],
+    )
+    months = {(k[0], k[1], k[2].replace(day=1)) for k in keys}
+    first, last = min(m[2] for m in months), max(days)
+    monthly = []
+    for row in (
+        DailyTotal.objects.filter(
+            unit_id__in=unit_ids, indicator_id__in=indicator_ids, day__gte=first, day__lte=last
+        )
+        .annotate(month=TruncMonth("day"))
+        .values("unit_id", "indicator_id", "month")
+        .annotate(value_sum=Sum("value"), day_count=Count("id"))
+    ):
+        month = row["month"]
+        month = month.date() if isinstance(month, dt.datetime) else month
+        if (row["unit_id"], row["indicator_id"], month) in months:
+            monthly.append(
+                MonthlyTotal(
+                    unit_id=row["unit_id"],
+                    indicator_id=row["indicator_id"],
+                    month=month,
+                    value_sum=row["value_sum"],
+                    day_count=row["day_count"],
+                )
+            )
+    MonthlyTotal.objects.bulk_create(
+        monthly,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["unit", "indicator", "month"],
+        update_fields=["value_sum", "day_count"],
+    )
+
+
+def day_value(aggregation: str, shift_values: list[tuple[int, Decimal]]) -> Decimal:
+    """A day's figure from its shifts: summed, averaged, or the last shift's value."""
+    values = [v for _s, v in sorted(shift_values)]
+    if aggregation == Aggregation.SUM:
+        return sum(values, Decimal(0))
+    if aggregation == Aggregation.LAST:
+        return values[-1]
+    return (sum(values, Decimal(0)) / len(values)).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+
+
+# --- plans ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def plan_version_create(
+    *,
+    actor,
+    unit_code: str,
+    year: int,
+    effective_from: dt.date,
+    values: dict[str, Decimal | list],
+    kind: str = PlanVersion.Kind.ORIGINAL,
+    note: str = "",
+) -> PlanVersion:
+    """Approve a plan version. `values` maps indicator code to an annual figure (split into months by
+    working days) or to a list of twelve monthly figures (explicit split)."""
+    unit = Unit.objects.filter(code=unit_code).first()
+    scope = scope_for(actor)
+    if unit is None or not scope.allows(Perm.VIEW, unit.path):
+        raise ValidationFailed(f"unknown unit {unit_code!r}", loc=("body", "unit"), type="unknown_unit")
+    if not scope.allows(Perm.PLAN, unit.path):
+        raise PermissionDenied(f"you may not approve plans for {unit.code}", loc=("body", "unit"))
+    if effective_from.year != year:
+        raise ValidationFailed(
+            f"a {year} plan must come into force in {year}",
+            loc=("body", "effective_from"),
+            type="year_mismatch",
+        )
+    if not values:
+        raise ValidationFailed("give at least one indicator", loc=("body", "values"), type="missing")
+    indicators = {i.code: i for i in Indicator.objects.filter(code__in=values)}
+    holidays = selectors.holidays_in(year)
+    months_by_indicator: dict[Indicator, list[Decimal]] = {}
+    errors = []
+    for code, figure in values.items():
+        loc = ("body", "values", code)
+        indicator = indicators.get(code)
+        if indicator is None:
+            errors.append(ErrorItem(loc, f"unknown indicator {code!r}", "unknown_indicator"))
+            continue
+        if indicator.is_derived:
+            errors.append(
+                ErrorItem(loc, f"{code} is computed from its terms; plan those", "derived_indicator")
+            )
+            continue
+        if isinstance(figure, list | tuple):
+            if len(figure) != 12:
+                errors.append(ErrorItem(loc, f"expected 12 monthly figures, got {len(figure)}", "months"))
+                continue
+            monthly = [_as_decimal(v) for v in figure]
+        else:
+            annual = _as_decimal(figure)
+            monthly = split_by_working_days(annual, year, holidays) if annual is not None else [None]
+        if any(v is None for v in monthly):
+            errors.append(ErrorItem(loc, "not a number", "not_a_number"))
+        elif any(v < 0 for v in monthly):
+            errors.append(ErrorItem(loc, "plans cannot be negative", "negative"))
+        else:
+            months_by_indicator[indicator] = monthly
+    if errors:
+        raise ValidationFailed(items=errors)
+    if PlanVersion.objects.filter(unit=unit, year=year, effective_from=effective_from).exists():
+        raise ValidationFailed(
+            f"{unit.code} already has a {year} plan in force from {effective_from:%d/%m/%Y}",
+            loc=("body", "effective_from"),
+            type="duplicate_version",
+        )
+    version = PlanVersion.objects.create(
+        unit=unit,
+        year=year,
+        kind=kind,
+        effective_from=effective_from,
+        approved_by=actor if getattr(actor, "pk", None) else None,
+        note=note,
+    )
+    PlanMonth.objects.bulk_create(
+        PlanMonth(version=version, indicator=indicator, month=m + 1, value=value)
+        for indicator, monthly in months_by_indicator.items()
+        for m, value in enumerate(monthly)
+    )
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=version,
+        unit_path=unit.path,
+        after={
+            "year": year,
+            "kind": kind,
+            "effective_from": effective_from.isoformat(),
+            "annual": {i.code: str(sum(m)) for i, m in months_by_indicator.items()},
+        },
+    )
+    return version
+
+
+def split_by_working_days(annual: Decimal, year: int, holidays: frozenset[dt.date]) -> list[Decimal]:
+    """Monthly shares in proportion to working days; December takes the rounding so the months add up."""
+    counts = [len(working_days(year, m, holidays)) for m in range(1, 13)]
+    total_days = sum(counts)
+    months = [(annual * n / total_days).quantize(QUANTUM, rounding=ROUND_HALF_UP) for n in counts[:11]]
+    months.append(annual - sum(months, Decimal(0)))
+    return months
+
+
+# --- period locks and deviations -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def period_lock(*, actor, unit_code: str, month: dt.date) -> PeriodLock:
+    unit = Unit.objects.filter(code=unit_code).first()
+    scope = scope_for(actor)
+    if unit is None or not scope.allows(Perm.VIEW, unit.path):
+        raise ValidationFailed(f"unknown unit {unit_code!r}", loc=("body", "unit"), type="unknown_unit")
+    if not scope.allows(Perm.PLAN, unit.path):
+        raise PermissionDenied(f"only a planner may close months for {unit.code}", loc=("body", "unit"))
+    lock, created = PeriodLock.objects.get_or_create(
+        unit=unit,
+        month=month.replace(day=1),
+        defaults={"locked_by": actor if getattr(actor, "pk", None) else None},
+    )
+    if created:
+        audit_record(
+            actor=actor, action="create", obj=lock, unit_path=unit.path, after={"month": f"{month:%m/%Y}"}
+        )
+    return lock
+
+
+@transaction.atomic
+def deviation_record(
+    *,
+    actor,
+    unit_code: str,
+    indicator_code: str,
+    day: dt.date,
+    category: str,
+    lost_hours,
+    shift: int = 0,
+    note: str = "",
+) -> Deviation:
+    """Why a unit missed its plan: a coded reason, lost hours and a note. The shortfall against the day's
+    plan is computed now and kept, so the month's top reasons can be ranked by tonnes lost."""
+    unit = Unit.objects.filter(code=unit_code).first()
+    scope = scope_for(actor)
+    if unit is None or not scope.allows(Perm.VIEW, unit.path):
+        raise ValidationFailed(f"unknown unit {unit_code!r}", loc=("body", "unit"), type="unknown_unit")
+    if not scope.allows(Perm.REPORT, unit.path):
+        raise PermissionDenied(f"you may not report for {unit.code}", loc=("body", "unit"))
+    indicator = Indicator.objects.filter(code=indicator_code).first()
+    errors = []
+    if indicator is None:
+        errors.append(
+            ErrorItem(("body", "indicator"), f"unknown indicator {indicator_code!r}", "unknown_indicator")
+        )
+    if category not in LostTimeCategory.values:
+        errors.append(
+            ErrorItem(
+                ("body", "category"),
+                f"unknown reason {category!r}; one of {', '.join(LostTimeCategory.values)}",
+                "enum",
+            )
+        )
+    hours = _as_decimal(lost_hours)
+    if hours is None or not Decimal(0) <= hours <= Decimal(24):
+        errors.append(ErrorItem(("body", "lost_hours"), "lost hours must be a number from 0 to 24", "range"))
+    if day > timezone.localdate():
+        errors.append(ErrorItem(("body", "day"), f"{day:%d/%m/%Y} is in the future", "future_day"))
+    if errors:
+        raise ValidationFailed(items=errors)
+    figures = selectors.day_figures(unit, indicator, day)
+    shortfall = max((figures.plan or Decimal(0)) - (figures.actual or Decimal(0)), Decimal(0))
+    deviation = Deviation.objects.create(
+        unit=unit,
+        indicator=indicator,
+        day=day,
+        shift=shift,
+        category=category,
+        lost_hours=hours,
+        shortfall=shortfall,
+        note=note,
+        entered_by=actor if getattr(actor, "pk", None) else None,
+    )
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=deviation,
+        unit_path=unit.path,
+        after={"category": category, "lost_hours": str(hours), "shortfall": str(shortfall), "note": note},
+    )
+    return deviation
