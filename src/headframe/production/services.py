@@ -74,6 +74,11 @@ def _as_decimal(value) -> Decimal | None:
     return number.quantize(QUANTUM, rounding=ROUND_HALF_UP)
 
 
+def _plain(value: Decimal) -> str:
+    """'100', '120.5' — no exponent, no trailing zeros (Decimal.normalize alone gives '1E+2')."""
+    return format(value.normalize(), "f")
+
+
 def is_late(day: dt.date, now: dt.datetime | None = None) -> bool:
     """Entered after 08:00 local on the day after the production day."""
     now = timezone.localtime(now or timezone.now())
@@ -151,11 +156,11 @@ def actuals_upsert(
             errors.append(ErrorItem((*loc, "value"), f"not a number: {row.value!r}", "not_a_number"))
             continue
         if value < 0:
-            errors.append(ErrorItem((*loc, "value"), f"negative value {value.normalize()}", "negative"))
+            errors.append(ErrorItem((*loc, "value"), f"negative value {_plain(value)}", "negative"))
             continue
         if value >= MAX_VALUE:
             errors.append(
-                ErrorItem((*loc, "value"), f"value {value.normalize()} is implausibly large", "too_large")
+                ErrorItem((*loc, "value"), f"value {_plain(value)} is implausibly large", "too_large")
             )
             continue
         key = (unit.pk, indicator.pk, row.day, row.shift)
@@ -225,7 +230,7 @@ def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResul
         elif current.value == value:
             result.unchanged += 1
         else:
-            before = str(current.value.normalize())
+            before = _plain(current.value)
             current.value, current.source, current.entered_by, current.is_late = (
                 value,
                 source,
@@ -242,7 +247,7 @@ def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResul
                     unit_path=unit.path,
                     object_repr=_actual_repr(unit, indicator, day, shift),
                     before={"value": before},
-                    after={"value": str(value.normalize())},
+                    after={"value": _plain(value)},
                 )
             )
     Actual.objects.bulk_create(to_create, batch_size=1000)
@@ -267,7 +272,7 @@ def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResul
                         obj=actual,
                         unit_path=actual.unit.path,
                         object_repr=_actual_repr(actual.unit, actual.indicator, actual.day, actual.shift),
-                        after={"value": str(actual.value.normalize()), "source": source},
+                        after={"value": _plain(actual.value), "source": source},
                     )
                 )
     audit_record_many(audits)

@@ -1,0 +1,49 @@
+import datetime as dt
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from headframe.production import services
+from headframe.production.models import Indicator
+from headframe.production.services import ActualRow
+from tests.factories import make_unit
+
+PAST = dt.datetime(2027, 12, 31, 12, 0, tzinfo=dt.UTC)  # "now" for writes: every test day is in the past
+
+
+@pytest.fixture
+def mines(tree):
+    """tree + an open-pit site B-OP under B with a bench, so site-type rules can be exercised."""
+    make_unit("B-OP", "site", "B", site_type="open_pit")
+    make_unit("B-OP-CT", "area", "B-OP")
+    make_unit("B-OP-CT-T1", "position", "B-OP-CT", position_kind="bench")
+    return tree
+
+
+@pytest.fixture
+def put():
+    """put(("A-M1-K1-F1", "raw_coal_t", date, shift, value), …) as the system, 'now' at the end of 2027."""
+
+    def store(*rows, actor=None, source="api", now=PAST):
+        return services.actuals_upsert(
+            actor=actor,
+            rows=[ActualRow(u, i, d, s, v, loc=("body", n)) for n, (u, i, d, s, v) in enumerate(rows)],
+            source=source,
+            now=now,
+        )
+
+    return store
+
+
+def ind(code: str) -> Indicator:
+    return Indicator.objects.get(code=code)
+
+
+def D(value) -> Decimal:
+    return Decimal(str(value))
+
+
+@pytest.fixture
+def helpers():
+    return SimpleNamespace(ind=ind, D=D)
