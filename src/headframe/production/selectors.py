@@ -694,3 +694,104 @@ def daily_series(unit: Unit, indicator: Indicator, start: dt.date, end: dt.date)
 def daily_plan_series(unit: Unit, indicator: Indicator, year: int) -> dict[dt.date, Decimal]:
     series = _plan_series(unit, [indicator], year, lambda _p: WHOLE)
     return dict(series.daily.get((WHOLE, indicator.pk), {}))
+
+
+# --- reads for the API and pages -----------------------------------------------------------------------
+
+
+def default_day() -> dt.date:
+    """Yesterday, local: the last complete production day (what a dispatcher reviews at 5 a.m.)."""
+    from django.utils import timezone
+
+    return timezone.localdate() - dt.timedelta(days=1)
+
+
+def indicators_by_codes(codes: Iterable[str]) -> list[Indicator]:
+    from headframe.core.errors import ValidationFailed
+
+    codes = [c.strip() for c in codes if c.strip()]
+    found = {i.code: i for i in indicators_for() if i.code in codes}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise ValidationFailed(
+            f"unknown indicator(s): {', '.join(unknown)}",
+            loc=("query", "indicators"),
+            type="unknown_indicator",
+        )
+    return [found[c] for c in codes]
+
+
+def actuals_of(unit: Unit, since: dt.date, until: dt.date, indicator: str | None = None, limit: int = 10000):
+    from headframe.production.models import Actual
+
+    qs = Actual.objects.filter(unit__path__startswith=unit.path, day__gte=since, day__lte=until)
+    if indicator:
+        qs = qs.filter(indicator__code=indicator)
+    return qs.select_related("unit", "indicator", "entered_by").order_by(
+        "day", "unit__path", "indicator", "shift"
+    )[:limit]
+
+
+def plan_versions(unit: Unit, year: int):
+    return (
+        PlanVersion.objects.filter(unit=unit, year=year)
+        .select_related("unit", "approved_by")
+        .order_by("effective_from")
+    )
+
+
+def plan_out(version: PlanVersion) -> dict:
+    months = defaultdict(lambda: [0.0] * 12)
+    for code, month, value in PlanMonth.objects.filter(version=version).values_list(
+        "indicator__code", "month", "value"
+    ):
+        months[code][month - 1] = float(value)
+    return {
+        "id": version.pk,
+        "unit": version.unit.code,
+        "year": version.year,
+        "kind": version.kind,
+        "effective_from": version.effective_from,
+        "approved_by": version.approved_by.username if version.approved_by else None,
+        "approved_at": version.approved_at,
+        "note": version.note,
+        "months": dict(months),
+    }
+
+
+def deviations_of(unit: Unit, month: dt.date):
+    first = month.replace(day=1)
+    return (
+        Deviation.objects.filter(
+            unit__path__startswith=unit.path, day__gte=first, day__lte=_month_last_day(first)
+        )
+        .select_related("unit", "indicator")
+        .order_by("-day", "unit__path")
+    )
+
+
+def deviation_out(d: Deviation) -> dict:
+    return {
+        "id": d.pk,
+        "unit": d.unit.code,
+        "indicator": d.indicator.code,
+        "day": d.day,
+        "shift": d.shift,
+        "category": d.category,
+        "lost_hours": float(d.lost_hours),
+        "shortfall": float(d.shortfall),
+        "note": d.note,
+    }
+
+
+def children_of(unit: Unit, visible=None) -> list[Unit]:
+    qs = Unit.objects.filter(parent=unit, is_active=True).order_by("code")
+    if visible is not None:
+        qs = qs.filter(pk__in=visible.values("pk"))
+    return list(qs)
+
+
+def early_warnings_below(root: Unit, on: dt.date, visible) -> list[EarlyWarning]:
+    """Early warnings for the units one level below root (companies of the group, sites of a company…)."""
+    children = children_of(root, visible)
+    return early_warnings(root, on, children, indicators_for(key_only=True))
