@@ -143,7 +143,7 @@ def test_deviation_and_lock_api(mines, users, api):
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "lost_hours"]
     assert (
         api(users.reporter_a)
-        .post("/api/v1/production/locks", {"unit": "A", "month": "2026-03-01"})
+        .post("/api/v1/production/locks", {"unit": "A-M1", "month": "2026-03-01"})
         .status_code
         == 403
     )
