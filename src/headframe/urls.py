@@ -17,5 +17,6 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("production/", include("headframe.production.urls")),
     path("", include("headframe.web.urls")),
 ]

@@ -41,3 +41,32 @@ def test_utc_time_is_shown_in_hanoi_time():
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError, match="naive"):
         format_datetime(dt.datetime(2027, 1, 1, 8, 0))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1.234,5", Decimal("1234.5")),
+        ("1234,5", Decimal("1234.5")),
+        ("1 234,5", Decimal("1234.5")),
+        ("1.234.567", Decimal("1234567")),
+        ("1.234", Decimal("1234")),  # Vietnamese thousands, not one point two
+        ("1234.5", Decimal("1234.5")),
+        ("0,75", Decimal("0.75")),
+        ("-12", Decimal("-12")),
+        (12.5, Decimal("12.5")),
+        ("  300 ", Decimal("300")),
+    ],
+)
+def test_parse_number_reads_vietnamese_and_plain_formats(text, expected):
+    from headframe.core.formatting import parse_number
+
+    assert parse_number(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1,2,3", "1.23,4", "12.34.5", "1,234.5", "--1", "1e5", True])
+def test_parse_number_refuses_ambiguous_or_garbage_text(text):
+    from headframe.core.formatting import parse_number
+
+    with pytest.raises((ValueError, TypeError)):
+        parse_number(text)

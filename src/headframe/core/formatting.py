@@ -45,3 +45,38 @@ def format_date(value: dt.date | dt.datetime) -> str:
 
 def format_datetime(value: dt.datetime) -> str:
     return to_local(value).strftime("%d/%m/%Y %H:%M")
+
+
+def parse_number(text) -> Decimal:
+    """A number as people type it in Vietnam or in Excel: 1.234,5 · 1234,5 · 1 234,5 · 1234.5 · 1.234.
+
+    Rules: a comma is the decimal separator when present (dots and spaces are then thousands separators);
+    without a comma, dots followed by groups of exactly three digits are thousands separators ("1.234" is
+    one thousand two hundred thirty-four, as a Vietnamese reader means it) and a single other dot is a
+    decimal point ("1234.5"). Raises ValueError with the text otherwise."""
+    if isinstance(text, int | float | Decimal) and not isinstance(text, bool):
+        return Decimal(str(text))
+    raw = str(text).strip().replace("\u00a0", " ")
+    cleaned = raw.replace(" ", "")
+    if not cleaned:
+        raise ValueError("empty")
+    sign = ""
+    if cleaned[0] in "+-":
+        sign, cleaned = cleaned[0], cleaned[1:]
+    if "," in cleaned:
+        integer, _, fraction = cleaned.rpartition(",")
+        if "," in integer or "." in fraction:
+            raise ValueError(f"not a number: {raw!r}")
+        groups = integer.split(".")
+        if len(groups) > 1 and (not groups[0] or any(len(g) != 3 for g in groups[1:])):
+            raise ValueError(f"not a number: {raw!r}")
+        cleaned = "".join(groups) + "." + fraction
+    elif cleaned.count(".") >= 1:
+        groups = cleaned.split(".")
+        if len(groups) > 2 or len(groups[1]) == 3:
+            if not groups[0] or any(len(g) != 3 for g in groups[1:]):
+                raise ValueError(f"not a number: {raw!r}")
+            cleaned = "".join(groups)
+    if not cleaned.replace(".", "", 1).isdigit():
+        raise ValueError(f"not a number: {raw!r}")
+    return Decimal(sign + cleaned)

@@ -795,3 +795,15 @@ def early_warnings_below(root: Unit, on: dt.date, visible) -> list[EarlyWarning]
     """Early warnings for the units one level below root (companies of the group, sites of a company…)."""
     children = children_of(root, visible)
     return early_warnings(root, on, children, indicators_for(key_only=True))
+
+
+def stored_values(unit: Unit, day: dt.date) -> dict[tuple[str, int], Decimal]:
+    """(indicator code, shift) → stored value for one unit and day (the entry form's pre-fill)."""
+    from headframe.production.models import Actual
+
+    return {
+        (code, shift): value
+        for code, shift, value in Actual.objects.filter(unit=unit, day=day).values_list(
+            "indicator__code", "shift", "value"
+        )
+    }

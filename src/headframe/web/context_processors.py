@@ -10,7 +10,8 @@ from headframe.org.selectors import units_visible
 NAVIGATION = [
     ("home", _("Overview"), "web:home"),
     ("org", _("Organisation"), "web:unit-tree"),
-    ("production", _("Production"), None),
+    ("production", _("Production"), "production:dashboard"),
+    ("entry", _("Enter figures"), "production:entry"),
     ("briefing", _("Briefings"), None),
     ("priorities", _("Key tasks"), None),
     ("telemetry", _("Safety monitoring"), None),

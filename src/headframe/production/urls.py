@@ -1,0 +1,12 @@
+from django.urls import path
+
+from headframe.production import views
+
+app_name = "production"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("u/<str:code>/", views.unit_page, name="unit"),
+    path("entry/", views.entry, name="entry"),
+    path("entry/deviation/", views.deviation_add, name="deviation"),
+]

@@ -1,0 +1,294 @@
+"""Production pages: group dashboard, unit page with charts and drill-down, day entry form, exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from headframe.core.audit import channel
+from headframe.core.errors import HeadframeError, NotFound
+from headframe.org.models import UnitKind
+from headframe.org.roles import Perm
+from headframe.org.selectors import ancestors, scope_for, unit_get, units_visible
+from headframe.production import selectors, services
+from headframe.production.calendar import month_days
+from headframe.production.forms import SHIFTS, field_name, parse_day_entry
+from headframe.production.models import LostTimeCategory
+from headframe.web.context_processors import picked_unit
+
+
+def _day(request) -> dt.date:
+    text = request.GET.get("date") or request.POST.get("date")
+    if not text:
+        return selectors.default_day()
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return dt.datetime.strptime(text.strip(), pattern).date()
+        except ValueError:
+            continue
+    raise BadRequest(f"date: expected dd/mm/yyyy, got {text!r}")
+
+
+def _unit(request, code: str, perm: str = Perm.VIEW):
+    try:
+        return unit_get(request.user, code, perm)
+    except NotFound:
+        raise Http404(code) from None
+
+
+def _root_for(request):
+    """The picked unit, else the user's top visible unit."""
+    unit = picked_unit(request)
+    if unit is not None:
+        return unit
+    unit = units_visible(request.user).order_by("depth", "code").first()
+    if unit is None:
+        raise Http404("no unit in your scope")
+    return unit
+
+
+@login_required
+def dashboard(request):
+    return unit_page(request, _root_for(request).code)
+
+
+@login_required
+def unit_page(request, code: str):
+    unit = _unit(request, code)
+    on = _day(request)
+    indicators = selectors.indicators_for()
+    key_indicators = [i for i in indicators if i.is_key]
+    rows = selectors.unit_summary(unit, on, indicators)
+    children = selectors.children_of(unit, units_visible(request.user))
+    child_rows = []
+    if children:
+        split = selectors.children_summaries(unit, on, key_indicators, children)
+        child_rows = [(child, split[child.code]) for child in children]
+    export = request.GET.get("format")
+    if export in ("xlsx", "csv"):
+        return _export(unit, on, rows, export)
+    scope = scope_for(request.user)
+    context = {
+        "unit": unit,
+        "on": on,
+        "prev_day": on - dt.timedelta(days=1),
+        "next_day": on + dt.timedelta(days=1),
+        "rows": rows,
+        "key_indicators": key_indicators,
+        "child_rows": child_rows,
+        "reasons": selectors.top_reasons(unit, on),
+        "warnings": selectors.early_warnings(unit, on, children, key_indicators) if children else [],
+        "missing": selectors.missing_reports(unit, on)
+        if unit.kind in (UnitKind.GROUP, UnitKind.COMPANY)
+        else [],
+        "ancestors": [a for a in ancestors(unit) if scope.allows(Perm.VIEW, a.path)],
+        "chart": _chart_data(unit, on, key_indicators),
+        "can_report": scope.allows(Perm.REPORT, unit.path),
+        "active_nav": "production",
+    }
+    return render(request, "production/unit.html", context)
+
+
+def _chart_data(unit, on, key_indicators) -> dict:
+    """Daily actual vs plan for the month, cumulative vs plan for the year, last year overlaid."""
+    indicator = next(
+        (i for i in key_indicators if i.code == "raw_coal_t"), key_indicators[0] if key_indicators else None
+    )
+    if indicator is None:
+        return {}
+    days = month_days(on.year, on.month)
+    actual = selectors.daily_series(unit, indicator, days[0], on)
+    plan = selectors.daily_plan_series(unit, indicator, on.year)
+    last = selectors.daily_series(unit, indicator, dt.date(on.year - 1, 1, 1), dt.date(on.year - 1, 12, 31))
+    year_days = [
+        dt.date(on.year, 1, 1) + dt.timedelta(days=n) for n in range((on - dt.date(on.year, 1, 1)).days + 1)
+    ]
+    this_year = selectors.daily_series(unit, indicator, year_days[0], on)
+
+    def cumulative(series, dates):
+        total, out = 0.0, []
+        for d in dates:
+            total += float(series.get(d, 0))
+            out.append(round(total, 1))
+        return out
+
+    last_dates = []
+    for d in year_days:
+        try:
+            last_dates.append(d.replace(year=d.year - 1))
+        except ValueError:
+            last_dates.append(d.replace(year=d.year - 1, day=28))
+    return {
+        "indicator": indicator.name,
+        "unit": indicator.unit_of_measure,
+        "labels": {"actual": _("Actual"), "plan": _("Plan"), "last_year": _("Same period last year")},
+        "month": {
+            "labels": [d.strftime("%d/%m") for d in days],
+            "actual": [float(actual[d]) if d in actual else None for d in days],
+            "plan": [round(float(plan.get(d, 0)), 1) for d in days],
+        },
+        "year": {
+            "labels": [d.strftime("%d/%m") for d in year_days],
+            "actual": cumulative(this_year, year_days),
+            "plan": cumulative(plan, year_days),
+            "last_year": cumulative(last, last_dates),
+        },
+    }
+
+
+def _export(unit, on, rows, fmt: str) -> HttpResponse:
+    from headframe.production import excel
+
+    headers = [
+        "Mã chỉ tiêu",
+        "Chỉ tiêu",
+        "ĐVT",
+        "Thực hiện ngày",
+        "Kế hoạch ngày",
+        "Lũy kế tháng",
+        "KH lũy kế tháng",
+        "% KH tháng",
+        "Lũy kế năm",
+        "KH lũy kế năm",
+        "% KH năm",
+        "Cùng kỳ năm trước",
+        "% so cùng kỳ",
+        "Dự báo cuối tháng",
+        "Dự báo cuối năm",
+        "Cần đạt mỗi ngày (năm)",
+    ]
+    table = [
+        [
+            s.indicator.code,
+            s.indicator.name_vi,
+            s.indicator.unit_of_measure,
+            s.day.actual,
+            s.day.plan,
+            s.mtd.actual,
+            s.mtd.plan,
+            s.mtd.pct,
+            s.ytd.actual,
+            s.ytd.plan,
+            s.ytd.pct,
+            s.last_year_ytd,
+            s.ytd_change_pct,
+            s.forecast_month_end,
+            s.forecast_year_end,
+            s.required_daily_year,
+        ]
+        for s in rows
+    ]
+    name = f"headframe-{unit.code}-{on:%Y%m%d}"
+    if fmt == "csv":
+        response = HttpResponse(excel.table_csv(headers, table), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    title = f"{unit.code} {on:%d/%m/%Y}"
+    formats = (
+        [None, None, None]
+        + ["#,##0.0"] * 4
+        + ["0.0"]
+        + ["#,##0.0"] * 2
+        + ["0.0", "#,##0.0", "0.0"]
+        + ["#,##0.0"] * 3
+    )
+    content = excel.table_xlsx(title, headers, table, formats)
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+@login_required
+def entry(request):
+    """One screen for one unit and day: every shift, every indicator the unit reports."""
+    reportable = units_visible(request.user, Perm.REPORT).exclude(kind=UnitKind.GROUP).order_by("path")
+    code = (
+        request.GET.get("unit") or request.POST.get("unit") or (reportable.first().code if reportable else "")
+    )
+    if not code:
+        return render(
+            request, "web/forbidden.html", {"message": _("You have no unit to report for.")}, status=403
+        )
+    unit = _unit(request, code, Perm.REPORT)
+    on = _day(request)
+    site_type = selectors.site_types_of([unit]).get(unit.pk, "")
+    indicators = [
+        i
+        for i in selectors.indicators_for()
+        if not i.is_derived and (not i.site_types or not site_type or site_type in i.site_types)
+    ]
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        parsed = parse_day_entry(request.POST, unit_code=unit.code, day=on, indicators=indicators)
+        errors = parsed.errors
+        if not errors and parsed.rows:
+            try:
+                with channel("web"):
+                    result = services.actuals_upsert(actor=request.user, rows=parsed.rows, source="web")
+            except HeadframeError as exc:
+                for item in exc.items:
+                    errors[item.loc[1] if len(item.loc) > 1 else "form"] = item.msg
+            else:
+                messages.success(
+                    request,
+                    _("Saved: %(created)d new, %(updated)d corrected, %(unchanged)d unchanged.")
+                    % {"created": result.created, "updated": result.updated, "unchanged": result.unchanged},
+                )
+                return redirect(f"{reverse('production:entry')}?unit={unit.code}&date={on:%d/%m/%Y}")
+        elif not errors:
+            messages.info(request, _("Nothing to save: every cell is empty."))
+    stored = selectors.stored_values(unit, on)
+    grid = []
+    for shift in SHIFTS:
+        cells = []
+        for indicator in indicators:
+            name = field_name(shift, indicator.code)
+            value = (
+                request.POST.get(name) if request.method == "POST" else stored.get((indicator.code, shift))
+            )
+            cells.append({"name": name, "value": value, "error": errors.get(name), "indicator": indicator})
+        grid.append({"shift": shift, "cells": cells})
+    context = {
+        "unit": unit,
+        "on": on,
+        "units": reportable[:500],
+        "indicators": indicators,
+        "grid": grid,
+        "form_error": errors.get("form"),
+        "categories": LostTimeCategory.choices,
+        "active_nav": "production",
+    }
+    return render(request, "production/entry.html", context, status=422 if errors else 200)
+
+
+@login_required
+def deviation_add(request):
+    if request.method != "POST":
+        return redirect("production:entry")
+    unit_code = request.POST.get("unit", "")
+    on = _day(request)
+    try:
+        with channel("web"):
+            services.deviation_record(
+                actor=request.user,
+                unit_code=unit_code,
+                indicator_code=request.POST.get("indicator", ""),
+                day=on,
+                category=request.POST.get("category", ""),
+                lost_hours=request.POST.get("lost_hours", "").replace(",", "."),
+                note=request.POST.get("note", ""),
+            )
+    except HeadframeError as exc:
+        messages.error(request, "; ".join(item.msg for item in exc.items))
+    else:
+        messages.success(request, _("Reason recorded."))
+    return redirect(f"{reverse('production:entry')}?unit={unit_code}&date={on:%d/%m/%Y}")

@@ -1,0 +1,105 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from headframe.production import services
+from headframe.production.models import Actual
+
+DAY = dt.date(2026, 3, 10)
+
+
+@pytest.fixture
+def seeded(mines):
+    services.plan_version_create(
+        actor=None,
+        unit_code="A-M1",
+        year=2026,
+        effective_from=dt.date(2026, 1, 1),
+        values={"raw_coal_t": 365000},
+    )
+    services.actuals_upsert(
+        actor=None,
+        rows=[
+            services.ActualRow("A-M1-K1-F1", "raw_coal_t", DAY, 1, 700),
+            services.ActualRow("B-M1-K1-F1", "raw_coal_t", DAY, 1, 300),
+        ],
+        source="api",
+    )
+    return mines
+
+
+def test_dashboard_drills_down_from_the_group(client, users, seeded):
+    client.force_login(users.planner_g)
+    html = client.get("/production/?date=10/03/2026").content.decode()
+    assert 'data-testid="drill-A"' in html and 'data-testid="drill-B"' in html
+    html = client.get("/production/u/A/?date=10/03/2026").content.decode()
+    assert 'data-testid="drill-A-M1"' in html
+    html = client.get("/production/u/A-M1-K1/?date=10/03/2026").content.decode()
+    assert 'data-testid="drill-A-M1-K1-F1"' in html
+    assert "700" in html
+
+
+def test_unit_page_numbers_are_vietnamese(client, users, seeded):
+    client.force_login(users.planner_g)
+    html = client.get("/production/u/A-M1/?date=10/03/2026").content.decode()
+    assert "69.000" in html  # YTD plan 69 days × 1.000 t, grouped with a dot
+    assert "10/03/2026" in html
+
+
+def test_company_user_cannot_open_the_other_company(client, users, seeded):
+    client.force_login(users.viewer_a)
+    assert client.get("/production/u/B/?date=10/03/2026").status_code == 404
+    html = client.get("/production/?date=10/03/2026").content.decode()
+    assert "drill-B" not in html
+
+
+def test_bad_date_is_400(client, users, seeded):
+    client.force_login(users.viewer_a)
+    assert client.get("/production/u/A/?date=31/02/2026").status_code == 400
+
+
+def test_entry_form_saves_a_day_of_shifts(client, users, seeded):
+    client.force_login(users.reporter_a)
+    page = client.get("/production/entry/?unit=A-M1-K1-F1&date=11/03/2026")
+    assert page.status_code == 200
+    assert 'name="v-3-raw_coal_t"' in page.content.decode()
+    assert 'name="v-1-overburden_m3"' not in page.content.decode()  # underground: no overburden
+    response = client.post(
+        "/production/entry/",
+        {"unit": "A-M1-K1-F1", "date": "11/03/2026", "v-1-raw_coal_t": "1.234,5", "v-3-raw_coal_t": "600"},
+    )
+    assert response.status_code == 302
+    stored = dict(Actual.objects.filter(day=dt.date(2026, 3, 11)).values_list("shift", "value"))
+    assert stored == {1: Decimal("1234.5"), 3: Decimal("600")}
+
+
+def test_entry_form_reports_bad_cells_and_stores_nothing(client, users, seeded):
+    client.force_login(users.reporter_a)
+    response = client.post(
+        "/production/entry/",
+        {"unit": "A-M1-K1-F1", "date": "11/03/2026", "v-1-raw_coal_t": "nhiều", "v-2-raw_coal_t": "5"},
+    )
+    assert response.status_code == 422
+    assert "không phải là số" in response.content.decode()
+    assert not Actual.objects.filter(day=dt.date(2026, 3, 11)).exists()
+    response = client.post(
+        "/production/entry/", {"unit": "A-M1-K1-F1", "date": "11/03/2026", "v-2-raw_coal_t": "-5"}
+    )
+    assert response.status_code == 422
+    assert not Actual.objects.filter(day=dt.date(2026, 3, 11)).exists()
+
+
+def test_entry_form_refuses_another_mine(client, users, seeded):
+    client.force_login(users.reporter_a)
+    assert client.get("/production/entry/?unit=B-M1-K1-F1").status_code == 404
+    response = client.post(
+        "/production/entry/", {"unit": "B-M1-K1-F1", "date": "11/03/2026", "v-1-raw_coal_t": "5"}
+    )
+    assert response.status_code == 404
+    assert not Actual.objects.filter(day=dt.date(2026, 3, 11)).exists()
+
+
+def test_viewer_has_no_entry_form(client, users, seeded):
+    client.force_login(users.viewer_a)
+    assert client.get("/production/entry/").status_code == 403
