@@ -143,6 +143,37 @@ def cmd_token(args) -> int:
     return 0
 
 
+def cmd_import_actuals(args) -> int:
+    from headframe.core.audit import channel
+    from headframe.core.errors import PermissionDenied, ValidationFailed
+    from headframe.org.services import user_by_username
+    from headframe.production.excel import error_line, import_actuals_workbook
+
+    actor = user_by_username(args.as_user) if args.as_user else None
+    try:
+        with open(args.file, "rb") as fh:
+            content = fh.read()
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    try:
+        with channel("cli"):
+            result = import_actuals_workbook(actor=actor, file=content)
+    except (ValidationFailed, PermissionDenied) as exc:
+        for item in exc.items:
+            print(error_line(item), file=sys.stderr)
+        print(
+            f"{PROG} import-actuals: error: {args.file} refused ({len(exc.items)} error(s)), nothing stored",
+            file=sys.stderr,
+        )
+        return 1
+    total = result.created + result.updated + result.unchanged
+    print(
+        f"imported {total} figures: {result.created} new, {result.updated} corrected, "
+        f"{result.unchanged} unchanged ({result.late} late)"
+    )
+    return 0
+
+
 def cmd_check(args) -> int:
     from django.core.management import call_command
     from django.db import connection
@@ -231,6 +262,21 @@ def build_parser() -> argparse.ArgumentParser:
     t = token_sub.add_parser("list", help="list USER's tokens (prefix, name, dates; never the secret)")
     t.add_argument("user")
     p.set_defaults(func=cmd_token)
+
+    p = sub.add_parser(
+        "import-actuals",
+        help="import production figures from an Excel workbook (all or nothing)",
+        description="Import the figures of an .xlsx workbook (the monthly template's layout). Every error "
+        "is printed as SHEET!ROW COLUMN: reason and nothing is stored if there is one.",
+    )
+    p.add_argument("file", metavar="FILE.xlsx", help="the workbook")
+    p.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        help="import with USER's rights and name (default: the system, full rights)",
+    )
+    p.set_defaults(func=cmd_import_actuals)
 
     p = sub.add_parser("check", help="check configuration, database connection and migrations")
     p.add_argument("--deploy", action="store_true", help="also run Django's deployment checks")
