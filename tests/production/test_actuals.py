@@ -202,3 +202,20 @@ def test_deviation_bad_input(mines, users):
 def test_now_is_respected_for_future_days(mines, put):
     with pytest.raises(ValidationFailed):
         put(("A-M1-K1-F1", "raw_coal_t", PAST.date() + dt.timedelta(days=2), 1, 1))
+
+
+def test_a_day_is_reported_whole_or_by_shift_never_both(mines, put):
+    with pytest.raises(ValidationFailed) as err:
+        put(("A-M1-K1-F1", "raw_coal_t", DAY, 0, 100), ("A-M1-K1-F1", "raw_coal_t", DAY, 1, 50))
+    assert {i.type for i in err.value.items} == {"mixed_shifts"}
+    put(("A-M1-K1-F1", "raw_coal_t", DAY, 0, 100))
+    with pytest.raises(ValidationFailed, match="both for the whole day"):
+        put(("A-M1-K1-F1", "raw_coal_t", DAY, 2, 50))
+    assert DailyTotal.objects.get().value == D(100)
+
+
+def test_created_figures_are_audited_one_by_one(mines, put):
+    put(("A-M1-K1-F1", "raw_coal_t", DAY, 1, 100), ("A-M1-K1-F1", "raw_coal_t", DAY, 2, 50))
+    entries = AuditEntry.objects.filter(object_type="production.actual", action="create")
+    assert sorted(e.after["value"] for e in entries) == ["100", "50"]
+    assert {e.object_id for e in entries} == {str(pk) for pk in Actual.objects.values_list("pk", flat=True)}

@@ -256,7 +256,7 @@ figures = st.lists(
     st.tuples(
         unit_codes,
         st.dates(min_value=dt.date(2027, 1, 1), max_value=dt.date(2027, 3, 31)),
-        st.integers(min_value=0, max_value=3),
+        st.integers(min_value=1, max_value=3),
         st.decimals(min_value=0, max_value=100000, places=2, allow_nan=False, allow_infinity=False),
     ),
     max_size=25,

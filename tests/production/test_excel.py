@@ -16,13 +16,13 @@ from openpyxl import Workbook, load_workbook
 
 from headframe.cli import main
 from headframe.core.errors import ErrorItem, PermissionDenied, ValidationFailed
+from headframe.core.formatting import read_number
 from headframe.core.models import AuditEntry
 from headframe.production.excel import (
     actuals_template,
     error_line,
     import_actuals_workbook,
     parse_actuals_workbook,
-    parse_number,
     table_csv,
     table_xlsx,
 )
@@ -145,12 +145,12 @@ def test_unfilled_template_is_refused_as_empty(tree):
     ],
 )
 def test_numbers_typed_as_text_follow_the_vietnamese_convention(text, expected):
-    assert parse_number(text) == Decimal(expected)
+    assert read_number(text) == Decimal(expected)
 
 
 @pytest.mark.parametrize("text", ["", "abc", "1.23.4", "1,2,3", "1.234,5,6", "12 34", "1,", "1e3", "5 t"])
 def test_text_that_is_not_a_number_is_refused(text):
-    assert parse_number(text) is None
+    assert read_number(text) is None
 
 
 def test_dates_shifts_and_numbers_in_their_accepted_forms(tree, tmp_path):

@@ -6,7 +6,8 @@ Django's own localisation with the formats in headframe/formats (same result).""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -47,36 +48,75 @@ def format_datetime(value: dt.datetime) -> str:
     return to_local(value).strftime("%d/%m/%Y %H:%M")
 
 
-def parse_number(text) -> Decimal:
-    """A number as people type it in Vietnam or in Excel: 1.234,5 · 1234,5 · 1 234,5 · 1234.5 · 1.234.
+_NUMBER_TEXT = re.compile(r"[0-9][0-9., ]*")
+_GROUPED = re.compile(r"[1-9][0-9]{0,2}")
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
 
-    Rules: a comma is the decimal separator when present (dots and spaces are then thousands separators);
-    without a comma, dots followed by groups of exactly three digits are thousands separators ("1.234" is
-    one thousand two hundred thirty-four, as a Vietnamese reader means it) and a single other dot is a
-    decimal point ("1234.5"). Raises ValueError with the text otherwise."""
+
+def read_number(text: str) -> Decimal | None:
+    """A number typed as text, the Vietnamese way, or None if it is not one.
+
+    Rules, in order:
+    - spaces (also no-break and thin spaces) separate thousands: ``1 234,5``;
+    - with both ``.`` and ``,``, the one that comes last is the decimal separator and the other separates
+      thousands: ``1.234,5`` (Vietnamese), ``1,234.5`` (English);
+    - a separator that occurs more than once separates thousands: ``1.234.567``;
+    - a single ``,`` is the decimal separator: ``1234,5``, ``1,234`` (= 1.234);
+    - a single ``.`` separates thousands when it reads as a thousands group — 1 to 3 digits not starting with
+      0, the dot, exactly 3 digits, and no spaces: ``1.234`` = 1234, ``12.500`` = 12500; otherwise it is
+      a decimal point: ``1234.5``, ``12.5``, ``0.125``, ``1.2345``;
+    - thousands groups must be exact (a first group of 1–3 digits, then groups of 3), else it is not a number.
+    A leading ``-`` is kept so that the service can refuse negatives by name.
+    """
+    s = _SPACES.sub(" ", text.strip())
+    negative = False
+    if s[:1] in ("-", "+", "\u2212"):
+        negative = s[0] != "+"
+        s = s[1:].lstrip()
+    if not _NUMBER_TEXT.fullmatch(s) or s.endswith(" "):
+        return None
+    dots, commas = s.count("."), s.count(",")
+    decimal_sep = thousands = None
+    if dots and commas:
+        decimal_sep = "." if s.rfind(".") > s.rfind(",") else ","
+        thousands = "," if decimal_sep == "." else "."
+        if s.count(decimal_sep) > 1:
+            return None
+    elif commas:
+        decimal_sep, thousands = (",", None) if commas == 1 else (None, ",")
+    elif dots > 1:
+        thousands = "."
+    elif dots:
+        head, _, tail = s.partition(".")
+        if " " not in s and _GROUPED.fullmatch(head) and len(tail) == 3 and tail.isdigit():
+            thousands = "."
+        else:
+            decimal_sep = "."
+    integer, fraction = s.split(decimal_sep) if decimal_sep else (s, "")
+    if decimal_sep and not fraction.isdigit():
+        return None
+    groups = re.split(f"[ {re.escape(thousands)}]" if thousands else " ", integer)
+    if len(groups) > 1 and not (
+        1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]) and all(g.isdigit() for g in groups)
+    ):
+        return None
+    digits = "".join(groups)
+    if not digits.isdigit():
+        return None
+    try:
+        number = Decimal(f"{digits}.{fraction}" if fraction else digits)
+    except InvalidOperation:  # pragma: no cover - the checks above leave only digits
+        return None
+    return -number if negative else number
+
+
+def parse_number(text) -> Decimal:
+    """read_number for callers that want an exception: numbers pass through, text that is not one raises."""
     if isinstance(text, int | float | Decimal) and not isinstance(text, bool):
         return Decimal(str(text))
-    raw = str(text).strip().replace("\u00a0", " ")
-    cleaned = raw.replace(" ", "")
-    if not cleaned:
-        raise ValueError("empty")
-    sign = ""
-    if cleaned[0] in "+-":
-        sign, cleaned = cleaned[0], cleaned[1:]
-    if "," in cleaned:
-        integer, _, fraction = cleaned.rpartition(",")
-        if "," in integer or "." in fraction:
-            raise ValueError(f"not a number: {raw!r}")
-        groups = integer.split(".")
-        if len(groups) > 1 and (not groups[0] or any(len(g) != 3 for g in groups[1:])):
-            raise ValueError(f"not a number: {raw!r}")
-        cleaned = "".join(groups) + "." + fraction
-    elif cleaned.count(".") >= 1:
-        groups = cleaned.split(".")
-        if len(groups) > 2 or len(groups[1]) == 3:
-            if not groups[0] or any(len(g) != 3 for g in groups[1:]):
-                raise ValueError(f"not a number: {raw!r}")
-            cleaned = "".join(groups)
-    if not cleaned.replace(".", "", 1).isdigit():
-        raise ValueError(f"not a number: {raw!r}")
-    return Decimal(sign + cleaned)
+    if not isinstance(text, str):
+        raise ValueError(f"not a number: {text!r}")
+    number = read_number(text)
+    if number is None:
+        raise ValueError(f"not a number: {text!r}")
+    return number

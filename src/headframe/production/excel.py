@@ -6,7 +6,7 @@ filled indicator cell into one `ActualRow` and lets the service decide what may 
 whole or not at all: any parse error stops it before the service is called, and the service itself writes
 nothing if one row is bad. Every error names its cell as `(sheet, excel row, column letter)`.
 
-Numbers typed as text follow the Vietnamese convention (see `parse_number`): ``1.234,5`` and ``1 234,5``
+Numbers typed as text follow the Vietnamese convention (see `headframe.core.formatting.read_number`): ``1.234,5`` and ``1 234,5``
 are one thousand two hundred thirty-four and a half, ``1.234`` is one thousand two hundred thirty-four,
 ``1234.5`` (no valid thousands grouping) is a decimal point. Cells holding real Excel numbers need none of
 this: Excel shows them in the viewer's locale and stores the number itself.
@@ -23,7 +23,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
@@ -32,9 +32,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 
 from headframe.core.errors import ErrorItem, HeadframeError, PermissionDenied, ValidationFailed
-from headframe.core.formatting import LOCAL_TZ
+from headframe.core.formatting import LOCAL_TZ, read_number
 from headframe.production.models import Indicator
 from headframe.production.services import ActualRow, UpsertResult, actuals_upsert
+
+_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?")
 
 DATA_SHEET = "Số liệu"
 GUIDE_SHEET = "Hướng dẫn"
@@ -140,69 +143,6 @@ def actuals_template(unit, year: int, month: int, indicators: list[Indicator], u
 
 # --- parsing -------------------------------------------------------------------------------------------
 
-_NUMBER_TEXT = re.compile(r"[0-9][0-9., ]*")
-_GROUPED = re.compile(r"[1-9][0-9]{0,2}")
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?")
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
-
-
-def parse_number(text: str) -> Decimal | None:
-    """A number typed as text, the Vietnamese way, or None if it is not one.
-
-    Rules, in order:
-    - spaces (also no-break and thin spaces) separate thousands: ``1 234,5``;
-    - with both ``.`` and ``,``, the one that comes last is the decimal separator and the other separates
-      thousands: ``1.234,5`` (Vietnamese), ``1,234.5`` (English);
-    - a separator that occurs more than once separates thousands: ``1.234.567``;
-    - a single ``,`` is the decimal separator: ``1234,5``, ``1,234`` (= 1.234);
-    - a single ``.`` separates thousands when it reads as a thousands group — 1 to 3 digits not starting with
-      0, the dot, exactly 3 digits, and no spaces: ``1.234`` = 1234, ``12.500`` = 12500; otherwise it is
-      a decimal point: ``1234.5``, ``12.5``, ``0.125``, ``1.2345``;
-    - thousands groups must be exact (a first group of 1–3 digits, then groups of 3), else it is not a number.
-    A leading ``-`` is kept so that the service can refuse negatives by name.
-    """
-    s = _SPACES.sub(" ", text.strip())
-    negative = False
-    if s[:1] in ("-", "+", "\u2212"):
-        negative = s[0] != "+"
-        s = s[1:].lstrip()
-    if not _NUMBER_TEXT.fullmatch(s) or s.endswith(" "):
-        return None
-    dots, commas = s.count("."), s.count(",")
-    decimal_sep = thousands = None
-    if dots and commas:
-        decimal_sep = "." if s.rfind(".") > s.rfind(",") else ","
-        thousands = "," if decimal_sep == "." else "."
-        if s.count(decimal_sep) > 1:
-            return None
-    elif commas:
-        decimal_sep, thousands = (",", None) if commas == 1 else (None, ",")
-    elif dots > 1:
-        thousands = "."
-    elif dots:
-        head, _, tail = s.partition(".")
-        if " " not in s and _GROUPED.fullmatch(head) and len(tail) == 3 and tail.isdigit():
-            thousands = "."
-        else:
-            decimal_sep = "."
-    integer, fraction = s.split(decimal_sep) if decimal_sep else (s, "")
-    if decimal_sep and not fraction.isdigit():
-        return None
-    groups = re.split(f"[ {re.escape(thousands)}]" if thousands else " ", integer)
-    if len(groups) > 1 and not (
-        1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]) and all(g.isdigit() for g in groups)
-    ):
-        return None
-    digits = "".join(groups)
-    if not digits.isdigit():
-        return None
-    try:
-        number = Decimal(f"{digits}.{fraction}" if fraction else digits)
-    except InvalidOperation:  # pragma: no cover - the checks above leave only digits
-        return None
-    return -number if negative else number
-
 
 def _blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
@@ -272,7 +212,7 @@ def _parse_value(value, *, percent_format: bool = False, percent_unit: bool = Fa
         text = value.strip()
         if percent_unit and text.endswith("%"):
             text = text[:-1]
-        return parse_number(text)
+        return read_number(text)
     return None  # dates and times are not figures; Excel error values (#DIV/0!) arrive as text
 
 
@@ -662,7 +602,7 @@ def _csv_value(value) -> str:
         return ""
     if isinstance(value, str):
         # Excel runs a cell that starts like a formula (CSV injection): quote it, unless it is a number.
-        if value.startswith(_FORMULA_START) and parse_number(value) is None:
+        if value.startswith(_FORMULA_START) and read_number(value) is None:
             return "'" + value
         return value
     if isinstance(value, Decimal):

@@ -807,3 +807,13 @@ def stored_values(unit: Unit, day: dt.date) -> dict[tuple[str, int], Decimal]:
             "indicator__code", "shift", "value"
         )
     }
+
+
+def reporting_units(unit: Unit) -> list[Unit]:
+    """The units a template for `unit` lists: its work positions, else its areas, else itself."""
+    below = Unit.objects.filter(path__startswith=unit.path, is_active=True).exclude(pk=unit.pk)
+    for kind in ("position", "area"):
+        units = list(below.filter(kind=kind).order_by("path"))
+        if units:
+            return units
+    return [unit]

@@ -185,11 +185,44 @@ def actuals_upsert(
             )
             continue
         clean.append((unit, indicator, row.day, row.shift, value, loc))
+    errors.extend(_mixed_shift_errors(clean))
     if errors:
         raise ValidationFailed(items=errors)
     if denied:
         raise PermissionDenied(items=denied)
     return _write_actuals(actor=actor, rows=clean, source=source, now=now)
+
+
+def _mixed_shift_errors(rows) -> list[ErrorItem]:
+    """A day is reported either as a whole (shift 0) or shift by shift, never both: the day total would
+    count the same coal twice. Checked within the batch and against what is already stored."""
+    if not rows:
+        return []
+    days = [r[2] for r in rows]
+    stored = defaultdict(set)
+    for unit_id, indicator_id, day, shift in Actual.objects.filter(
+        unit_id__in={r[0].pk for r in rows},
+        indicator_id__in={r[1].pk for r in rows},
+        day__range=(min(days), max(days)),
+    ).values_list("unit_id", "indicator_id", "day", "shift"):
+        stored[(unit_id, indicator_id, day)].add(shift)
+    incoming = defaultdict(set)
+    for unit, indicator, day, shift, _value, _loc in rows:
+        incoming[(unit.pk, indicator.pk, day)].add(shift)
+    errors = []
+    for unit, indicator, day, shift, _value, loc in rows:
+        key = (unit.pk, indicator.pk, day)
+        others = (incoming[key] | stored[key]) - {shift}
+        if (shift == 0 and others) or (shift != 0 and 0 in others):
+            errors.append(
+                ErrorItem(
+                    (*loc, "shift"),
+                    f"{unit.code} {indicator.code} {day:%d/%m/%Y} is reported both for the whole day (shift 0) "
+                    "and by shift: use one or the other",
+                    "mixed_shifts",
+                )
+            )
+    return errors
 
 
 @transaction.atomic
@@ -257,24 +290,28 @@ def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResul
         Actual.objects.bulk_update(
             to_update, ["value", "source", "entered_by", "is_late", "entered_at"], 1000
         )
-    # bulk_create does not return ids on every backend; read them back to name the rows in the audit log.
     if to_create:
-        created = Actual.objects.filter(
-            unit_id__in=unit_ids, indicator_id__in=indicator_ids, day__range=(min(days), max(days))
-        ).select_related("unit", "indicator")
-        wanted = {(a.unit_id, a.indicator_id, a.day, a.shift) for a in to_create}
-        for actual in created:
-            if (actual.unit_id, actual.indicator_id, actual.day, actual.shift) in wanted:
-                audits.append(
-                    audit_entry(
-                        actor=actor,
-                        action="create",
-                        obj=actual,
-                        unit_path=actual.unit.path,
-                        object_repr=_actual_repr(actual.unit, actual.indicator, actual.day, actual.shift),
-                        after={"value": _plain(actual.value), "source": source},
-                    )
+        if not all(a.pk for a in to_create):
+            # Backends that cannot return ids from a bulk insert: read them back by natural key.
+            ids = {
+                (a.unit_id, a.indicator_id, a.day, a.shift): a.pk
+                for a in Actual.objects.filter(
+                    unit_id__in=unit_ids, indicator_id__in=indicator_ids, day__range=(min(days), max(days))
+                ).only("pk", "unit_id", "indicator_id", "day", "shift")
+            }
+            for actual in to_create:
+                actual.pk = ids[(actual.unit_id, actual.indicator_id, actual.day, actual.shift)]
+        for actual in to_create:
+            audits.append(
+                audit_entry(
+                    actor=actor,
+                    action="create",
+                    obj=actual,
+                    unit_path=actual.unit.path,
+                    object_repr=_actual_repr(actual.unit, actual.indicator, actual.day, actual.shift),
+                    after={"value": _plain(actual.value), "source": source},
                 )
+            )
     audit_record_many(audits)
     result.created, result.updated = len(to_create), len(to_update)
     changed = {(u.pk, i.pk, d) for u, i, d, _s, _v, _l in rows}

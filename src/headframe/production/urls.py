@@ -9,4 +9,6 @@ urlpatterns = [
     path("u/<str:code>/", views.unit_page, name="unit"),
     path("entry/", views.entry, name="entry"),
     path("entry/deviation/", views.deviation_add, name="deviation"),
+    path("import/", views.import_page, name="import"),
+    path("template/", views.template_download, name="template"),
 ]

@@ -292,3 +292,55 @@ def deviation_add(request):
     else:
         messages.success(request, _("Reason recorded."))
     return redirect(f"{reverse('production:entry')}?unit={unit_code}&date={on:%d/%m/%Y}")
+
+
+@login_required
+def import_page(request):
+    """Upload a filled template: all or nothing, with every bad cell named by sheet, row and column."""
+    from headframe.production import excel
+
+    context = {"active_nav": "entry", "errors": [], "result": None}
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["errors"] = [_("Choose an .xlsx file to import.")]
+        else:
+            try:
+                with channel("web"):
+                    context["result"] = excel.import_actuals_workbook(
+                        actor=request.user, file=upload, source="xlsx"
+                    )
+            except HeadframeError as exc:
+                context["errors"] = [
+                    (" ".join(str(p) for p in item.loc) + ": " if item.loc else "") + item.msg
+                    for item in exc.items
+                ]
+    reportable = units_visible(request.user, Perm.REPORT).exclude(kind=UnitKind.GROUP).order_by("path")
+    context["units"] = reportable.filter(kind__in=[UnitKind.COMPANY, UnitKind.SITE, UnitKind.AREA])[:300]
+    context["month"] = selectors.default_day().replace(day=1)
+    return render(request, "production/import.html", context, status=422 if context["errors"] else 200)
+
+
+@login_required
+def template_download(request):
+    """A blank workbook for a unit and month, with Vietnamese headers, ready to fill in."""
+    from headframe.production import excel
+
+    unit = _unit(request, request.GET.get("unit", ""), Perm.REPORT)
+    try:
+        month = dt.datetime.strptime(request.GET.get("month", ""), "%m/%Y").date()
+    except ValueError:
+        raise BadRequest("month: expected mm/yyyy") from None
+    site_type = selectors.site_types_of([unit]).get(unit.pk, "")
+    indicators = [
+        i
+        for i in selectors.indicators_for()
+        if not i.is_derived and (not i.site_types or not site_type or site_type in i.site_types)
+    ]
+    units = selectors.reporting_units(unit)
+    content = excel.actuals_template(unit, month.year, month.month, indicators, units)
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="mau-so-lieu-{unit.code}-{month:%Y-%m}.xlsx"'
+    return response
