@@ -103,3 +103,77 @@ def test_entry_form_refuses_another_mine(client, users, seeded):
 def test_viewer_has_no_entry_form(client, users, seeded):
     client.force_login(users.viewer_a)
     assert client.get("/production/entry/").status_code == 403
+
+
+def test_template_download_and_import_page_round_trip(client, users, seeded):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(users.reporter_a)
+    response = client.get("/production/template/?unit=A-M1&month=03/2026")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    sheet = workbook["Số liệu"]
+    headers = [c.value for c in sheet[1]]
+    assert headers[:3] == ["Mã đơn vị", "Ngày", "Ca"]
+    raw_col = next(n for n, h in enumerate(headers) if h and h.endswith("raw_coal_t"))
+    first = sheet[2]
+    assert first[0].value == "A-M1-K1-F1"
+    first[raw_col].value = "1.500"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    buffer.name = "so-lieu.xlsx"
+    response = client.post("/production/import/", {"file": buffer})
+    assert response.status_code == 200, response.content.decode()[-2000:]
+    assert 'data-testid="import-result"' in response.content.decode()
+    assert Actual.objects.filter(unit__code="A-M1-K1-F1", day=dt.date(2026, 3, 1)).get().value == Decimal(
+        1500
+    )
+
+
+def test_import_page_lists_bad_cells_and_stores_nothing(client, users, seeded):
+    import io
+
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Số liệu"
+    sheet.append(["Mã đơn vị", "Ngày", "Ca", "Than nguyên khai (t)\nraw_coal_t"])
+    sheet.append(["A-M1-K1-F1", "02/03/2026", 1, "100"])
+    sheet.append(["B-M1-K1-F1", "02/03/2026", 1, "100"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    buffer.name = "bad.xlsx"
+    client.force_login(users.reporter_a)
+    response = client.post("/production/import/", {"file": buffer})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "Số liệu" in html and "B-M1-K1-F1" in html
+    assert not Actual.objects.filter(day=dt.date(2026, 3, 2)).exists()
+
+
+def test_template_for_another_mine_is_404(client, users, seeded):
+    client.force_login(users.reporter_a)
+    assert client.get("/production/template/?unit=B-M1&month=03/2026").status_code == 404
+    assert client.get("/production/template/?unit=A-M1&month=2026-03").status_code == 400
+
+
+def test_summary_export_xlsx_and_csv_are_scoped(client, users, seeded):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(users.viewer_a)
+    response = client.get("/production/u/A/?date=10/03/2026&format=xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet.freeze_panes is not None
+    values = {row[0]: row for row in sheet.iter_rows(values_only=True)}
+    assert "raw_coal_t" in values
+    csv = client.get("/production/u/A/?date=10/03/2026&format=csv").content.decode("utf-8-sig")
+    assert csv.splitlines()[0].startswith("Mã chỉ tiêu")
+    assert client.get("/production/u/B/?date=10/03/2026&format=csv").status_code == 404
