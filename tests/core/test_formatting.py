@@ -72,3 +72,11 @@ def test_parse_number_refuses_ambiguous_or_garbage_text(text):
 
     with pytest.raises((ValueError, TypeError)):
         parse_number(text)
+
+
+def test_format_exact_keeps_significant_decimals_only():
+    from headframe.core.formatting import format_exact
+
+    assert format_exact(Decimal("1234.5000")) == "1.234,5"
+    assert format_exact(Decimal("700.0000")) == "700"
+    assert format_exact(None) == ""

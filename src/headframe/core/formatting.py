@@ -32,6 +32,14 @@ def format_number(value, decimals: int = 0, *, thousands: str = ".", decimal_sep
     return sign + text
 
 
+def format_exact(value) -> str:
+    """A stored quantity with every significant decimal and none more: Decimal('1234.5000') → '1.234,5'."""
+    if value is None:
+        return ""
+    decimals = max(0, -Decimal(str(value)).normalize().as_tuple().exponent)
+    return format_number(value, decimals)
+
+
 def to_local(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime: headframe stores aware UTC datetimes only")

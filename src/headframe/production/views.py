@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from headframe.core.audit import channel
 from headframe.core.errors import HeadframeError, NotFound
+from headframe.core.formatting import format_exact
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import ancestors, scope_for, unit_get, units_visible
@@ -252,9 +253,10 @@ def entry(request):
         cells = []
         for indicator in indicators:
             name = field_name(shift, indicator.code)
-            value = (
-                request.POST.get(name) if request.method == "POST" else stored.get((indicator.code, shift))
-            )
+            if request.method == "POST":
+                value = request.POST.get(name)
+            else:
+                value = format_exact(stored.get((indicator.code, shift)))
             cells.append({"name": name, "value": value, "error": errors.get(name), "indicator": indicator})
         grid.append({"shift": shift, "cells": cells})
     context = {

@@ -14,8 +14,8 @@
       animation: false, tooltip: tooltip, legend: { top: 0 }, grid: { left: 60, right: 10, top: 30, bottom: 30 },
       xAxis: { type: "category", data: data.month.labels }, yAxis: Object.assign({ type: "value" }, axis),
       series: [
-        { name: data.labels.actual, type: "bar", data: data.month.actual, itemStyle: { color: "#0b3d5c" } },
-        { name: data.labels.plan, type: "line", step: "middle", data: data.month.plan, symbol: "none", lineStyle: { color: "#f2a900", width: 2 } }
+        { name: data.labels.actual, type: "bar", data: data.month.actual, color: "#0b3d5c" },
+        { name: data.labels.plan, type: "line", step: "middle", data: data.month.plan, symbol: "none", color: "#f2a900", lineStyle: { width: 2 } }
       ]
     });
     var year = echarts.init(document.getElementById("chart-year"));
@@ -23,9 +23,9 @@
       animation: false, tooltip: tooltip, legend: { top: 0 }, grid: { left: 70, right: 10, top: 30, bottom: 30 },
       xAxis: { type: "category", data: data.year.labels }, yAxis: Object.assign({ type: "value" }, axis),
       series: [
-        { name: data.labels.actual, type: "line", data: data.year.actual, symbol: "none", lineStyle: { color: "#0b3d5c", width: 2 } },
-        { name: data.labels.plan, type: "line", data: data.year.plan, symbol: "none", lineStyle: { color: "#f2a900", width: 2, type: "dashed" } },
-        { name: data.labels.last_year, type: "line", data: data.year.last_year, symbol: "none", lineStyle: { color: "#98a2ad", width: 1 } }
+        { name: data.labels.actual, type: "line", data: data.year.actual, symbol: "none", color: "#0b3d5c", lineStyle: { width: 2 } },
+        { name: data.labels.plan, type: "line", data: data.year.plan, symbol: "none", color: "#f2a900", lineStyle: { width: 2, type: "dashed" } },
+        { name: data.labels.last_year, type: "line", data: data.year.last_year, symbol: "none", color: "#98a2ad", lineStyle: { width: 1 } }
       ]
     });
     window.addEventListener("resize", function () { month.resize(); year.resize(); });
