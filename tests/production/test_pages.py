@@ -177,3 +177,31 @@ def test_summary_export_xlsx_and_csv_are_scoped(client, users, seeded):
     csv = client.get("/production/u/A/?date=10/03/2026&format=csv").content.decode("utf-8-sig")
     assert csv.splitlines()[0].startswith("Mã chỉ tiêu")
     assert client.get("/production/u/B/?date=10/03/2026&format=csv").status_code == 404
+
+
+def test_indicator_catalogue_is_editable_in_the_admin_by_group_admins_and_audited(client, users, seeded):
+    from headframe.core.models import AuditEntry
+    from headframe.production.models import Indicator
+
+    indicator = Indicator.objects.get(code="roadway_m")
+    url = f"/admin/production/indicator/{indicator.pk}/change/"
+    client.force_login(users.admin_a)  # manages company A only
+    assert client.get(url).status_code == 200  # may look
+    assert client.post(url, {"name_vi": "x"}).status_code == 403
+    client.force_login(users.admin_g)
+    form = {
+        "name_vi": "Mét lò đào mới",
+        "name_en": "Roadway development",
+        "unit_of_measure": "m",
+        "site_types": '["underground"]',
+        "higher_is_better": "on",
+        "decimals": 0,
+        "is_key": "on",
+        "sort_order": 50,
+        "is_active": "on",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Indicator.objects.get(code="roadway_m").name_vi == "Mét lò đào mới"
+    entry = AuditEntry.objects.filter(object_type="production.indicator").latest("id")
+    assert entry.channel == "admin" and entry.after == {"name_vi": "Mét lò đào mới"}

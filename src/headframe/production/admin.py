@@ -1,0 +1,103 @@
+"""Reference data of production in the admin: the indicator catalogue and holidays are group-wide, so
+only users who manage the whole group (admin role on the group, or superusers) may change them."""
+
+from django.contrib import admin
+
+from headframe.core.audit import channel
+from headframe.core.services import audited_create, audited_update
+from headframe.org.models import Unit
+from headframe.org.roles import Perm
+from headframe.org.selectors import scope_for
+from headframe.production.models import Holiday, Indicator, PlanVersion
+
+
+def _group_path() -> str:
+    root = Unit.objects.filter(parent__isnull=True).order_by("pk").first()
+    return root.path if root else "/"
+
+
+class GroupReferenceAdmin(admin.ModelAdmin):
+    """Readable by every staff user with a role; writable by managers of the whole group; audited."""
+
+    def has_module_permission(self, request):
+        scope = scope_for(request.user)
+        return request.user.is_staff and (scope.is_superuser or bool(scope.paths(Perm.VIEW)))
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def _manages_group(self, request) -> bool:
+        return scope_for(request.user).allows(Perm.MANAGE, _group_path())
+
+    def has_add_permission(self, request):
+        return self._manages_group(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._manages_group(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # figures and plans refer to them
+
+    def save_model(self, request, obj, form, change):
+        with channel("admin"):
+            if change:
+                fresh = type(obj).objects.get(pk=obj.pk)
+                audited_update(
+                    actor=request.user,
+                    obj=fresh,
+                    changes={f: form.cleaned_data[f] for f in form.changed_data},
+                    unit_path=_group_path(),
+                )
+            else:
+                audited_create(actor=request.user, obj=obj, unit_path=_group_path())
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(GroupReferenceAdmin):
+    list_display = [
+        "code",
+        "name_vi",
+        "unit_of_measure",
+        "aggregation",
+        "higher_is_better",
+        "is_key",
+        "is_active",
+    ]
+    list_filter = ["aggregation", "is_key", "is_active"]
+    search_fields = ["code", "name_vi", "name_en"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Changing how an indicator aggregates would silently change every stored total.
+        return ["code", "aggregation", "weight", "numerator", "denominator"] if obj else []
+
+
+@admin.register(Holiday)
+class HolidayAdmin(GroupReferenceAdmin):
+    list_display = ["day", "name"]
+    date_hierarchy = "day"
+
+
+@admin.register(PlanVersion)
+class PlanVersionAdmin(admin.ModelAdmin):
+    """Plan versions are approved through the API or import; the admin only shows them, in scope."""
+
+    list_display = ["unit", "year", "kind", "effective_from", "approved_by", "approved_at"]
+    list_filter = ["year", "kind"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(scope_for(request.user).q(Perm.VIEW, "unit__path"))
+
+    def has_module_permission(self, request):
+        return request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_staff
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
