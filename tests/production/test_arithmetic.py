@@ -289,3 +289,31 @@ def test_roll_up_of_a_subtree_equals_the_sum_of_its_children(mines, put, rows, o
 def test_summary_without_any_data_is_empty_not_zero(mines, code):
     s = summary("G", dt.date(2027, 5, 5), code)[code]
     assert s.day.actual is None and s.mtd.pct is None and s.forecast_month_end is None
+
+
+def test_last_value_over_the_year_reads_earlier_months(mines, put):
+    put(
+        ("A-M1", "coal_stock_t", dt.date(2027, 1, 20), 0, 500),
+        ("A-M1", "coal_stock_t", dt.date(2027, 3, 2), 0, 650),
+        ("B-M1", "coal_stock_t", dt.date(2027, 2, 10), 0, 100),
+        ("B-M1", "coal_stock_t", dt.date(2027, 2, 11), 0, 120),
+    )
+    s = summary("G", dt.date(2027, 3, 3), "coal_stock_t")["coal_stock_t"]
+    assert s.ytd.actual == D(770)  # A's 02/03 figure + B's last February figure
+    assert s.mtd.actual == D(650)  # only A reported in March
+
+
+def test_weighted_average_over_the_year_combines_months(mines, put):
+    put(
+        ("A-M1", "clean_coal_t", dt.date(2027, 1, 5), 0, 100),
+        ("A-M1", "ash_pct", dt.date(2027, 1, 5), 0, 10),
+        ("A-M1", "clean_coal_t", dt.date(2027, 2, 5), 0, 300),
+        ("A-M1", "ash_pct", dt.date(2027, 2, 5), 0, 20),
+    )
+    s = summary("A", dt.date(2027, 2, 5), "ash_pct")["ash_pct"]
+    assert s.ytd.actual == D("17.5")  # (100×10 + 300×20) / 400
+    # the weight arriving after the value still counts
+    put(("A-M1", "ash_pct", dt.date(2027, 1, 6), 0, 30))
+    put(("A-M1", "clean_coal_t", dt.date(2027, 1, 6), 0, 100))
+    s = summary("A", dt.date(2027, 2, 5), "ash_pct")["ash_pct"]
+    assert s.ytd.actual == D(20)  # (1000 + 3000 + 6000) / 500

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from headframe.core.audit import audit_record, channel
 from headframe.org.models import Unit
 from headframe.production import services
-from headframe.production.calendar import month_days, working_days
+from headframe.production.calendar import working_days
 from headframe.production.models import (
     Actual,
     DailyTotal,
@@ -42,7 +42,6 @@ from headframe.production.models import (
     Holiday,
     Indicator,
     LostTimeCategory,
-    MonthlyTotal,
     PlanVersion,
 )
 
@@ -627,7 +626,7 @@ def _actuals(ctx: _Context, days: list[dt.date]) -> dict:
         counts["actuals"] += len(rows)
         counts["daily_totals"] += len(totals)
         counts["deviations"] += len(deviations)
-    counts["monthly_totals"] = _monthly_totals(months_touched)
+    counts["monthly_totals"] = services.refresh_monthly_totals(months_touched)
     return dict(counts)
 
 
@@ -674,45 +673,6 @@ def _daily_totals(ctx: _Context, rows) -> dict[tuple, Decimal]:
     for key, values in shifts.items():
         totals[key] = services.day_value(aggregation[key[1]], values)
     return totals
-
-
-def _monthly_totals(keys: set[tuple[int, int, dt.date]]) -> int:
-    """Monthly sums and counts recomputed from the daily totals (as services.refresh_totals does), one
-    GROUP BY per month so SQLite need not truncate every date."""
-    by_month = defaultdict(set)
-    for unit_id, indicator_id, month in keys:
-        by_month[month].add((unit_id, indicator_id))
-    monthly = []
-    for month, pairs in sorted(by_month.items()):
-        last = month_days(month.year, month.month)[-1]
-        for row in (
-            DailyTotal.objects.filter(
-                unit_id__in={p[0] for p in pairs},
-                indicator_id__in={p[1] for p in pairs},
-                day__gte=month,
-                day__lte=last,
-            )
-            .values("unit_id", "indicator_id")
-            .annotate(value_sum=Sum("value"), day_count=Count("id"))
-        ):
-            if (row["unit_id"], row["indicator_id"]) in pairs:
-                monthly.append(
-                    MonthlyTotal(
-                        unit_id=row["unit_id"],
-                        indicator_id=row["indicator_id"],
-                        month=month,
-                        value_sum=row["value_sum"],
-                        day_count=row["day_count"],
-                    )
-                )
-    MonthlyTotal.objects.bulk_create(
-        monthly,
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["unit", "indicator", "month"],
-        update_fields=["value_sum", "day_count"],
-    )
-    return len(monthly)
 
 
 # --- one day's figures ---------------------------------------------------------------------------------

@@ -244,14 +244,20 @@ class DailyTotal(models.Model):
 
 
 class MonthlyTotal(models.Model):
-    """Sum and count of a unit's daily totals in a month, kept with DailyTotal: a year-to-date figure
-    reads twelve rows per unit instead of 365."""
+    """A unit's month in one row, kept with DailyTotal by services.refresh_monthly_totals: a year-to-date
+    figure of any aggregation reads twelve rows per unit instead of 365."""
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="+")
     indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="+")
     month = models.DateField()  # first day of the month
     value_sum = models.DecimalField(max_digits=22, decimal_places=4)
     day_count = models.PositiveIntegerField()
+    # For "last value" indicators: the month's last reported day and its value.
+    last_day = models.DateField(null=True, blank=True)
+    last_value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    # For weighted averages: Σ(value × weight) and Σ weight over the month's days.
+    weighted_sum = models.DecimalField(max_digits=30, decimal_places=8, null=True, blank=True)
+    weight_sum = models.DecimalField(max_digits=22, decimal_places=4, null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -209,35 +209,65 @@ def _monthly_range(root: Unit, indicator_ids, first_month, last_month, bucket, p
 
 
 def _special_values(root, indicators, start, end, bucket, paths) -> dict:
-    """Period values of `last` and weighted-average indicators, from daily rows (they are rare)."""
+    """Period values of `last` and weighted-average indicators for [start, end]: whole months from
+    MonthlyTotal (last day/value, Σ value×weight, Σ weight), the month of `end` from daily rows."""
     special = [i for i in indicators if i.aggregation in (Aggregation.LAST, Aggregation.WEIGHTED_AVERAGE)]
     if not special:
         return {}
     ids = {i.pk for i in special} | {i.weight_id for i in special if i.weight_id}
+    daily_start = max(start, end.replace(day=1))
     daily = defaultdict(dict)  # (unit, indicator) → {day: value}
     for unit_id, indicator_id, day, value in DailyTotal.objects.filter(
-        unit__path__startswith=root.path, indicator_id__in=ids, day__gte=start, day__lte=end
+        unit__path__startswith=root.path, indicator_id__in=ids, day__gte=daily_start, day__lte=end
     ).values_list("unit_id", "indicator_id", "day", "value"):
         daily[(unit_id, indicator_id)][day] = value
+    monthly = []
+    if start < daily_start:
+        monthly = list(
+            MonthlyTotal.objects.filter(
+                unit__path__startswith=root.path,
+                indicator_id__in={i.pk for i in special},
+                month__gte=start.replace(day=1),
+                month__lt=daily_start,
+            ).values_list(
+                "unit_id", "indicator_id", "month", "last_day", "last_value", "weighted_sum", "weight_sum"
+            )
+        )
     out: dict = {}
-    weighted = defaultdict(lambda: [ZERO, ZERO])
-    for indicator in special:
+    for indicator in (i for i in special if i.aggregation == Aggregation.LAST):
+        latest: dict[int, tuple[dt.date, Decimal]] = {}
+        for unit_id, indicator_id, _month, last_day, last_value, _ws, _w in monthly:
+            if (
+                indicator_id == indicator.pk
+                and last_day
+                and (unit_id not in latest or last_day > latest[unit_id][0])
+            ):
+                latest[unit_id] = (last_day, last_value)
         for (unit_id, indicator_id), days in daily.items():
-            if indicator_id != indicator.pk:
-                continue
+            if indicator_id == indicator.pk and days:
+                latest[unit_id] = (max(days), days[max(days)])
+        for unit_id, (_day, value) in latest.items():
             key = bucket(paths[unit_id])
-            if key is None:
+            if key is not None:
+                out[(key, indicator.pk)] = out.get((key, indicator.pk), ZERO) + value
+    weighted = defaultdict(lambda: [ZERO, ZERO])
+    for indicator in (i for i in special if i.aggregation == Aggregation.WEIGHTED_AVERAGE):
+        for unit_id, indicator_id, _month, _ld, _lv, weighted_sum, weight_sum in monthly:
+            key = bucket(paths[unit_id])
+            if indicator_id == indicator.pk and key is not None and weight_sum:
+                weighted[(key, indicator.pk)][0] += weighted_sum
+                weighted[(key, indicator.pk)][1] += weight_sum
+        for (unit_id, indicator_id), days in daily.items():
+            key = bucket(paths[unit_id])
+            if indicator_id != indicator.pk or key is None:
                 continue
-            if indicator.aggregation == Aggregation.LAST:
-                out[(key, indicator.pk)] = out.get((key, indicator.pk), ZERO) + days[max(days)]
-            else:
-                weights = daily.get((unit_id, indicator.weight_id), {})
-                for day, value in days.items():
-                    w = weights.get(day, ZERO)
-                    weighted[(key, indicator.pk)][0] += value * w
-                    weighted[(key, indicator.pk)][1] += w
+            weights = daily.get((unit_id, indicator.weight_id), {})
+            for day, value in days.items():
+                w = weights.get(day, ZERO)
+                weighted[(key, indicator.pk)][0] += value * w
+                weighted[(key, indicator.pk)][1] += w
     for key, (vw, w) in weighted.items():
-        out[key] = (vw / w).quantize(Decimal("0.0001")) if w else None
+        out[key] = (vw / w).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if w else None
     return out
 
 

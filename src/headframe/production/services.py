@@ -11,7 +11,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import Count, Sum
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from headframe.core.audit import audit_entry, audit_record, audit_record_many
@@ -20,7 +19,7 @@ from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.production import selectors
-from headframe.production.calendar import working_days
+from headframe.production.calendar import month_days, working_days
 from headframe.production.models import (
     Actual,
     Aggregation,
@@ -35,6 +34,7 @@ from headframe.production.models import (
 )
 
 QUANTUM = Decimal("0.0001")
+ZERO = Decimal(0)
 MAX_VALUE = Decimal("1e15")
 LATE_AFTER = dt.time(8, 0)  # a day's figures are due by 08:00 the next morning
 
@@ -356,35 +356,76 @@ def refresh_totals(keys: set[tuple[int, int, dt.date]]) -> None:
         update_fields=["value"],
     )
     months = {(k[0], k[1], k[2].replace(day=1)) for k in keys}
-    first, last = min(m[2] for m in months), max(days)
-    monthly = []
-    for row in (
-        DailyTotal.objects.filter(
-            unit_id__in=unit_ids, indicator_id__in=indicator_ids, day__gte=first, day__lte=last
-        )
-        .annotate(month=TruncMonth("day"))
-        .values("unit_id", "indicator_id", "month")
-        .annotate(value_sum=Sum("value"), day_count=Count("id"))
-    ):
-        month = row["month"]
-        month = month.date() if isinstance(month, dt.datetime) else month
-        if (row["unit_id"], row["indicator_id"], month) in months:
-            monthly.append(
-                MonthlyTotal(
-                    unit_id=row["unit_id"],
-                    indicator_id=row["indicator_id"],
+    # A weighted average depends on its weight: new clean-coal tonnes change the month's ash figure.
+    dependents = defaultdict(list)
+    for pk, weight_id in Indicator.objects.filter(weight__isnull=False).values_list("pk", "weight_id"):
+        dependents[weight_id].append(pk)
+    months |= {(u, dep, m) for u, i, m in months for dep in dependents.get(i, ())}
+    refresh_monthly_totals(months)
+
+
+def refresh_monthly_totals(months: set[tuple[int, int, dt.date]]) -> int:
+    """Recompute MonthlyTotal rows for (unit id, indicator id, first day of month) keys from DailyTotal:
+    sum and count of daily values, the last reported day and value, and Σ(value × weight) with Σ weight
+    for weighted averages. One GROUP BY per month. Returns the number of rows written."""
+    if not months:
+        return 0
+    indicators = {i.pk: i for i in Indicator.objects.all()}
+    by_month = defaultdict(set)
+    for unit_id, indicator_id, month in months:
+        by_month[month].add((unit_id, indicator_id))
+    rows = []
+    for month, pairs in sorted(by_month.items()):
+        last = month_days(month.year, month.month)[-1]
+        unit_ids = {p[0] for p in pairs}
+        indicator_ids = {p[1] for p in pairs}
+        in_month = DailyTotal.objects.filter(unit_id__in=unit_ids, day__gte=month, day__lte=last)
+        found = {}
+        for row in (
+            in_month.filter(indicator_id__in=indicator_ids)
+            .values("unit_id", "indicator_id")
+            .annotate(value_sum=Sum("value"), day_count=Count("id"))
+        ):
+            key = (row["unit_id"], row["indicator_id"])
+            if key in pairs:
+                found[key] = MonthlyTotal(
+                    unit_id=key[0],
+                    indicator_id=key[1],
                     month=month,
                     value_sum=row["value_sum"],
                     day_count=row["day_count"],
                 )
-            )
+        special = {
+            i
+            for i in indicator_ids
+            if indicators[i].aggregation in (Aggregation.LAST, Aggregation.WEIGHTED_AVERAGE)
+        }
+        if special:
+            wanted = special | {indicators[i].weight_id for i in special if indicators[i].weight_id}
+            daily = defaultdict(dict)
+            for unit_id, indicator_id, day, value in in_month.filter(indicator_id__in=wanted).values_list(
+                "unit_id", "indicator_id", "day", "value"
+            ):
+                daily[(unit_id, indicator_id)][day] = value
+            for (unit_id, indicator_id), total in found.items():
+                indicator = indicators[indicator_id]
+                days = daily.get((unit_id, indicator_id), {})
+                if indicator.aggregation == Aggregation.LAST and days:
+                    total.last_day = max(days)
+                    total.last_value = days[total.last_day]
+                elif indicator.aggregation == Aggregation.WEIGHTED_AVERAGE:
+                    weights = daily.get((unit_id, indicator.weight_id), {})
+                    total.weighted_sum = sum((v * weights.get(d, ZERO) for d, v in days.items()), ZERO)
+                    total.weight_sum = sum((weights.get(d, ZERO) for d in days), ZERO)
+        rows.extend(found.values())
     MonthlyTotal.objects.bulk_create(
-        monthly,
+        rows,
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["unit", "indicator", "month"],
-        update_fields=["value_sum", "day_count"],
+        update_fields=["value_sum", "day_count", "last_day", "last_value", "weighted_sum", "weight_sum"],
     )
+    return len(rows)
 
 
 def day_value(aggregation: str, shift_values: list[tuple[int, Decimal]]) -> Decimal:
