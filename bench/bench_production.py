@@ -118,10 +118,11 @@ def _measure() -> None:
 
 # The summary's steps, timed by wrapping them for one call (skipped if the selectors are reorganised).
 STEPS = {
-    "_daily_range": "month-to-date daily rows (this year, last year)",
-    "_monthly_range": "earlier months from MonthlyTotal",
-    "_special_values": "last / weighted-average values, from daily rows",
-    "_plan_series": "daily plan series from plan versions",
+    "_daily_rows": "month-to-date daily rows (this year, last year)",
+    "_monthly_rows": "earlier months from MonthlyTotal",
+    "_special_rows": "rows of last / weighted-average indicators",
+    "_special_values": "last / weighted-average values from those rows",
+    "_plan_series_many": "plan series from plan versions",
 }
 
 
@@ -229,17 +230,15 @@ def _build() -> dict:
     try:
         for unit in units:
             scale = rng.uniform(0.5, 1.5)
+            generated: dict[int, dict] = {}
             for indicator in indicators:
                 typical = TYPICAL.get(indicator.code, 100) * scale
-                sums = defaultdict(float)
-                counts = defaultdict(int)
+                values = generated[indicator.pk] = {}
                 for day in days:
                     value = round(typical * (0.7 + 0.6 * rng.random()), 2)
                     chunk.append((unit.pk, indicator.pk, day, value))
-                    month = day.replace(day=1)
-                    sums[month] += value
-                    counts[month] += 1
-                months.extend((unit.pk, indicator.pk, m, round(s, 4), counts[m]) for m, s in sums.items())
+                    values[day] = value
+                months.extend(_month_rows(unit.pk, indicator, values, generated))
             if len(chunk) >= 250_000:
                 daily += _flush(chunk)
                 chunk = []
@@ -249,7 +248,21 @@ def _build() -> dict:
             for sql in secondary:
                 cursor.execute(sql)
     with transaction.atomic():
-        insert_rows(MonthlyTotal, ["unit", "indicator", "month", "value_sum", "day_count"], months)
+        insert_rows(
+            MonthlyTotal,
+            [
+                "unit",
+                "indicator",
+                "month",
+                "value_sum",
+                "day_count",
+                "last_day",
+                "last_value",
+                "weighted_sum",
+                "weight_sum",
+            ],
+            months,
+        )
     monthly = len(months)
     _plans(units, indicators)
     with connection.cursor() as cursor:
@@ -261,6 +274,36 @@ def _build() -> dict:
         "indicators": len(indicators),
         "seconds": time.perf_counter() - started,
     }
+
+
+def _month_rows(unit_id: int, indicator, values: dict, generated: dict) -> list[tuple]:
+    """MonthlyTotal rows as services.refresh_monthly_totals would write them for these daily values."""
+    by_month = defaultdict(list)
+    for day, value in values.items():
+        by_month[day.replace(day=1)].append((day, value))
+    weights = generated.get(indicator.weight_id, {}) if indicator.weight_id else {}
+    rows = []
+    for month, days in by_month.items():
+        last_day, last_value = max(days)
+        weighted = weight = None
+        if indicator.aggregation == "wavg":
+            weighted = round(sum(v * weights.get(d, 0) for d, v in days), 8)
+            weight = round(sum(weights.get(d, 0) for d, _v in days), 4)
+        is_last = indicator.aggregation == "last"
+        rows.append(
+            (
+                unit_id,
+                indicator.pk,
+                month,
+                round(sum(v for _d, v in days), 4),
+                len(days),
+                last_day if is_last else None,
+                last_value if is_last else None,
+                weighted,
+                weight,
+            )
+        )
+    return rows
 
 
 def _drop_secondary_indexes(model) -> list[str]:

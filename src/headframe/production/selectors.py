@@ -21,8 +21,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import reduce
+from operator import or_
 
-from django.db.models import Case, Count, DecimalField, Q, Sum, When
+from django.db.models import Case, CharField, Count, DecimalField, Q, Sum, Value, When
 
 from headframe.org.models import Unit
 from headframe.production.calendar import month_days, same_day_last_year, working_days
@@ -167,9 +169,9 @@ def _unit_paths(root: Unit) -> dict[int, str]:
     return dict(Unit.objects.filter(path__startswith=root.path).values_list("pk", "path"))
 
 
-def _daily_range(root: Unit, indicator_ids, start, end, day, bucket, paths) -> tuple[_Acc, _Acc]:
-    """(range accumulator, single-day accumulator) for [start, end] and `day`, in one query."""
-    rows = (
+def _daily_rows(root: Unit, indicator_ids, start: dt.date, end: dt.date, day: dt.date) -> list[dict]:
+    """Per reporting unit and indicator: sum and count over [start, end] and over `day`, in one query."""
+    return list(
         DailyTotal.objects.filter(unit__path__startswith=root.path, indicator_id__in=indicator_ids)
         .filter(day__gte=start, day__lte=end)
         .values("unit_id", "indicator_id")
@@ -182,57 +184,66 @@ def _daily_range(root: Unit, indicator_ids, start, end, day, bucket, paths) -> t
             dn=Count(Case(When(day=day, then=1))),
         )
     )
-    whole, single = _Acc(), _Acc()
-    for row in rows:
-        key = bucket(paths[row["unit_id"]])
-        if key is not None:
-            whole.add((key, row["indicator_id"]), row["s"], row["n"])
-            single.add((key, row["indicator_id"]), row["ds"], row["dn"])
-    return whole, single
 
 
-def _monthly_range(root: Unit, indicator_ids, first_month, last_month, bucket, paths) -> _Acc:
-    acc = _Acc()
+def _monthly_rows(root: Unit, indicator_ids, first_month: dt.date, last_month: dt.date) -> list[dict]:
     if last_month < first_month:
-        return acc
-    rows = (
+        return []
+    return list(
         MonthlyTotal.objects.filter(unit__path__startswith=root.path, indicator_id__in=indicator_ids)
         .filter(month__gte=first_month, month__lte=last_month)
         .values("unit_id", "indicator_id")
         .annotate(s=Sum("value_sum"), n=Sum("day_count"))
     )
+
+
+def _accumulate(rows, bucket: Buckets, paths, sum_key="s", count_key="n") -> _Acc:
+    acc = _Acc()
     for row in rows:
         key = bucket(paths[row["unit_id"]])
         if key is not None:
-            acc.add((key, row["indicator_id"]), row["s"], row["n"])
+            acc.add((key, row["indicator_id"]), row[sum_key], row[count_key])
     return acc
 
 
-def _special_values(root, indicators, start, end, bucket, paths) -> dict:
-    """Period values of `last` and weighted-average indicators for [start, end]: whole months from
-    MonthlyTotal (last day/value, Σ value×weight, Σ weight), the month of `end` from daily rows."""
-    special = [i for i in indicators if i.aggregation in (Aggregation.LAST, Aggregation.WEIGHTED_AVERAGE)]
-    if not special:
-        return {}
+@dataclass
+class _SpecialRows:
+    """Daily rows of the month of the period's end and the monthly rows before it, for last/weighted."""
+
+    daily: dict  # (unit, indicator) → {day: value}
+    monthly: list  # (unit, indicator, month, last_day, last_value, weighted_sum, weight_sum)
+
+
+def _special_rows(root: Unit, special: list[Indicator], year_start: dt.date, on: dt.date) -> _SpecialRows:
     ids = {i.pk for i in special} | {i.weight_id for i in special if i.weight_id}
-    daily_start = max(start, end.replace(day=1))
-    daily = defaultdict(dict)  # (unit, indicator) → {day: value}
+    month_first = on.replace(day=1)
+    daily = defaultdict(dict)
     for unit_id, indicator_id, day, value in DailyTotal.objects.filter(
-        unit__path__startswith=root.path, indicator_id__in=ids, day__gte=daily_start, day__lte=end
+        unit__path__startswith=root.path, indicator_id__in=ids, day__gte=month_first, day__lte=on
     ).values_list("unit_id", "indicator_id", "day", "value"):
         daily[(unit_id, indicator_id)][day] = value
     monthly = []
-    if start < daily_start:
+    if year_start < month_first:
         monthly = list(
             MonthlyTotal.objects.filter(
                 unit__path__startswith=root.path,
                 indicator_id__in={i.pk for i in special},
-                month__gte=start.replace(day=1),
-                month__lt=daily_start,
+                month__gte=year_start,
+                month__lt=month_first,
             ).values_list(
                 "unit_id", "indicator_id", "month", "last_day", "last_value", "weighted_sum", "weight_sum"
             )
         )
+    return _SpecialRows(daily, monthly)
+
+
+def _special_values(
+    special: list[Indicator], rows: _SpecialRows, start: dt.date, end: dt.date, bucket, paths
+) -> dict:
+    """Period values of `last` and weighted-average indicators for [start, end] (end's month from daily
+    rows, earlier months from MonthlyTotal's last day/value and Σ value×weight, Σ weight)."""
+    daily = {k: {d: v for d, v in days.items() if start <= d <= end} for k, days in rows.daily.items()}
+    monthly = [r for r in rows.monthly if start.replace(day=1) <= r[2] < end.replace(day=1)]
     out: dict = {}
     for indicator in (i for i in special if i.aggregation == Aggregation.LAST):
         latest: dict[int, tuple[dt.date, Decimal]] = {}
@@ -304,23 +315,32 @@ def _merge(a: _Acc, b: _Acc) -> _Acc:
 
 @dataclass
 class _PlanSeries:
-    """Daily plan per (bucket, indicator) for one year: {day: value} for additive indicators, plus the
-    monthly level for averages."""
+    """Plans of one year per (bucket, indicator): cumulative daily plan of additive indicators (a range sum
+    is two lookups), and monthly levels of averages."""
 
-    daily: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(lambda: ZERO)))
-    levels: dict = field(default_factory=lambda: defaultdict(dict))  # (bucket, ind) → {month: level}
+    year: int
+    cumulative: dict = field(default_factory=dict)  # (bucket, ind) → [Σ plan of days before day-of-year i]
+    levels: dict = field(default_factory=lambda: defaultdict(dict))  # (bucket, ind) → {month: [levels]}
+
+    def index(self, day: dt.date) -> int:
+        return (day - dt.date(self.year, 1, 1)).days
 
 
 def _plan_series(root: Unit, indicators: list[Indicator], year: int, bucket: Buckets) -> _PlanSeries:
+    return _plan_series_many(root, indicators, year, {"main": bucket})["main"]
+
+
+def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucketings: dict) -> dict:
+    """One _PlanSeries per bucketing, from one read of the plan versions."""
     base_ids = _base_indicator_ids(indicators)
+    out = {name: _PlanSeries(year=year) for name in bucketings}
     versions = list(
         PlanVersion.objects.filter(unit__path__startswith=root.path, year=year)
         .select_related("unit")
         .order_by("effective_from")
     )
-    series = _PlanSeries()
     if not versions:
-        return series
+        return out
     months = defaultdict(dict)  # version id → {(indicator id, month): value}
     for version_id, indicator_id, month, value in PlanMonth.objects.filter(
         version__in=versions, indicator_id__in=base_ids
@@ -336,27 +356,42 @@ def _plan_series(root: Unit, indicators: list[Indicator], year: int, bucket: Buc
                 planned[indicator_id].add(path)
     holidays = holidays_in(year)
     aggregation = {i.pk: i.aggregation for i in Indicator.objects.filter(pk__in=base_ids)}
-    for indicator_id, paths in planned.items():
-        top = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
-        for path in top:
-            key = bucket(path)
-            if key is None:
-                continue
-            unit_versions = [v for v in by_unit[path] if any(k[0] == indicator_id for k in months[v.pk])]
-            for month in range(1, 13):
-                days = month_days(year, month)
-                work = set(working_days(year, month, holidays))
-                for day in days:
-                    version = _in_force(unit_versions, day)
-                    value = months[version.pk].get((indicator_id, month))
-                    if value is None:
+    year_length = (dt.date(year, 12, 31) - dt.date(year, 1, 1)).days + 1
+    for name, bucket in bucketings.items():
+        series = out[name]
+        daily: dict = {}
+        for indicator_id, paths in planned.items():
+            top = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
+            for path in top:
+                key = bucket(path)
+                if key is None:
+                    continue
+                unit_versions = [v for v in by_unit[path] if any(k[0] == indicator_id for k in months[v.pk])]
+                additive = aggregation[indicator_id] == Aggregation.SUM
+                rates = daily.setdefault((key, indicator_id), [ZERO] * year_length) if additive else None
+                for month in range(1, 13):
+                    work = working_days(year, month, holidays)
+                    if not additive:
+                        version = _in_force(unit_versions, month_days(year, month)[-1])
+                        value = months[version.pk].get((indicator_id, month))
+                        if value is not None:
+                            series.levels[(key, indicator_id)].setdefault(month, []).append(value)
                         continue
-                    if aggregation[indicator_id] == Aggregation.SUM:
-                        if day in work:
-                            series.daily[(key, indicator_id)][day] += value / len(work)
-                    else:
-                        series.levels[(key, indicator_id)].setdefault(month, []).append(value)
-    return series
+                    per_day = {}  # version id → the month's figure spread over its working days
+                    for day in work:
+                        version = _in_force(unit_versions, day)
+                        if version.pk not in per_day:
+                            value = months[version.pk].get((indicator_id, month))
+                            per_day[version.pk] = value / len(work) if value is not None else None
+                        if per_day[version.pk] is not None:
+                            rates[series.index(day)] += per_day[version.pk]
+        for key, rates in daily.items():
+            total, cumulative = ZERO, [ZERO]
+            for rate in rates:
+                total += rate
+                cumulative.append(total)
+            series.cumulative[key] = cumulative
+    return out
 
 
 def _in_force(versions: list[PlanVersion], day: dt.date) -> PlanVersion:
@@ -381,10 +416,13 @@ def _base_indicator_ids(indicators: list[Indicator]) -> set[int]:
 
 
 def _plan_sum(series: _PlanSeries, key, indicator_id, start: dt.date, end: dt.date) -> Decimal | None:
-    days = series.daily.get((key, indicator_id))
-    if days is None:
+    cumulative = series.cumulative.get((key, indicator_id))
+    if cumulative is None:
         return None
-    total = sum((v for d, v in days.items() if start <= d <= end), ZERO)
+    first, last = max(series.index(start), 0), min(series.index(end), len(cumulative) - 2)
+    if last < first:
+        return ZERO
+    total = cumulative[last + 1] - cumulative[first]
     return total.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
@@ -419,38 +457,46 @@ class _Periods:
     plans: _PlanSeries
 
 
-def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucket: Buckets) -> _Periods:
+def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucketings: dict[str, Buckets]) -> dict:
+    """{bucketing name: _Periods}: every bucketing is computed from the same rows, read once."""
     paths = _unit_paths(root)
     ids = _base_indicator_ids(indicators)
     year, month_first = on.year, on.replace(day=1)
     ly = same_day_last_year(on)
     ly_month_first = ly.replace(day=1)
-    mtd, day = _daily_range(root, ids, month_first, on, on, bucket, paths)
-    before = _monthly_range(root, ids, dt.date(year, 1, 1), _prev_month(month_first), bucket, paths)
-    ly_mtd, ly_day = _daily_range(root, ids, ly_month_first, ly, ly, bucket, paths)
-    ly_before = _monthly_range(root, ids, dt.date(ly.year, 1, 1), _prev_month(ly_month_first), bucket, paths)
-    ranges = {
-        "day": (on, on),
-        "mtd": (month_first, on),
-        "ytd": (dt.date(year, 1, 1), on),
-        "ly_day": (ly, ly),
-        "ly_mtd": (ly_month_first, ly),
-        "ly_ytd": (dt.date(ly.year, 1, 1), ly),
-    }
-    special = {
-        name: _special_values(root, indicators, start, end, bucket, paths)
-        for name, (start, end) in ranges.items()
-    }
-    return _Periods(
-        day=day,
-        mtd=mtd,
-        ytd=_merge(before, mtd),
-        ly_day=ly_day,
-        ly_mtd=ly_mtd,
-        ly_ytd=_merge(ly_before, ly_mtd),
-        special=special,
-        plans=_plan_series(root, indicators, year, bucket),
-    )
+    this_month = _daily_rows(root, ids, month_first, on, on)
+    before = _monthly_rows(root, ids, dt.date(year, 1, 1), _prev_month(month_first))
+    ly_month = _daily_rows(root, ids, ly_month_first, ly, ly)
+    ly_before = _monthly_rows(root, ids, dt.date(ly.year, 1, 1), _prev_month(ly_month_first))
+    special = [i for i in indicators if i.aggregation in (Aggregation.LAST, Aggregation.WEIGHTED_AVERAGE)]
+    special_this = _special_rows(root, special, dt.date(year, 1, 1), on) if special else None
+    special_ly = _special_rows(root, special, dt.date(ly.year, 1, 1), ly) if special else None
+    plans = _plan_series_many(root, indicators, year, bucketings)
+    out = {}
+    for name, bucket in bucketings.items():
+        mtd = _accumulate(this_month, bucket, paths)
+        ly_mtd = _accumulate(ly_month, bucket, paths)
+        specials: dict = {name: {} for name in ("day", "mtd", "ytd", "ly_day", "ly_mtd", "ly_ytd")}
+        if special:
+            specials = {
+                "day": _special_values(special, special_this, on, on, bucket, paths),
+                "mtd": _special_values(special, special_this, month_first, on, bucket, paths),
+                "ytd": _special_values(special, special_this, dt.date(year, 1, 1), on, bucket, paths),
+                "ly_day": _special_values(special, special_ly, ly, ly, bucket, paths),
+                "ly_mtd": _special_values(special, special_ly, ly_month_first, ly, bucket, paths),
+                "ly_ytd": _special_values(special, special_ly, dt.date(ly.year, 1, 1), ly, bucket, paths),
+            }
+        out[name] = _Periods(
+            day=_accumulate(this_month, bucket, paths, "ds", "dn"),
+            mtd=mtd,
+            ytd=_merge(_accumulate(before, bucket, paths), mtd),
+            ly_day=_accumulate(ly_month, bucket, paths, "ds", "dn"),
+            ly_mtd=ly_mtd,
+            ly_ytd=_merge(_accumulate(ly_before, bucket, paths), ly_mtd),
+            special=specials,
+            plans=plans[name],
+        )
+    return out
 
 
 def _restricted(bucket: Buckets, site_types: frozenset[str], site_type_of_path: dict[str, str]) -> Buckets:
@@ -476,14 +522,14 @@ def summaries(
     A derived indicator limited to some site types (stripping ratio: open-pit mines) takes both of its
     terms from those sites only, so underground coal does not dilute an open-pit ratio."""
     bucket = bucket or (lambda _path: WHOLE)
-    main = _periods(root, on, indicators, bucket)
-    per_restriction: dict[frozenset, _Periods] = {}
+    bucketings: dict[str, Buckets] = {"main": bucket}
     restrictions = {frozenset(i.site_types) for i in indicators if i.is_derived and i.site_types}
     if restrictions:
         site_type_of_path = dict(Unit.objects.filter(kind="site").values_list("path", "site_type"))
         for types in restrictions:
-            terms = [i for i in indicators if i.is_derived and frozenset(i.site_types) == types]
-            per_restriction[types] = _periods(root, on, terms, _restricted(bucket, types, site_type_of_path))
+            bucketings["|".join(sorted(types))] = _restricted(bucket, types, site_type_of_path)
+    periods = _periods(root, on, indicators, bucketings)
+    main = periods["main"]
     year = on.year
     holidays = holidays_in(year)
     month_work = working_days(year, on.month, holidays)
@@ -493,7 +539,7 @@ def summaries(
     for key in keys:
         rows = []
         for ind in indicators:
-            p = per_restriction.get(frozenset(ind.site_types), main) if ind.is_derived else main
+            p = periods["|".join(sorted(ind.site_types))] if ind.is_derived and ind.site_types else main
             s = IndicatorSummary(indicator=ind)
             s.day = Figure(_value(ind, key, p.day, p.special["day"]), _plan_value(ind, p.plans, key, on, on))
             s.mtd = Figure(
@@ -611,38 +657,47 @@ class EarlyWarning:
     ytd_actual: Decimal
 
 
-def best_30_day_rates(units: list[Unit], indicator: Indicator, on: dt.date) -> dict[str, Decimal]:
-    """Each unit's best 30-day average daily output in the 365 days up to `on` (per working day)."""
+def best_30_day_rates(
+    units: list[Unit], indicators: list[Indicator], on: dt.date
+) -> dict[tuple[str, int], Decimal]:
+    """(unit code, indicator id) → the unit's best 30-day average output per working day in the 365 days
+    up to `on`. The database sums per unit subtree and day (one row per unit-day, not per reporting unit)."""
     start = on - dt.timedelta(days=364)
     holidays = holidays_in(on.year) | holidays_in(on.year - 1)
-    roots = sorted((u.path for u in units), key=len, reverse=True)
-    per_unit_day = defaultdict(lambda: defaultdict(lambda: ZERO))
-    q = Q()
-    for path in roots:
-        q |= Q(unit__path__startswith=path)
-    for path, day, value in DailyTotal.objects.filter(
-        q, indicator=indicator, day__gte=start, day__lte=on
-    ).values_list("unit__path", "day", "value"):
-        owner = next((r for r in roots if path.startswith(r)), None)
-        if owner is not None:
-            per_unit_day[owner][day] += value
+    if not units or not indicators:
+        return {}
+    owner = Case(
+        *[When(unit__path__startswith=u.path, then=Value(u.code)) for u in units],
+        default=Value(""),
+        output_field=CharField(),
+    )
+    per_unit_day = defaultdict(dict)
+    rows = (
+        DailyTotal.objects.filter(indicator__in=indicators, day__gte=start, day__lte=on)
+        .filter(reduce(or_, (Q(unit__path__startswith=u.path) for u in units)))
+        .annotate(owner=owner)
+        .values("owner", "indicator_id", "day")
+        .annotate(total=Sum("value"))
+    )
+    for row in rows:
+        per_unit_day[(row["owner"], row["indicator_id"])][row["day"]] = row["total"]
     days = [start + dt.timedelta(days=i) for i in range(365)]
+    work = [0 if d in holidays else 1 for d in days]
     rates = {}
     for unit in units:
-        series = per_unit_day.get(unit.path, {})
-        values = [series.get(d, ZERO) for d in days]
-        work = [0 if d in holidays else 1 for d in days]
-        best = ZERO
-        window_sum, window_work = ZERO, 0
-        for i, (value, w) in enumerate(zip(values, work, strict=True)):
-            window_sum += value
-            window_work += w
-            if i >= 30:
-                window_sum -= values[i - 30]
-                window_work -= work[i - 30]
-            if i >= 29 and window_work:
-                best = max(best, window_sum / window_work)
-        rates[unit.code] = best.quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP)
+        for indicator in indicators:
+            series = per_unit_day.get((unit.code, indicator.pk), {})
+            values = [series.get(d, ZERO) for d in days]
+            best, window_sum, window_work = ZERO, ZERO, 0
+            for i, (value, w) in enumerate(zip(values, work, strict=True)):
+                window_sum += value
+                window_work += w
+                if i >= 30:
+                    window_sum -= values[i - 30]
+                    window_work -= work[i - 30]
+                if i >= 29 and window_work:
+                    best = max(best, window_sum / window_work)
+            rates[(unit.code, indicator.pk)] = best.quantize(RATE_QUANTUM, rounding=ROUND_HALF_UP)
     return rates
 
 
@@ -651,24 +706,21 @@ def early_warnings(
 ) -> list[EarlyWarning]:
     """Units whose daily rate still needed to meet the year's plan exceeds the best 30-day rate they have
     achieved in the past year: they will miss the year unless something changes."""
-    warnings = []
     additive = [i for i in indicators if i.aggregation == Aggregation.SUM and i.higher_is_better]
-    for indicator in additive:
-        per_child = children_summaries(root, on, [indicator], units) if units else {}
-        best = best_30_day_rates(units, indicator, on)
-        for unit in units:
-            s = per_child[unit.code][0]
+    if not units or not additive:
+        return []
+    per_child = children_summaries(root, on, additive, units)
+    best = best_30_day_rates(units, additive, on)
+    warnings = []
+    for unit in units:
+        for s in per_child[unit.code]:
             if s.required_daily_year is None or s.year_plan is None:
                 continue
-            if s.required_daily_year > best[unit.code]:
+            rate = best[(unit.code, s.indicator.pk)]
+            if s.required_daily_year > rate:
                 warnings.append(
                     EarlyWarning(
-                        unit,
-                        indicator,
-                        s.required_daily_year,
-                        best[unit.code],
-                        s.year_plan,
-                        s.ytd.actual or ZERO,
+                        unit, s.indicator, s.required_daily_year, rate, s.year_plan, s.ytd.actual or ZERO
                     )
                 )
     warnings.sort(
@@ -723,7 +775,13 @@ def daily_series(unit: Unit, indicator: Indicator, start: dt.date, end: dt.date)
 
 def daily_plan_series(unit: Unit, indicator: Indicator, year: int) -> dict[dt.date, Decimal]:
     series = _plan_series(unit, [indicator], year, lambda _p: WHOLE)
-    return dict(series.daily.get((WHOLE, indicator.pk), {}))
+    cumulative = series.cumulative.get((WHOLE, indicator.pk))
+    if cumulative is None:
+        return {}
+    start = dt.date(year, 1, 1)
+    return {
+        start + dt.timedelta(days=i): cumulative[i + 1] - cumulative[i] for i in range(len(cumulative) - 1)
+    }
 
 
 # --- reads for the API and pages -----------------------------------------------------------------------
