@@ -68,11 +68,12 @@ def cmd_demo(args) -> int:
     from headframe.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
 
     call_command("migrate", interactive=False, verbosity=0)
-    result = load_demo()
+    print("loading demo data (the first run generates three years of daily figures, ~20 s)…", file=sys.stderr)
+    result = load_demo(production_years=3)
     print(
         f"demo data: {result.created_units} units, {result.created_bridge_points} bridge points, "
-        f"{result.created_people} people, {len(result.created_users)} users created "
-        "(existing ones left unchanged)"
+        f"{result.created_people} people, {len(result.created_users)} users created, "
+        f"{result.production.get('actuals', 0):,} daily figures added (existing data left unchanged)"
     )
     print(
         f"demo login: user 'admin', password '{DEMO_PASSWORD}'  (also: {', '.join(u for u in DEMO_USERS if u != 'admin')})"

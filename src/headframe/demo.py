@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from headframe.core.audit import channel
 from headframe.org import services
 from headframe.org.models import BridgePoint, Person, Unit
+from headframe.production.demo import load_production_demo
 
 DEMO_PASSWORD = "headframe-demo"
 DEMO_SEED = 2027
@@ -299,10 +301,13 @@ class DemoResult:
     created_bridge_points: int = 0
     created_people: int = 0
     created_users: list[str] = field(default_factory=list)
+    production: dict = field(default_factory=dict)
 
 
 @transaction.atomic
-def load_demo(seed: int = DEMO_SEED) -> DemoResult:
+def load_demo(seed: int = DEMO_SEED, production_years: int = 0) -> DemoResult:
+    """The organisation demo; with production_years, also that many years of plans and daily figures up
+    to yesterday (a later run adds only the days since)."""
     result = DemoResult()
     rng = random.Random(seed + 1)
     with channel("system"):
@@ -357,4 +362,8 @@ def load_demo(seed: int = DEMO_SEED) -> DemoResult:
                 continue
             services.user_create(actor=None, username=username, grants=grants, password=DEMO_PASSWORD)
             result.created_users.append(username)
+        if production_years:
+            result.production = load_production_demo(
+                today=timezone.localdate(), years=production_years, seed=seed
+            )
     return result

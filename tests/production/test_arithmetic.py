@@ -317,3 +317,13 @@ def test_weighted_average_over_the_year_combines_months(mines, put):
     put(("A-M1", "clean_coal_t", dt.date(2027, 1, 6), 0, 100))
     s = summary("A", dt.date(2027, 2, 5), "ash_pct")["ash_pct"]
     assert s.ytd.actual == D(20)  # (1000 + 3000 + 6000) / 500
+
+
+def test_a_second_group_is_not_counted_in_the_first(mines, put):
+    from tests.factories import make_unit
+
+    make_unit("G2", "group")
+    make_unit("G2-C", "company", "G2")
+    make_unit("G2-C-M", "site", "G2-C")
+    put(("A-M1", "raw_coal_t", dt.date(2027, 5, 5), 0, 10), ("G2-C-M", "raw_coal_t", dt.date(2027, 5, 5), 0, 99))
+    assert summary("G", dt.date(2027, 5, 5), "raw_coal_t")["raw_coal_t"].day.actual == D(10)

@@ -165,6 +165,13 @@ class _Acc:
         self.counts[key] += count or 0
 
 
+def _in_subtree(qs, root: Unit):
+    """Rows of units under root. Under the only top-level unit that is every row: no join on units."""
+    if root.depth == 0 and not Unit.objects.filter(depth=0).exclude(pk=root.pk).exists():
+        return qs
+    return qs.filter(unit__path__startswith=root.path)
+
+
 def _unit_paths(root: Unit) -> dict[int, str]:
     return dict(Unit.objects.filter(path__startswith=root.path).values_list("pk", "path"))
 
@@ -172,8 +179,8 @@ def _unit_paths(root: Unit) -> dict[int, str]:
 def _daily_rows(root: Unit, indicator_ids, start: dt.date, end: dt.date, day: dt.date) -> list[dict]:
     """Per reporting unit and indicator: sum and count over [start, end] and over `day`, in one query."""
     return list(
-        DailyTotal.objects.filter(unit__path__startswith=root.path, indicator_id__in=indicator_ids)
-        .filter(day__gte=start, day__lte=end)
+        _in_subtree(DailyTotal.objects, root)
+        .filter(indicator_id__in=indicator_ids, day__gte=start, day__lte=end)
         .values("unit_id", "indicator_id")
         .annotate(
             s=Sum("value"),
@@ -190,8 +197,8 @@ def _monthly_rows(root: Unit, indicator_ids, first_month: dt.date, last_month: d
     if last_month < first_month:
         return []
     return list(
-        MonthlyTotal.objects.filter(unit__path__startswith=root.path, indicator_id__in=indicator_ids)
-        .filter(month__gte=first_month, month__lte=last_month)
+        _in_subtree(MonthlyTotal.objects, root)
+        .filter(indicator_id__in=indicator_ids, month__gte=first_month, month__lte=last_month)
         .values("unit_id", "indicator_id")
         .annotate(s=Sum("value_sum"), n=Sum("day_count"))
     )
@@ -218,19 +225,18 @@ def _special_rows(root: Unit, special: list[Indicator], year_start: dt.date, on:
     ids = {i.pk for i in special} | {i.weight_id for i in special if i.weight_id}
     month_first = on.replace(day=1)
     daily = defaultdict(dict)
-    for unit_id, indicator_id, day, value in DailyTotal.objects.filter(
-        unit__path__startswith=root.path, indicator_id__in=ids, day__gte=month_first, day__lte=on
-    ).values_list("unit_id", "indicator_id", "day", "value"):
+    for unit_id, indicator_id, day, value in (
+        _in_subtree(DailyTotal.objects, root)
+        .filter(indicator_id__in=ids, day__gte=month_first, day__lte=on)
+        .values_list("unit_id", "indicator_id", "day", "value")
+    ):
         daily[(unit_id, indicator_id)][day] = value
     monthly = []
     if year_start < month_first:
         monthly = list(
-            MonthlyTotal.objects.filter(
-                unit__path__startswith=root.path,
-                indicator_id__in={i.pk for i in special},
-                month__gte=year_start,
-                month__lt=month_first,
-            ).values_list(
+            _in_subtree(MonthlyTotal.objects, root)
+            .filter(indicator_id__in={i.pk for i in special}, month__gte=year_start, month__lt=month_first)
+            .values_list(
                 "unit_id", "indicator_id", "month", "last_day", "last_value", "weighted_sum", "weight_sum"
             )
         )
@@ -242,7 +248,10 @@ def _special_values(
 ) -> dict:
     """Period values of `last` and weighted-average indicators for [start, end] (end's month from daily
     rows, earlier months from MonthlyTotal's last day/value and Σ value×weight, Σ weight)."""
-    daily = {k: {d: v for d, v in days.items() if start <= d <= end} for k, days in rows.daily.items()}
+    if start <= end.replace(day=1):
+        daily = rows.daily  # the rows are exactly end's month up to end
+    else:
+        daily = {k: {d: v for d, v in days.items() if start <= d <= end} for k, days in rows.daily.items()}
     monthly = [r for r in rows.monthly if start.replace(day=1) <= r[2] < end.replace(day=1)]
     out: dict = {}
     for indicator in (i for i in special if i.aggregation == Aggregation.LAST):
@@ -369,6 +378,7 @@ def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucket
                 unit_versions = [v for v in by_unit[path] if any(k[0] == indicator_id for k in months[v.pk])]
                 additive = aggregation[indicator_id] == Aggregation.SUM
                 rates = daily.setdefault((key, indicator_id), [ZERO] * year_length) if additive else None
+                pointer = 0  # the version in force: versions are ordered by effective_from, days ascend
                 for month in range(1, 13):
                     work = working_days(year, month, holidays)
                     if not additive:
@@ -379,7 +389,12 @@ def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucket
                         continue
                     per_day = {}  # version id → the month's figure spread over its working days
                     for day in work:
-                        version = _in_force(unit_versions, day)
+                        while (
+                            pointer + 1 < len(unit_versions)
+                            and unit_versions[pointer + 1].effective_from <= day
+                        ):
+                            pointer += 1
+                        version = unit_versions[pointer]
                         if version.pk not in per_day:
                             value = months[version.pk].get((indicator_id, month))
                             per_day[version.pk] = value / len(work) if value is not None else None
@@ -477,7 +492,7 @@ def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucketings: d
         mtd = _accumulate(this_month, bucket, paths)
         ly_mtd = _accumulate(ly_month, bucket, paths)
         specials: dict = {name: {} for name in ("day", "mtd", "ytd", "ly_day", "ly_mtd", "ly_ytd")}
-        if special:
+        if special and name == "main":  # restricted bucketings only serve ratios of additive terms
             specials = {
                 "day": _special_values(special, special_this, on, on, bucket, paths),
                 "mtd": _special_values(special, special_this, month_first, on, bucket, paths),
