@@ -24,7 +24,21 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from operator import or_
 
-from django.db.models import Case, CharField, Count, DecimalField, Q, Sum, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 
 from headframe.org.models import Unit
 from headframe.production.calendar import month_days, same_day_last_year, working_days
@@ -215,22 +229,52 @@ def _accumulate(rows, bucket: Buckets, paths, sum_key="s", count_key="n") -> _Ac
 
 @dataclass
 class _SpecialRows:
-    """Daily rows of the month of the period's end and the monthly rows before it, for last/weighted."""
+    """`last` and weighted-average figures of one year part, aggregated per (unit, indicator): the month of
+    the period's end ([vw, w, last day, last value]), the end day itself ([vw, w, value]), and the
+    MonthlyTotal rows of the months before."""
 
-    daily: dict  # (unit, indicator) → {day: value}
+    month: dict
+    day: dict
     monthly: list  # (unit, indicator, month, last_day, last_value, weighted_sum, weight_sum)
 
 
 def _special_rows(root: Unit, special: list[Indicator], year_start: dt.date, on: dt.date) -> _SpecialRows:
-    ids = {i.pk for i in special} | {i.weight_id for i in special if i.weight_id}
     month_first = on.replace(day=1)
-    daily = defaultdict(dict)
-    for unit_id, indicator_id, day, value in (
-        _in_subtree(DailyTotal.objects, root)
-        .filter(indicator_id__in=ids, day__gte=month_first, day__lte=on)
-        .values_list("unit_id", "indicator_id", "day", "value")
-    ):
-        daily[(unit_id, indicator_id)][day] = value
+    month: dict = {}
+    day: dict = {}
+    lasts = [i.pk for i in special if i.aggregation == Aggregation.LAST]
+    if lasts:
+        for unit_id, indicator_id, d, value in (
+            _in_subtree(DailyTotal.objects, root)
+            .filter(indicator_id__in=lasts, day__gte=month_first, day__lte=on)
+            .values_list("unit_id", "indicator_id", "day", "value")
+        ):
+            current = month.get((unit_id, indicator_id))
+            if current is None or d > current[2]:
+                month[(unit_id, indicator_id)] = [None, None, d, value]
+            if d == on:
+                day[(unit_id, indicator_id)] = [None, None, value]
+    product = DecimalField(max_digits=30, decimal_places=8)
+    for indicator in (i for i in special if i.aggregation == Aggregation.WEIGHTED_AVERAGE):
+        weight = DailyTotal.objects.filter(
+            unit_id=OuterRef("unit_id"), day=OuterRef("day"), indicator_id=indicator.weight_id
+        ).values("value")[:1]
+        weighted = ExpressionWrapper(F("value") * F("w"), output_field=product)
+        for row in (
+            _in_subtree(DailyTotal.objects, root)
+            .filter(indicator_id=indicator.pk, day__gte=month_first, day__lte=on)
+            .annotate(w=Coalesce(Subquery(weight), Value(ZERO), output_field=product))
+            .values("unit_id")
+            .annotate(
+                vw=Sum(weighted),
+                ws=Sum("w"),
+                dvw=Sum(Case(When(day=on, then=weighted), output_field=product)),
+                dws=Sum(Case(When(day=on, then=F("w")), output_field=product)),
+            )
+        ):
+            month[(row["unit_id"], indicator.pk)] = [row["vw"], row["ws"], None, None]
+            if row["dws"] is not None:
+                day[(row["unit_id"], indicator.pk)] = [row["dvw"], row["dws"], None]
     monthly = []
     if year_start < month_first:
         monthly = list(
@@ -240,52 +284,43 @@ def _special_rows(root: Unit, special: list[Indicator], year_start: dt.date, on:
                 "unit_id", "indicator_id", "month", "last_day", "last_value", "weighted_sum", "weight_sum"
             )
         )
-    return _SpecialRows(daily, monthly)
+    return _SpecialRows(month, day, monthly)
 
 
 def _special_values(
     special: list[Indicator], rows: _SpecialRows, start: dt.date, end: dt.date, bucket, paths
 ) -> dict:
-    """Period values of `last` and weighted-average indicators for [start, end] (end's month from daily
-    rows, earlier months from MonthlyTotal's last day/value and Σ value×weight, Σ weight)."""
-    if start <= end.replace(day=1):
-        daily = rows.daily  # the rows are exactly end's month up to end
-    else:
-        daily = {k: {d: v for d, v in days.items() if start <= d <= end} for k, days in rows.daily.items()}
-    monthly = [r for r in rows.monthly if start.replace(day=1) <= r[2] < end.replace(day=1)]
+    """Period values of `last` and weighted-average indicators for a day (start == end), the month of
+    `end` (start is its first day) or the year to `end` (earlier months from MonthlyTotal)."""
+    current = rows.day if start == end else rows.month
+    monthly = rows.monthly if start < end.replace(day=1) else []
     out: dict = {}
-    for indicator in (i for i in special if i.aggregation == Aggregation.LAST):
-        latest: dict[int, tuple[dt.date, Decimal]] = {}
-        for unit_id, indicator_id, _month, last_day, last_value, _ws, _w in monthly:
-            if (
-                indicator_id == indicator.pk
-                and last_day
-                and (unit_id not in latest or last_day > latest[unit_id][0])
+    latest: dict = {}  # (unit, indicator) → (day, value)
+    weighted = defaultdict(lambda: [ZERO, ZERO])
+    kinds = {i.pk: i.aggregation for i in special}
+    for unit_id, indicator_id, _month, last_day, last_value, weighted_sum, weight_sum in monthly:
+        if kinds[indicator_id] == Aggregation.LAST:
+            if last_day and (
+                (unit_id, indicator_id) not in latest or last_day > latest[(unit_id, indicator_id)][0]
             ):
-                latest[unit_id] = (last_day, last_value)
-        for (unit_id, indicator_id), days in daily.items():
-            if indicator_id == indicator.pk and days:
-                latest[unit_id] = (max(days), days[max(days)])
-        for unit_id, (_day, value) in latest.items():
+                latest[(unit_id, indicator_id)] = (last_day, last_value)
+        elif weight_sum:
             key = bucket(paths[unit_id])
             if key is not None:
-                out[(key, indicator.pk)] = out.get((key, indicator.pk), ZERO) + value
-    weighted = defaultdict(lambda: [ZERO, ZERO])
-    for indicator in (i for i in special if i.aggregation == Aggregation.WEIGHTED_AVERAGE):
-        for unit_id, indicator_id, _month, _ld, _lv, weighted_sum, weight_sum in monthly:
+                weighted[(key, indicator_id)][0] += weighted_sum
+                weighted[(key, indicator_id)][1] += weight_sum
+    for (unit_id, indicator_id), figures in current.items():
+        if kinds[indicator_id] == Aggregation.LAST:
+            latest[(unit_id, indicator_id)] = (end, figures[-1] if start == end else figures[3])
+        elif figures[1]:
             key = bucket(paths[unit_id])
-            if indicator_id == indicator.pk and key is not None and weight_sum:
-                weighted[(key, indicator.pk)][0] += weighted_sum
-                weighted[(key, indicator.pk)][1] += weight_sum
-        for (unit_id, indicator_id), days in daily.items():
-            key = bucket(paths[unit_id])
-            if indicator_id != indicator.pk or key is None:
-                continue
-            weights = daily.get((unit_id, indicator.weight_id), {})
-            for day, value in days.items():
-                w = weights.get(day, ZERO)
-                weighted[(key, indicator.pk)][0] += value * w
-                weighted[(key, indicator.pk)][1] += w
+            if key is not None:
+                weighted[(key, indicator_id)][0] += figures[0]
+                weighted[(key, indicator_id)][1] += figures[1]
+    for (unit_id, indicator_id), (_day, value) in latest.items():
+        key = bucket(paths[unit_id])
+        if key is not None:
+            out[(key, indicator_id)] = out.get((key, indicator_id), ZERO) + value
     for key, (vw, w) in weighted.items():
         out[key] = (vw / w).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if w else None
     return out
