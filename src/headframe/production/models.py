@@ -237,7 +237,10 @@ class DailyTotal(models.Model):
                 fields=["unit", "indicator", "day"], name="%(app_label)s_%(class)s_unique"
             ),
         ]
-        indexes = [models.Index(fields=["indicator", "day"], name="production_daily_ind_day")]
+        # Covering: every roll-up reads (indicator, day range) → unit and value from the index alone.
+        indexes = [
+            models.Index(fields=["indicator", "day", "unit", "value"], name="production_daily_covering")
+        ]
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.indicator_id} {self.day}: {self.value}"
@@ -265,7 +268,12 @@ class MonthlyTotal(models.Model):
                 fields=["unit", "indicator", "month"], name="%(app_label)s_%(class)s_unique"
             ),
         ]
-        indexes = [models.Index(fields=["indicator", "month"], name="production_monthly_ind_month")]
+        indexes = [
+            models.Index(
+                fields=["indicator", "month", "unit", "value_sum", "day_count"],
+                name="production_monthly_covering",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.unit_id} {self.indicator_id} {self.month:%m/%Y}: {self.value_sum}"

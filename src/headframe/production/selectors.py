@@ -401,6 +401,7 @@ def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucket
     holidays = holidays_in(year)
     aggregation = {i.pk: i.aggregation for i in Indicator.objects.filter(pk__in=base_ids)}
     year_length = (dt.date(year, 12, 31) - dt.date(year, 1, 1)).days + 1
+    first_ordinal = dt.date(year, 1, 1).toordinal()
     for name, bucket in bucketings.items():
         series = out[name]
         daily: dict = {}
@@ -411,6 +412,8 @@ def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucket
                 if key is None:
                     continue
                 unit_versions = [v for v in by_unit[path] if any(k[0] == indicator_id for k in months[v.pk])]
+                version_ids = [v.id for v in unit_versions]
+                effective = [v.effective_from for v in unit_versions]
                 additive = aggregation[indicator_id] == Aggregation.SUM
                 rates = daily.setdefault((key, indicator_id), [ZERO] * year_length) if additive else None
                 pointer = 0  # the version in force: versions are ordered by effective_from, days ascend
@@ -418,23 +421,20 @@ def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucket
                     work = working_days(year, month, holidays)
                     if not additive:
                         version = _in_force(unit_versions, month_days(year, month)[-1])
-                        value = months[version.pk].get((indicator_id, month))
+                        value = months[version.id].get((indicator_id, month))
                         if value is not None:
                             series.levels[(key, indicator_id)].setdefault(month, []).append(value)
                         continue
                     per_day = {}  # version id → the month's figure spread over its working days
                     for day in work:
-                        while (
-                            pointer + 1 < len(unit_versions)
-                            and unit_versions[pointer + 1].effective_from <= day
-                        ):
+                        while pointer + 1 < len(effective) and effective[pointer + 1] <= day:
                             pointer += 1
-                        version = unit_versions[pointer]
-                        if version.pk not in per_day:
-                            value = months[version.pk].get((indicator_id, month))
-                            per_day[version.pk] = value / len(work) if value is not None else None
-                        if per_day[version.pk] is not None:
-                            rates[series.index(day)] += per_day[version.pk]
+                        version_id = version_ids[pointer]
+                        if version_id not in per_day:
+                            value = months[version_id].get((indicator_id, month))
+                            per_day[version_id] = value / len(work) if value is not None else None
+                        if per_day[version_id] is not None:
+                            rates[day.toordinal() - first_ordinal] += per_day[version_id]
         for key, rates in daily.items():
             total, cumulative = ZERO, [ZERO]
             for rate in rates:
