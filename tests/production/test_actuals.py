@@ -219,3 +219,14 @@ def test_created_figures_are_audited_one_by_one(mines, put):
     entries = AuditEntry.objects.filter(object_type="production.actual", action="create")
     assert sorted(e.after["value"] for e in entries) == ["100", "50"]
     assert {e.object_id for e in entries} == {str(pk) for pk in Actual.objects.values_list("pk", flat=True)}
+
+
+def test_shift_numbers_follow_the_units_shift_calendar(mines, put):
+    from headframe.org.models import Unit
+    from headframe.production.models import ShiftCalendar
+
+    ShiftCalendar.objects.create(unit=Unit.objects.get(code="A"), shift_count=2, shift_hours=12)
+    with pytest.raises(ValidationFailed) as err:
+        put(("A-M1-K1-F1", "raw_coal_t", DAY, 3, 1))
+    assert err.value.items[0].type == "shift_range" and "works 2 shifts" in err.value.items[0].msg
+    put(("B-M1-K1-F1", "raw_coal_t", DAY, 3, 1))  # B keeps the default three shifts

@@ -325,5 +325,8 @@ def test_a_second_group_is_not_counted_in_the_first(mines, put):
     make_unit("G2", "group")
     make_unit("G2-C", "company", "G2")
     make_unit("G2-C-M", "site", "G2-C")
-    put(("A-M1", "raw_coal_t", dt.date(2027, 5, 5), 0, 10), ("G2-C-M", "raw_coal_t", dt.date(2027, 5, 5), 0, 99))
+    put(
+        ("A-M1", "raw_coal_t", dt.date(2027, 5, 5), 0, 10),
+        ("G2-C-M", "raw_coal_t", dt.date(2027, 5, 5), 0, 99),
+    )
     assert summary("G", dt.date(2027, 5, 5), "raw_coal_t")["raw_coal_t"].day.actual == D(10)

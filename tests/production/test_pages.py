@@ -205,3 +205,35 @@ def test_indicator_catalogue_is_editable_in_the_admin_by_group_admins_and_audite
     assert Indicator.objects.get(code="roadway_m").name_vi == "Mét lò đào mới"
     entry = AuditEntry.objects.filter(object_type="production.indicator").latest("id")
     assert entry.channel == "admin" and entry.after == {"name_vi": "Mét lò đào mới"}
+
+
+def test_planner_closes_a_month_from_the_unit_page_and_the_form_says_so(client, users, seeded):
+    client.force_login(users.reporter_a)
+    html = client.get("/production/u/A-M1/?date=10/03/2026").content.decode()
+    assert 'data-testid="lock-month"' not in html  # reporters cannot close months
+    assert client.post("/production/u/A-M1/lock/", {"date": "10/03/2026"}).status_code == 302
+    from headframe.production.models import PeriodLock
+
+    assert not PeriodLock.objects.exists()
+    client.force_login(users.planner_g)
+    client.post("/production/u/A/lock/", {"date": "10/03/2026"})
+    assert PeriodLock.objects.get().month == dt.date(2026, 3, 1)
+    client.force_login(users.reporter_a)
+    assert (
+        'data-testid="month-locked"'
+        in client.get("/production/entry/?unit=A-M1-K1-F1&date=11/03/2026").content.decode()
+    )
+    response = client.post(
+        "/production/entry/", {"unit": "A-M1-K1-F1", "date": "11/03/2026", "v-1-raw_coal_t": "5"}
+    )
+    assert response.status_code == 422
+    assert not Actual.objects.filter(day=dt.date(2026, 3, 11)).exists()
+
+
+def test_late_figures_are_marked(client, users, seeded):
+    client.force_login(users.viewer_a)
+    html = client.get("/production/u/A/?date=10/03/2026").content.decode()
+    assert 'data-testid="late-count"' in html  # the seeded figures were entered long after their day
+    client.force_login(users.reporter_a)
+    html = client.get("/production/entry/?unit=A-M1-K1-F1&date=10/03/2026").content.decode()
+    assert 'class="late"' in html

@@ -75,6 +75,22 @@ def site_types_of(units: Iterable[Unit]) -> dict[int, str]:
     return {u.pk: types.get(site_codes.get(u.pk, ""), "") for u in units}
 
 
+def shift_counts_of(units: Iterable[Unit]) -> dict[int, int]:
+    """Shifts per day of each unit: from the nearest shift calendar at or above it, else 3."""
+    from headframe.production.models import ShiftCalendar
+
+    units = list(units)
+    codes = {code for u in units for code in u.path.strip("/").split("/")}
+    calendars = dict(
+        ShiftCalendar.objects.filter(unit__code__in=codes).values_list("unit__path", "shift_count")
+    )
+    counts = {}
+    for unit in units:
+        matching = [path for path in calendars if unit.path.startswith(path)]
+        counts[unit.pk] = calendars[max(matching, key=len)] if matching else 3
+    return counts
+
+
 def locked_months(units: Iterable[Unit]) -> list[tuple[str, dt.date]]:
     paths = [u.path for u in units]
     if not paths:
@@ -935,16 +951,29 @@ def early_warnings_below(root: Unit, on: dt.date, visible) -> list[EarlyWarning]
     return early_warnings(root, on, children, indicators_for(key_only=True))
 
 
-def stored_values(unit: Unit, day: dt.date) -> dict[tuple[str, int], Decimal]:
-    """(indicator code, shift) → stored value for one unit and day (the entry form's pre-fill)."""
+def stored_values(unit: Unit, day: dt.date) -> dict[tuple[str, int], tuple[Decimal, bool]]:
+    """(indicator code, shift) → (stored value, entered late) for one unit and day (the form's pre-fill)."""
     from headframe.production.models import Actual
 
     return {
-        (code, shift): value
-        for code, shift, value in Actual.objects.filter(unit=unit, day=day).values_list(
-            "indicator__code", "shift", "value"
+        (code, shift): (value, late)
+        for code, shift, value, late in Actual.objects.filter(unit=unit, day=day).values_list(
+            "indicator__code", "shift", "value", "is_late"
         )
     }
+
+
+def late_figures(unit: Unit, on: dt.date) -> int:
+    """How many of the month's figures in the subtree were entered after 08:00 the next morning."""
+    from headframe.production.models import Actual
+
+    return Actual.objects.filter(
+        unit__path__startswith=unit.path, day__gte=on.replace(day=1), day__lte=on, is_late=True
+    ).count()
+
+
+def month_locked(unit: Unit, on: dt.date) -> bool:
+    return is_locked(unit, on, locked_months([unit]))
 
 
 def reporting_units(unit: Unit) -> list[Unit]:

@@ -98,6 +98,7 @@ def actuals_upsert(
     units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
     indicators = {i.code: i for i in Indicator.objects.filter(code__in={r.indicator for r in rows})}
     site_types = selectors.site_types_of(units.values())
+    shift_counts = selectors.shift_counts_of(units.values())
     locks = selectors.locked_months(units.values())
     errors: list[ErrorItem] = []
     denied: list[ErrorItem] = []
@@ -148,8 +149,15 @@ def actuals_upsert(
         if row.day > today:
             errors.append(ErrorItem((*loc, "day"), f"{row.day:%d/%m/%Y} is in the future", "future_day"))
             continue
-        if not isinstance(row.shift, int) or not 0 <= row.shift <= 4:
-            errors.append(ErrorItem((*loc, "shift"), "shift must be 0 (whole day) or 1–4", "shift_range"))
+        shifts = shift_counts[unit.pk]
+        if not isinstance(row.shift, int) or isinstance(row.shift, bool) or not 0 <= row.shift <= shifts:
+            errors.append(
+                ErrorItem(
+                    (*loc, "shift"),
+                    f"{unit.code} works {shifts} shifts: shift must be 0 (whole day) or 1–{shifts}, not {row.shift!r}",
+                    "shift_range",
+                )
+            )
             continue
         value = _as_decimal(row.value)
         if value is None:

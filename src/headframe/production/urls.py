@@ -7,6 +7,7 @@ app_name = "production"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("u/<str:code>/", views.unit_page, name="unit"),
+    path("u/<str:code>/lock/", views.lock_month, name="lock"),
     path("entry/", views.entry, name="entry"),
     path("entry/deviation/", views.deviation_add, name="deviation"),
     path("import/", views.import_page, name="import"),

@@ -20,7 +20,7 @@ from headframe.org.roles import Perm
 from headframe.org.selectors import ancestors, scope_for, unit_get, units_visible
 from headframe.production import selectors, services
 from headframe.production.calendar import month_days
-from headframe.production.forms import SHIFTS, field_name, parse_day_entry
+from headframe.production.forms import field_name, parse_day_entry
 from headframe.production.models import LostTimeCategory
 from headframe.web.context_processors import picked_unit
 
@@ -92,6 +92,9 @@ def unit_page(request, code: str):
         "ancestors": [a for a in ancestors(unit) if scope.allows(Perm.VIEW, a.path)],
         "chart": _chart_data(unit, on, key_indicators),
         "can_report": scope.allows(Perm.REPORT, unit.path),
+        "can_plan": scope.allows(Perm.PLAN, unit.path),
+        "locked": selectors.month_locked(unit, on),
+        "late": selectors.late_figures(unit, on),
         "active_nav": "production",
     }
     return render(request, "production/unit.html", context)
@@ -227,9 +230,12 @@ def entry(request):
         for i in selectors.indicators_for()
         if not i.is_derived and (not i.site_types or not site_type or site_type in i.site_types)
     ]
+    shifts = range(1, selectors.shift_counts_of([unit])[unit.pk] + 1)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        parsed = parse_day_entry(request.POST, unit_code=unit.code, day=on, indicators=indicators)
+        parsed = parse_day_entry(
+            request.POST, unit_code=unit.code, day=on, indicators=indicators, shifts=shifts
+        )
         errors = parsed.errors
         if not errors and parsed.rows:
             try:
@@ -249,15 +255,21 @@ def entry(request):
             messages.info(request, _("Nothing to save: every cell is empty."))
     stored = selectors.stored_values(unit, on)
     grid = []
-    for shift in SHIFTS:
+    for shift in shifts:
         cells = []
         for indicator in indicators:
             name = field_name(shift, indicator.code)
-            if request.method == "POST":
-                value = request.POST.get(name)
-            else:
-                value = format_exact(stored.get((indicator.code, shift)))
-            cells.append({"name": name, "value": value, "error": errors.get(name), "indicator": indicator})
+            value, late = stored.get((indicator.code, shift), (None, False))
+            shown = request.POST.get(name) if request.method == "POST" else format_exact(value)
+            cells.append(
+                {
+                    "name": name,
+                    "value": shown,
+                    "late": late,
+                    "error": errors.get(name),
+                    "indicator": indicator,
+                }
+            )
         grid.append({"shift": shift, "cells": cells})
     context = {
         "unit": unit,
@@ -266,6 +278,7 @@ def entry(request):
         "indicators": indicators,
         "grid": grid,
         "form_error": errors.get("form"),
+        "locked": selectors.month_locked(unit, on),
         "categories": LostTimeCategory.choices,
         "active_nav": "production",
     }
@@ -346,3 +359,21 @@ def template_download(request):
     )
     response["Content-Disposition"] = f'attachment; filename="mau-so-lieu-{unit.code}-{month:%Y-%m}.xlsx"'
     return response
+
+
+@login_required
+def lock_month(request, code: str):
+    """A planner closes the month of the shown day for the unit's subtree."""
+    if request.method != "POST":
+        return redirect("production:unit", code=code)
+    on = _day(request)
+    try:
+        with channel("web"):
+            services.period_lock(actor=request.user, unit_code=code, month=on)
+    except HeadframeError as exc:
+        messages.error(request, "; ".join(item.msg for item in exc.items))
+    else:
+        messages.success(
+            request, _("Month %(month)s closed for %(unit)s.") % {"month": f"{on:%m/%Y}", "unit": code}
+        )
+    return redirect(f"{reverse('production:unit', args=[code])}?date={on:%d/%m/%Y}")
