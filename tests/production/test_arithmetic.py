@@ -330,3 +330,31 @@ def test_a_second_group_is_not_counted_in_the_first(mines, put):
         ("G2-C-M", "raw_coal_t", dt.date(2027, 5, 5), 0, 99),
     )
     assert summary("G", dt.date(2027, 5, 5), "raw_coal_t")["raw_coal_t"].day.actual == D(10)
+
+
+@pytest.mark.parametrize("later", [False, True])
+def test_month_to_date_is_the_same_whether_or_not_later_days_are_reported(mines, put, later):
+    """Without later figures the month part comes from MonthlyTotal, with them from daily rows."""
+    rows = [
+        ("A-M1", "raw_coal_t", dt.date(2027, 5, 1), 0, 100),
+        ("A-M1", "raw_coal_t", dt.date(2027, 5, 2), 0, 50),
+        ("A-M1", "coal_stock_t", dt.date(2027, 5, 1), 0, 400),
+        ("A-M1", "coal_stock_t", dt.date(2027, 5, 2), 0, 300),
+        ("A-M1", "clean_coal_t", dt.date(2027, 5, 1), 0, 100),
+        ("A-M1", "ash_pct", dt.date(2027, 5, 1), 0, 10),
+        ("A-M1", "clean_coal_t", dt.date(2027, 5, 2), 0, 300),
+        ("A-M1", "ash_pct", dt.date(2027, 5, 2), 0, 20),
+    ]
+    if later:
+        rows += [
+            ("A-M1", "raw_coal_t", dt.date(2027, 5, 9), 0, 999),
+            ("A-M1", "coal_stock_t", dt.date(2027, 5, 9), 0, 999),
+            ("A-M1", "clean_coal_t", dt.date(2027, 5, 9), 0, 999),
+            ("A-M1", "ash_pct", dt.date(2027, 5, 9), 0, 99),
+        ]
+    put(*rows)
+    s = summary("A", dt.date(2027, 5, 2), "raw_coal_t", "coal_stock_t", "ash_pct")
+    assert (s["raw_coal_t"].mtd.actual, s["raw_coal_t"].day.actual) == (D(150), D(50))
+    assert (s["coal_stock_t"].mtd.actual, s["coal_stock_t"].day.actual) == (D(300), D(300))
+    assert (s["ash_pct"].mtd.actual, s["ash_pct"].day.actual) == (D("17.5"), D(20))
+    assert s["ash_pct"].ytd.actual == D("17.5")

@@ -223,6 +223,39 @@ def _daily_rows(root: Unit, indicator_ids, start: dt.date, end: dt.date, day: dt
     )
 
 
+def _nothing_after(root: Unit, indicator_ids, on: dt.date) -> bool:
+    """No figure later than `on` in its month: the month's MonthlyTotal row is then its month-to-date."""
+    month_end = _month_last_day(on)
+    return on == month_end or not (
+        _in_subtree(DailyTotal.objects, root)
+        .filter(indicator_id__in=indicator_ids, day__gt=on, day__lte=month_end)
+        .exists()
+    )
+
+
+def _month_to_date_rows(root: Unit, indicator_ids, on: dt.date) -> list[dict]:
+    """Like _daily_rows for [first of month, on] and `on`. When nothing was reported after `on` (the usual
+    case: a summary of yesterday) the month part comes from MonthlyTotal — one row per unit and indicator
+    instead of one per day — and only the day itself is read from the daily rows."""
+    month_first = on.replace(day=1)
+    if not _nothing_after(root, indicator_ids, on):
+        return _daily_rows(root, indicator_ids, month_first, on, on)
+    rows = {
+        (r["unit_id"], r["indicator_id"]): {**r, "ds": None, "dn": 0}
+        for r in _monthly_rows(root, indicator_ids, month_first, month_first)
+    }
+    for unit_id, indicator_id, value in (
+        _in_subtree(DailyTotal.objects, root)
+        .filter(indicator_id__in=indicator_ids, day=on)
+        .values_list("unit_id", "indicator_id", "value")
+    ):
+        row = rows.setdefault(
+            (unit_id, indicator_id), {"unit_id": unit_id, "indicator_id": indicator_id, "s": ZERO, "n": 0}
+        )
+        row["ds"], row["dn"] = value, 1
+    return list(rows.values())
+
+
 def _monthly_rows(root: Unit, indicator_ids, first_month: dt.date, last_month: dt.date) -> list[dict]:
     if last_month < first_month:
         return []
@@ -256,6 +289,8 @@ class _SpecialRows:
 
 def _special_rows(root: Unit, special: list[Indicator], year_start: dt.date, on: dt.date) -> _SpecialRows:
     month_first = on.replace(day=1)
+    if _nothing_after(root, [i.pk for i in special], on):
+        return _special_rows_from_months(root, special, year_start, on)
     month: dict = {}
     day: dict = {}
     lasts = [i.pk for i in special if i.aggregation == Aggregation.LAST]
@@ -301,6 +336,39 @@ def _special_rows(root: Unit, special: list[Indicator], year_start: dt.date, on:
             )
         )
     return _SpecialRows(month, day, monthly)
+
+
+def _special_rows_from_months(
+    root: Unit, special: list[Indicator], year_start: dt.date, on: dt.date
+) -> _SpecialRows:
+    """_special_rows when nothing was reported after `on` in its month: the month part is its MonthlyTotal
+    row; only the day `on` is read from the daily rows."""
+    month_first = on.replace(day=1)
+    monthly = list(
+        _in_subtree(MonthlyTotal.objects, root)
+        .filter(indicator_id__in={i.pk for i in special}, month__gte=year_start, month__lte=month_first)
+        .values_list(
+            "unit_id", "indicator_id", "month", "last_day", "last_value", "weighted_sum", "weight_sum"
+        )
+    )
+    month = {(u, i): [ws, w, ld, lv] for u, i, m, ld, lv, ws, w in monthly if m == month_first}
+    day: dict = {}
+    weights = {i.weight_id for i in special if i.weight_id}
+    values = defaultdict(dict)
+    for unit_id, indicator_id, value in (
+        _in_subtree(DailyTotal.objects, root)
+        .filter(indicator_id__in={i.pk for i in special} | weights, day=on)
+        .values_list("unit_id", "indicator_id", "value")
+    ):
+        values[indicator_id][unit_id] = value
+    for indicator in special:
+        for unit_id, value in values[indicator.pk].items():
+            if indicator.aggregation == Aggregation.LAST:
+                day[(unit_id, indicator.pk)] = [None, None, value]
+            else:
+                w = values[indicator.weight_id].get(unit_id, ZERO)
+                day[(unit_id, indicator.pk)] = [value * w, w, None]
+    return _SpecialRows(month, day, [r for r in monthly if r[2] < month_first])
 
 
 def _special_values(
@@ -530,7 +598,7 @@ def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucketings: d
     year, month_first = on.year, on.replace(day=1)
     ly = same_day_last_year(on)
     ly_month_first = ly.replace(day=1)
-    this_month = _daily_rows(root, ids, month_first, on, on)
+    this_month = _month_to_date_rows(root, ids, on)
     before = _monthly_rows(root, ids, dt.date(year, 1, 1), _prev_month(month_first))
     ly_month = _daily_rows(root, ids, ly_month_first, ly, ly)
     ly_before = _monthly_rows(root, ids, dt.date(ly.year, 1, 1), _prev_month(ly_month_first))
