@@ -358,3 +358,14 @@ def test_month_to_date_is_the_same_whether_or_not_later_days_are_reported(mines,
     assert (s["coal_stock_t"].mtd.actual, s["coal_stock_t"].day.actual) == (D(300), D(300))
     assert (s["ash_pct"].mtd.actual, s["ash_pct"].day.actual) == (D("17.5"), D(20))
     assert s["ash_pct"].ytd.actual == D("17.5")
+
+
+def test_month_to_date_late_in_a_month_subtracts_the_tail(mines, put):
+    put(*[("A-M1", "raw_coal_t", dt.date(2027, 5, d), 0, d) for d in range(1, 32)])
+    s = summary("A", dt.date(2027, 5, 29), "raw_coal_t")["raw_coal_t"]
+    assert s.mtd.actual == D(sum(range(1, 30)))
+    assert s.day.actual == D(29)
+    early = summary("A", dt.date(2027, 5, 3), "raw_coal_t")["raw_coal_t"]
+    assert early.mtd.actual == D(6)
+    nxt = summary("A", dt.date(2028, 5, 29), "raw_coal_t")["raw_coal_t"]
+    assert nxt.last_year_mtd == D(sum(range(1, 30)))

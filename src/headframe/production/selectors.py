@@ -234,16 +234,27 @@ def _nothing_after(root: Unit, indicator_ids, on: dt.date) -> bool:
 
 
 def _month_to_date_rows(root: Unit, indicator_ids, on: dt.date) -> list[dict]:
-    """Like _daily_rows for [first of month, on] and `on`. When nothing was reported after `on` (the usual
-    case: a summary of yesterday) the month part comes from MonthlyTotal — one row per unit and indicator
-    instead of one per day — and only the day itself is read from the daily rows."""
-    month_first = on.replace(day=1)
-    if not _nothing_after(root, indicator_ids, on):
+    """Like _daily_rows for [first of month, on] and `on`, reading as few daily rows as it can: the month
+    part is the month's MonthlyTotal row (one per unit and indicator instead of one per day) when nothing
+    was reported after `on` — the usual summary of yesterday — or that row minus the days after `on` when
+    those are fewer than the days up to it (last year's same period); only `on` itself is read daily."""
+    month_first, month_end = on.replace(day=1), _month_last_day(on)
+    nothing_after = _nothing_after(root, indicator_ids, on)
+    if not nothing_after and (month_end - on).days >= on.day:
         return _daily_rows(root, indicator_ids, month_first, on, on)
     rows = {
         (r["unit_id"], r["indicator_id"]): {**r, "ds": None, "dn": 0}
         for r in _monthly_rows(root, indicator_ids, month_first, month_first)
     }
+    if not nothing_after:
+        # Later days were reported, but fewer than the days so far: the month minus its tail.
+        tails = _daily_rows(root, indicator_ids, on + dt.timedelta(days=1), month_end, month_end)
+        if any((t["unit_id"], t["indicator_id"]) not in rows for t in tails):
+            return _daily_rows(root, indicator_ids, month_first, on, on)  # totals not refreshed: read days
+        for tail in tails:
+            row = rows[(tail["unit_id"], tail["indicator_id"])]
+            row["s"] -= tail["s"]
+            row["n"] -= tail["n"]
     for unit_id, indicator_id, value in (
         _in_subtree(DailyTotal.objects, root)
         .filter(indicator_id__in=indicator_ids, day=on)
