@@ -5,8 +5,21 @@ from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by services: the admin may show them, never add, change or delete them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     """Read-only, and only the entries of the units the user may audit."""
 
     list_display = ["at", "actor_name", "channel", "action", "object_type", "object_repr", "unit_path"]
@@ -23,12 +36,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

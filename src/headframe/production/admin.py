@@ -3,6 +3,7 @@ only users who manage the whole group (admin role on the group, or superusers) m
 
 from django.contrib import admin
 
+from headframe.core.admin import ReadOnlyAdmin
 from headframe.core.audit import channel
 from headframe.core.services import audited_create, audited_update
 from headframe.org.models import Unit
@@ -78,7 +79,7 @@ class HolidayAdmin(GroupReferenceAdmin):
 
 
 @admin.register(PlanVersion)
-class PlanVersionAdmin(admin.ModelAdmin):
+class PlanVersionAdmin(ReadOnlyAdmin):
     """Plan versions are approved through the API or import; the admin only shows them, in scope."""
 
     list_display = ["unit", "year", "kind", "effective_from", "approved_by", "approved_at"]
@@ -92,12 +93,3 @@ class PlanVersionAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_staff
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

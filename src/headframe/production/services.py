@@ -74,6 +74,18 @@ def _as_decimal(value) -> Decimal | None:
     return number.quantize(QUANTUM, rounding=ROUND_HALF_UP)
 
 
+def _unit_for(actor, code: str, perm: str, *, refusal: str) -> Unit:
+    """The unit a write names: unknown (or outside the actor's view) is a field error, visible but without
+    `perm` is a refusal. `refusal` may name the unit as {unit.code}."""
+    unit = Unit.objects.filter(code=code).first()
+    scope = scope_for(actor)
+    if unit is None or not scope.allows(Perm.VIEW, unit.path):
+        raise ValidationFailed(f"unknown unit {code!r}", loc=("body", "unit"), type="unknown_unit")
+    if not scope.allows(perm, unit.path):
+        raise PermissionDenied(refusal.format(unit=unit), loc=("body", "unit"))
+    return unit
+
+
 def _plain(value: Decimal) -> str:
     """'100', '120.5' — no exponent, no trailing zeros (Decimal.normalize alone gives '1E+2')."""
     return format(value.normalize(), "f")
@@ -462,12 +474,7 @@ def plan_version_create(
 ) -> PlanVersion:
     """Approve a plan version. `values` maps indicator code to an annual figure (split into months by
     working days) or to a list of twelve monthly figures (explicit split)."""
-    unit = Unit.objects.filter(code=unit_code).first()
-    scope = scope_for(actor)
-    if unit is None or not scope.allows(Perm.VIEW, unit.path):
-        raise ValidationFailed(f"unknown unit {unit_code!r}", loc=("body", "unit"), type="unknown_unit")
-    if not scope.allows(Perm.PLAN, unit.path):
-        raise PermissionDenied(f"you may not approve plans for {unit.code}", loc=("body", "unit"))
+    unit = _unit_for(actor, unit_code, Perm.PLAN, refusal="you may not approve plans for {unit.code}")
     if effective_from.year != year:
         raise ValidationFailed(
             f"a {year} plan must come into force in {year}",
@@ -555,12 +562,7 @@ def split_by_working_days(annual: Decimal, year: int, holidays: frozenset[dt.dat
 
 @transaction.atomic
 def period_lock(*, actor, unit_code: str, month: dt.date) -> PeriodLock:
-    unit = Unit.objects.filter(code=unit_code).first()
-    scope = scope_for(actor)
-    if unit is None or not scope.allows(Perm.VIEW, unit.path):
-        raise ValidationFailed(f"unknown unit {unit_code!r}", loc=("body", "unit"), type="unknown_unit")
-    if not scope.allows(Perm.PLAN, unit.path):
-        raise PermissionDenied(f"only a planner may close months for {unit.code}", loc=("body", "unit"))
+    unit = _unit_for(actor, unit_code, Perm.PLAN, refusal="only a planner may close months for {unit.code}")
     lock, created = PeriodLock.objects.get_or_create(
         unit=unit,
         month=month.replace(day=1),
@@ -587,12 +589,7 @@ def deviation_record(
 ) -> Deviation:
     """Why a unit missed its plan: a coded reason, lost hours and a note. The shortfall against the day's
     plan is computed now and kept, so the month's top reasons can be ranked by tonnes lost."""
-    unit = Unit.objects.filter(code=unit_code).first()
-    scope = scope_for(actor)
-    if unit is None or not scope.allows(Perm.VIEW, unit.path):
-        raise ValidationFailed(f"unknown unit {unit_code!r}", loc=("body", "unit"), type="unknown_unit")
-    if not scope.allows(Perm.REPORT, unit.path):
-        raise PermissionDenied(f"you may not report for {unit.code}", loc=("body", "unit"))
+    unit = _unit_for(actor, unit_code, Perm.REPORT, refusal="you may not report for {unit.code}")
     indicator = Indicator.objects.filter(code=indicator_code).first()
     errors = []
     if indicator is None:
