@@ -326,10 +326,7 @@ def import_page(request):
                         actor=request.user, file=upload, source="xlsx"
                     )
             except HeadframeError as exc:
-                context["errors"] = [
-                    (" ".join(str(p) for p in item.loc) + ": " if item.loc else "") + item.msg
-                    for item in exc.items
-                ]
+                context["errors"] = excel.error_lines(exc)  # "Số liệu!5 D: reason", as the CLI prints them
     reportable = units_visible(request.user, Perm.REPORT).exclude(kind=UnitKind.GROUP).order_by("path")
     context["units"] = reportable.filter(kind__in=[UnitKind.COMPANY, UnitKind.SITE, UnitKind.AREA])[:300]
     context["month"] = selectors.default_day().replace(day=1)
