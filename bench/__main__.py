@@ -4,6 +4,7 @@ data. Each prints its timings and a ratio against a baseline measured in the sam
 import importlib
 import os
 import pkgutil
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -26,11 +27,16 @@ def main() -> int:
     load_demo()
     only = set(sys.argv[1:])
     package = Path(__file__).parent
-    for module in sorted(m.name for m in pkgutil.iter_modules([str(package)]) if m.name.startswith("bench_")):
-        if only and module not in only:
-            continue
-        print(f"== {module}")
-        importlib.import_module(f"bench.{module}").run()
+    try:
+        for module in sorted(
+            m.name for m in pkgutil.iter_modules([str(package)]) if m.name.startswith("bench_")
+        ):
+            if only and module not in only:
+                continue
+            print(f"== {module}", flush=True)
+            importlib.import_module(f"bench.{module}").run()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the production benchmark's database is ~0.5 GB
     return 0
 
 
