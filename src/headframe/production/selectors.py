@@ -613,6 +613,7 @@ def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucketings: d
     before = _monthly_rows(root, ids, dt.date(year, 1, 1), _prev_month(month_first))
     ly_month = _daily_rows(root, ids, ly_month_first, ly, ly)
     ly_before = _monthly_rows(root, ids, dt.date(ly.year, 1, 1), _prev_month(ly_month_first))
+    bucketings = {name: _memoised(bucket) for name, bucket in bucketings.items()}
     special = [i for i in indicators if i.aggregation in (Aggregation.LAST, Aggregation.WEIGHTED_AVERAGE)]
     special_this = _special_rows(root, special, dt.date(year, 1, 1), on) if special else None
     special_ly = _special_rows(root, special, dt.date(ly.year, 1, 1), ly) if special else None
@@ -642,6 +643,18 @@ def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucketings: d
             plans=plans[name],
         )
     return out
+
+
+def _memoised(bucket: Buckets) -> Buckets:
+    """A bucketing is asked about the same few hundred unit paths thousands of times per summary."""
+    known: dict[str, str | None] = {}
+
+    def cached(path: str):
+        if path not in known:
+            known[path] = bucket(path)
+        return known[path]
+
+    return cached
 
 
 def _restricted(bucket: Buckets, site_types: frozenset[str], site_type_of_path: dict[str, str]) -> Buckets:
