@@ -208,8 +208,8 @@ class Actual(models.Model):
     is_late = models.BooleanField(_("late"), default=False)
 
     class Meta:
-        verbose_name = _("actual")
-        verbose_name_plural = _("actuals")
+        verbose_name = _("reported figure")
+        verbose_name_plural = _("reported figures")
         constraints = [
             models.UniqueConstraint(
                 fields=["unit", "indicator", "day", "shift"], name="%(app_label)s_%(class)s_one_per_shift"

@@ -107,7 +107,7 @@ def is_locked(unit: Unit, day: dt.date, locks: list[tuple[str, dt.date]]) -> boo
     return any(unit.path.startswith(path) and locked == month for path, locked in locks)
 
 
-def indicators_for(unit: Unit | None = None, key_only: bool = False) -> list[Indicator]:
+def indicators_for(key_only: bool = False) -> list[Indicator]:
     qs = Indicator.objects.filter(is_active=True).select_related("numerator", "denominator", "weight")
     if key_only:
         qs = qs.filter(is_key=True)
@@ -751,7 +751,7 @@ def _month_last_day(day: dt.date) -> dt.date:
 def unit_summary(
     unit: Unit, on: dt.date, indicators: list[Indicator] | None = None
 ) -> list[IndicatorSummary]:
-    return summaries(unit, on, indicators or indicators_for(unit))[WHOLE]
+    return summaries(unit, on, indicators or indicators_for())[WHOLE]
 
 
 def children_summaries(unit: Unit, on: dt.date, indicators: list[Indicator], children: list[Unit]) -> dict:

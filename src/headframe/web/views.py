@@ -122,7 +122,8 @@ def _local_midnight(day: dt.date) -> dt.datetime:
 @login_required
 def audit_log(request):
     scope = selectors.scope_for(request.user)
-    code = request.GET.get("unit") or (picked_unit(request).code if picked_unit(request) else "")
+    picked = picked_unit(request)
+    code = request.GET.get("unit") or (picked.code if picked else "")
     try:
         unit = selectors.unit_get(request.user, code, Perm.AUDIT) if code else None
     except NotFound:
