@@ -185,7 +185,10 @@ def test_actuals_listing_is_scoped(mines, users, api):
 
 def test_missing_reports_and_early_warnings(mines, users, api):
     services.actuals_upsert(
-        actor=None, rows=[services.ActualRow("A-M1-K1-F1", "raw_coal_t", DAY, 1, 1)], source="api"
+        actor=None,
+        rows=[services.ActualRow("A-M1-K1-F1", "raw_coal_t", DAY, 1, 1)],
+        source="api",
+        now=dt.datetime(2026, 3, 10, 23, 0, tzinfo=dt.UTC),  # 06:00 the next morning in Hanoi: on time
     )
     missing = (
         api(users.planner_g).get("/api/v1/production/missing-reports", unit="G", date=DAY.isoformat()).json()
@@ -203,3 +206,20 @@ def test_missing_reports_and_early_warnings(mines, users, api):
     )
     assert [(w["unit"], w["indicator"]) for w in warnings] == [("A", "raw_coal_t")]
     assert warnings[0]["best_30_day_rate"] < warnings[0]["required_daily"]
+
+
+def test_missing_reports_count_late_figures_as_missing_at_eight(mines, users, api):
+    on_time = dt.datetime(2026, 3, 11, 0, 30, tzinfo=dt.UTC)  # 07:30 in Hanoi
+    services.actuals_upsert(
+        actor=None,
+        rows=[services.ActualRow("A-M1-K1-F1", "raw_coal_t", DAY, 1, 1)],
+        source="api",
+        now=on_time,
+    )
+    services.actuals_upsert(
+        actor=None, rows=[services.ActualRow("B-M1-K1-F1", "raw_coal_t", DAY, 1, 1)], source="api"
+    )  # today: long after 08:00 the next morning
+    missing = (
+        api(users.planner_g).get("/api/v1/production/missing-reports", unit="G", date=DAY.isoformat()).json()
+    )
+    assert [(m["unit"], m["late"]) for m in missing] == [("B-M1", True), ("B-OP", False)]

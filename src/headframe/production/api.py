@@ -229,11 +229,15 @@ def early_warning_list(request, unit: str, date: dt.date | None = None):
     ]
 
 
-@router.get("/missing-reports", response=list[MissingReportOut], summary="Sites with no figures for a day")
+@router.get(
+    "/missing-reports",
+    response=list[MissingReportOut],
+    summary="Sites that had not reported a day by 08:00 the next morning",
+)
 def missing_report_list(request, unit: str, date: dt.date | None = None):
     root = unit_get(request.user, unit)
     on = date or selectors.default_day()
     return [
-        {"unit": m.unit.code, "name": m.unit.name, "last_reported": m.last_reported}
+        {"unit": m.unit.code, "name": m.unit.name, "last_reported": m.last_reported, "late": m.late}
         for m in selectors.missing_reports(root, on, reporting_kinds=(UnitKind.SITE,))
     ]

@@ -166,3 +166,4 @@ class MissingReportOut(Schema):
     unit: str
     name: str
     last_reported: dt.date | None
+    late: bool

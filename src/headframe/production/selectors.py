@@ -892,31 +892,41 @@ def early_warnings(
 class MissingReport:
     unit: Unit
     last_reported: dt.date | None
+    late: bool = False  # figures came, but after 08:00 the next morning
 
 
 def missing_reports(root: Unit, day: dt.date, reporting_kinds=("site",)) -> list[MissingReport]:
-    """Units (by default every active site) in the subtree with no figure at all for `day`."""
+    """Units (by default every active site) in the subtree that had not reported `day` by 08:00 the next
+    morning: those with no figure at all, and those whose figures all came late (marked late)."""
+    from headframe.production.models import Actual
+
     units = list(
         Unit.objects.filter(path__startswith=root.path, kind__in=reporting_kinds, is_active=True).order_by(
             "path"
         )
     )
-    reported = {
-        path
-        for path in DailyTotal.objects.filter(unit__path__startswith=root.path, day=day)
-        .values_list("unit__path", flat=True)
+    on_time, late = set(), set()
+    for path, is_late in (
+        Actual.objects.filter(unit__path__startswith=root.path, day=day)
+        .values_list("unit__path", "is_late")
         .distinct()
-    }
-    missing = [u for u in units if not any(p.startswith(u.path) for p in reported)]
-    last = {}
-    for unit in missing:
-        last[unit.pk] = (
-            DailyTotal.objects.filter(unit__path__startswith=unit.path, day__lt=day)
+    ):
+        (late if is_late else on_time).add(path)
+    out = []
+    for unit in units:
+        if any(p.startswith(unit.path) for p in on_time):
+            continue
+        came_late = any(p.startswith(unit.path) for p in late)
+        last = (
+            day
+            if came_late
+            else DailyTotal.objects.filter(unit__path__startswith=unit.path, day__lt=day)
             .order_by("-day")
             .values_list("day", flat=True)
             .first()
         )
-    return [MissingReport(u, last[u.pk]) for u in missing]
+        out.append(MissingReport(unit, last, came_late))
+    return out
 
 
 def daily_series(unit: Unit, indicator: Indicator, start: dt.date, end: dt.date) -> dict[dt.date, Decimal]:
