@@ -75,8 +75,6 @@ def test_unit_page_shows_history_and_children(browser_for, users):
 
 
 def test_dates_are_day_first_on_pages(browser_for, tree, users):
-    import datetime as dt
-
     services.unit_update(actor=None, unit=tree.a_m1, changes={"valid_from": dt.date(2027, 2, 3)})
     html = browser_for(users.viewer_a).get("/org/units/A-M1/").content.decode()
     assert "03/02/2027" in html
