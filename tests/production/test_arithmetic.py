@@ -369,3 +369,72 @@ def test_month_to_date_late_in_a_month_subtracts_the_tail(mines, put):
     assert early.mtd.actual == D(6)
     nxt = summary("A", dt.date(2028, 5, 29), "raw_coal_t")["raw_coal_t"]
     assert nxt.last_year_mtd == D(sum(range(1, 30)))
+
+
+def test_a_childs_own_plan_counts_even_when_its_parent_is_planned_too(mines, put):
+    for code, annual in (("A", 730000), ("A-M1", 365000)):
+        services.plan_version_create(
+            actor=None,
+            unit_code=code,
+            year=2027,
+            effective_from=dt.date(2027, 1, 1),
+            values={"raw_coal_t": annual},
+        )
+    a = Unit.objects.get(code="A")
+    child = selectors.children_summaries(
+        a, dt.date(2027, 5, 5), [ind("raw_coal_t")], [Unit.objects.get(code="A-M1")]
+    )
+    assert child["A-M1"][0].year_plan == D(365000)
+    assert summary("A", dt.date(2027, 5, 5), "raw_coal_t")["raw_coal_t"].year_plan == D(730000)
+
+
+def test_a_company_plan_does_not_hide_its_open_pits_plans_from_the_stripping_ratio(mines):
+    services.plan_version_create(
+        actor=None,
+        unit_code="B-OP",
+        year=2027,
+        effective_from=dt.date(2027, 1, 1),
+        values={"raw_coal_t": 36500, "overburden_m3": 365000},
+    )
+    services.plan_version_create(
+        actor=None, unit_code="B", year=2027, effective_from=dt.date(2027, 1, 1), values={"raw_coal_t": 73000}
+    )
+    s = summary("G", dt.date(2027, 5, 5), "stripping_ratio_m3_per_t")["stripping_ratio_m3_per_t"]
+    assert s.day.plan == D(10)
+
+
+def test_ash_reported_by_shift_is_weighted_by_each_shifts_clean_coal(mines, put):
+    day = dt.date(2027, 5, 5)
+    put(
+        ("A-M1", "clean_coal_t", day, 1, 300),
+        ("A-M1", "ash_pct", day, 1, 10),
+        ("A-M1", "clean_coal_t", day, 2, 100),
+        ("A-M1", "ash_pct", day, 2, 30),
+    )
+    assert summary("A-M1", day, "ash_pct")["ash_pct"].day.actual == D(15)  # not the plain mean 20
+
+
+def test_plans_of_stock_add_up_and_ash_plans_are_weighted_like_the_actuals(mines, put):
+    for code, stock, ash, clean in (("A-M1", 500, 10, 109500), ("B-M1", 100, 30, 36500)):
+        services.plan_version_create(
+            actor=None,
+            unit_code=code,
+            year=2027,
+            effective_from=dt.date(2027, 1, 1),
+            values={"coal_stock_t": [stock] * 12, "ash_pct": [ash] * 12, "clean_coal_t": clean},
+        )
+    s = summary("G", dt.date(2027, 5, 5), "coal_stock_t", "ash_pct")
+    assert s["coal_stock_t"].day.plan == D(600)  # 500 + 100, like the actual stock
+    assert s["ash_pct"].day.plan == D(15)  # (300 t × 10 % + 100 t × 30 %) / 400 t a day
+
+
+def test_a_month_that_loses_all_its_figures_loses_its_total(mines, put):
+    from headframe.production.models import Actual, MonthlyTotal
+
+    put(("A-M1", "raw_coal_t", dt.date(2027, 4, 10), 0, 500))
+    actual = Actual.objects.get()
+    key = (actual.unit_id, actual.indicator_id, actual.day)
+    actual.delete()
+    services.refresh_totals({key})
+    assert not MonthlyTotal.objects.exists()
+    assert summary("A", dt.date(2027, 5, 3), "raw_coal_t")["raw_coal_t"].ytd.actual is None

@@ -186,7 +186,13 @@ def test_daily_and_monthly_totals_agree_with_the_actuals(loaded, db, code, indic
     per_day = {}
     for a in actuals:
         per_day.setdefault(a.day, []).append((a.shift, a.value))
-    expected = {day: services.day_value(ind.aggregation, values) for day, values in per_day.items()}
+    weights = {}
+    if ind.weight_id:
+        for a in Actual.objects.filter(unit=u, indicator_id=ind.weight_id, day__in=list(per_day)):
+            weights.setdefault(a.day, {})[a.shift] = a.value
+    expected = {
+        day: services.day_value(ind.aggregation, values, weights.get(day)) for day, values in per_day.items()
+    }
     assert dict(daily.values_list("day", "value")) == expected
     assert monthly.value_sum == sum(expected.values(), Decimal(0))
     assert monthly.day_count == len(expected)

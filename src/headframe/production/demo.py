@@ -660,19 +660,12 @@ def _taken_keys(days: list[dt.date]) -> set[tuple[int, int, dt.date]]:
 
 
 def _daily_totals(ctx: _Context, rows) -> dict[tuple, Decimal]:
-    """Daily values by the same rule as services.refresh_totals (services.day_value); a whole-day figure
-    (shift 0, the only one of its key) is its own daily value."""
-    aggregation = {i.pk: i.aggregation for i in ctx.indicators.values()}
-    totals: dict[tuple, Decimal] = {}
+    """Daily values by the same rule as services.refresh_totals (services.day_values)."""
+    indicators = {i.pk: i for i in ctx.indicators.values()}
     shifts = defaultdict(list)
     for u, i, d, s, v in rows:
-        if s == 0:
-            totals[(u, i, d)] = v
-        else:
-            shifts[(u, i, d)].append((s, v))
-    for key, values in shifts.items():
-        totals[key] = services.day_value(aggregation[key[1]], values)
-    return totals
+        shifts[(u, i, d)].append((s, v))
+    return services.day_values(shifts, indicators, shifts.keys())
 
 
 # --- one day's figures ---------------------------------------------------------------------------------

@@ -459,7 +459,9 @@ class _PlanSeries:
 
     year: int
     cumulative: dict = field(default_factory=dict)  # (bucket, ind) → [Σ plan of days before day-of-year i]
-    levels: dict = field(default_factory=lambda: defaultdict(dict))  # (bucket, ind) → {month: [levels]}
+    levels: dict = field(
+        default_factory=lambda: defaultdict(dict)
+    )  # (bucket, ind) → {month: [(level, weight)]}
 
     def index(self, day: dt.date) -> int:
         return (day - dt.date(self.year, 1, 1)).days
@@ -494,18 +496,28 @@ def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucket
             for indicator_id, _m in months[version.pk]:
                 planned[indicator_id].add(path)
     holidays = holidays_in(year)
-    aggregation = {i.pk: i.aggregation for i in Indicator.objects.filter(pk__in=base_ids)}
+    aggregation, weight_of = {}, {}
+    for pk, agg, weight_id in Indicator.objects.filter(pk__in=base_ids).values_list(
+        "pk", "aggregation", "weight_id"
+    ):
+        aggregation[pk], weight_of[pk] = agg, weight_id
     year_length = (dt.date(year, 12, 31) - dt.date(year, 1, 1)).days + 1
     first_ordinal = dt.date(year, 1, 1).toordinal()
     for name, bucket in bucketings.items():
         series = out[name]
         daily: dict = {}
         for indicator_id, paths in planned.items():
-            top = [p for p in paths if not any(p != q and p.startswith(q) for q in paths)]
+            # A unit's own plan stands for its subtree, within a bucket: a planned ancestor in the same
+            # bucket replaces its descendants' plans, one in another bucket (or none) does not.
+            keyed = {p: bucket(p) for p in paths}
+            top = [
+                p
+                for p in paths
+                if keyed[p] is not None
+                and not any(q != p and p.startswith(q) and keyed[q] == keyed[p] for q in paths)
+            ]
             for path in top:
-                key = bucket(path)
-                if key is None:
-                    continue
+                key = keyed[path]
                 unit_versions = [v for v in by_unit[path] if any(k[0] == indicator_id for k in months[v.pk])]
                 version_ids = [v.id for v in unit_versions]
                 effective = [v.effective_from for v in unit_versions]
@@ -518,7 +530,8 @@ def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucket
                         version = _in_force(unit_versions, month_days(year, month)[-1])
                         value = months[version.id].get((indicator_id, month))
                         if value is not None:
-                            series.levels[(key, indicator_id)].setdefault(month, []).append(value)
+                            weight = months[version.id].get((weight_of[indicator_id], month)) or ZERO
+                            series.levels[(key, indicator_id)].setdefault(month, []).append((value, weight))
                         continue
                     per_day = {}  # version id → the month's figure spread over its working days
                     for day in work:
@@ -581,8 +594,20 @@ def _plan_value(indicator, series, key, start, end) -> Decimal | None:
     levels = series.levels.get((key, indicator.pk))
     if not levels:
         return None
-    values = [v for m, vs in levels.items() if start.month <= m <= end.month for v in vs]
-    return (sum(values, ZERO) / len(values)).quantize(Decimal("0.0001")) if values else None
+    if indicator.aggregation == Aggregation.LAST:
+        # Like the actual: each planned unit's level at the end of the period, added up.
+        at_end = levels.get(end.month)
+        return sum((level for level, _w in at_end), ZERO) if at_end else None
+    pairs = [
+        pair for m, month_pairs in levels.items() if start.month <= m <= end.month for pair in month_pairs
+    ]
+    if not pairs:
+        return None
+    total_weight = sum((w for _level, w in pairs), ZERO)
+    if indicator.aggregation == Aggregation.WEIGHTED_AVERAGE and total_weight:
+        # Like the actual: weighted by the weight indicator's plan (clean-coal tonnes weigh the ash target).
+        return (sum((level * w for level, w in pairs), ZERO) / total_weight).quantize(Decimal("0.0001"))
+    return (sum((level for level, _w in pairs), ZERO) / len(pairs)).quantize(Decimal("0.0001"))
 
 
 # --- the summary ---------------------------------------------------------------------------------------

@@ -253,6 +253,9 @@ def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResul
     unit_ids = {r[0].pk for r in rows}
     indicator_ids = {r[1].pk for r in rows}
     days = [r[2] for r in rows]
+    # Totals are recomputed from what this transaction sees: writers of the same units take turns (in
+    # id order, so two batches cannot deadlock). SQLite serialises writers anyway.
+    list(Unit.objects.select_for_update().filter(pk__in=unit_ids).order_by("pk").values_list("pk", flat=True))
     existing = {
         (a.unit_id, a.indicator_id, a.day, a.shift): a
         for a in Actual.objects.select_for_update().filter(
@@ -343,45 +346,61 @@ def _actual_repr(unit, indicator, day, shift) -> str:
     return f"{unit.code} {indicator.code} {day:%d/%m/%Y} ca {shift}"
 
 
+def _dependents() -> dict[int, list[int]]:
+    """Weight indicator id → the weighted averages that depend on it (clean coal → ash)."""
+    dependents = defaultdict(list)
+    for pk, weight_id in Indicator.objects.filter(weight__isnull=False).values_list("pk", "weight_id"):
+        dependents[weight_id].append(pk)
+    return dependents
+
+
+def day_values(shift_values: dict, indicators: dict[int, Indicator], keys) -> dict[tuple, Decimal]:
+    """Each (unit, indicator, day) key's daily figure from its shift figures ({key: [(shift, value)]}):
+    summed, averaged, the last shift's, or — for a weighted average — weighted by the weight indicator's
+    figures of the same shifts (clean-coal tonnes weigh each shift's ash)."""
+    out = {}
+    for key in keys:
+        values = shift_values.get(key)
+        if not values:
+            continue
+        indicator = indicators[key[1]]
+        weights = None
+        if indicator.aggregation == Aggregation.WEIGHTED_AVERAGE:
+            weights = dict(shift_values.get((key[0], indicator.weight_id, key[2]), ()))
+        out[key] = day_value(indicator.aggregation, values, weights)
+    return out
+
+
 def refresh_totals(keys: set[tuple[int, int, dt.date]]) -> None:
     """Recompute the daily and monthly totals behind the given (unit id, indicator id, day) keys from the
     stored actuals. Recomputing (rather than adding deltas) makes totals right whatever happened before."""
     if not keys:
         return
+    indicators = {i.pk: i for i in Indicator.objects.all()}
+    dependents = _dependents()
+    # A weight's figures change the weighted average of the same unit and day (clean coal → ash).
+    keys = set(keys) | {(u, dep, d) for u, i, d in keys for dep in dependents.get(i, ())}
     unit_ids = {k[0] for k in keys}
     indicator_ids = {k[1] for k in keys}
+    wanted = indicator_ids | {indicators[i].weight_id for i in indicator_ids if indicators[i].weight_id}
     days = [k[2] for k in keys]
-    aggregation = dict(Indicator.objects.filter(pk__in=indicator_ids).values_list("pk", "aggregation"))
     shift_values: dict[tuple, list[tuple[int, Decimal]]] = defaultdict(list)
     for unit_id, indicator_id, day, shift, value in Actual.objects.filter(
-        unit_id__in=unit_ids, indicator_id__in=indicator_ids, day__range=(min(days), max(days))
+        unit_id__in=unit_ids, indicator_id__in=wanted, day__range=(min(days), max(days))
     ).values_list("unit_id", "indicator_id", "day", "shift", "value"):
-        if (unit_id, indicator_id, day) in keys:
-            shift_values[(unit_id, indicator_id, day)].append((shift, value))
-    totals = []
-    for key, values in shift_values.items():
-        totals.append(
-            DailyTotal(
-                unit_id=key[0], indicator_id=key[1], day=key[2], value=day_value(aggregation[key[1]], values)
-            )
-        )
-    gone = keys - set(shift_values)
+        shift_values[(unit_id, indicator_id, day)].append((shift, value))
+    values = day_values(shift_values, indicators, keys)
+    gone = keys - set(values)
     for unit_id, indicator_id, day in gone:
         DailyTotal.objects.filter(unit_id=unit_id, indicator_id=indicator_id, day=day).delete()
     DailyTotal.objects.bulk_create(
-        totals,
+        [DailyTotal(unit_id=k[0], indicator_id=k[1], day=k[2], value=v) for k, v in values.items()],
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["unit", "indicator", "day"],
         update_fields=["value"],
     )
-    months = {(k[0], k[1], k[2].replace(day=1)) for k in keys}
-    # A weighted average depends on its weight: new clean-coal tonnes change the month's ash figure.
-    dependents = defaultdict(list)
-    for pk, weight_id in Indicator.objects.filter(weight__isnull=False).values_list("pk", "weight_id"):
-        dependents[weight_id].append(pk)
-    months |= {(u, dep, m) for u, i, m in months for dep in dependents.get(i, ())}
-    refresh_monthly_totals(months)
+    refresh_monthly_totals({(k[0], k[1], k[2].replace(day=1)) for k in keys})
 
 
 def refresh_monthly_totals(months: set[tuple[int, int, dt.date]]) -> int:
@@ -438,6 +457,9 @@ def refresh_monthly_totals(months: set[tuple[int, int, dt.date]]) -> int:
                     total.weighted_sum = sum((v * weights.get(d, ZERO) for d, v in days.items()), ZERO)
                     total.weight_sum = sum((weights.get(d, ZERO) for d in days), ZERO)
         rows.extend(found.values())
+        emptied = pairs - set(found)  # every day of the month was removed
+        for unit_id, indicator_id in emptied:
+            MonthlyTotal.objects.filter(unit_id=unit_id, indicator_id=indicator_id, month=month).delete()
     MonthlyTotal.objects.bulk_create(
         rows,
         batch_size=1000,
@@ -448,13 +470,22 @@ def refresh_monthly_totals(months: set[tuple[int, int, dt.date]]) -> int:
     return len(rows)
 
 
-def day_value(aggregation: str, shift_values: list[tuple[int, Decimal]]) -> Decimal:
-    """A day's figure from its shifts: summed, averaged, or the last shift's value."""
-    values = [v for _s, v in sorted(shift_values)]
+def day_value(
+    aggregation: str, shift_values: list[tuple[int, Decimal]], weights: dict | None = None
+) -> Decimal:
+    """A day's figure from its shifts: summed, averaged, the last shift's value, or weighted by the weight
+    indicator's figure of each shift (plain mean when the weights are missing)."""
+    ordered = sorted(shift_values)
+    values = [v for _s, v in ordered]
     if aggregation == Aggregation.SUM:
         return sum(values, Decimal(0))
     if aggregation == Aggregation.LAST:
         return values[-1]
+    if aggregation == Aggregation.WEIGHTED_AVERAGE and weights:
+        total_weight = sum((weights.get(s, ZERO) for s, _v in ordered), ZERO)
+        if total_weight and all(s in weights for s, _v in ordered):
+            weighted = sum((v * weights[s] for s, v in ordered), ZERO)
+            return (weighted / total_weight).quantize(QUANTUM, rounding=ROUND_HALF_UP)
     return (sum(values, Decimal(0)) / len(values)).quantize(QUANTUM, rounding=ROUND_HALF_UP)
 
 
