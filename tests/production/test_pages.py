@@ -237,3 +237,20 @@ def test_late_figures_are_marked(client, users, seeded):
     client.force_login(users.reporter_a)
     html = client.get("/production/entry/?unit=A-M1-K1-F1&date=10/03/2026").content.decode()
     assert 'class="late"' in html
+
+
+def test_drill_down_table_exports_with_the_same_figures(client, users, seeded):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(users.planner_g)
+    response = client.get("/production/u/G/?date=10/03/2026&format=xlsx&table=children")
+    assert response.status_code == 200
+    rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Mã đơn vị", "Tên đơn vị", "Than nguyên khai (t) — TH lũy kế tháng")
+    by_code = {row[0]: row for row in rows[1:]}
+    assert by_code["A"][2] == 700 and by_code["B"][2] == 300
+    client.force_login(users.viewer_a)
+    csv = client.get("/production/u/G/?date=10/03/2026&format=csv&table=children")
+    assert csv.status_code == 404  # the group is outside a company viewer's scope

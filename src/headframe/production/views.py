@@ -74,6 +74,8 @@ def unit_page(request, code: str):
         child_rows = [(child, split[child.code]) for child in children]
     export = request.GET.get("format")
     if export in ("xlsx", "csv"):
+        if request.GET.get("table") == "children":
+            return _export_children(unit, on, key_indicators, child_rows, export)
         return _export(unit, on, rows, export)
     scope = scope_for(request.user)
     context = {
@@ -147,8 +149,39 @@ def _chart_data(unit, on, key_indicators) -> dict:
     }
 
 
-def _export(unit, on, rows, fmt: str) -> HttpResponse:
+def _download(unit, on, headers, table, formats, fmt: str, suffix: str = "") -> HttpResponse:
     from headframe.production import excel
+
+    name = f"headframe-{unit.code}-{on:%Y%m%d}{suffix}"
+    if fmt == "csv":
+        response = HttpResponse(excel.table_csv(headers, table), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    content = excel.table_xlsx(f"{unit.code} {on:%d/%m/%Y}", headers, table, formats)
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+def _export_children(unit, on, key_indicators, child_rows, fmt: str) -> HttpResponse:
+    """The drill-down table: units below × key indicators, month to date against the pro-rata plan."""
+    headers = ["Mã đơn vị", "Tên đơn vị"]
+    formats: list = [None, None]
+    for indicator in key_indicators:
+        label = f"{indicator.name_vi} ({indicator.unit_of_measure})"
+        headers += [f"{label} — TH lũy kế tháng", f"{label} — KH lũy kế tháng", f"{label} — % KH"]
+        formats += ["#,##0.0", "#,##0.0", "0.0"]
+    table = [
+        [child.code, child.name_vi]
+        + [value for s in figures for value in (s.mtd.actual, s.mtd.plan, s.mtd.pct)]
+        for child, figures in child_rows
+    ]
+    return _download(unit, on, headers, table, formats, fmt, suffix="-don-vi")
+
+
+def _export(unit, on, rows, fmt: str) -> HttpResponse:
 
     headers = [
         "Mã chỉ tiêu",
@@ -189,12 +222,6 @@ def _export(unit, on, rows, fmt: str) -> HttpResponse:
         ]
         for s in rows
     ]
-    name = f"headframe-{unit.code}-{on:%Y%m%d}"
-    if fmt == "csv":
-        response = HttpResponse(excel.table_csv(headers, table), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
-    title = f"{unit.code} {on:%d/%m/%Y}"
     formats = (
         [None, None, None]
         + ["#,##0.0"] * 4
@@ -203,12 +230,7 @@ def _export(unit, on, rows, fmt: str) -> HttpResponse:
         + ["0.0", "#,##0.0", "0.0"]
         + ["#,##0.0"] * 3
     )
-    content = excel.table_xlsx(title, headers, table, formats)
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-    return response
+    return _download(unit, on, headers, table, formats, fmt)
 
 
 @login_required
