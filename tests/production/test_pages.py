@@ -254,3 +254,12 @@ def test_drill_down_table_exports_with_the_same_figures(client, users, seeded):
     client.force_login(users.viewer_a)
     csv = client.get("/production/u/G/?date=10/03/2026&format=csv&table=children")
     assert csv.status_code == 404  # the group is outside a company viewer's scope
+
+
+def test_dashboard_early_warnings_match_the_api(client, users, seeded, api):
+    client.force_login(users.planner_g)
+    html = client.get("/production/u/G/?date=10/03/2026").content.decode()
+    table = html.split('data-testid="early-warnings"', 1)[1].split("</table>", 1)[0]
+    listed = api(users.planner_g).get("/api/v1/production/early-warnings", unit="G", date="2026-03-10").json()
+    assert [w["unit"] for w in listed] == ["A"]
+    assert "/production/u/A/" in table and "/production/u/B/" not in table

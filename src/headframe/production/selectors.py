@@ -885,14 +885,18 @@ def best_30_day_rates(
 
 
 def early_warnings(
-    root: Unit, on: dt.date, units: list[Unit], indicators: list[Indicator]
+    root: Unit, on: dt.date, units: list[Unit], indicators: list[Indicator], per_child: dict | None = None
 ) -> list[EarlyWarning]:
     """Units whose daily rate still needed to meet the year's plan exceeds the best 30-day rate they have
-    achieved in the past year: they will miss the year unless something changes."""
+    achieved in the past year: they will miss the year unless something changes. `per_child` may pass in
+    children_summaries(root, on, indicators, units) when the caller has them already (the dashboard)."""
     additive = [i for i in indicators if i.aggregation == Aggregation.SUM and i.higher_is_better]
     if not units or not additive:
         return []
-    per_child = children_summaries(root, on, additive, units)
+    if per_child is None:
+        per_child = children_summaries(root, on, additive, units)
+    wanted = {i.pk for i in additive}
+    per_child = {code: [s for s in rows if s.indicator.pk in wanted] for code, rows in per_child.items()}
     best = best_30_day_rates(units, additive, on)
     warnings = []
     for unit in units:

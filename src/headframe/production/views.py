@@ -68,7 +68,7 @@ def unit_page(request, code: str):
     key_indicators = [i for i in indicators if i.is_key]
     rows = selectors.unit_summary(unit, on, indicators)
     children = selectors.children_of(unit, units_visible(request.user))
-    child_rows = []
+    child_rows, split = [], {}
     if children:
         split = selectors.children_summaries(unit, on, key_indicators, children)
         child_rows = [(child, split[child.code]) for child in children]
@@ -87,7 +87,9 @@ def unit_page(request, code: str):
         "key_indicators": key_indicators,
         "child_rows": child_rows,
         "reasons": selectors.top_reasons(unit, on),
-        "warnings": selectors.early_warnings(unit, on, children, key_indicators) if children else [],
+        "warnings": selectors.early_warnings(unit, on, children, key_indicators, per_child=split)
+        if children
+        else [],
         "missing": selectors.missing_reports(unit, on)
         if unit.kind in (UnitKind.GROUP, UnitKind.COMPANY)
         else [],
