@@ -21,6 +21,20 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture
+def indicator_catalogue(db):
+    """Tests on a flushed database (live_server, transaction=True) put back the indicator catalogue that
+    migration production/0002 seeds: an earlier transactional test may have flushed it."""
+    import importlib
+
+    from django.apps import apps
+
+    from headframe.production.models import Indicator
+
+    if not Indicator.objects.exists():
+        importlib.import_module("headframe.production.migrations.0002_seed_indicators").seed(apps, None)
+
+
+@pytest.fixture
 def tree(db):
     """G (group) → A, B (companies) → A-M1, B-M1 (sites) → areas → positions."""
     units = SimpleNamespace()

@@ -14,22 +14,8 @@ from tests.factories import make_unit, make_user
 pytestmark = pytest.mark.e2e
 
 
-def _indicator_catalogue():
-    """Browser tests run on a flushed database (live_server is transactional): put back the indicator
-    catalogue that migration 0002 seeds, whatever ran before."""
-    import importlib
-
-    from django.apps import apps
-
-    from headframe.production.models import Indicator
-
-    if not Indicator.objects.exists():
-        importlib.import_module("headframe.production.migrations.0002_seed_indicators").seed(apps, None)
-
-
 @pytest.fixture
-def production(tree):
-    _indicator_catalogue()
+def production(tree, indicator_catalogue):
     make_unit("B-OP", "site", "B", site_type="open_pit")
     make_unit("B-OP-CT", "area", "B-OP")
     make_unit("B-OP-CT-T1", "position", "B-OP-CT", position_kind="bench")

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_writers_of_the_same_unit_take_turns(mines, put, monkeypatch):
+def test_two_writers_of_the_same_unit_take_turns(indicator_catalogue, mines, put, monkeypatch):
     inside = threading.Event()
     original = services.refresh_totals
 
@@ -43,7 +43,7 @@ def test_two_writers_of_the_same_unit_take_turns(mines, put, monkeypatch):
 
     first = threading.Thread(target=write, args=("first", 1, 100))
     first.start()
-    assert inside.wait(10)
+    assert inside.wait(10), errors
     second = threading.Thread(target=write, args=("second", 2, 50))
     second.start()
     first.join(20)
