@@ -107,6 +107,17 @@ def is_locked(unit: Unit, day: dt.date, locks: list[tuple[str, dt.date]]) -> boo
     return any(unit.path.startswith(path) and locked == month for path, locked in locks)
 
 
+def reported_at(indicator: Indicator, site_type: str) -> bool:
+    """Whether units of a site of this type report the indicator (above site level: any indicator)."""
+    return not indicator.site_types or not site_type or site_type in indicator.site_types
+
+
+def reportable_indicators(unit: Unit) -> list[Indicator]:
+    """What a unit enters: active, not derived, and reported at its site's type."""
+    site_type = site_types_of([unit]).get(unit.pk, "")
+    return [i for i in indicators_for() if not i.is_derived and reported_at(i, site_type)]
+
+
 def indicators_for(key_only: bool = False) -> list[Indicator]:
     qs = Indicator.objects.filter(is_active=True).select_related("numerator", "denominator", "weight")
     if key_only:

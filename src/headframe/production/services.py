@@ -146,7 +146,7 @@ def actuals_upsert(
             )
             continue
         site_type = site_types.get(unit.pk, "")
-        if indicator.site_types and site_type and site_type not in indicator.site_types:
+        if not selectors.reported_at(indicator, site_type):
             errors.append(
                 ErrorItem(
                     (*loc, "indicator"),

@@ -23,18 +23,12 @@ from headframe.production.calendar import month_days
 from headframe.production.forms import field_name, parse_day_entry
 from headframe.production.models import LostTimeCategory
 from headframe.web.context_processors import picked_unit
+from headframe.web.params import parse_day
 
 
 def _day(request) -> dt.date:
-    text = request.GET.get("date") or request.POST.get("date")
-    if not text:
-        return selectors.default_day()
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(text.strip(), pattern).date()
-        except ValueError:
-            continue
-    raise BadRequest(f"date: expected dd/mm/yyyy, got {text!r}")
+    """The production day asked for, else yesterday."""
+    return parse_day(request.GET.get("date") or request.POST.get("date"), "date") or selectors.default_day()
 
 
 def _unit(request, code: str, perm: str = Perm.VIEW):
@@ -248,12 +242,7 @@ def entry(request):
         )
     unit = _unit(request, code, Perm.REPORT)
     on = _day(request)
-    site_type = selectors.site_types_of([unit]).get(unit.pk, "")
-    indicators = [
-        i
-        for i in selectors.indicators_for()
-        if not i.is_derived and (not i.site_types or not site_type or site_type in i.site_types)
-    ]
+    indicators = selectors.reportable_indicators(unit)
     shifts = range(1, selectors.shift_counts_of([unit])[unit.pk] + 1)
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -367,12 +356,7 @@ def template_download(request):
         month = dt.datetime.strptime(request.GET.get("month", ""), "%m/%Y").date()
     except ValueError:
         raise BadRequest("month: expected mm/yyyy") from None
-    site_type = selectors.site_types_of([unit]).get(unit.pk, "")
-    indicators = [
-        i
-        for i in selectors.indicators_for()
-        if not i.is_derived and (not i.site_types or not site_type or site_type in i.site_types)
-    ]
+    indicators = selectors.reportable_indicators(unit)
     units = selectors.reporting_units(unit)
     content = excel.actuals_template(unit, month.year, month.month, indicators, units)
     response = HttpResponse(

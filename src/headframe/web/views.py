@@ -19,6 +19,7 @@ from headframe.org import selectors
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
 from headframe.web.context_processors import picked_unit
+from headframe.web.params import parse_day
 
 
 def _unit_or_404(user, code: str, perm: str = Perm.VIEW):
@@ -103,18 +104,6 @@ def unit_detail(request, code: str):
     )
 
 
-def _parse_day(value: str | None, field: str) -> dt.date | None:
-    """dd/mm/yyyy as people type it (ISO yyyy-mm-dd also accepted, for links)."""
-    if not value:
-        return None
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(value.strip(), pattern).date()
-        except ValueError:
-            continue
-    raise BadRequest(f"{field}: expected a date as dd/mm/yyyy, got {value!r}")
-
-
 def _local_midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
@@ -137,8 +126,8 @@ def audit_log(request):
             {"message": "you have no role that may read the audit log"},
             status=403,
         )
-    since = _parse_day(request.GET.get("from"), "from")
-    until = _parse_day(request.GET.get("to"), "to")
+    since = parse_day(request.GET.get("from"), "from")
+    until = parse_day(request.GET.get("to"), "to")
     try:
         before = int(request.GET["before"]) if request.GET.get("before") else None
     except ValueError:
