@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "headframe.core",
     "headframe.org",
     "headframe.production",
+    "headframe.telemetry",
     "headframe.web",
 ]
 

@@ -12,6 +12,7 @@ class Perm(models.TextChoices):
     PLAN = "plan", _("plans and period locks")
     MANAGE = "manage", _("manage units, people and roles")
     AUDIT = "audit", _("read the audit log")
+    INGEST = "ingest", _("send telemetry readings (gateways)")
 
 
 class Role(models.TextChoices):
@@ -21,6 +22,7 @@ class Role(models.TextChoices):
     SAFETY_OFFICER = "safety_officer", _("Safety officer")
     PLANNER = "planner", _("Planner")
     ADMIN = "admin", _("Administrator")
+    GATEWAY = "gateway", _("Gateway (machine account)")
 
 
 ROLE_PERMS: dict[str, frozenset[str]] = {
@@ -30,4 +32,5 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.SAFETY_OFFICER: frozenset({Perm.VIEW, Perm.SAFETY, Perm.AUDIT}),
     Role.PLANNER: frozenset({Perm.VIEW, Perm.REPORT, Perm.PLAN, Perm.AUDIT}),
     Role.ADMIN: frozenset(Perm.values),
+    Role.GATEWAY: frozenset({Perm.INGEST}),
 }

@@ -1,0 +1,286 @@
+"""Telemetry endpoints under /api/v1/telemetry/: parse → service/selector → serialise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+
+from headframe.core.audit import channel
+from headframe.core.errors import ValidationFailed
+from headframe.org.roles import Perm
+from headframe.telemetry import selectors, services
+from headframe.telemetry.services import Batch
+
+router = Router(tags=["telemetry"])
+
+MAX_READINGS_PER_REQUEST = 50_000
+
+
+class ReadingsIn(Schema):
+    gateway: str = Field(min_length=1, max_length=120)
+    seq: int | None = None
+    # Readings stay loosely typed on purpose: a bad reading is quarantined with its reason, it does not
+    # make the whole batch fail.
+    readings: list[Any] = Field(max_length=MAX_READINGS_PER_REQUEST)
+
+
+def readings_tuples(readings: list) -> list[tuple]:
+    """{"sensor", "ts", "value"} objects as (sensor, ts, value); anything else is passed on to be quarantined."""
+    out = []
+    for item in readings:
+        if isinstance(item, dict):
+            out.append((item.get("sensor"), item.get("ts"), item.get("value")))
+        else:
+            out.append(item)
+    return out
+
+
+@router.post("/readings", summary="Send a gateway's readings (same JSON as over MQTT)")
+def post_readings(request, payload: ReadingsIn):
+    selectors.gateway_get(request.user, payload.gateway, perm=Perm.INGEST)
+    with channel("api"):
+        result = services.ingest(
+            [Batch(payload.gateway, readings_tuples(payload.readings), seq=payload.seq, channel="http")]
+        )[0]
+    return result.as_dict()
+
+
+class SensorQuery(Schema):
+    kind: str = ""
+    site: str = ""
+
+
+def _sensor_out(sensor) -> dict:
+    state = getattr(sensor, "state", None)
+    return {
+        "code": sensor.code,
+        "name": sensor.name,
+        "kind": sensor.kind,
+        "unit_of_measure": sensor.unit_of_measure,
+        "range": [sensor.range_min, sensor.range_max],
+        "site": sensor.gateway.site.code,
+        "gateway": sensor.gateway.code,
+        "position": sensor.position.code,
+        "location": sensor.location,
+        "period_s": sensor.period_s,
+        "calibration_due": sensor.calibration_due,
+        "in_service": sensor.in_service,
+        "last_value": state.last_value if state else None,
+        "last_ts": state.last_ts if state else None,
+        "online": state.online if state else None,
+    }
+
+
+@router.get("/sensors", summary="Sensors, filtered by kind and site")
+def list_sensors(request, filters: Query[SensorQuery]):
+    return [
+        _sensor_out(s) for s in selectors.sensors_visible(request.user, kind=filters.kind, site=filters.site)
+    ]
+
+
+@router.get(
+    "/gateways/{code}/health", summary="What a gateway sent: stored, duplicates, quarantined by reason"
+)
+def gateway_health(request, code: str):
+    gateway = selectors.gateway_get(request.user, code)
+    health = selectors.gateway_health(gateway)
+    return {
+        "gateway": gateway.code,
+        "site": gateway.site.code,
+        "online": gateway.online,
+        "last_seen": gateway.last_seen,
+        "last_seq": gateway.last_seq,
+        "messages": gateway.messages,
+        "readings_stored": gateway.readings_stored,
+        "counts": health.counts,
+        "recent_quarantine": [
+            {
+                "received_at": q.received_at,
+                "sensor": q.sensor_code,
+                "ts": q.ts_raw,
+                "value": q.value_raw,
+                "reason": q.reason,
+                "detail": q.detail,
+            }
+            for q in health.recent_quarantine
+        ],
+    }
+
+
+class RangeQuery(Schema):
+    start: dt.datetime = Field(alias="from")
+    end: dt.datetime | None = Field(default=None, alias="to")
+    step: str = "auto"
+
+
+@router.get("/sensors/{code}/readings", summary="Readings over a time range: raw, 1m or 1h aggregates")
+def sensor_readings(request, code: str, q: Query[RangeQuery]):
+    sensor = selectors.sensor_get(request.user, code)
+    end = q.end or timezone.now()
+    for name, value in (("from", q.start), ("to", end)):
+        if timezone.is_naive(value):
+            raise ValidationFailed("give the time with its offset (Z or +07:00)", loc=("query", name))
+    if q.step not in ("auto", "raw", "1m", "1h"):
+        raise ValidationFailed("step must be raw, 1m, 1h or auto", loc=("query", "step"))
+    data = selectors.readings_range(sensor, q.start, end, q.step)
+    return {"sensor": sensor.code, "unit_of_measure": sensor.unit_of_measure, **data}
+
+
+def condition_out(view) -> dict:
+    alarm = view.alarm
+    cond = view.condition
+    return {
+        "condition": cond.id,
+        "sensor": view.sensor.code,
+        "limit": cond.limit_code,
+        "state": view.state,
+        "active": cond.active,
+        "acked": cond.acked,
+        "latched": cond.latched,
+        "value": cond.last_value,
+        "shelved_until": cond.shelved_until,
+        "suppressed": cond.suppressed,
+        "alarm": None
+        if alarm is None
+        else {
+            "id": alarm.id,
+            "priority": alarm.priority,
+            "message": alarm.message,
+            "threshold": alarm.threshold,
+            "raised_at": alarm.raised_at,
+            "raised_value": alarm.raised_value,
+            "returned_at": alarm.returned_at,
+            "acked_at": alarm.acked_at,
+        },
+    }
+
+
+class AlarmQuery(Schema):
+    site: str = ""
+    include_hidden: bool = False
+
+
+@router.get("/alarms", summary="Open alarms (active or unacknowledged), worst first")
+def list_alarms(request, q: Query[AlarmQuery]):
+    return [
+        condition_out(v)
+        for v in selectors.alarms_open(request.user, site=q.site, include_hidden=q.include_hidden)
+    ]
+
+
+class CommentIn(Schema):
+    comment: str = Field(default="", max_length=2000)
+
+
+class ShelveIn(Schema):
+    minutes: int
+    reason: str = Field(max_length=2000)
+
+
+class SuppressIn(Schema):
+    suppressed: bool
+    reason: str = Field(max_length=2000)
+
+
+def _after(request, condition_id: int) -> dict:
+    return condition_out(selectors.condition_get(request.user, condition_id))
+
+
+@router.post("/alarms/{condition_id}/ack", summary="Acknowledge, with a comment")
+def ack(request, condition_id: int, payload: CommentIn):
+    services.alarm_acknowledge(actor=request.user, condition_id=condition_id, comment=payload.comment)
+    return _after(request, condition_id)
+
+
+@router.post("/alarms/{condition_id}/reset", summary="Reset a latched trip alarm once the value is normal")
+def reset(request, condition_id: int, payload: CommentIn):
+    services.alarm_reset(actor=request.user, condition_id=condition_id, comment=payload.comment)
+    return _after(request, condition_id)
+
+
+@router.post("/alarms/{condition_id}/shelve", summary="Shelve for a while (with a reason)")
+def shelve(request, condition_id: int, payload: ShelveIn):
+    services.alarm_shelve(
+        actor=request.user, condition_id=condition_id, minutes=payload.minutes, reason=payload.reason
+    )
+    return _after(request, condition_id)
+
+
+@router.post("/alarms/{condition_id}/unshelve", summary="Unshelve")
+def unshelve(request, condition_id: int, payload: CommentIn):
+    services.alarm_unshelve(actor=request.user, condition_id=condition_id, comment=payload.comment)
+    return _after(request, condition_id)
+
+
+@router.post("/alarms/{condition_id}/suppress", summary="Suppress or release (by design, e.g. maintenance)")
+def suppress(request, condition_id: int, payload: SuppressIn):
+    services.alarm_suppress(
+        actor=request.user, condition_id=condition_id, suppressed=payload.suppressed, reason=payload.reason
+    )
+    return _after(request, condition_id)
+
+
+class JournalQuery(Schema):
+    after: int = 0
+    site: str = ""
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+def journal_out(entry) -> dict:
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "sensor": entry.condition.sensor.code,
+        "limit": entry.condition.limit_code,
+        "event": entry.event,
+        "state": entry.state,
+        "value": entry.value,
+        "priority": entry.alarm.priority if entry.alarm else None,
+        "message": entry.alarm.message if entry.alarm else "",
+        "user": entry.user.username if entry.user else None,
+        "comment": entry.comment,
+    }
+
+
+@router.get("/alarms/journal", summary="Every alarm transition after a cursor (id)")
+def journal(request, q: Query[JournalQuery]):
+    site_path = ""
+    if q.site:
+        from headframe.org.selectors import unit_get
+
+        site_path = unit_get(request.user, q.site).path
+    entries = selectors.journal_after(request.user, after_id=q.after, site_path=site_path, limit=q.limit)
+    return [journal_out(e) for e in entries]
+
+
+class KpiQuery(Schema):
+    site: str
+    start: dt.datetime | None = Field(default=None, alias="from")
+    end: dt.datetime | None = Field(default=None, alias="to")
+
+
+@router.get("/kpi", summary="Alarm KPIs for a site: rate, floods, bad actors, standing, chattering")
+def kpi(request, q: Query[KpiQuery]):
+    from headframe.org.selectors import unit_get
+
+    site = unit_get(request.user, q.site)
+    end = q.end or timezone.now()
+    start = q.start or end - dt.timedelta(days=1)
+    k = selectors.alarm_kpis(site_path=site.path, start=start, end=end)
+    return {
+        "site": site.code,
+        "from": start,
+        "to": end,
+        "alarms": k.alarms,
+        "per_10_min": round(k.per_10_min, 3),
+        "flood_periods": [{"start": s, "alarms": n} for s, n in k.flood_periods],
+        "bad_actors": [{"sensor": s, "limit": lim, "alarms": n} for s, lim, n in k.bad_actors],
+        "standing": [
+            {"sensor": a.sensor.code, "limit": a.limit_code, "since": a.raised_at} for a in k.standing
+        ],
+        "chattering": [{"sensor": s, "limit": lim, "bursts": n} for s, lim, n in k.chattering],
+    }
+

@@ -1,0 +1,161 @@
+"""An in-process directory of sensors and their alarm rules, so ingest validates without a query per reading.
+
+Loaded whole (a group has thousands of sensors, not millions) and reloaded when a reading names a sensor it does
+not know (at most every few seconds) or when this process changed the registry; other processes pick up
+registry changes within RELOAD_AFTER_S.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from headframe.telemetry.engine import LimitRule
+from headframe.telemetry.models import STALE_LIMIT, Limit, LimitProfile, Sensor, SiteLimitSetting
+
+RELOAD_AFTER_S = 30.0
+ANY_LOCATION = ("", "workplace")  # limits for "every workplace" apply wherever the sensor is
+UNKNOWN_RETRY_S = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    code: str
+    limit: LimitRule
+    priority: str
+    clause: str
+    action_vi: str
+
+
+@dataclass(frozen=True, slots=True)
+class SensorInfo:
+    id: int
+    code: str
+    kind: str
+    unit_of_measure: str
+    range_min: float
+    range_max: float
+    period_s: int
+    in_service: bool
+    gateway_code: str
+    position_code: str
+    site_id: int
+    site_path: str
+    rules: tuple[Rule, ...]
+
+
+class SensorDirectory:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_code: dict[str, SensorInfo] = {}
+        self._by_id: dict[int, SensorInfo] = {}
+        self._by_metric: dict[tuple[str, str], SensorInfo] = {}
+        self._loaded_at = 0.0
+        self._unknown_checked_at = 0.0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = 0.0
+
+    def _load(self) -> None:
+        profile = LimitProfile.objects.filter(is_default=True).first()
+        limits = list(Limit.objects.filter(profile=profile)) if profile else []
+        overrides: dict[tuple[int, int], SiteLimitSetting] = {
+            (s.site_id, s.limit_id): s for s in SiteLimitSetting.objects.all()
+        }
+        by_code: dict[str, SensorInfo] = {}
+        by_metric: dict[tuple[str, str], SensorInfo] = {}
+        sensors = Sensor.objects.select_related("gateway", "gateway__site", "position").order_by("id")
+        for sensor in sensors:
+            site = sensor.gateway.site
+            rules = []
+            for limit in limits:
+                if limit.kind != sensor.kind or limit.location not in (*ANY_LOCATION, sensor.location):
+                    continue
+                override = overrides.get((site.id, limit.id))
+                enabled = limit.enabled_by_default if override is None else override.enabled
+                if not enabled:
+                    continue
+                rule = LimitRule(
+                    direction=limit.direction,
+                    threshold=_pick(override, "threshold", limit.threshold),
+                    deadband=_pick(override, "deadband", limit.deadband),
+                    on_delay_ms=1000 * _pick(override, "on_delay_s", limit.on_delay_s),
+                    off_delay_ms=1000 * _pick(override, "off_delay_s", limit.off_delay_s),
+                    latching=limit.latching,
+                )
+                rules.append(Rule(limit.code, rule, limit.priority, limit.clause, limit.action_vi))
+            info = SensorInfo(
+                id=sensor.id,
+                code=sensor.code,
+                kind=sensor.kind,
+                unit_of_measure=sensor.unit_of_measure,
+                range_min=sensor.range_min,
+                range_max=sensor.range_max,
+                period_s=sensor.period_s,
+                in_service=sensor.in_service,
+                gateway_code=sensor.gateway.code,
+                position_code=sensor.position.code,
+                site_id=site.id,
+                site_path=site.path,
+                rules=tuple(rules),
+            )
+            by_code[sensor.code] = info
+            if sensor.sparkplug_metric:
+                by_metric[(sensor.gateway.code, sensor.sparkplug_metric)] = info
+        self._by_code = by_code
+        self._by_id = {info.id: info for info in by_code.values()}
+        self._by_metric = by_metric
+        self._loaded_at = time.monotonic()
+
+    def _fresh(self) -> None:
+        if time.monotonic() - self._loaded_at > RELOAD_AFTER_S:
+            with self._lock:
+                if time.monotonic() - self._loaded_at > RELOAD_AFTER_S:
+                    self._load()
+
+    def by_code(self) -> dict[str, SensorInfo]:
+        self._fresh()
+        return self._by_code
+
+    def get(self, code: str) -> SensorInfo | None:
+        info = self.by_code().get(code)
+        if info is None and time.monotonic() - self._unknown_checked_at > UNKNOWN_RETRY_S:
+            # Maybe registered since we loaded: look again, but not once per unknown reading.
+            self._unknown_checked_at = time.monotonic()
+            with self._lock:
+                self._load()
+            info = self._by_code.get(code)
+        return info
+
+    def retry_unknown(self) -> bool:
+        """Reload if an unknown code was not looked up recently; True when a reload happened."""
+        if time.monotonic() - self._unknown_checked_at <= UNKNOWN_RETRY_S:
+            return False
+        self._unknown_checked_at = time.monotonic()
+        with self._lock:
+            self._load()
+        return True
+
+    def by_id(self, sensor_id: int) -> SensorInfo | None:
+        self._fresh()
+        return self._by_id.get(sensor_id)
+
+    def by_metric(self, gateway_code: str, metric: str) -> SensorInfo | None:
+        self._fresh()
+        return self._by_metric.get((gateway_code, metric))
+
+    def all(self) -> list[SensorInfo]:
+        self._fresh()
+        return list(self._by_id.values())
+
+
+def _pick(override: SiteLimitSetting | None, field: str, default):
+    value = getattr(override, field, None) if override is not None else None
+    return default if value is None else value
+
+
+directory = SensorDirectory()
+
+__all__ = ["STALE_LIMIT", "Rule", "SensorDirectory", "SensorInfo", "directory"]

@@ -1,0 +1,55 @@
+"""Regulatory limit profiles shipped as data (limit_profiles.json), loaded into LimitProfile/Limit rows.
+
+The JSON carries, per row, the clause it comes from and whether the value was confirmed in the regulation
+text that was read (see its `source`/`note`). QCVN 01:2011/BCT is the default profile.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PROFILES_FILE = Path(__file__).with_name("limit_profiles.json")
+DEFAULT_PROFILE = "QCVN-01-2011-BCT"
+ONLY_SOME_MINES = ("_cat3",)  # limits for some mines only (methane category III+): off unless a site enables
+
+
+def load_limit_profiles(profile_model, limit_model, path: Path = PROFILES_FILE) -> int:
+    """Create or update every profile and limit from the JSON; returns how many limits it holds."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    count = 0
+    for p in data["profiles"]:
+        profile, _ = profile_model.objects.update_or_create(
+            code=p["code"],
+            defaults={
+                "name_vi": p.get("name_vi", p["code"])[:200],
+                "name_en": p.get("name_en", "")[:200],
+                "source": p.get("source", ""),
+                "is_default": p["code"] == DEFAULT_PROFILE,
+            },
+        )
+        for row in p["limits"]:
+            action = row.get("action", "alarm")
+            limit_model.objects.update_or_create(
+                profile=profile,
+                code=row["code"],
+                defaults={
+                    "kind": row["kind"],
+                    "location": row.get("location", ""),
+                    "direction": row["direction"],
+                    "threshold": float(row["threshold"]),
+                    "deadband": float(row.get("deadband", 0) or 0),
+                    "on_delay_s": int(row.get("on_delay_s", 0) or 0),
+                    "off_delay_s": int(row.get("off_delay_s", 0) or 0),
+                    "priority": row.get("priority", "high"),
+                    "latching": action == "trip",
+                    "action_vi": row.get("action_vi", "")[:300],
+                    "clause": row.get("clause", "")[:200],
+                    "confirmed": bool(row.get("confirmed", False)),
+                    "source": " | ".join(x for x in (row.get("source", ""), row.get("quote", "")) if x),
+                    "note": row.get("note", ""),
+                    "enabled_by_default": not any(row["code"].endswith(s) for s in ONLY_SOME_MINES),
+                },
+            )
+            count += 1
+    return count

@@ -1,0 +1,272 @@
+"""Telemetry reads, filtered by what the caller may see: sensors, live state, readings, alarms, alarm KPIs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
+from headframe.org.roles import Perm
+from headframe.org.selectors import scope_for
+from headframe.telemetry import engine
+from headframe.telemetry.models import (
+    PRIORITY_RANK,
+    STEP_MS,
+    Alarm,
+    AlarmCondition,
+    AlarmJournal,
+    Gateway,
+    GatewayCounter,
+    Quarantine,
+    Sensor,
+    SensorState,
+    Step,
+)
+from headframe.telemetry.storage import reading_store
+
+RAW_POINTS_LIMIT = 20_000
+FLOOD_WINDOW = dt.timedelta(minutes=10)
+FLOOD_THRESHOLD = 10  # EEMUA 191 / ISA-18.2: more than 10 alarms in 10 minutes per operator is a flood
+CHATTER_WINDOW = dt.timedelta(minutes=1)
+CHATTER_THRESHOLD = 3  # the same condition raised 3 times within a minute
+STANDING_AFTER = dt.timedelta(hours=24)
+
+
+def sensors_visible(user, *, kind: str = "", site: str = "") -> QuerySet[Sensor]:
+    qs = Sensor.objects.filter(scope_for(user).q(Perm.VIEW, "gateway__site__path")).select_related(
+        "gateway", "gateway__site", "position", "state"
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if site:
+        qs = qs.filter(gateway__site__code=site)
+    return qs.order_by("code")
+
+
+def sensor_get(user, code: str) -> Sensor:
+    sensor = sensors_visible(user).filter(code=code).first()
+    if sensor is None:
+        raise NotFound(f"sensor {code!r} not found", loc=("path", "code"))
+    return sensor
+
+
+def gateway_get(user, code: str, perm: str = Perm.VIEW) -> Gateway:
+    """The gateway if the user may see it (a gateway's own account sees itself); 404 otherwise, 403 without
+    perm."""
+    gateway = Gateway.objects.select_related("site").filter(code=code).first()
+    scope = scope_for(user)
+    if gateway is None or not (
+        scope.allows(Perm.VIEW, gateway.site.path) or scope.allows(Perm.INGEST, gateway.site.path)
+    ):
+        raise NotFound(f"gateway {code!r} not found", loc=("path", "code"))
+    if not scope.allows(perm, gateway.site.path):
+        raise PermissionDenied(f"you may not {Perm(perm).label} for gateway {code}")
+    return gateway
+
+
+@dataclass
+class GatewayHealth:
+    gateway: Gateway
+    counts: dict[str, int]
+    recent_quarantine: list[Quarantine]
+
+
+def gateway_health(gateway: Gateway) -> GatewayHealth:
+    counts = dict(GatewayCounter.objects.filter(gateway_code=gateway.code).values_list("outcome", "count"))
+    recent = list(Quarantine.objects.filter(gateway_code=gateway.code).order_by("-id")[:20])
+    return GatewayHealth(gateway, counts, recent)
+
+
+def pick_step(start_ms: int, end_ms: int, step: str) -> str:
+    """`auto`: raw readings up to 6 hours, minutes up to 10 days, hours beyond."""
+    if step != "auto":
+        return step
+    span = end_ms - start_ms
+    if span <= 6 * 3_600_000:
+        return "raw"
+    if span <= 10 * 86_400_000:
+        return Step.MINUTE
+    return Step.HOUR
+
+
+def readings_range(sensor: Sensor, start: dt.datetime, end: dt.datetime, step: str = "auto") -> dict:
+    if end <= start:
+        raise ValidationFailed("'to' must be after 'from'", loc=("query", "to"))
+    start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+    step = pick_step(start_ms, end_ms, step)
+    store = reading_store()
+    if step == "raw":
+        rows = store.read_raw(sensor.id, start_ms, end_ms, RAW_POINTS_LIMIT + 1)
+        truncated = len(rows) > RAW_POINTS_LIMIT
+        return {
+            "step": "raw",
+            "truncated": truncated,
+            "points": [[ts, v] for ts, v in rows[:RAW_POINTS_LIMIT]],
+        }
+    if step not in STEP_MS:
+        raise ValidationFailed("step must be raw, 1m, 1h or auto", loc=("query", "step"))
+    rows = store.read_aggregates(sensor.id, step, start_ms, end_ms)
+    return {
+        "step": step,
+        "truncated": False,
+        "points": [[b, avg, lo, hi, n, last] for b, lo, hi, avg, n, last in rows],
+    }
+
+
+@dataclass
+class ConditionView:
+    condition: AlarmCondition
+    sensor: Sensor
+    alarm: Alarm | None
+    state: str
+
+
+def _display(cond: AlarmCondition, sensor: Sensor, now: dt.datetime) -> str:
+    state = engine.ConditionState(active=cond.active, acked=cond.acked, latched=cond.latched)
+    return engine.display_state(
+        state,
+        shelved=bool(cond.shelved_until and cond.shelved_until > now),
+        suppressed=cond.suppressed,
+        out_of_service=not sensor.in_service,
+    )
+
+
+def alarms_open(user, *, site: str = "", include_hidden: bool = False) -> list[ConditionView]:
+    """Conditions with an open alarm occurrence (active or unacked), worst first. Shelved, suppressed and
+    out-of-service ones are hidden from the operator's list unless asked for."""
+    now = timezone.now()
+    scope = scope_for(user)
+    conds = (
+        AlarmCondition.objects.filter(Q(active=True) | Q(acked=False))
+        .filter(scope.q(Perm.VIEW, "sensor__gateway__site__path"))
+        .select_related("sensor", "sensor__gateway__site", "sensor__position", "current_alarm")
+    )
+    if site:
+        conds = conds.filter(sensor__gateway__site__code=site)
+    views = []
+    for cond in conds:
+        state = _display(cond, cond.sensor, now)
+        if not include_hidden and state in ("shelved", "suppressed", "out_of_service"):
+            continue
+        views.append(ConditionView(cond, cond.sensor, cond.current_alarm, state))
+    views.sort(
+        key=lambda v: (
+            v.state != "active_unacked",
+            -PRIORITY_RANK.get(v.alarm.priority if v.alarm else "low", 0),
+            -(v.alarm.raised_at.timestamp() if v.alarm else 0),
+        )
+    )
+    return views
+
+
+def condition_get(user, condition_id: int) -> ConditionView:
+    cond = (
+        AlarmCondition.objects.filter(pk=condition_id)
+        .filter(scope_for(user).q(Perm.VIEW, "sensor__gateway__site__path"))
+        .select_related("sensor", "current_alarm")
+        .first()
+    )
+    if cond is None:
+        raise NotFound("alarm not found", loc=("path", "condition"))
+    return ConditionView(cond, cond.sensor, cond.current_alarm, _display(cond, cond.sensor, timezone.now()))
+
+
+def journal_after(user, *, after_id: int = 0, site_path: str = "", limit: int = 200) -> list[AlarmJournal]:
+    qs = AlarmJournal.objects.filter(id__gt=after_id).filter(scope_for(user).q(Perm.VIEW, "site_path"))
+    if site_path:
+        qs = qs.filter(site_path__startswith=site_path)
+    return list(qs.select_related("condition__sensor", "alarm", "user").order_by("id")[:limit])
+
+
+def live_states(user, *, site_code: str) -> list[dict]:
+    """Every sensor at a site with its newest value and its worst alarm state, for the live page."""
+    now = timezone.now()
+    sensors = list(sensors_visible(user, site=site_code).select_related("position"))
+    conditions: dict[int, list[AlarmCondition]] = {}
+    for cond in AlarmCondition.objects.filter(sensor__in=sensors).filter(Q(active=True) | Q(acked=False)):
+        conditions.setdefault(cond.sensor_id, []).append(cond)
+    out = []
+    for sensor in sensors:
+        state: SensorState | None = getattr(sensor, "state", None)
+        worst = "normal"
+        for cond in conditions.get(sensor.id, []):
+            shown = _display(cond, sensor, now)
+            if STATE_RANK.get(shown, 0) > STATE_RANK.get(worst, 0):
+                worst = shown
+        out.append(
+            {
+                "sensor": sensor,
+                "value": state.last_value if state else None,
+                "ts": state.last_ts if state else None,
+                "online": state.online if state else False,
+                "state": worst if sensor.in_service else "out_of_service",
+            }
+        )
+    return out
+
+
+STATE_RANK = {
+    "normal": 0,
+    "out_of_service": 1,
+    "suppressed": 1,
+    "shelved": 1,
+    "returned_unacked": 2,
+    "active_acked": 3,
+    "latched": 3,
+    "active_unacked": 4,
+}
+
+
+@dataclass
+class AlarmKpis:
+    alarms: int
+    per_10_min: float
+    flood_periods: list[tuple[dt.datetime, int]]
+    bad_actors: list[tuple[str, str, int]]  # (sensor code, limit code, count)
+    standing: list[Alarm]
+    chattering: list[tuple[str, str, int]]
+
+
+def alarm_kpis(*, site_path: str, start: dt.datetime, end: dt.datetime) -> AlarmKpis:
+    """ISA-18.2 / EEMUA 191 performance figures for one site over [start, end)."""
+    alarms = list(
+        Alarm.objects.filter(site_path__startswith=site_path, raised_at__gte=start, raised_at__lt=end)
+        .select_related("sensor")
+        .order_by("raised_at")
+    )
+    minutes = max((end - start).total_seconds() / 60, 1)
+    windows: Counter = Counter()
+    for alarm in alarms:
+        index = int((alarm.raised_at - start).total_seconds() // FLOOD_WINDOW.total_seconds())
+        windows[index] += 1
+    floods = sorted((start + i * FLOOD_WINDOW, n) for i, n in windows.items() if n > FLOOD_THRESHOLD)
+    actors = Counter((a.sensor.code, a.limit_code) for a in alarms)
+    chatter: Counter = Counter()
+    last_raise: dict[int, list[dt.datetime]] = {}
+    for alarm in alarms:
+        times = last_raise.setdefault(alarm.condition_id, [])
+        times.append(alarm.raised_at)
+        recent = [t for t in times if alarm.raised_at - t <= CHATTER_WINDOW]
+        last_raise[alarm.condition_id] = recent
+        if len(recent) >= CHATTER_THRESHOLD:
+            chatter[(alarm.sensor.code, alarm.limit_code)] += 1
+    standing = list(
+        Alarm.objects.filter(
+            site_path__startswith=site_path, closed_at__isnull=True, returned_at__isnull=True
+        )
+        .filter(raised_at__lte=end - STANDING_AFTER)
+        .select_related("sensor")
+        .order_by("raised_at")
+    )
+    return AlarmKpis(
+        alarms=len(alarms),
+        per_10_min=len(alarms) / minutes * 10,
+        flood_periods=floods,
+        bad_actors=[(s, lim, n) for (s, lim), n in actors.most_common(10)],
+        standing=standing,
+        chattering=[(s, lim, n) for (s, lim), n in chatter.most_common(10)],
+    )

@@ -1,0 +1,845 @@
+"""Telemetry writes: one ingest service for every path (HTTP, MQTT JSON, Sparkplug B), the alarm engine's
+persistence, operator actions on alarms, and the sensor registry.
+
+Ingest in one transaction per flush: validate every reading (bad ones go to the quarantine with the reason),
+lock the live state of the sensors touched (so two ingest processes take turns per sensor), store new readings,
+fold them into the aggregates, move live state forward, evaluate alarms, count outcomes per gateway. The caller
+(MQTT worker, HTTP handler) acknowledges the message only after this returns — i.e. after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
+from headframe.core.services import audited_create, audited_update
+from headframe.org.models import Unit, UnitKind
+from headframe.org.roles import Perm
+from headframe.org.selectors import scope_for
+from headframe.telemetry import engine
+from headframe.telemetry.directory import SensorInfo, directory
+from headframe.telemetry.models import (
+    KIND_DEFAULTS,
+    STALE_LIMIT,
+    Alarm,
+    AlarmCondition,
+    AlarmJournal,
+    Gateway,
+    JournalEvent,
+    Quarantine,
+    QuarantineReason,
+    Sensor,
+    SensorState,
+)
+from headframe.telemetry.storage import reading_store
+
+FUTURE_TOLERANCE_MS = 5_000  # gateway clocks drift; more than this ahead is a wrong clock, not drift
+
+
+def max_age_ms() -> int:
+    return 1000 * getattr(settings, "TELEMETRY_MAX_AGE_S", 7 * 86400)
+
+
+@dataclass
+class Batch:
+    """One message: a gateway's readings as received (sensor code, ts, value), not yet validated."""
+
+    gateway_code: str
+    readings: Sequence[tuple]
+    seq: int | None = None
+    historical: bool = False  # store-and-forward values: stored, but never move live state or alarms
+    channel: str = "http"
+
+
+@dataclass
+class IngestResult:
+    gateway: str
+    seq: int | None
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
+    quarantined: Counter = field(default_factory=Counter)
+    alarms_raised: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "gateway": self.gateway,
+            "seq": self.seq,
+            "received": self.received,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "out_of_order": self.out_of_order,
+            "quarantined": dict(self.quarantined),
+            "alarms_raised": self.alarms_raised,
+        }
+
+
+@dataclass
+class _Bad:
+    gateway: str
+    sensor: str
+    ts: object
+    value: object
+    reason: str
+    detail: str = ""
+
+
+def parse_ts(raw) -> int:
+    """Epoch milliseconds from an ISO-8601 string with an offset, or from a number of epoch milliseconds."""
+    if raw.__class__ is int:
+        return raw
+    if isinstance(raw, float) and math.isfinite(raw):
+        return int(raw)
+    if isinstance(raw, str):
+        try:
+            parsed = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            raise ValueError("not ISO-8601") from None
+        if parsed.tzinfo is None:
+            raise ValueError("ISO-8601 time needs a UTC offset (Z or +07:00)")
+        return int(parsed.timestamp() * 1000)
+    raise ValueError("expected ISO-8601 text or epoch milliseconds")
+
+
+def _validate(batch: Batch, result: IngestResult, now_ms: int, good: list, bad: list) -> None:
+    """The hot loop: keep it flat. Appends (batch result, sensor id, ts, value) to good, _Bad to bad."""
+    known = directory.by_code()
+    gateway = batch.gateway_code
+    oldest = now_ms - max_age_ms()
+    newest = now_ms + FUTURE_TOLERANCE_MS
+    retried = False
+    for item in batch.readings:
+        try:
+            code, ts, value = item
+        except (TypeError, ValueError):
+            bad.append(
+                _Bad(gateway, "", "", repr(item)[:64], QuarantineReason.MALFORMED, "not (sensor, ts, value)")
+            )
+            continue
+        info = known.get(code) if isinstance(code, str) else None
+        if info is None:
+            if not retried and isinstance(code, str):
+                retried = directory.retry_unknown()
+                known = directory.by_code()
+                info = known.get(code)
+            if info is None:
+                bad.append(_Bad(gateway, str(code), ts, value, QuarantineReason.UNKNOWN_SENSOR))
+                continue
+        if info.gateway_code != gateway:
+            bad.append(
+                _Bad(
+                    gateway,
+                    code,
+                    ts,
+                    value,
+                    QuarantineReason.WRONG_GATEWAY,
+                    f"registered on {info.gateway_code}",
+                )
+            )
+            continue
+        if ts.__class__ is not int:
+            try:
+                ts = parse_ts(ts)
+            except ValueError as exc:
+                bad.append(_Bad(gateway, code, ts, value, QuarantineReason.BAD_TIMESTAMP, str(exc)))
+                continue
+        cls = value.__class__
+        if cls is not float:
+            if cls is int or cls is bool:
+                value = float(value)
+            else:
+                bad.append(_Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER))
+                continue
+        if value != value or value in (math.inf, -math.inf):
+            bad.append(_Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER))
+            continue
+        if value < info.range_min or value > info.range_max:
+            bad.append(
+                _Bad(
+                    gateway,
+                    code,
+                    ts,
+                    value,
+                    QuarantineReason.OUT_OF_RANGE,
+                    f"range {info.range_min:g}..{info.range_max:g}",
+                )
+            )
+            continue
+        if ts > newest:
+            bad.append(_Bad(gateway, code, ts, value, QuarantineReason.FUTURE))
+            continue
+        if ts < oldest:
+            bad.append(_Bad(gateway, code, ts, value, QuarantineReason.TOO_OLD))
+            continue
+        good.append((result, info.id, ts, value))
+
+
+def ingest(batches: Sequence[Batch], *, now_ms: int | None = None) -> list[IngestResult]:
+    """Validate and store many messages in one transaction; one result per message, in order."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    results = [IngestResult(b.gateway_code, b.seq, received=len(b.readings)) for b in batches]
+    good: list[tuple] = []
+    bad_by_result: list[tuple[IngestResult, _Bad]] = []
+    historical_results: set[int] = set()
+    for batch, result in zip(batches, results, strict=True):
+        bad: list[_Bad] = []
+        _validate(batch, result, now_ms, good, bad)
+        bad_by_result.extend((result, b) for b in bad)
+        if batch.historical:
+            historical_results.add(id(result))
+    with transaction.atomic():
+        _store_and_evaluate(good, bad_by_result, historical_results, results, batches, now_ms)
+    return results
+
+
+def readings_ingest(
+    *,
+    gateway_code: str,
+    readings: Sequence[tuple],
+    seq: int | None = None,
+    channel: str = "http",
+    now_ms=None,
+) -> IngestResult:
+    return ingest([Batch(gateway_code, readings, seq=seq, channel=channel)], now_ms=now_ms)[0]
+
+
+def _lock_states(sensor_ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
+    """(last live ts, newest stored ts) per sensor, locked for this transaction (PostgreSQL: FOR UPDATE, in
+    id order so two processes never deadlock; SQLite: the IMMEDIATE transaction already holds the write lock)."""
+    states: dict[int, tuple[int | None, int | None]] = {}
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        for start in range(0, len(sensor_ids), 900):
+            chunk = sensor_ids[start : start + 900]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT sensor_id, last_ts, max_ts FROM telemetry_sensorstate WHERE sensor_id IN ({marks}) "
+                f"ORDER BY sensor_id{lock}",
+                chunk,
+            )
+            for sensor_id, last_ts, max_ts in cursor.fetchall():
+                states[sensor_id] = (last_ts, max_ts)
+    missing = [sid for sid in sensor_ids if sid not in states]
+    if missing:
+        SensorState.objects.bulk_create(
+            [SensorState(sensor_id=sid) for sid in missing], ignore_conflicts=True
+        )
+        for sid in missing:
+            states[sid] = (None, None)
+    return states
+
+
+def _store_and_evaluate(good, bad_by_result, historical_results, results, batches, now_ms) -> None:
+    store = reading_store()
+    # Inside the flush: the same (sensor, ts) twice is a duplicate (same value) or a conflict (another value).
+    first_seen: dict[tuple[int, int], float] = {}
+    candidates: list[tuple] = []
+    for entry in good:
+        result, sid, ts, value = entry
+        key = (sid, ts)
+        seen = first_seen.get(key)
+        if seen is None:
+            first_seen[key] = value
+            candidates.append(entry)
+        elif seen == value:
+            result.duplicates += 1
+        else:
+            info = directory.by_id(sid)
+            bad_by_result.append(
+                (result, _Bad(result.gateway, info.code, ts, value, QuarantineReason.CONFLICT))
+            )
+    sensor_ids = sorted({entry[1] for entry in candidates})
+    states = _lock_states(sensor_ids)
+
+    fresh: list[tuple] = []  # newer than anything stored: cannot exist yet
+    older: list[tuple] = []
+    for entry in candidates:
+        max_ts = states[entry[1]][1]
+        (fresh if max_ts is None or entry[2] > max_ts else older).append(entry)
+    to_store = [(sid, ts, value) for _r, sid, ts, value in fresh]
+    if older:
+        stored_values = store.existing([(sid, ts) for _r, sid, ts, _v in older])
+        for entry in older:
+            result, sid, ts, value = entry
+            known = stored_values.get((sid, ts))
+            if known is None:
+                # Late but new (e.g. two ingest processes finished a gateway's messages out of order): history
+                # is real, so store it — it never moves live state or alarms back in time.
+                result.out_of_order += 1
+                result.stored += 1
+                to_store.append((sid, ts, value))
+            elif known == value:
+                result.duplicates += 1
+            else:
+                info = directory.by_id(sid)
+                bad_by_result.append(
+                    (
+                        result,
+                        _Bad(
+                            result.gateway, info.code, ts, value, QuarantineReason.CONFLICT, f"stored {known}"
+                        ),
+                    )
+                )
+    stored = store.insert(to_store)
+    if stored != len(to_store):  # cannot happen under the state lock; if it ever does, say so in the counts
+        results[0].duplicates += len(to_store) - stored
+    store.add_to_aggregates(to_store)
+    for result, _sid, _ts, _v in fresh:
+        result.stored += 1
+
+    # Live state and alarms follow only live (non-historical) readings newer than the last live one.
+    live: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    newest_stored: dict[int, int] = {}
+    for result, sid, ts, value in fresh:
+        if ts > newest_stored.get(sid, -1):
+            newest_stored[sid] = ts
+        if id(result) in historical_results:
+            continue
+        last_ts = states[sid][0]
+        if last_ts is None or ts > last_ts:
+            live[sid].append((ts, value))
+    _move_state(live, newest_stored)
+    raised = _evaluate_alarms(live, now_ms)
+    for result in results:
+        if result.received and raised:
+            result.alarms_raised = raised  # reported on the flush's first message
+            break
+    _quarantine(bad_by_result, batches)
+    _count(results, batches, now_ms)
+
+
+def _move_state(live: dict[int, list[tuple[int, float]]], newest_stored: dict[int, int]) -> None:
+    updates = []
+    for sid, points in live.items():
+        points.sort()
+        ts, value = points[-1]
+        updates.append((ts, value, sid))
+    with connection.cursor() as cursor:
+        if updates:
+            cursor.executemany(
+                "UPDATE telemetry_sensorstate SET last_ts = %s, last_value = %s, online = TRUE, "
+                "updated_at = CURRENT_TIMESTAMP WHERE sensor_id = %s",
+                updates,
+            )
+        if newest_stored:
+            cursor.executemany(
+                "UPDATE telemetry_sensorstate SET max_ts = %s WHERE sensor_id = %s AND (max_ts IS NULL OR max_ts < %s)",
+                [(ts, sid, ts) for sid, ts in newest_stored.items()],
+            )
+
+
+def _quarantine(bad_by_result: list[tuple[IngestResult, _Bad]], batches) -> None:
+    if not bad_by_result:
+        return
+    channel = batches[0].channel if batches else ""
+    rows = []
+    for result, bad in bad_by_result:
+        result.quarantined[str(bad.reason)] += 1
+        rows.append(
+            Quarantine(
+                gateway_code=bad.gateway[:120],
+                sensor_code=str(bad.sensor)[:120],
+                ts_raw=str(bad.ts)[:64],
+                value_raw=str(bad.value)[:64],
+                reason=bad.reason,
+                detail=bad.detail[:1000],
+                channel=channel,
+            )
+        )
+    Quarantine.objects.bulk_create(rows, batch_size=500)
+
+
+def quarantine_message(
+    *, gateway_code: str, detail: str, raw: bytes | str = b"", channel: str = "mqtt"
+) -> None:
+    """A whole message that could not be parsed (not JSON, wrong types, bad protobuf, too big)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    with transaction.atomic():
+        Quarantine.objects.create(
+            gateway_code=gateway_code[:120],
+            reason=QuarantineReason.MALFORMED,
+            detail=f"{detail[:400]} | {text[:500]}",
+            channel=channel,
+        )
+        _bump(gateway_code, {QuarantineReason.MALFORMED.value: 1})
+
+
+def _bump(gateway_code: str, counts: dict[str, int]) -> None:
+    rows = [(gateway_code[:120], outcome, n) for outcome, n in counts.items() if n]
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO telemetry_gatewaycounter (gateway_code, outcome, count) VALUES (%s, %s, %s) "
+            "ON CONFLICT (gateway_code, outcome) DO UPDATE SET count = telemetry_gatewaycounter.count + excluded.count",
+            rows,
+        )
+
+
+def _count(results: list[IngestResult], batches: Sequence[Batch], now_ms: int) -> None:
+    per_gateway: dict[str, Counter] = defaultdict(Counter)
+    last_seq: dict[str, int] = {}
+    for batch, result in zip(batches, results, strict=True):
+        c = per_gateway[result.gateway]
+        c["stored"] += result.stored - result.out_of_order
+        c["duplicate"] += result.duplicates
+        c["out_of_order"] += result.out_of_order
+        c["messages"] += 1
+        for reason, n in result.quarantined.items():
+            c[reason] += n
+        if batch.seq is not None:
+            last_seq[result.gateway] = batch.seq
+    seen = timezone.now()
+    for gateway_code, counts in per_gateway.items():
+        _bump(gateway_code, dict(counts))
+        update = {
+            "last_seen": seen,
+            "online": True,
+            "messages": F("messages") + counts["messages"],
+            "readings_stored": F("readings_stored") + counts["stored"] + counts["out_of_order"],
+        }
+        if gateway_code in last_seq:
+            update["last_seq"] = last_seq[gateway_code]
+        Gateway.objects.filter(code=gateway_code).update(**update)
+
+
+# ---------------------------------------------------------------- alarm engine persistence
+
+
+def _state_of(cond: AlarmCondition) -> engine.ConditionState:
+    return engine.ConditionState(
+        active=cond.active,
+        acked=cond.acked,
+        latched=cond.latched,
+        pending_since=cond.pending_since,
+        clearing_since=cond.clearing_since,
+        last_eval_ts=cond.last_eval_ts,
+        last_value=cond.last_value,
+    )
+
+
+_STATE_FIELDS = ("active", "acked", "latched", "pending_since", "clearing_since")
+
+
+def _conditions_for(sensor_ids: Iterable[int]) -> dict[tuple[int, str], AlarmCondition]:
+    sensor_ids = list(sensor_ids)
+    conditions = {
+        (c.sensor_id, c.limit_code): c for c in AlarmCondition.objects.filter(sensor_id__in=sensor_ids)
+    }
+    missing = []
+    for sid in sensor_ids:
+        info = directory.by_id(sid)
+        if info is None:
+            continue
+        for code in [rule.code for rule in info.rules] + [STALE_LIMIT]:
+            if (sid, code) not in conditions:
+                missing.append(AlarmCondition(sensor_id=sid, limit_code=code))
+    if missing:
+        AlarmCondition.objects.bulk_create(missing, ignore_conflicts=True)
+        for c in AlarmCondition.objects.filter(sensor_id__in={m.sensor_id for m in missing}):
+            conditions[(c.sensor_id, c.limit_code)] = c
+    return conditions
+
+
+def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> int:
+    if not live:
+        return 0
+    candidates = []
+    for sid in live:
+        info = directory.by_id(sid)
+        if info is not None and info.in_service:
+            candidates.append(sid)
+    conditions = _conditions_for(candidates)
+    raised = 0
+    for sid in candidates:
+        info = directory.by_id(sid)
+        points = live[sid]
+        for rule in info.rules:
+            cond = conditions.get((sid, rule.code))
+            if cond is None:
+                continue
+            state = _state_of(cond)
+            for ts, value in points:
+                event = engine.evaluate(state, rule.limit, ts, value)
+                if event is not None:
+                    raised += _apply(cond, state, event, info, ts=ts, value=value, rule=rule)
+            if any(getattr(cond, f) != getattr(state, f) for f in _STATE_FIELDS):
+                _persist(cond, state)
+        stale = conditions.get((sid, STALE_LIMIT))
+        if stale is not None and stale.active:
+            state = _state_of(stale)
+            ts, value = points[-1]
+            event = engine.force_clear(state)
+            if event is not None:
+                _apply(stale, state, event, info, ts=ts, value=value, rule=None)
+                _persist(stale, state)
+    return raised
+
+
+def _persist(cond: AlarmCondition, state: engine.ConditionState) -> None:
+    """Compare-and-set on version: if another writer changed the condition since we read it, we lost the race
+    (only possible outside the sensor lock, e.g. an operator ack): the engine's decision is re-made next time."""
+    changes = {f: getattr(state, f) for f in _STATE_FIELDS}
+    changes.update(
+        last_eval_ts=state.last_eval_ts, last_value=state.last_value, current_alarm_id=cond.current_alarm_id
+    )
+    if state.active != cond.active or (state.active and cond.active_since is None):
+        changes["active_since"] = timezone.now() if state.active else None
+    updated = AlarmCondition.objects.filter(pk=cond.pk, version=cond.version).update(
+        version=F("version") + 1, **changes
+    )
+    if updated:
+        for name, value in changes.items():
+            setattr(cond, name, value)
+        cond.version += 1
+
+
+def _message(info: SensorInfo, rule, value: float | None) -> str:
+    if rule is None:
+        return f"{info.code}: no data (stale)"
+    sign = "≥" if rule.limit.direction == "high" else "≤"
+    shown = "—" if value is None else f"{value:g}"
+    return f"{info.code} {shown} {sign} {rule.limit.threshold:g} {info.unit_of_measure}".strip()
+
+
+def _apply(cond, state, event: str, info: SensorInfo, *, ts: int, value, rule, user=None, comment="") -> int:
+    """Record one transition: open/close the Alarm occurrence and write the journal. Returns 1 if raised."""
+    at = dt.datetime.fromtimestamp(ts / 1000, tz=dt.UTC)
+    alarm = None
+    if event == engine.RAISED:
+        priority = rule.priority if rule is not None else "high"
+        alarm = Alarm.objects.create(
+            condition=cond,
+            sensor_id=info.id,
+            site_id=info.site_id,
+            site_path=info.site_path,
+            limit_code=cond.limit_code,
+            priority=priority,
+            threshold=rule.limit.threshold if rule is not None else None,
+            message=_message(info, rule, value),
+            raised_at=at,
+            raised_value=value,
+        )
+        cond.current_alarm_id = alarm.id
+    else:
+        alarm = Alarm.objects.filter(pk=cond.current_alarm_id).first() if cond.current_alarm_id else None
+        if alarm is not None:
+            if event in (engine.RETURNED, engine.CLOSED) and alarm.returned_at is None:
+                alarm.returned_at = at
+            if event == engine.CLOSED:
+                alarm.closed_at = timezone.now()
+                cond.current_alarm_id = None
+            alarm.save()
+    journal_event = {
+        engine.RAISED: JournalEvent.RAISED,
+        engine.RETURNED: JournalEvent.RETURNED,
+        engine.LATCHED: JournalEvent.RETURNED,
+        engine.CLOSED: JournalEvent.CLOSED,
+        engine.ACKED: JournalEvent.ACKED,
+        engine.RESET: JournalEvent.RESET,
+    }[event]
+    AlarmJournal.objects.create(
+        at=timezone.now() if user is not None else at,
+        condition=cond,
+        alarm=alarm,
+        site_path=info.site_path,
+        event=journal_event,
+        state=engine.display_state(state, shelved=False, suppressed=cond.suppressed, out_of_service=False),
+        value=value,
+        user=user,
+        comment=comment,
+    )
+    return 1 if event == engine.RAISED else 0
+
+
+def stale_scan(*, now_ms: int | None = None) -> int:
+    """Raise the "no data" alarm of every in-service sensor silent for 3× its period (fail safe); returns how
+    many were raised. Runs every few seconds in `headframe ingest`; any process may run it (compare-and-set)."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    silent = []
+    states = dict(SensorState.objects.values_list("sensor_id", "last_ts"))
+    for info in directory.all():
+        if not info.in_service:
+            continue
+        last_ts = states.get(info.id)
+        if last_ts is not None and now_ms - last_ts > 3000 * info.period_s:
+            silent.append(info)
+    return _raise_stale(silent, now_ms, reason="")
+
+
+def _raise_stale(infos: list[SensorInfo], now_ms: int, *, reason: str) -> int:
+    if not infos:
+        return 0
+    raised = 0
+    with transaction.atomic():
+        conditions = _conditions_for([i.id for i in infos])
+        for info in infos:
+            cond = conditions.get((info.id, STALE_LIMIT))
+            if cond is None or cond.active:
+                continue
+            state = _state_of(cond)
+            event = engine.force_active(state, now_ms)
+            if event is not None:
+                raised += _apply(cond, state, event, info, ts=now_ms, value=None, rule=None, comment=reason)
+                _persist(cond, state)
+    return raised
+
+
+def gateway_death(*, gateway_code: str, now_ms: int | None = None) -> int:
+    """A gateway died (Sparkplug NDEATH, or its last will): its sensors are offline and alarm as stale now."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    infos = [i for i in directory.all() if i.gateway_code == gateway_code and i.in_service]
+    with transaction.atomic():
+        Gateway.objects.filter(code=gateway_code).update(online=False)
+        SensorState.objects.filter(sensor_id__in=[i.id for i in infos]).update(online=False)
+        return _raise_stale(infos, now_ms, reason=f"gateway {gateway_code} offline")
+
+
+def sensors_offline(*, gateway_code: str, sensor_ids: Sequence[int], now_ms: int | None = None) -> int:
+    """A device died (Sparkplug DDEATH): only its sensors go offline and alarm as stale."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    infos = [i for i in (directory.by_id(s) for s in sensor_ids) if i is not None and i.in_service]
+    with transaction.atomic():
+        SensorState.objects.filter(sensor_id__in=[i.id for i in infos]).update(online=False)
+        return _raise_stale(infos, now_ms, reason=f"device on {gateway_code} offline")
+
+
+# ---------------------------------------------------------------- operator actions
+
+
+def _condition_for_action(actor, condition_id: int) -> tuple[AlarmCondition, SensorInfo]:
+    cond = AlarmCondition.objects.select_for_update().filter(pk=condition_id).first()
+    info = directory.by_id(cond.sensor_id) if cond else None
+    scope = scope_for(actor)
+    if cond is None or info is None or not scope.allows(Perm.VIEW, info.site_path):
+        raise NotFound("alarm not found", loc=("path", "condition"))
+    if not (scope.allows(Perm.DISPATCH, info.site_path) or scope.allows(Perm.SAFETY, info.site_path)):
+        raise PermissionDenied("handling alarms needs the dispatcher or safety officer role at this site")
+    return cond, info
+
+
+@transaction.atomic
+def alarm_acknowledge(*, actor, condition_id: int, comment: str = "") -> str | None:
+    cond, info = _condition_for_action(actor, condition_id)
+    state = _state_of(cond)
+    event = engine.acknowledge(state)
+    if event is None:
+        return None
+    alarm = Alarm.objects.filter(pk=cond.current_alarm_id).first() if cond.current_alarm_id else None
+    if alarm is not None:
+        alarm.acked_at = timezone.now()
+        alarm.acked_by = actor
+        alarm.ack_comment = comment
+        alarm.save(update_fields=["acked_at", "acked_by", "ack_comment"])
+    _journal(cond, info, JournalEvent.ACKED, state, actor, comment, alarm)
+    if event == engine.CLOSED and alarm is not None:
+        alarm.closed_at = timezone.now()
+        alarm.save(update_fields=["closed_at"])
+        cond.current_alarm_id = None
+        _journal(cond, info, JournalEvent.CLOSED, state, actor, "", alarm)
+    _persist(cond, state)
+    return event
+
+
+@transaction.atomic
+def alarm_reset(*, actor, condition_id: int, comment: str = "") -> str | None:
+    cond, info = _condition_for_action(actor, condition_id)
+    state = _state_of(cond)
+    if cond.latched is False and cond.active:
+        raise ValidationFailed(
+            "the value is still beyond the trip limit: it cannot be reset yet", loc=("body",)
+        )
+    event = engine.reset(state)
+    if event is None:
+        return None
+    alarm = Alarm.objects.filter(pk=cond.current_alarm_id).first() if cond.current_alarm_id else None
+    if alarm is not None:
+        alarm.returned_at = alarm.returned_at or timezone.now()
+        if event == engine.CLOSED:
+            alarm.closed_at = timezone.now()
+            cond.current_alarm_id = None
+        alarm.save()
+    _journal(cond, info, JournalEvent.RESET, state, actor, comment, alarm)
+    _persist(cond, state)
+    return event
+
+
+@transaction.atomic
+def alarm_shelve(*, actor, condition_id: int, minutes: int, reason: str) -> AlarmCondition:
+    cond, info = _condition_for_action(actor, condition_id)
+    if not reason.strip():
+        raise ValidationFailed("say why the alarm is shelved", loc=("body", "reason"))
+    max_minutes = getattr(settings, "TELEMETRY_MAX_SHELVE_MINUTES", 8 * 60)
+    if not 1 <= minutes <= max_minutes:
+        raise ValidationFailed(f"shelve for 1 to {max_minutes} minutes", loc=("body", "minutes"))
+    if info.kind in ("ch4_pct",) and any(r.limit.latching for r in info.rules if r.code == cond.limit_code):
+        raise ValidationFailed("a methane trip limit cannot be shelved", loc=("body", "condition"))
+    cond.shelved_until = timezone.now() + dt.timedelta(minutes=minutes)
+    cond.shelved_by = actor
+    cond.shelve_reason = reason.strip()
+    cond.save(update_fields=["shelved_until", "shelved_by", "shelve_reason"])
+    _journal(cond, info, JournalEvent.SHELVED, _state_of(cond), actor, f"{minutes} min: {reason.strip()}")
+    return cond
+
+
+@transaction.atomic
+def alarm_unshelve(*, actor, condition_id: int, comment: str = "") -> AlarmCondition:
+    cond, info = _condition_for_action(actor, condition_id)
+    if cond.shelved_until is None:
+        return cond
+    cond.shelved_until = None
+    cond.shelve_reason = ""
+    cond.save(update_fields=["shelved_until", "shelve_reason"])
+    _journal(cond, info, JournalEvent.UNSHELVED, _state_of(cond), actor, comment)
+    return cond
+
+
+@transaction.atomic
+def alarm_suppress(*, actor, condition_id: int, suppressed: bool, reason: str) -> AlarmCondition:
+    cond, info = _condition_for_action(actor, condition_id)
+    if not reason.strip():
+        raise ValidationFailed("say why", loc=("body", "reason"))
+    if cond.suppressed == suppressed:
+        return cond
+    cond.suppressed = suppressed
+    cond.save(update_fields=["suppressed"])
+    event = JournalEvent.SUPPRESSED if suppressed else JournalEvent.UNSUPPRESSED
+    _journal(cond, info, event, _state_of(cond), actor, reason.strip())
+    return cond
+
+
+def shelving_expire(*, now: dt.datetime | None = None) -> int:
+    """Unshelve every alarm whose shelving expired (journalled); run by the ingest loop."""
+    now = now or timezone.now()
+    expired = 0
+    with transaction.atomic():
+        for cond in AlarmCondition.objects.select_for_update().filter(shelved_until__lte=now):
+            info = directory.by_id(cond.sensor_id)
+            cond.shelved_until = None
+            cond.save(update_fields=["shelved_until"])
+            if info is not None:
+                _journal(cond, info, JournalEvent.UNSHELVED, _state_of(cond), None, "shelving expired")
+            expired += 1
+    return expired
+
+
+def _journal(cond, info: SensorInfo, event, state, actor, comment, alarm=None) -> None:
+    shelved = bool(cond.shelved_until and cond.shelved_until > timezone.now())
+    AlarmJournal.objects.create(
+        at=timezone.now(),
+        condition=cond,
+        alarm=alarm if alarm is not None else (Alarm.objects.filter(pk=cond.current_alarm_id).first()),
+        site_path=info.site_path,
+        event=event,
+        state=engine.display_state(
+            state, shelved=shelved, suppressed=cond.suppressed, out_of_service=not info.in_service
+        ),
+        value=cond.last_value,
+        user=actor if getattr(actor, "pk", None) else None,
+        comment=comment,
+    )
+
+
+# ---------------------------------------------------------------- registry
+
+
+def _require_manage(actor, path: str) -> None:
+    if not scope_for(actor).allows(Perm.MANAGE, path):
+        raise PermissionDenied("changing the sensor registry needs the administrator role here")
+
+
+def gateway_create(
+    *, actor, code: str, site_code: str, name: str = "", sparkplug_group: str = "", sparkplug_node: str = ""
+) -> Gateway:
+    site = Unit.objects.filter(code=site_code, kind=UnitKind.SITE).first()
+    if site is None:
+        raise ValidationFailed(f"no site with code {site_code}", loc=("body", "site"))
+    _require_manage(actor, site.path)
+    gateway = Gateway(
+        code=code, site=site, name=name, sparkplug_group=sparkplug_group, sparkplug_node=sparkplug_node
+    )
+    audited_create(actor=actor, obj=gateway, unit_path=site.path)
+    return gateway
+
+
+@transaction.atomic
+def sensor_create(*, actor, loc: tuple = ("body",), **fields) -> Sensor:
+    """Register a sensor; unit of measure and range default from its kind."""
+    kind = fields.get("kind")
+    if kind in KIND_DEFAULTS:
+        uom, lo, hi = KIND_DEFAULTS[kind]
+        fields.setdefault("unit_of_measure", uom)
+        fields.setdefault("range_min", lo)
+        fields.setdefault("range_max", hi)
+    sensor = Sensor(**fields)
+    gateway = getattr(sensor, "gateway", None) if sensor.gateway_id else None
+    position = Unit.objects.filter(pk=sensor.position_id).first() if sensor.position_id else None
+    if gateway is not None and position is not None and not position.path.startswith(gateway.site.path):
+        raise ValidationFailed(
+            f"work position {position.code} is not at the gateway's site {gateway.site.code}",
+            loc=(*loc, "position"),
+        )
+    if gateway is not None:
+        _require_manage(actor, gateway.site.path)
+    audited_create(actor=actor, obj=sensor, unit_path=gateway.site.path if gateway else "", loc=loc)
+    SensorState.objects.get_or_create(sensor=sensor)
+    transaction.on_commit(directory.invalidate)
+    return sensor
+
+
+@transaction.atomic
+def sensor_set_in_service(*, actor, sensor: Sensor, in_service: bool, reason: str) -> bool:
+    """Out of service (calibration, repair): its alarms are neither evaluated nor annunciated; journalled."""
+    _require_manage_or_safety(actor, sensor.gateway.site.path)
+    if not reason.strip():
+        raise ValidationFailed("say why", loc=("body", "reason"))
+    changed = audited_update(
+        actor=actor, obj=sensor, changes={"in_service": in_service}, unit_path=sensor.gateway.site.path
+    )
+    if changed:
+        directory.invalidate()
+        info = directory.by_id(sensor.id)
+        for cond in AlarmCondition.objects.select_for_update().filter(sensor=sensor):
+            event = JournalEvent.IN_SERVICE if in_service else JournalEvent.OUT_OF_SERVICE
+            _journal(cond, info, event, _state_of(cond), actor, reason.strip())
+        transaction.on_commit(directory.invalidate)
+    return changed
+
+
+def _require_manage_or_safety(actor, path: str) -> None:
+    scope = scope_for(actor)
+    if not (scope.allows(Perm.MANAGE, path) or scope.allows(Perm.SAFETY, path)):
+        raise PermissionDenied("needs the safety officer or administrator role here")
+
+
+__all__ = [
+    "Batch",
+    "IngestResult",
+    "alarm_acknowledge",
+    "alarm_reset",
+    "alarm_shelve",
+    "alarm_suppress",
+    "alarm_unshelve",
+    "gateway_create",
+    "gateway_death",
+    "ingest",
+    "parse_ts",
+    "quarantine_message",
+    "readings_ingest",
+    "sensor_create",
+    "sensor_set_in_service",
+    "sensors_offline",
+    "shelving_expire",
+    "stale_scan",
+]

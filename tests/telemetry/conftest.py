@@ -1,0 +1,56 @@
+"""A site with one gateway and a few sensors on the shared tree; the sensor directory reloads per test."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from headframe.org.models import Unit
+from headframe.telemetry import services
+from headframe.telemetry.directory import directory
+from headframe.telemetry.models import Gateway
+
+NOW_MS = 1_800_000_000_000  # 2027-01-15 08:00:00 UTC: a fixed "now" for ingest tests
+
+
+@pytest.fixture(autouse=True)
+def _fresh_directory():
+    directory.invalidate()
+    yield
+    directory.invalidate()
+
+
+@pytest.fixture
+def mine(tree):
+    site = tree.a_m1
+    face = tree.a_m1_k1_f1
+    gateway = Gateway.objects.create(code="GW-A1", site=site, name="Trạm A1")
+    other_gateway = Gateway.objects.create(code="GW-B1", site=Unit.objects.get(code="B-M1"))
+
+    def sensor(code, kind, location, **extra):
+        return services.sensor_create(
+            actor=None, code=code, kind=kind, location=location, position=face, gateway=gateway, **extra
+        )
+
+    ns = SimpleNamespace(
+        site=site,
+        face=face,
+        gateway=gateway,
+        other_gateway=other_gateway,
+        ch4=sensor("A1-CH4-01", "ch4_pct", "face_return", period_s=10),
+        co=sensor("A1-CO-01", "co_ppm", "face_return", period_s=10),
+        o2=sensor("A1-O2-01", "o2_pct", "face_return", period_s=10),
+        pump=sensor("A1-PUMP-01", "pump_running", "sump", period_s=10),
+    )
+    directory.invalidate()
+    return ns
+
+
+@pytest.fixture
+def send():
+    """send([(sensor, ts, value), ...], gateway="GW-A1", now_ms=NOW_MS) -> IngestResult."""
+
+    def _send(readings, gateway="GW-A1", now_ms=NOW_MS, seq=None, historical=False):
+        batch = services.Batch(gateway, readings, seq=seq, historical=historical)
+        return services.ingest([batch], now_ms=now_ms)[0]
+
+    return _send

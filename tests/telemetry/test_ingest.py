@@ -1,0 +1,103 @@
+"""Ingest: every reading stored once, bad ones quarantined with the reason, live state never moves back."""
+
+import math
+
+from headframe.telemetry.models import Gateway, GatewayCounter, Quarantine, Reading, ReadingAggregate, SensorState
+from tests.telemetry.conftest import NOW_MS
+
+
+def _stored(sensor):
+    return list(Reading.objects.filter(sensor=sensor).order_by("ts").values_list("ts", "value"))
+
+
+def test_valid_readings_are_stored_and_move_live_state(mine, send):
+    result = send([("A1-CH4-01", NOW_MS - 2000, 0.41), ("A1-CH4-01", NOW_MS - 1000, 0.42)], seq=7)
+    assert (result.received, result.stored, result.duplicates) == (2, 2, 0)
+    assert _stored(mine.ch4) == [(NOW_MS - 2000, 0.41), (NOW_MS - 1000, 0.42)]
+    state = SensorState.objects.get(sensor=mine.ch4)
+    assert (state.last_ts, state.last_value) == (NOW_MS - 1000, 0.42)
+    gateway = Gateway.objects.get(code="GW-A1")
+    assert (gateway.last_seq, gateway.messages, gateway.readings_stored) == (7, 1, 2)
+
+
+def test_resent_batch_stores_nothing_twice(mine, send):
+    readings = [("A1-CH4-01", NOW_MS - 3000 + i * 1000, 0.3 + i / 100) for i in range(3)]
+    send(readings)
+    again = send(readings)
+    assert (again.stored, again.duplicates) == (0, 3)
+    assert len(_stored(mine.ch4)) == 3
+    counts = dict(GatewayCounter.objects.filter(gateway_code="GW-A1").values_list("outcome", "count"))
+    assert counts["stored"] == 3 and counts["duplicate"] == 3
+
+
+def test_iso_and_epoch_timestamps_mean_the_same_instant(mine, send):
+    result = send([("A1-CH4-01", "2027-01-15T07:59:59Z", 0.5), ("A1-CH4-01", NOW_MS - 1000, 0.5)])
+    assert (result.stored, result.duplicates) == (1, 1)
+
+
+def test_each_kind_of_bad_reading_is_quarantined_with_its_reason(mine, send):
+    result = send(
+        [
+            ("NO-SUCH-SENSOR", NOW_MS, 0.1),
+            ("A1-CH4-01", NOW_MS, 150.0),  # CH4 range is 0..100 %
+            ("A1-CH4-01", NOW_MS, math.nan),
+            ("A1-CH4-01", NOW_MS, "0.4"),
+            ("A1-CH4-01", NOW_MS + 60_000, 0.4),
+            ("A1-CH4-01", NOW_MS - 30 * 86_400_000, 0.4),
+            ("A1-CH4-01", "yesterday", 0.4),
+            ("A1-CH4-01", "2027-01-15T07:59:59", 0.4),  # no offset: ambiguous, refused
+            ["A1-CH4-01", NOW_MS],
+        ]
+    )
+    assert result.stored == 0
+    assert dict(result.quarantined) == {
+        "unknown_sensor": 1,
+        "out_of_range": 1,
+        "not_a_number": 2,
+        "future": 1,
+        "too_old": 1,
+        "bad_timestamp": 2,
+        "malformed": 1,
+    }
+    assert Quarantine.objects.count() == 9
+    kept = Quarantine.objects.get(reason="out_of_range")
+    assert (kept.sensor_code, kept.value_raw, kept.gateway_code) == ("A1-CH4-01", "150.0", "GW-A1")
+
+
+def test_a_sensor_of_another_gateway_is_refused(mine, send):
+    result = send([("A1-CH4-01", NOW_MS, 0.4)], gateway="GW-B1")
+    assert dict(result.quarantined) == {"wrong_gateway": 1}
+    assert not _stored(mine.ch4)
+
+
+def test_same_time_with_another_value_is_a_conflict_not_an_overwrite(mine, send):
+    send([("A1-CH4-01", NOW_MS - 1000, 0.4)])
+    result = send([("A1-CH4-01", NOW_MS - 1000, 0.9)])
+    assert dict(result.quarantined) == {"conflict": 1}
+    assert _stored(mine.ch4) == [(NOW_MS - 1000, 0.4)]
+
+
+def test_late_reading_is_stored_but_never_moves_live_state_back(mine, send):
+    send([("A1-CH4-01", NOW_MS - 1000, 0.4)])
+    result = send([("A1-CH4-01", NOW_MS - 5000, 0.2)])
+    assert (result.stored, result.out_of_order) == (1, 1)
+    state = SensorState.objects.get(sensor=mine.ch4)
+    assert (state.last_ts, state.last_value) == (NOW_MS - 1000, 0.4)
+    assert len(_stored(mine.ch4)) == 2
+
+
+def test_historical_values_are_stored_without_touching_live_state(mine, send):
+    send([("A1-CH4-01", NOW_MS - 1000, 0.4)])
+    send([("A1-CH4-01", NOW_MS - 500, 3.0)], historical=True)
+    state = SensorState.objects.get(sensor=mine.ch4)
+    assert state.last_value == 0.4
+    assert _stored(mine.ch4)[-1] == (NOW_MS - 500, 3.0)
+
+
+def test_aggregates_fold_min_max_avg_last_per_minute(mine, send):
+    minute = NOW_MS - NOW_MS % 60_000 - 60_000
+    send([("A1-CH4-01", minute + 1000, 0.2), ("A1-CH4-01", minute + 2000, 0.6)])
+    send([("A1-CH4-01", minute + 3000, 0.4)])
+    agg = ReadingAggregate.objects.get(sensor=mine.ch4, step="1m", bucket=minute)
+    assert (agg.min, agg.max, agg.count, agg.last_ts, agg.last) == (0.2, 0.6, 3, minute + 3000, 0.4)
+    assert math.isclose(agg.sum / agg.count, 0.4)
