@@ -194,6 +194,17 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _delegate(module: str):
+    """Subcommands that own their options (telemetry ingest, simulator): module.main(argv) -> exit code."""
+
+    def run(args) -> int:
+        import importlib
+
+        return importlib.import_module(module).main(list(args.args))
+
+    return run
+
+
 def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
@@ -282,6 +293,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check configuration, database connection and migrations")
     p.add_argument("--deploy", action="store_true", help="also run Django's deployment checks")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "ingest", help="subscribe to MQTT and store telemetry (see `ingest --help`)", add_help=False
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_delegate("headframe.telemetry.mqtt"))
+
+    p = sub.add_parser(
+        "simulate",
+        help="publish simulated sensor readings with scenarios (see `simulate --help`)",
+        add_help=False,
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_delegate("headframe.telemetry.simulator"))
 
     p = sub.add_parser("manage", help="run a Django management command (for maintainers)", add_help=False)
     p.add_argument("args", nargs=argparse.REMAINDER)

@@ -2,7 +2,14 @@
 
 import math
 
-from headframe.telemetry.models import Gateway, GatewayCounter, Quarantine, Reading, ReadingAggregate, SensorState
+from headframe.telemetry.models import (
+    Gateway,
+    GatewayCounter,
+    Quarantine,
+    Reading,
+    ReadingAggregate,
+    SensorState,
+)
 from tests.telemetry.conftest import NOW_MS
 
 
