@@ -283,4 +283,3 @@ def kpi(request, q: Query[KpiQuery]):
         ],
         "chattering": [{"sensor": s, "limit": lim, "bursts": n} for s, lim, n in k.chattering],
     }
-

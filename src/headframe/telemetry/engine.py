@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 RAISED = "raised"
+REACTIVATED = "reactivated"  # active again before the returned occurrence was acknowledged: same occurrence
 RETURNED = "returned"
 LATCHED = "latched"
 ACKED = "acked"
@@ -87,9 +88,10 @@ def evaluate(state: ConditionState, rule: LimitRule, ts: int, value: float) -> s
             state.pending_since = ts
         if ts - state.pending_since < rule.on_delay_ms:
             return None
+        reopened = not state.acked
         state.active, state.acked, state.latched = True, False, False
         state.pending_since = state.clearing_since = None
-        return RAISED
+        return REACTIVATED if reopened else RAISED
     # active
     if not rule.cleared(value):
         state.clearing_since = None
@@ -131,10 +133,11 @@ def force_active(state: ConditionState, ts: int) -> str | None:
     """Raise a condition that has no value (stale data, gateway death) — no delay, fail safe."""
     if state.active:
         return None
+    reopened = not state.acked
     state.active, state.acked, state.latched = True, False, False
     state.pending_since = state.clearing_since = None
     state.last_eval_ts = max(ts, state.last_eval_ts or ts)
-    return RAISED
+    return REACTIVATED if reopened else RAISED
 
 
 def force_clear(state: ConditionState) -> str | None:

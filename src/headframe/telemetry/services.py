@@ -535,6 +535,8 @@ def _apply(cond, state, event: str, info: SensorInfo, *, ts: int, value, rule, u
     else:
         alarm = Alarm.objects.filter(pk=cond.current_alarm_id).first() if cond.current_alarm_id else None
         if alarm is not None:
+            if event == engine.REACTIVATED:
+                alarm.returned_at = None
             if event in (engine.RETURNED, engine.CLOSED) and alarm.returned_at is None:
                 alarm.returned_at = at
             if event == engine.CLOSED:
@@ -543,6 +545,7 @@ def _apply(cond, state, event: str, info: SensorInfo, *, ts: int, value, rule, u
             alarm.save()
     journal_event = {
         engine.RAISED: JournalEvent.RAISED,
+        engine.REACTIVATED: JournalEvent.RAISED,
         engine.RETURNED: JournalEvent.RETURNED,
         engine.LATCHED: JournalEvent.RETURNED,
         engine.CLOSED: JournalEvent.CLOSED,

@@ -1,0 +1,171 @@
+"""Alarms through ingest: raised once per condition, journalled, acked/shelved by the right people, durable."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from headframe.core.errors import ValidationFailed
+from headframe.telemetry import services
+from headframe.telemetry.directory import directory
+from headframe.telemetry.models import Alarm, AlarmCondition, AlarmJournal
+from tests.factories import make_user
+from tests.telemetry.conftest import NOW_MS
+
+FACE_TRIP = (
+    "ch4_face_return_trip"  # QCVN 01:2011/BCT default profile: CH4 >= 1.0 % at a face return, latching
+)
+
+
+def ch4(*points):
+    return [("A1-CH4-01", NOW_MS - 60_000 + t * 1000, v) for t, v in points]
+
+
+def condition(sensor, code=FACE_TRIP):
+    return AlarmCondition.objects.get(sensor=sensor, limit_code=code)
+
+
+def test_methane_over_the_trip_level_raises_one_urgent_alarm(mine, send):
+    result = send(ch4((0, 0.3), (1, 1.2), (2, 1.4)))
+    assert result.alarms_raised == 1
+    alarm = Alarm.objects.get(limit_code=FACE_TRIP)
+    assert (alarm.priority, alarm.raised_value, alarm.site_path) == ("urgent", 1.2, mine.site.path)
+    assert "A1-CH4-01" in alarm.message and "1.2" in alarm.message
+    assert list(AlarmJournal.objects.values_list("event", "state")) == [("raised", "active_unacked")]
+
+
+def test_resending_the_same_readings_never_raises_a_second_alarm(mine, send):
+    batch = ch4((0, 1.2), (1, 1.3))
+    send(batch)
+    send(batch)
+    assert Alarm.objects.filter(limit_code=FACE_TRIP).count() == 1
+
+
+def test_alarm_state_survives_a_restart(mine, send):
+    send(ch4((0, 1.2)))
+    directory.invalidate()  # a new process starts with nothing in memory; the state is in the database
+    send(ch4((1, 1.3), (2, 1.5)))
+    cond = condition(mine.ch4)
+    assert cond.active and not cond.acked
+    assert Alarm.objects.filter(limit_code=FACE_TRIP).count() == 1
+
+
+def test_latched_trip_needs_reset_and_ack_to_close(mine, send, users):
+    send(ch4((0, 1.2), (1, 0.3)))
+    cond = condition(mine.ch4)
+    assert cond.active and cond.latched
+    services.alarm_reset(actor=users.admin_a, condition_id=cond.id, comment="quạt đã chạy lại")
+    services.alarm_acknowledge(actor=users.admin_a, condition_id=cond.id, comment="đã kiểm tra")
+    cond.refresh_from_db()
+    assert not cond.active and cond.acked and cond.current_alarm_id is None
+    alarm = Alarm.objects.get(limit_code=FACE_TRIP)
+    assert alarm.closed_at is not None and alarm.acked_by == users.admin_a
+    assert list(AlarmJournal.objects.filter(condition=cond).values_list("event", flat=True)) == [
+        "raised",
+        "returned",
+        "reset",
+        "acked",
+        "closed",
+    ]
+
+
+def test_reset_while_still_over_the_limit_is_refused(mine, send, users):
+    send(ch4((0, 1.2)))
+    with pytest.raises(ValidationFailed):
+        services.alarm_reset(actor=users.admin_a, condition_id=condition(mine.ch4).id)
+
+
+def test_o2_low_returns_and_ack_closes(mine, send, users):
+    low = [("A1-O2-01", NOW_MS - 30_000 + i * 5_000, 19.2) for i in range(4)]  # 15 s: past the on-delay
+    send([*low, ("A1-O2-01", NOW_MS - 1000, 20.6)])
+    cond = condition(mine.o2, "o2_workplace_low")
+    assert not cond.active and not cond.acked
+    assert services.alarm_acknowledge(actor=users.admin_a, condition_id=cond.id) == "closed"
+
+
+def test_a_viewer_cannot_ack_and_another_company_cannot_see(mine, send, users, api):
+    send(ch4((0, 1.2)))
+    cond = condition(mine.ch4)
+    assert (
+        api(users.viewer_a).post(f"/api/v1/telemetry/alarms/{cond.id}/ack", {"comment": ""}).status_code
+        == 403
+    )
+    assert (
+        api(users.admin_b).post(f"/api/v1/telemetry/alarms/{cond.id}/ack", {"comment": ""}).status_code == 404
+    )
+    dispatcher = make_user("disp_a", ("dispatcher", "A-M1"))
+    response = api(dispatcher).post(f"/api/v1/telemetry/alarms/{cond.id}/ack", {"comment": "đã biết"})
+    assert response.status_code == 200 and response.json()["acked"] is True
+
+
+def test_shelving_needs_a_reason_and_a_bounded_time(mine, send, users, api):
+    send([("A1-O2-01", NOW_MS - 30_000 + i * 5_000, 19.2) for i in range(4)])
+    cond = condition(mine.o2, "o2_workplace_low")
+    url = f"/api/v1/telemetry/alarms/{cond.id}/shelve"
+    bad = api(users.admin_a).post(url, {"minutes": 30, "reason": " "})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "reason"]
+    assert api(users.admin_a).post(url, {"minutes": 100000, "reason": "hiệu chuẩn"}).status_code == 422
+    ok = api(users.admin_a).post(url, {"minutes": 30, "reason": "hiệu chuẩn cảm biến"})
+    assert ok.status_code == 200 and ok.json()["state"] == "shelved"
+    assert api(users.admin_a).get("/api/v1/telemetry/alarms").json() == []  # hidden from the operator list
+
+
+def test_a_methane_trip_cannot_be_shelved(mine, send, users):
+    send(ch4((0, 1.2)))
+    with pytest.raises(ValidationFailed):
+        services.alarm_shelve(
+            actor=users.admin_a, condition_id=condition(mine.ch4).id, minutes=10, reason="x"
+        )
+
+
+def test_silent_sensor_raises_stale_and_fresh_data_clears_it(mine, send):
+    send(ch4((0, 0.3)))
+    last = NOW_MS - 60_000
+    assert services.stale_scan(now_ms=last + 29_000) == 0  # period 10 s: stale after 30 s
+    assert services.stale_scan(now_ms=last + 31_000) == 1
+    assert services.stale_scan(now_ms=last + 40_000) == 0  # one alarm per condition, not one per scan
+    stale = condition(mine.ch4, "stale")
+    assert stale.active
+    send([("A1-CH4-01", last + 45_000, 0.3)], now_ms=last + 46_000)
+    stale.refresh_from_db()
+    assert not stale.active and not stale.acked  # returned, still to be acknowledged
+
+
+def test_gateway_death_raises_stale_for_all_its_sensors(mine, send):
+    send([(code, NOW_MS - 1000, v) for code, v in [("A1-CH4-01", 0.3), ("A1-CO-01", 2.0)]])
+    raised = services.gateway_death(gateway_code="GW-A1", now_ms=NOW_MS)
+    assert raised == 4  # every in-service sensor of the gateway, reported or not
+    mine.gateway.refresh_from_db()
+    assert not mine.gateway.online
+
+
+def test_out_of_service_sensor_raises_nothing(mine, send, users):
+    services.sensor_set_in_service(
+        actor=users.admin_a, sensor=mine.ch4, in_service=False, reason="hiệu chuẩn"
+    )
+    result = send(ch4((0, 1.5)))
+    assert result.stored == 1 and result.alarms_raised == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="concurrent writers need PostgreSQL")
+def test_two_ingest_writers_racing_on_one_sensor_raise_one_alarm(mine, indicator_catalogue):
+    errors = []
+
+    def worker(offset):
+        try:
+            directory.invalidate()
+            services.ingest([services.Batch("GW-A1", ch4((offset, 1.2), (offset + 1, 1.3)))], now_ms=NOW_MS)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i % 2,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert Alarm.objects.filter(limit_code=FACE_TRIP).count() == 1
+    assert AlarmJournal.objects.filter(event="raised").count() == 1
