@@ -24,21 +24,24 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from operator import or_
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
     Count,
     DecimalField,
-    ExpressionWrapper,
+    Exists,
+    Expression,
     F,
+    IntegerField,
+    Max,
     OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Round
 
 from headframe.org.models import Unit
 from headframe.production.calendar import month_days, same_day_last_year, working_days
@@ -192,6 +195,7 @@ def _change(current: Decimal | None, previous: Decimal | None) -> Decimal | None
 
 Buckets = Callable[[str], str | None]  # unit path → bucket key (None: not counted)
 WHOLE = "*"  # the bucket of a summary over the whole subtree
+NOT_COUNTED = -1  # the class of units that no bucketing counts
 
 
 @dataclass
@@ -206,6 +210,66 @@ class _Acc:
         self.counts[key] += count or 0
 
 
+@dataclass
+class _Classes:
+    """The subtree's units grouped by where every bucketing of a summary puts them. The database sums the
+    rows of a class (a few dozen rows for a summary instead of one per unit and indicator), and a class's
+    sums are bucketed by the path of any of its units: every bucketing puts them all in the same bucket."""
+
+    of_unit: dict[int, int]  # unit id → class
+    paths: dict[int, str]  # class → the path of one of its units
+    unit_paths: dict[int, str]  # unit id → path, for the figures that stay per unit (last values)
+    everyone: bool  # no unit is left out
+
+    def expression(self):
+        """SQL: the class of a row's unit (NOT_COUNTED for units no bucketing counts)."""
+        if not self.paths:
+            return Value(NOT_COUNTED)
+        members = defaultdict(list)
+        for unit_id, cls in self.of_unit.items():
+            members[cls].append(unit_id)
+        # With everyone counted, the largest class is what is left over: the shortest IN lists.
+        default = max(members, key=lambda c: len(members[c])) if self.everyone else NOT_COUNTED
+        whens = [When(unit_id__in=ids, then=Value(cls)) for cls, ids in members.items() if cls != default]
+        if not whens:
+            return Value(default)
+        return Case(*whens, default=Value(default), output_field=IntegerField())
+
+
+def _classes(unit_paths: dict[int, str], bucketings: dict[str, Buckets]) -> _Classes:
+    keys: dict[tuple, int] = {}
+    of_unit, paths = {}, {}
+    for unit_id, path in unit_paths.items():
+        key = tuple(bucket(path) for bucket in bucketings.values())
+        if all(k is None for k in key):
+            continue
+        cls = keys.setdefault(key, len(keys))
+        of_unit[unit_id] = cls
+        paths.setdefault(cls, path)
+    return _Classes(of_unit, paths, unit_paths, everyone=len(of_unit) == len(unit_paths))
+
+
+def _total(name: str, expression, places: int = 4) -> dict:
+    """Annotations that sum a decimal expression exactly, read back by _total_of. PostgreSQL adds numerics
+    exactly; SQLite stores decimals as floats and would add them as floats (a group's year of revenue in
+    VND is off in the cents), so there the whole parts and the fractions — as integers of 10^-places — are
+    summed apart, each exactly."""
+    if not isinstance(expression, Expression):
+        expression = F(expression)
+    if connection.vendor != "sqlite":
+        return {name: Sum(expression, output_field=DecimalField(max_digits=38, decimal_places=places))}
+    whole = Cast(expression, IntegerField())
+    fraction = Cast(Round((expression - whole) * Value(10**places)), IntegerField())
+    return {f"{name}__whole": Sum(whole), f"{name}__fraction": Sum(fraction)}
+
+
+def _total_of(row: dict, name: str, places: int = 4) -> Decimal | None:
+    if name in row:
+        return row[name]
+    whole = row[f"{name}__whole"]
+    return None if whole is None else Decimal(whole) + Decimal(row[f"{name}__fraction"]).scaleb(-places)
+
+
 def _in_subtree(qs, root: Unit):
     """Rows of units under root. Under the only top-level unit that is every row: no join on units."""
     if root.depth == 0 and not Unit.objects.filter(depth=0).exclude(pk=root.pk).exists():
@@ -217,21 +281,30 @@ def _unit_paths(root: Unit) -> dict[int, str]:
     return dict(Unit.objects.filter(path__startswith=root.path).values_list("pk", "path"))
 
 
-def _daily_rows(root: Unit, indicator_ids, start: dt.date, end: dt.date, day: dt.date) -> list[dict]:
-    """Per reporting unit and indicator: sum and count over [start, end] and over `day`, in one query."""
-    return list(
-        _in_subtree(DailyTotal.objects, root)
-        .filter(indicator_id__in=indicator_ids, day__gte=start, day__lte=end)
-        .values("unit_id", "indicator_id")
-        .annotate(
-            s=Sum("value"),
-            n=Count("id"),
-            ds=Sum(
-                Case(When(day=day, then="value"), output_field=DecimalField(max_digits=22, decimal_places=4))
-            ),
-            dn=Count(Case(When(day=day, then=1))),
-        )
+def _by_class(qs, classes: _Classes):
+    return qs.annotate(cls=classes.expression()).values("cls", "indicator_id")
+
+
+def _daily_rows(
+    root: Unit, indicator_ids, start: dt.date, end: dt.date, day: dt.date, classes: _Classes
+) -> list[dict]:
+    """Per class and indicator: sum and count over [start, end] and over `day`, in one query."""
+    rows = _by_class(
+        _in_subtree(DailyTotal.objects, root).filter(
+            indicator_id__in=indicator_ids, day__gte=start, day__lte=end
+        ),
+        classes,
+    ).annotate(
+        **_total("s", "value"),
+        n=Count("id"),
+        **_total("ds", Case(When(day=day, then="value"), output_field=DecimalField())),
+        dn=Count(Case(When(day=day, then=1))),
     )
+    return [
+        {"cls": r["cls"], "indicator_id": r["indicator_id"], "s": _total_of(r, "s"), "n": r["n"]}
+        | {"ds": _total_of(r, "ds"), "dn": r["dn"]}
+        for r in rows
+    ]
 
 
 def _nothing_after(root: Unit, indicator_ids, on: dt.date) -> bool:
@@ -244,189 +317,253 @@ def _nothing_after(root: Unit, indicator_ids, on: dt.date) -> bool:
     )
 
 
-def _month_to_date_rows(root: Unit, indicator_ids, on: dt.date) -> list[dict]:
-    """Like _daily_rows for [first of month, on] and `on`, reading as few daily rows as it can: the month
-    part is the month's MonthlyTotal row (one per unit and indicator instead of one per day) when nothing
-    was reported after `on` — the usual summary of yesterday — or that row minus the days after `on` when
-    those are fewer than the days up to it (last year's same period); only `on` itself is read daily."""
-    month_first, month_end = on.replace(day=1), _month_last_day(on)
-    nothing_after = _nothing_after(root, indicator_ids, on)
-    if not nothing_after and (month_end - on).days >= on.day:
-        return _daily_rows(root, indicator_ids, month_first, on, on)
-    rows = {
-        (r["unit_id"], r["indicator_id"]): {**r, "ds": None, "dn": 0}
-        for r in _monthly_rows(root, indicator_ids, month_first, month_first)
-    }
-    if not nothing_after:
-        # Later days were reported, but fewer than the days so far: the month minus its tail.
-        tails = _daily_rows(root, indicator_ids, on + dt.timedelta(days=1), month_end, month_end)
-        if any((t["unit_id"], t["indicator_id"]) not in rows for t in tails):
-            return _daily_rows(root, indicator_ids, month_first, on, on)  # totals not refreshed: read days
-        for tail in tails:
-            row = rows[(tail["unit_id"], tail["indicator_id"])]
-            row["s"] -= tail["s"]
-            row["n"] -= tail["n"]
-    for unit_id, indicator_id, value in (
+def _tail_without_month(root: Unit, indicator_ids, on: dt.date) -> bool:
+    """A figure after `on` in its month whose unit has no MonthlyTotal row for the month (totals not
+    refreshed): the month minus its tail would be wrong, the days up to `on` must be read."""
+    month_first = on.replace(day=1)
+    monthly = MonthlyTotal.objects.filter(
+        unit_id=OuterRef("unit_id"), indicator_id=OuterRef("indicator_id"), month=month_first
+    )
+    return (
         _in_subtree(DailyTotal.objects, root)
-        .filter(indicator_id__in=indicator_ids, day=on)
-        .values_list("unit_id", "indicator_id", "value")
-    ):
-        row = rows.setdefault(
-            (unit_id, indicator_id), {"unit_id": unit_id, "indicator_id": indicator_id, "s": ZERO, "n": 0}
-        )
-        row["ds"], row["dn"] = value, 1
-    return list(rows.values())
-
-
-def _monthly_rows(root: Unit, indicator_ids, first_month: dt.date, last_month: dt.date) -> list[dict]:
-    if last_month < first_month:
-        return []
-    return list(
-        _in_subtree(MonthlyTotal.objects, root)
-        .filter(indicator_id__in=indicator_ids, month__gte=first_month, month__lte=last_month)
-        .values("unit_id", "indicator_id")
-        .annotate(s=Sum("value_sum"), n=Sum("day_count"))
+        .filter(indicator_id__in=indicator_ids, day__gt=on, day__lte=_month_last_day(on))
+        .exclude(Exists(monthly))
+        .exists()
     )
 
 
-def _accumulate(rows, bucket: Buckets, paths, sum_key="s", count_key="n") -> _Acc:
+MONTHS, MONTH_LESS_TAIL, DAYS = "months", "month less tail", "days"
+
+
+def _month_source(root: Unit, indicator_ids, on: dt.date) -> str:
+    """How to read the month up to `on`: its MonthlyTotal rows when nothing was reported after `on` (the
+    usual summary of yesterday); those rows less the days after `on` when those are fewer than the days
+    up to it (last year's same period); else the days up to `on`."""
+    if _nothing_after(root, indicator_ids, on):
+        return MONTHS
+    if (_month_last_day(on) - on).days >= on.day or _tail_without_month(root, indicator_ids, on):
+        return DAYS
+    return MONTH_LESS_TAIL
+
+
+def _month_to_date_rows(root: Unit, indicator_ids, on: dt.date, classes: _Classes, source: str) -> list[dict]:
+    """Like _daily_rows for [first of month, on] and `on`, reading as few daily rows as the source allows
+    (see _month_source): only `on` itself is read daily when the month comes from MonthlyTotal."""
+    month_first, month_end = on.replace(day=1), _month_last_day(on)
+    if source == DAYS:
+        return _daily_rows(root, indicator_ids, month_first, on, on, classes)
+    rows = {
+        (r["cls"], r["indicator_id"]): {**r, "ds": None, "dn": 0}
+        for r in _monthly_rows(root, indicator_ids, month_first, month_first, classes)
+    }
+    if source == MONTH_LESS_TAIL:
+        for tail in _daily_rows(
+            root, indicator_ids, on + dt.timedelta(days=1), month_end, month_end, classes
+        ):
+            row = rows[(tail["cls"], tail["indicator_id"])]
+            row["s"] -= tail["s"]
+            row["n"] -= tail["n"]
+    for r in _by_class(
+        _in_subtree(DailyTotal.objects, root).filter(indicator_id__in=indicator_ids, day=on), classes
+    ).annotate(**_total("ds", "value"), dn=Count("id")):
+        row = rows.setdefault(
+            (r["cls"], r["indicator_id"]),
+            {"cls": r["cls"], "indicator_id": r["indicator_id"], "s": ZERO, "n": 0},
+        )
+        row["ds"], row["dn"] = _total_of(r, "ds"), r["dn"]
+    return list(rows.values())
+
+
+def _monthly_rows(
+    root: Unit, indicator_ids, first_month: dt.date, last_month: dt.date, classes: _Classes
+) -> list[dict]:
+    if last_month < first_month:
+        return []
+    rows = _by_class(
+        _in_subtree(MonthlyTotal.objects, root).filter(
+            indicator_id__in=indicator_ids, month__gte=first_month, month__lte=last_month
+        ),
+        classes,
+    ).annotate(**_total("s", "value_sum"), n=Sum("day_count"))
+    return [
+        {"cls": r["cls"], "indicator_id": r["indicator_id"], "s": _total_of(r, "s"), "n": r["n"]}
+        for r in rows
+    ]
+
+
+def _accumulate(rows, bucket: Buckets, classes: _Classes, sum_key="s", count_key="n") -> _Acc:
     acc = _Acc()
     for row in rows:
-        key = bucket(paths[row["unit_id"]])
+        path = classes.paths.get(row["cls"])
+        key = bucket(path) if path is not None else None
         if key is not None:
             acc.add((key, row["indicator_id"]), row[sum_key], row[count_key])
     return acc
 
 
+PERIODS = ("day", "mtd", "ytd")
+
+
 @dataclass
 class _SpecialRows:
-    """`last` and weighted-average figures of one year part, aggregated per (unit, indicator): the month of
-    the period's end ([vw, w, last day, last value]), the end day itself ([vw, w, value]), and the
-    MonthlyTotal rows of the months before."""
+    """`last` and weighted-average figures of one year part up to a day, for the day itself, its month to
+    date and its year to date. A `last` figure stays per unit (each unit's latest value, added up later);
+    a weighted average is Σ(value × weight) and Σ weight, summed per class."""
 
-    month: dict
-    day: dict
-    monthly: list  # (unit, indicator, month, last_day, last_value, weighted_sum, weight_sum)
-
-
-def _special_rows(root: Unit, special: list[Indicator], year_start: dt.date, on: dt.date) -> _SpecialRows:
-    month_first = on.replace(day=1)
-    if _nothing_after(root, [i.pk for i in special], on):
-        return _special_rows_from_months(root, special, year_start, on)
-    month: dict = {}
-    day: dict = {}
-    lasts = [i.pk for i in special if i.aggregation == Aggregation.LAST]
-    if lasts:
-        for unit_id, indicator_id, d, value in (
-            _in_subtree(DailyTotal.objects, root)
-            .filter(indicator_id__in=lasts, day__gte=month_first, day__lte=on)
-            .values_list("unit_id", "indicator_id", "day", "value")
-        ):
-            current = month.get((unit_id, indicator_id))
-            if current is None or d > current[2]:
-                month[(unit_id, indicator_id)] = [None, None, d, value]
-            if d == on:
-                day[(unit_id, indicator_id)] = [None, None, value]
-    product = DecimalField(max_digits=30, decimal_places=8)
-    for indicator in (i for i in special if i.aggregation == Aggregation.WEIGHTED_AVERAGE):
-        weight = DailyTotal.objects.filter(
-            unit_id=OuterRef("unit_id"), day=OuterRef("day"), indicator_id=indicator.weight_id
-        ).values("value")[:1]
-        weighted = ExpressionWrapper(F("value") * F("w"), output_field=product)
-        for row in (
-            _in_subtree(DailyTotal.objects, root)
-            .filter(indicator_id=indicator.pk, day__gte=month_first, day__lte=on)
-            .annotate(w=Coalesce(Subquery(weight), Value(ZERO), output_field=product))
-            .values("unit_id")
-            .annotate(
-                vw=Sum(weighted),
-                ws=Sum("w"),
-                dvw=Sum(Case(When(day=on, then=weighted), output_field=product)),
-                dws=Sum(Case(When(day=on, then=F("w")), output_field=product)),
-            )
-        ):
-            month[(row["unit_id"], indicator.pk)] = [row["vw"], row["ws"], None, None]
-            if row["dws"] is not None:
-                day[(row["unit_id"], indicator.pk)] = [row["dvw"], row["dws"], None]
-    monthly = []
-    if year_start < month_first:
-        monthly = list(
-            _in_subtree(MonthlyTotal.objects, root)
-            .filter(indicator_id__in={i.pk for i in special}, month__gte=year_start, month__lt=month_first)
-            .values_list(
-                "unit_id", "indicator_id", "month", "last_day", "last_value", "weighted_sum", "weight_sum"
-            )
-        )
-    return _SpecialRows(month, day, monthly)
-
-
-def _special_rows_from_months(
-    root: Unit, special: list[Indicator], year_start: dt.date, on: dt.date
-) -> _SpecialRows:
-    """_special_rows when nothing was reported after `on` in its month: the month part is its MonthlyTotal
-    row; only the day `on` is read from the daily rows."""
-    month_first = on.replace(day=1)
-    monthly = list(
-        _in_subtree(MonthlyTotal.objects, root)
-        .filter(indicator_id__in={i.pk for i in special}, month__gte=year_start, month__lte=month_first)
-        .values_list(
-            "unit_id", "indicator_id", "month", "last_day", "last_value", "weighted_sum", "weight_sum"
-        )
+    last: dict = field(default_factory=lambda: {p: {} for p in PERIODS})  # period → {(unit, ind): value}
+    weighted: dict = field(  # period → {(class, ind): [Σ value × weight, Σ weight]}
+        default_factory=lambda: {p: defaultdict(lambda: [ZERO, ZERO]) for p in PERIODS}
     )
-    month = {(u, i): [ws, w, ld, lv] for u, i, m, ld, lv, ws, w in monthly if m == month_first}
-    day: dict = {}
-    weights = {i.weight_id for i in special if i.weight_id}
-    values = defaultdict(dict)
-    for unit_id, indicator_id, value in (
-        _in_subtree(DailyTotal.objects, root)
-        .filter(indicator_id__in={i.pk for i in special} | weights, day=on)
-        .values_list("unit_id", "indicator_id", "value")
-    ):
-        values[indicator_id][unit_id] = value
-    for indicator in special:
-        for unit_id, value in values[indicator.pk].items():
-            if indicator.aggregation == Aggregation.LAST:
-                day[(unit_id, indicator.pk)] = [None, None, value]
-            else:
-                w = values[indicator.weight_id].get(unit_id, ZERO)
-                day[(unit_id, indicator.pk)] = [value * w, w, None]
-    return _SpecialRows(month, day, [r for r in monthly if r[2] < month_first])
+
+    def weigh(self, period: str, cls: int, indicator_id: int, vw, w) -> None:
+        if cls != NOT_COUNTED and w:
+            pair = self.weighted[period][(cls, indicator_id)]
+            pair[0] += vw
+            pair[1] += w
 
 
-def _special_values(
-    special: list[Indicator], rows: _SpecialRows, start: dt.date, end: dt.date, bucket, paths
-) -> dict:
-    """Period values of `last` and weighted-average indicators for a day (start == end), the month of
-    `end` (start is its first day) or the year to `end` (earlier months from MonthlyTotal)."""
-    current = rows.day if start == end else rows.month
-    monthly = rows.monthly if start < end.replace(day=1) else []
-    out: dict = {}
-    latest: dict = {}  # (unit, indicator) → (day, value)
-    weighted = defaultdict(lambda: [ZERO, ZERO])
-    kinds = {i.pk: i.aggregation for i in special}
-    for unit_id, indicator_id, _month, last_day, last_value, weighted_sum, weight_sum in monthly:
-        if kinds[indicator_id] == Aggregation.LAST:
-            if last_day and (
-                (unit_id, indicator_id) not in latest or last_day > latest[(unit_id, indicator_id)][0]
+def _special_rows(
+    root: Unit, special: list[Indicator], year_start: dt.date, on: dt.date, classes: _Classes, source: str
+) -> _SpecialRows:
+    month_first, month_end = on.replace(day=1), _month_last_day(on)
+    lasts = [i.pk for i in special if i.aggregation == Aggregation.LAST]
+    weighted = [i for i in special if i.aggregation == Aggregation.WEIGHTED_AVERAGE]
+    out = _SpecialRows()
+    # The day itself.
+    values = _daily_values(root, special, on, on)
+    for (unit_id, indicator_id), by_day in values.items():
+        if indicator_id in lasts:
+            out.last["day"][(unit_id, indicator_id)] = by_day[on]
+    for indicator in weighted:
+        _weigh_days(out, "day", indicator, values, classes, sign=1)
+    # The month to date (see _month_source).
+    if source == DAYS:
+        head = _daily_values(root, special, month_first, on)
+        for (unit_id, indicator_id), by_day in head.items():
+            if indicator_id in lasts:
+                out.last["mtd"][(unit_id, indicator_id)] = by_day[max(by_day)]
+        for indicator in weighted:
+            _weigh_days(out, "mtd", indicator, head, classes, sign=1)
+    else:
+        month = _in_subtree(MonthlyTotal.objects, root).filter(month=month_first)
+        if lasts and source == MONTHS:
+            for unit_id, indicator_id, value in month.filter(
+                indicator_id__in=lasts, last_day__isnull=False
+            ).values_list("unit_id", "indicator_id", "last_value"):
+                out.last["mtd"][(unit_id, indicator_id)] = value
+        elif lasts:  # the latest day up to `on` of each unit: a day can not be subtracted
+            head = _latest_values(root, lasts, month_first, on)
+            out.last["mtd"].update(head)
+        _weigh_months(out, "mtd", month, weighted, classes)
+        if source == MONTH_LESS_TAIL:
+            tail = _daily_values(root, weighted, on + dt.timedelta(days=1), month_end)
+            for indicator in weighted:
+                _weigh_days(out, "mtd", indicator, tail, classes, sign=-1)
+    # The year to date: the month to date and the earlier months' rows.
+    out.last["ytd"] = dict(out.last["mtd"])
+    for key, (vw, w) in out.weighted["mtd"].items():
+        out.weighted["ytd"][key] = [vw, w]
+    if year_start < month_first:
+        earlier = _in_subtree(MonthlyTotal.objects, root).filter(month__gte=year_start, month__lt=month_first)
+        _weigh_months(out, "ytd", earlier, weighted, classes)
+        if lasts:
+            # Units without a figure this month: their latest figure of the earlier months.
+            latest: dict = {}
+            reported = defaultdict(int)
+            for unit_id, _i in out.last["mtd"]:
+                reported[unit_id] += 1
+            complete = [u for u, n in reported.items() if n == len(lasts)]  # every `last` figure this month
+            for unit_id, indicator_id, last_day, last_value in (
+                earlier.filter(indicator_id__in=lasts, last_day__isnull=False)
+                .exclude(unit_id__in=complete)
+                .values_list("unit_id", "indicator_id", "last_day", "last_value")
             ):
-                latest[(unit_id, indicator_id)] = (last_day, last_value)
-        elif weight_sum:
-            key = bucket(paths[unit_id])
-            if key is not None:
-                weighted[(key, indicator_id)][0] += weighted_sum
-                weighted[(key, indicator_id)][1] += weight_sum
-    for (unit_id, indicator_id), figures in current.items():
-        if kinds[indicator_id] == Aggregation.LAST:
-            latest[(unit_id, indicator_id)] = (end, figures[-1] if start == end else figures[3])
-        elif figures[1]:
-            key = bucket(paths[unit_id])
-            if key is not None:
-                weighted[(key, indicator_id)][0] += figures[0]
-                weighted[(key, indicator_id)][1] += figures[1]
-    for (unit_id, indicator_id), (_day, value) in latest.items():
-        key = bucket(paths[unit_id])
+                if (unit_id, indicator_id) in out.last["mtd"]:
+                    continue
+                current = latest.get((unit_id, indicator_id))
+                if current is None or last_day > current[0]:
+                    latest[(unit_id, indicator_id)] = (last_day, last_value)
+            for key, (_day, value) in latest.items():
+                out.last["ytd"][key] = value
+    return out
+
+
+def _daily_values(root: Unit, indicators: list[Indicator], start: dt.date, end: dt.date) -> dict:
+    """{(unit, indicator): {day: value}} of the indicators and their weights over [start, end]."""
+    ids = {i.pk for i in indicators} | {i.weight_id for i in indicators if i.weight_id}
+    out: dict = defaultdict(dict)
+    if not ids:
+        return out
+    for unit_id, indicator_id, day, value in (
+        _in_subtree(DailyTotal.objects, root)
+        .filter(indicator_id__in=ids, day__gte=start, day__lte=end)
+        .values_list("unit_id", "indicator_id", "day", "value")
+    ):
+        out[(unit_id, indicator_id)][day] = value
+    return out
+
+
+def _latest_values(root: Unit, indicator_ids, start: dt.date, end: dt.date) -> dict:
+    """{(unit, indicator): value on the unit's latest day in [start, end] with a figure}."""
+    latest = (
+        _in_subtree(DailyTotal.objects, root)
+        .filter(indicator_id__in=indicator_ids, day__gte=start, day__lte=end)
+        .values("unit_id", "indicator_id")
+        .annotate(last=Max("day"))
+    )
+    by_day = defaultdict(set)
+    for row in latest:
+        by_day[row["last"]].add((row["unit_id"], row["indicator_id"]))
+    out = {}
+    for day, pairs in by_day.items():  # usually one day: every unit's latest figure is from `end`
+        for unit_id, indicator_id, value in DailyTotal.objects.filter(
+            day=day, unit_id__in={u for u, _i in pairs}, indicator_id__in=indicator_ids
+        ).values_list("unit_id", "indicator_id", "value"):
+            if (unit_id, indicator_id) in pairs:
+                out[(unit_id, indicator_id)] = value
+    return out
+
+
+def _weigh_days(
+    out: _SpecialRows, period: str, indicator: Indicator, values: dict, classes, sign: int
+) -> None:
+    """Add (sign 1) or take away (-1) Σ value × weight and Σ weight of the given days, per class. A day
+    without a weight figure weighs nothing."""
+    for (unit_id, indicator_id), by_day in values.items():
+        if indicator_id != indicator.pk:
+            continue
+        weights = values.get((unit_id, indicator.weight_id), {})
+        vw = sum((v * weights.get(d, ZERO) for d, v in by_day.items()), ZERO)
+        w = sum((weights.get(d, ZERO) for d in by_day), ZERO)
+        if sign < 0:
+            vw, w = -vw, -w
+        out.weigh(period, classes.of_unit.get(unit_id, NOT_COUNTED), indicator.pk, vw, w)
+
+
+def _weigh_months(out: _SpecialRows, period: str, months, weighted: list[Indicator], classes) -> None:
+    if not weighted:
+        return
+    for row in _by_class(months.filter(indicator_id__in=[i.pk for i in weighted]), classes).annotate(
+        **_total("vw", "weighted_sum", 8), **_total("w", "weight_sum")
+    ):
+        vw, w = _total_of(row, "vw", 8), _total_of(row, "w")
+        out.weigh(period, row["cls"], row["indicator_id"], vw or ZERO, w)
+
+
+def _special_values(rows: _SpecialRows, period: str, bucket, classes) -> dict:
+    """Period values (day, mtd or ytd) of `last` and weighted-average indicators per (bucket, indicator):
+    the units' latest figures added up, Σ(value × weight) ÷ Σ weight."""
+    out: dict = {}
+    for (unit_id, indicator_id), value in rows.last[period].items():
+        key = bucket(classes.unit_paths[unit_id])
         if key is not None:
             out[(key, indicator_id)] = out.get((key, indicator_id), ZERO) + value
+    weighted = defaultdict(lambda: [ZERO, ZERO])
+    for (cls, indicator_id), (vw, w) in rows.weighted[period].items():
+        key = bucket(classes.paths[cls])
+        if key is not None:
+            weighted[(key, indicator_id)][0] += vw
+            weighted[(key, indicator_id)][1] += w
     for key, (vw, w) in weighted.items():
         out[key] = (vw / w).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) if w else None
     return out
@@ -640,41 +777,39 @@ class _Periods:
 
 def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucketings: dict[str, Buckets]) -> dict:
     """{bucketing name: _Periods}: every bucketing is computed from the same rows, read once."""
-    paths = _unit_paths(root)
+    bucketings = {name: _memoised(bucket) for name, bucket in bucketings.items()}
+    classes = _classes(_unit_paths(root), bucketings)
     ids = _base_indicator_ids(indicators)
     year, month_first = on.year, on.replace(day=1)
     ly = same_day_last_year(on)
     ly_month_first = ly.replace(day=1)
-    this_month = _month_to_date_rows(root, ids, on)
-    before = _monthly_rows(root, ids, dt.date(year, 1, 1), _prev_month(month_first))
-    ly_month = _daily_rows(root, ids, ly_month_first, ly, ly)
-    ly_before = _monthly_rows(root, ids, dt.date(ly.year, 1, 1), _prev_month(ly_month_first))
-    bucketings = {name: _memoised(bucket) for name, bucket in bucketings.items()}
+    source, ly_source = _month_source(root, ids, on), _month_source(root, ids, ly)
+    this_month = _month_to_date_rows(root, ids, on, classes, source)
+    before = _monthly_rows(root, ids, dt.date(year, 1, 1), _prev_month(month_first), classes)
+    ly_month = _month_to_date_rows(root, ids, ly, classes, ly_source)
+    ly_before = _monthly_rows(root, ids, dt.date(ly.year, 1, 1), _prev_month(ly_month_first), classes)
     special = [i for i in indicators if i.aggregation in (Aggregation.LAST, Aggregation.WEIGHTED_AVERAGE)]
-    special_this = _special_rows(root, special, dt.date(year, 1, 1), on) if special else None
-    special_ly = _special_rows(root, special, dt.date(ly.year, 1, 1), ly) if special else None
+    special_this = special_ly = None
+    if special:
+        special_this = _special_rows(root, special, dt.date(year, 1, 1), on, classes, source)
+        special_ly = _special_rows(root, special, dt.date(ly.year, 1, 1), ly, classes, ly_source)
     plans = _plan_series_many(root, indicators, year, bucketings)
     out = {}
     for name, bucket in bucketings.items():
-        mtd = _accumulate(this_month, bucket, paths)
-        ly_mtd = _accumulate(ly_month, bucket, paths)
+        mtd = _accumulate(this_month, bucket, classes)
+        ly_mtd = _accumulate(ly_month, bucket, classes)
         specials: dict = {name: {} for name in ("day", "mtd", "ytd", "ly_day", "ly_mtd", "ly_ytd")}
         if special and name == "main":  # restricted bucketings only serve ratios of additive terms
-            specials = {
-                "day": _special_values(special, special_this, on, on, bucket, paths),
-                "mtd": _special_values(special, special_this, month_first, on, bucket, paths),
-                "ytd": _special_values(special, special_this, dt.date(year, 1, 1), on, bucket, paths),
-                "ly_day": _special_values(special, special_ly, ly, ly, bucket, paths),
-                "ly_mtd": _special_values(special, special_ly, ly_month_first, ly, bucket, paths),
-                "ly_ytd": _special_values(special, special_ly, dt.date(ly.year, 1, 1), ly, bucket, paths),
-            }
+            for period in PERIODS:
+                specials[period] = _special_values(special_this, period, bucket, classes)
+                specials[f"ly_{period}"] = _special_values(special_ly, period, bucket, classes)
         out[name] = _Periods(
-            day=_accumulate(this_month, bucket, paths, "ds", "dn"),
+            day=_accumulate(this_month, bucket, classes, "ds", "dn"),
             mtd=mtd,
-            ytd=_merge(_accumulate(before, bucket, paths), mtd),
-            ly_day=_accumulate(ly_month, bucket, paths, "ds", "dn"),
+            ytd=_merge(_accumulate(before, bucket, classes), mtd),
+            ly_day=_accumulate(ly_month, bucket, classes, "ds", "dn"),
             ly_mtd=ly_mtd,
-            ly_ytd=_merge(_accumulate(ly_before, bucket, paths), ly_mtd),
+            ly_ytd=_merge(_accumulate(ly_before, bucket, classes), ly_mtd),
             special=specials,
             plans=plans[name],
         )
