@@ -130,7 +130,10 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     _database["OPTIONS"] = {
         # WAL lets the live pages read while ingest writes; IMMEDIATE avoids "database is locked" upgrades.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+        ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }

@@ -376,6 +376,14 @@ class AlarmCondition(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sensor", "limit_code"], name="telemetry_condition_unique"),
         ]
+        indexes = [
+            # Ingest reads only the conditions that are not idle; idle ones change only when a limit is crossed.
+            models.Index(
+                fields=["sensor"],
+                condition=Q(active=True) | Q(acked=False) | Q(pending_since__isnull=False),
+                name="telemetry_condition_busy",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sensor_id}:{self.limit_code}"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -112,8 +112,8 @@ def parse_ts(raw) -> int:
     raise ValueError("expected ISO-8601 text or epoch milliseconds")
 
 
-def _validate(batch: Batch, result: IngestResult, now_ms: int, good: list, bad: list) -> None:
-    """The hot loop: keep it flat. Appends (batch result, sensor id, ts, value) to good, _Bad to bad."""
+def _validate(batch: Batch, now_ms: int, good: list, bad: list) -> None:
+    """The hot loop: keep it flat. Appends (sensor id, ts, value) to good, _Bad to bad."""
     known = directory.by_code()
     gateway = batch.gateway_code
     oldest = now_ms - max_age_ms()
@@ -182,24 +182,23 @@ def _validate(batch: Batch, result: IngestResult, now_ms: int, good: list, bad: 
         if ts < oldest:
             bad.append(_Bad(gateway, code, ts, value, QuarantineReason.TOO_OLD))
             continue
-        good.append((result, info.id, ts, value))
+        good.append((info.id, ts, value))
 
 
 def ingest(batches: Sequence[Batch], *, now_ms: int | None = None) -> list[IngestResult]:
     """Validate and store many messages in one transaction; one result per message, in order."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     results = [IngestResult(b.gateway_code, b.seq, received=len(b.readings)) for b in batches]
-    good: list[tuple] = []
+    per_batch: list[tuple[IngestResult, bool, list]] = []
     bad_by_result: list[tuple[IngestResult, _Bad]] = []
-    historical_results: set[int] = set()
     for batch, result in zip(batches, results, strict=True):
+        good: list[tuple] = []
         bad: list[_Bad] = []
-        _validate(batch, result, now_ms, good, bad)
+        _validate(batch, now_ms, good, bad)
+        per_batch.append((result, batch.historical, good))
         bad_by_result.extend((result, b) for b in bad)
-        if batch.historical:
-            historical_results.add(id(result))
     with transaction.atomic():
-        _store_and_evaluate(good, bad_by_result, historical_results, results, batches, now_ms)
+        _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms)
     return results
 
 
@@ -240,75 +239,91 @@ def _lock_states(sensor_ids: list[int]) -> dict[int, tuple[int | None, int | Non
     return states
 
 
-def _store_and_evaluate(good, bad_by_result, historical_results, results, batches, now_ms) -> None:
-    store = reading_store()
-    # Inside the flush: the same (sensor, ts) twice is a duplicate (same value) or a conflict (another value).
+def _dedupe_in_flush(per_batch, bad_by_result) -> list[tuple[IngestResult, bool, list]]:
+    """The same (sensor, ts) twice in one flush: a duplicate (same value) or a conflict (another value)."""
     first_seen: dict[tuple[int, int], float] = {}
-    candidates: list[tuple] = []
-    for entry in good:
-        result, sid, ts, value = entry
-        key = (sid, ts)
-        seen = first_seen.get(key)
-        if seen is None:
-            first_seen[key] = value
-            candidates.append(entry)
-        elif seen == value:
-            result.duplicates += 1
-        else:
-            info = directory.by_id(sid)
-            bad_by_result.append(
-                (result, _Bad(result.gateway, info.code, ts, value, QuarantineReason.CONFLICT))
-            )
-    sensor_ids = sorted({entry[1] for entry in candidates})
-    states = _lock_states(sensor_ids)
-
-    fresh: list[tuple] = []  # newer than anything stored: cannot exist yet
-    older: list[tuple] = []
-    for entry in candidates:
-        max_ts = states[entry[1]][1]
-        (fresh if max_ts is None or entry[2] > max_ts else older).append(entry)
-    to_store = [(sid, ts, value) for _r, sid, ts, value in fresh]
-    if older:
-        stored_values = store.existing([(sid, ts) for _r, sid, ts, _v in older])
-        for entry in older:
-            result, sid, ts, value = entry
-            known = stored_values.get((sid, ts))
-            if known is None:
-                # Late but new (e.g. two ingest processes finished a gateway's messages out of order): history
-                # is real, so store it — it never moves live state or alarms back in time.
-                result.out_of_order += 1
-                result.stored += 1
-                to_store.append((sid, ts, value))
-            elif known == value:
+    out = []
+    for result, historical, rows in per_batch:
+        kept = []
+        for row in rows:
+            sid, ts, value = row
+            seen = first_seen.get((sid, ts))
+            if seen is None:
+                first_seen[(sid, ts)] = value
+                kept.append(row)
+            elif seen == value:
                 result.duplicates += 1
             else:
-                info = directory.by_id(sid)
+                code = directory.by_id(sid).code
                 bad_by_result.append(
-                    (
-                        result,
-                        _Bad(
-                            result.gateway, info.code, ts, value, QuarantineReason.CONFLICT, f"stored {known}"
-                        ),
-                    )
+                    (result, _Bad(result.gateway, code, ts, value, QuarantineReason.CONFLICT))
                 )
+        out.append((result, historical, kept))
+    return out
+
+
+def _resolve_older(older, to_store, bad_by_result, store) -> None:
+    """Readings not newer than the newest stored one of their sensor: stored before (duplicate or conflict),
+    or late but new (e.g. two ingest processes finished a gateway's messages out of order) — history is real,
+    so those are stored, but never move live state or alarms back in time."""
+    stored_values = store.existing([(sid, ts) for _r, (sid, ts, _v) in older])
+    for result, row in older:
+        sid, ts, value = row
+        known = stored_values.get((sid, ts))
+        if known is None:
+            result.out_of_order += 1
+            result.stored += 1
+            to_store.append(row)
+        elif known == value:
+            result.duplicates += 1
+        else:
+            code = directory.by_id(sid).code
+            bad = _Bad(result.gateway, code, ts, value, QuarantineReason.CONFLICT, f"stored {known}")
+            bad_by_result.append((result, bad))
+
+
+def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms) -> None:
+    store = reading_store()
+    total = sum(len(rows) for _r, _h, rows in per_batch)
+    keys = {(row[0], row[1]) for _r, _h, rows in per_batch for row in rows}
+    if len(keys) != total:
+        per_batch = _dedupe_in_flush(per_batch, bad_by_result)
+    states = _lock_states(sorted({sid for sid, _ts in keys}))
+    max_ts = {sid: -1 if newest is None else newest for sid, (_last, newest) in states.items()}
+
+    to_store: list[tuple] = []
+    live_rows: list[tuple] = []
+    historical_rows: list[tuple] = []
+    older: list[tuple] = []
+    for result, historical, rows in per_batch:
+        fresh = [row for row in rows if row[1] > max_ts[row[0]]]  # newer than anything stored: cannot exist
+        if len(fresh) != len(rows):
+            older.extend((result, row) for row in rows if row[1] <= max_ts[row[0]])
+        result.stored += len(fresh)
+        to_store.extend(fresh)
+        (historical_rows if historical else live_rows).extend(fresh)
+    if older:
+        _resolve_older(older, to_store, bad_by_result, store)
     stored = store.insert(to_store)
     if stored != len(to_store):  # cannot happen under the state lock; if it ever does, say so in the counts
         results[0].duplicates += len(to_store) - stored
     store.add_to_aggregates(to_store)
-    for result, _sid, _ts, _v in fresh:
-        result.stored += 1
 
     # Live state and alarms follow only live (non-historical) readings newer than the last live one.
     live: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for sid, ts, value in live_rows:
+        live[sid].append((ts, value))
     newest_stored: dict[int, int] = {}
-    for result, sid, ts, value in fresh:
+    for sid, points in live.items():
+        points.sort()
+        last_live = states[sid][0]
+        if last_live is not None and points[0][0] <= last_live:
+            points[:] = [p for p in points if p[0] > last_live]
+        newest_stored[sid] = points[-1][0] if points else -1
+    for sid, ts, _v in historical_rows:
         if ts > newest_stored.get(sid, -1):
             newest_stored[sid] = ts
-        if id(result) in historical_results:
-            continue
-        last_ts = states[sid][0]
-        if last_ts is None or ts > last_ts:
-            live[sid].append((ts, value))
+    live = {sid: points for sid, points in live.items() if points}
     _move_state(live, newest_stored)
     raised = _evaluate_alarms(live, now_ms)
     for result in results:
@@ -320,22 +335,37 @@ def _store_and_evaluate(good, bad_by_result, historical_results, results, batche
 
 
 def _move_state(live: dict[int, list[tuple[int, float]]], newest_stored: dict[int, int]) -> None:
-    updates = []
-    for sid, points in live.items():
-        points.sort()
-        ts, value = points[-1]
-        updates.append((ts, value, sid))
+    updates = [(points[-1][0], points[-1][1], sid) for sid, points in live.items()]  # points are sorted
+    newest = [(ts, sid, ts) for sid, ts in newest_stored.items() if ts >= 0]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # one statement over arrays, not a round trip per sensor
+            if updates:
+                ts, values, sids = (list(c) for c in zip(*updates, strict=True))
+                cursor.execute(
+                    "UPDATE telemetry_sensorstate AS s SET last_ts = v.ts, last_value = v.value, online = TRUE, "
+                    "updated_at = now() FROM unnest(%s::bigint[], %s::float8[], %s::bigint[]) AS v(ts, value, sid) "
+                    "WHERE s.sensor_id = v.sid",
+                    [ts, values, sids],
+                )
+            if newest:
+                ts, sids, _ = (list(c) for c in zip(*newest, strict=True))
+                cursor.execute(
+                    "UPDATE telemetry_sensorstate AS s SET max_ts = v.ts "
+                    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(ts, sid) "
+                    "WHERE s.sensor_id = v.sid AND (s.max_ts IS NULL OR s.max_ts < v.ts)",
+                    [ts, sids],
+                )
+            return
         if updates:
             cursor.executemany(
                 "UPDATE telemetry_sensorstate SET last_ts = %s, last_value = %s, online = TRUE, "
                 "updated_at = CURRENT_TIMESTAMP WHERE sensor_id = %s",
                 updates,
             )
-        if newest_stored:
+        if newest:
             cursor.executemany(
                 "UPDATE telemetry_sensorstate SET max_ts = %s WHERE sensor_id = %s AND (max_ts IS NULL OR max_ts < %s)",
-                [(ts, sid, ts) for sid, ts in newest_stored.items()],
+                newest,
             )
 
 
@@ -452,23 +482,41 @@ def _conditions_for(sensor_ids: Iterable[int]) -> dict[tuple[int, str], AlarmCon
     return conditions
 
 
+def _busy_conditions() -> dict[tuple[int, str], AlarmCondition]:
+    """Conditions that are not idle (active, unacked or with an on-delay running). Few at any time, and the
+    only ones a reading inside every limit can change."""
+    busy = AlarmCondition.objects.filter(Q(active=True) | Q(acked=False) | Q(pending_since__isnull=False))
+    return {(c.sensor_id, c.limit_code): c for c in busy}
+
+
+def _idle_condition(sid: int, code: str) -> AlarmCondition:
+    cond, _ = AlarmCondition.objects.get_or_create(sensor_id=sid, limit_code=code)
+    return cond
+
+
 def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> int:
+    """Evaluate each sensor's new live readings against its rules, in time order.
+
+    Runs under the sensor-state lock taken by _lock_states, so the condition rows read here are the truth for
+    these sensors. An idle condition (normal, acked, no on-delay running) can only change when a reading
+    crosses its limit, so it is read from the database only then — the common case reads nothing per sensor.
+    """
     if not live:
         return 0
-    candidates = []
-    for sid in live:
-        info = directory.by_id(sid)
-        if info is not None and info.in_service:
-            candidates.append(sid)
-    conditions = _conditions_for(candidates)
+    busy = _busy_conditions()
     raised = 0
-    for sid in candidates:
+    for sid, points in live.items():
         info = directory.by_id(sid)
-        points = live[sid]
+        if info is None or not info.in_service:
+            continue
+        values = [value for _ts, value in points]
+        low, high = min(values), max(values)
         for rule in info.rules:
-            cond = conditions.get((sid, rule.code))
+            cond = busy.get((sid, rule.code))
             if cond is None:
-                continue
+                if not (rule.limit.exceeded(high) or rule.limit.exceeded(low)):
+                    continue
+                cond = _idle_condition(sid, rule.code)
             state = _state_of(cond)
             for ts, value in points:
                 event = engine.evaluate(state, rule.limit, ts, value)
@@ -476,7 +524,7 @@ def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> i
                     raised += _apply(cond, state, event, info, ts=ts, value=value, rule=rule)
             if any(getattr(cond, f) != getattr(state, f) for f in _STATE_FIELDS):
                 _persist(cond, state)
-        stale = conditions.get((sid, STALE_LIMIT))
+        stale = busy.get((sid, STALE_LIMIT))
         if stale is not None and stale.active:
             state = _state_of(stale)
             ts, value = points[-1]

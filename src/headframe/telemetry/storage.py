@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from headframe.telemetry.models import STEP_MS, Step
 
@@ -61,6 +61,24 @@ def bucket_rows(rows: Iterable[Row], step_ms: int) -> list[tuple]:
     return [(sid, bucket, *a) for (sid, bucket), a in acc.items()]
 
 
+def merge_buckets(buckets: list[tuple], step_ms: int) -> list[tuple]:
+    """Fold finer buckets (sid, bucket, min, max, sum, count, last_ts, last) into coarser ones."""
+    acc: dict[tuple[int, int], list] = {}
+    for sid, bucket, lo, hi, total, count, last_ts, last in buckets:
+        key = (sid, bucket - bucket % step_ms)
+        a = acc.get(key)
+        if a is None:
+            acc[key] = [lo, hi, total, count, last_ts, last]
+            continue
+        a[0] = min(a[0], lo)
+        a[1] = max(a[1], hi)
+        a[2] += total
+        a[3] += count
+        if last_ts >= a[4]:
+            a[4], a[5] = last_ts, last
+    return [(sid, bucket, *a) for (sid, bucket), a in acc.items()]
+
+
 class SqlReadingStore:
     """Readings in the project database: executemany on SQLite, COPY through a staging table on PostgreSQL."""
 
@@ -82,6 +100,19 @@ class SqlReadingStore:
         return raw.total_changes - before
 
     def _insert_pg(self, rows: Sequence[Row]) -> int:
+        """COPY straight into the table: the service only hands over rows it checked are new (under the
+        sensor lock). Should one exist after all, fall back to a staging table with ON CONFLICT DO NOTHING."""
+        try:
+            with (
+                transaction.atomic(),
+                connection.cursor() as cursor,
+                cursor.cursor.copy("COPY telemetry_reading (sensor_id, ts, value) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            return len(rows)
+        except IntegrityError:
+            pass
         with connection.cursor() as cursor:
             pg = cursor.cursor  # psycopg cursor: COPY is not in the DB-API
             pg.execute(
@@ -134,16 +165,24 @@ class SqlReadingStore:
             "THEN excluded.last ELSE telemetry_readingaggregate.last END, "
             f"last_ts = {greatest}(telemetry_readingaggregate.last_ts, excluded.last_ts)"
         )
-        params = []
-        for step in (Step.MINUTE, Step.HOUR):
-            for sid, bucket, lo, hi, total, count, last_ts, last in bucket_rows(rows, STEP_MS[step]):
-                params.append((sid, step.value, bucket, lo, hi, total, count, last_ts, last))
+        minutes = bucket_rows(rows, STEP_MS[Step.MINUTE])
+        params = [(sid, "1m", bucket, *rest) for sid, bucket, *rest in minutes]
+        params.extend(
+            (sid, "1h", bucket, *rest) for sid, bucket, *rest in merge_buckets(minutes, STEP_MS[Step.HOUR])
+        )
         if self.vendor == "sqlite":
             raw = _raw_connection()
             raw.executemany(sql.replace("%s", "?"), params)
             return
+        # PostgreSQL: one statement over arrays instead of a round trip per bucket.
+        types = ("bigint", "varchar", "bigint", "float8", "float8", "float8", "int", "bigint", "float8")
+        columns = [list(col) for col in zip(*params, strict=True)]
+        unnest = ", ".join(f"%s::{t}[]" for t in types)
+        values_sql = (
+            sql[: sql.index("VALUES")] + f"SELECT * FROM unnest({unnest}) " + sql[sql.index("ON CONFLICT") :]
+        )
         with connection.cursor() as cursor:
-            cursor.executemany(sql, params)
+            cursor.execute(values_sql, columns)
 
     # ---- reads
     def read_raw(self, sensor_id: int, start_ms: int, end_ms: int, limit: int) -> list[tuple[int, float]]:
