@@ -1,0 +1,174 @@
+"""Telemetry in the admin: limit profiles are group reference data; gateways, sensors and site overrides are
+changed by administrators of their site; alarms, the journal and the quarantine are read-only. Every change is
+audited through the same services as the API."""
+
+from django.contrib import admin
+
+from headframe.core.admin import ReadOnlyAdmin
+from headframe.core.audit import channel
+from headframe.core.services import audited_create, audited_update
+from headframe.org.roles import Perm
+from headframe.org.selectors import scope_for
+from headframe.production.admin import GroupReferenceAdmin
+from headframe.telemetry.directory import directory
+from headframe.telemetry.models import (
+    Alarm,
+    AlarmJournal,
+    Gateway,
+    Limit,
+    LimitProfile,
+    Quarantine,
+    Sensor,
+    SiteLimitSetting,
+)
+
+
+@admin.register(LimitProfile)
+class LimitProfileAdmin(GroupReferenceAdmin):
+    list_display = ["code", "name_vi", "is_default"]
+
+
+@admin.register(Limit)
+class LimitAdmin(GroupReferenceAdmin):
+    list_display = ["profile", "code", "kind", "location", "direction", "threshold", "priority", "latching"]
+    list_display += ["clause", "confirmed"]
+    list_filter = ["profile", "kind", "confirmed", "latching"]
+    search_fields = ["code", "clause"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        directory.invalidate()
+
+
+class SiteScopedAdmin(admin.ModelAdmin):
+    """Rows that belong to a site: visible in the user's scope, changed by its administrators, audited."""
+
+    site_field = "site"
+
+    def _site_path(self, obj) -> str:
+        site = obj
+        for part in self.site_field.split("__"):
+            site = getattr(site, part)
+        return site.path
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .filter(scope_for(request.user).q(Perm.VIEW, f"{self.site_field}__path"))
+        )
+
+    def has_module_permission(self, request):
+        scope = scope_for(request.user)
+        return request.user.is_staff and (scope.is_superuser or bool(scope.paths(Perm.VIEW)))
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        scope = scope_for(request.user)
+        return scope.is_superuser or bool(scope.paths(Perm.MANAGE))
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return self.has_add_permission(request)
+        return scope_for(request.user).allows(Perm.MANAGE, self._site_path(obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # readings and alarms refer to them; take a sensor out of service instead
+
+    def save_model(self, request, obj, form, change):
+        path = self._site_path(obj)
+        if not scope_for(request.user).allows(Perm.MANAGE, path):
+            raise PermissionError("not an administrator of this site")
+        with channel("admin"):
+            if change:
+                fresh = type(obj).objects.get(pk=obj.pk)
+                changes = {f: form.cleaned_data[f] for f in form.changed_data}
+                audited_update(actor=request.user, obj=fresh, changes=changes, unit_path=path)
+            else:
+                audited_create(actor=request.user, obj=obj, unit_path=path)
+        directory.invalidate()
+
+
+@admin.register(Gateway)
+class GatewayAdmin(SiteScopedAdmin):
+    list_display = ["code", "site", "online", "last_seen", "messages", "readings_stored"]
+    readonly_fields = ["online", "last_seen", "last_seq", "messages", "readings_stored"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Sensor)
+class SensorAdmin(SiteScopedAdmin):
+    site_field = "gateway__site"
+    list_display = [
+        "code",
+        "kind",
+        "location",
+        "position",
+        "gateway",
+        "period_s",
+        "calibration_due",
+        "in_service",
+    ]
+    list_filter = ["kind", "location", "in_service"]
+    search_fields = ["code", "name", "sparkplug_metric"]
+    raw_id_fields = ["position"]
+
+
+@admin.register(SiteLimitSetting)
+class SiteLimitSettingAdmin(SiteScopedAdmin):
+    """A site's override of a regulatory default: audited with the reason."""
+
+    list_display = [
+        "site",
+        "limit",
+        "threshold",
+        "deadband",
+        "on_delay_s",
+        "off_delay_s",
+        "enabled",
+        "reason",
+    ]
+
+
+class SiteReadOnlyAdmin(ReadOnlyAdmin):
+    path_field = "site_path"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(scope_for(request.user).q(Perm.VIEW, self.path_field))
+
+    def has_module_permission(self, request):
+        scope = scope_for(request.user)
+        return request.user.is_staff and (scope.is_superuser or bool(scope.paths(Perm.VIEW)))
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+
+@admin.register(Alarm)
+class AlarmAdmin(SiteReadOnlyAdmin):
+    list_display = ["raised_at", "sensor", "limit_code", "priority", "message", "acked_at", "closed_at"]
+    list_filter = ["priority", "limit_code"]
+    date_hierarchy = "raised_at"
+
+
+@admin.register(AlarmJournal)
+class AlarmJournalAdmin(SiteReadOnlyAdmin):
+    list_display = ["at", "condition", "event", "state", "value", "user", "comment"]
+    list_filter = ["event", "state"]
+    date_hierarchy = "at"
+
+
+@admin.register(Quarantine)
+class QuarantineAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "gateway_code", "sensor_code", "ts_raw", "value_raw", "reason", "detail"]
+    list_filter = ["reason", "channel"]
+    search_fields = ["gateway_code", "sensor_code"]
+
+    def has_module_permission(self, request):
+        scope = scope_for(request.user)
+        return request.user.is_staff and (scope.is_superuser or bool(scope.paths(Perm.MANAGE)))
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
