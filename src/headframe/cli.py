@@ -10,8 +10,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 PROG = "headframe"
+DELEGATED = ("ingest", "simulate")  # subcommands whose options their own module parses
 
 
 class CommandError(Exception):
@@ -194,6 +196,22 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_import_sensors(args) -> int:
+    from headframe.core.audit import channel
+    from headframe.org.services import user_by_username
+    from headframe.telemetry.registry_io import sensors_import
+
+    try:
+        content = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    actor = user_by_username(args.as_user) if args.as_user else None
+    with channel("cli"):
+        result = sensors_import(actor=actor, content=content, filename=Path(args.file).name)
+    print(f"{result['created']} sensor(s) created, {result['updated']} updated from {args.file}")
+    return 0
+
+
 def _delegate(module: str):
     """Subcommands that own their options (telemetry ingest, simulator): module.main(argv) -> exit code."""
 
@@ -295,6 +313,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(
+        "import-sensors", help="create or update sensors from a CSV or XLSX file (all or none)"
+    )
+    p.add_argument("file", help="the .csv or .xlsx file")
+    p.add_argument("--as-user", help="act as this user (default: the system)")
+    p.set_defaults(func=cmd_import_sensors)
+
+    p = sub.add_parser(
         "ingest", help="subscribe to MQTT and store telemetry (see `ingest --help`)", add_help=False
     )
     p.add_argument("args", nargs=argparse.REMAINDER)
@@ -316,7 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        # argparse's REMAINDER does not take arguments that start with "--": hand them over untouched.
+        args = parser.parse_args(argv[:1])
+        args.args = argv[1:]
+    else:
+        args = parser.parse_args(argv)
     if args.command == "demo":
         os.environ["HEADFRAME_MODE"] = "demo"
     try:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema, UploadedFile
 
 from headframe.core.audit import channel
 from headframe.core.errors import ValidationFailed
@@ -79,6 +79,14 @@ def list_sensors(request, filters: Query[SensorQuery]):
     return [
         _sensor_out(s) for s in selectors.sensors_visible(request.user, kind=filters.kind, site=filters.site)
     ]
+
+
+@router.post("/sensors/import", summary="Create or update sensors from a CSV or XLSX file (all rows or none)")
+def import_sensors(request, file: File[UploadedFile]):
+    from headframe.telemetry.registry_io import sensors_import
+
+    with channel("api"):
+        return sensors_import(actor=request.user, content=file.read(), filename=file.name or "")
 
 
 @router.get(
