@@ -19,6 +19,7 @@ from headframe.core.audit import channel
 from headframe.org import services
 from headframe.org.models import BridgePoint, Person, Unit
 from headframe.production.demo import load_production_demo
+from headframe.telemetry.demo import TelemetryDemoResult, load_telemetry_demo
 
 DEMO_PASSWORD = "headframe-demo"
 DEMO_SEED = 2027
@@ -84,7 +85,10 @@ DEMO_USERS = {
     "safety": [("safety_officer", "NDA")],
     "reporter": [("reporter", "NDA-M1")],
     "reporter_vso": [("reporter", "VSO")],
+    # The machine account gateways (and `headframe simulate --transport http`) send readings as: token only.
+    "gateway": [("gateway", GROUP_CODE)],
 }
+MACHINE_USERS = frozenset({"gateway"})
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"]
 MIDDLE = ["Văn", "Đức", "Minh", "Quang", "Thị", "Hữu", "Công", "Thanh"]
@@ -302,6 +306,7 @@ class DemoResult:
     created_people: int = 0
     created_users: list[str] = field(default_factory=list)
     production: dict = field(default_factory=dict)
+    telemetry: TelemetryDemoResult | None = None
 
 
 @transaction.atomic
@@ -360,8 +365,10 @@ def load_demo(seed: int = DEMO_SEED, production_years: int = 0) -> DemoResult:
         for username, grants in DEMO_USERS.items():
             if username in existing_users:
                 continue
-            services.user_create(actor=None, username=username, grants=grants, password=DEMO_PASSWORD)
+            password = None if username in MACHINE_USERS else DEMO_PASSWORD
+            services.user_create(actor=None, username=username, grants=grants, password=password)
             result.created_users.append(username)
+        result.telemetry = load_telemetry_demo()
         if production_years:
             result.production = load_production_demo(
                 today=timezone.localdate(), years=production_years, seed=seed

@@ -1,0 +1,160 @@
+"""The simulator end to end: its readings go through the real ingest (service, HTTP API, MQTT broker) and its
+scenarios raise the alarms they are written to raise."""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+import uuid
+
+import pytest
+
+from headframe.demo import load_demo
+from headframe.telemetry import services
+from headframe.telemetry.demo import load_telemetry_demo, simulator_token
+from headframe.telemetry.models import AlarmCondition, Reading, Sensor
+from headframe.telemetry.simulator import (
+    HttpTransport,
+    MqttTransport,
+    World,
+    messages_of,
+    run,
+    sensors_from_db,
+)
+from tests.telemetry.conftest import NOW_MS
+
+
+def _ingest(world: World, until: float, step: float = 1.0) -> None:
+    """Feed the world's readings to services.ingest every `step` simulated seconds, as the ingest process would."""
+    t = world.t
+    while t < until:
+        t += step
+        batches = [
+            services.Batch(gateway, readings_list_to_tuples(readings))
+            for _site, gateway, readings in messages_of(world.advance(t))
+        ]
+        if batches:
+            services.ingest(batches, now_ms=world.ts_of(t) + 500)
+
+
+def readings_list_to_tuples(readings: list[dict]) -> list[tuple]:
+    return [(r["sensor"], r["ts"], r["value"]) for r in readings]
+
+
+def _active(sensor_code: str) -> set[str]:
+    return set(
+        AlarmCondition.objects.filter(sensor__code=sensor_code, active=True).values_list(
+            "limit_code", flat=True
+        )
+    )
+
+
+def test_methane_buildup_through_ingest_raises_the_face_alarm_and_the_trip(tree):
+    load_telemetry_demo()
+    world = World(
+        sensors_from_db(["A-M1"]), seed=1, start_ms=NOW_MS, scenarios=["methane_buildup"], scenario_start=10
+    )
+    _ingest(world, 50)
+    face_ch4 = f"{world.runs[0].target}-CH4"
+    assert "ch4_face_return_trip" not in _active(face_ch4)
+    _ingest(world, 100)
+    assert {"ch4_face_return_warn", "ch4_face_return_trip", "stale"} & _active(face_ch4) == {
+        "ch4_face_return_warn",
+        "ch4_face_return_trip",
+    }
+    assert "vel_face_min" in _active(f"{world.runs[0].target}-VG")
+
+
+def test_a_quiet_hour_raises_no_alarm(tree):
+    load_telemetry_demo()
+    world = World(sensors_from_db(), seed=3, start_ms=NOW_MS)
+    _ingest(world, 3600, step=30)
+    assert not AlarmCondition.objects.filter(active=True).exists()
+    assert Reading.objects.count() > 1000
+
+
+def test_a_frozen_then_silent_sensor_raises_the_stale_alarm(tree):
+    load_telemetry_demo()
+    world = World(sensors_from_db(), seed=6, start_ms=NOW_MS, scenarios=["frozen_sensor"], scenario_start=10)
+    _ingest(world, 10 + 300 + 60, step=5)
+    code = world.runs[0].target
+    services.stale_scan(now_ms=world.ts_of(10 + 300 + 60))
+    assert _active(code) == {"stale"}
+    assert AlarmCondition.objects.filter(active=True).count() == 1
+
+
+def test_the_simulator_over_http_stores_what_it_sends(db, client):
+    load_demo()
+    token = simulator_token()
+
+    def post(url, body, headers):
+        path = url.split("://", 1)[1].split("/", 1)[1]
+        response = client.post(
+            "/" + path, body, content_type="application/json", HTTP_AUTHORIZATION=headers["Authorization"]
+        )
+        return response.status_code, response.content
+
+    out = io.StringIO()
+    transport = HttpTransport("http://testserver", token, post=post, out=out)
+    world = World(sensors_from_db(["NDA-M1", "VSO-M1"]), seed=2, start_ms=int(time.time() * 1000) - 120_000)
+    now = [0.0]
+    stats = run(
+        world,
+        transport,
+        duration=60,
+        rate=1,
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+        out=out,
+    )
+    assert stats.readings > 600 and transport.buffered == 0
+    assert transport.stored == stats.readings == Reading.objects.count()
+    assert not transport.quarantined, out.getvalue()
+    assert set(
+        Sensor.objects.filter(state__last_ts__isnull=False).values_list("gateway__code", flat=True)
+    ) == {
+        "GW-NDA-M1",
+        "GW-VSO-M1",
+    }
+
+
+def _broker() -> tuple[str, int] | None:
+    try:
+        with socket.create_connection(("127.0.0.1", 1883), timeout=0.5):
+            return "127.0.0.1", 1883
+    except OSError:
+        return None
+
+
+@pytest.mark.skipif(_broker() is None, reason="no MQTT broker on 127.0.0.1:1883")
+def test_mqtt_messages_reach_the_broker_on_the_documented_topic_with_qos_1():
+    import paho.mqtt.client as mqtt
+
+    site = f"T{uuid.uuid4().hex[:8].upper()}"
+    received = []
+    subscribed = []
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{site}")
+    sub.on_message = lambda c, u, msg: received.append(msg)
+    sub.on_subscribe = lambda *a: subscribed.append(True)
+    sub.connect("127.0.0.1", 1883)
+    sub.subscribe(f"headframe/v1/{site}/#", qos=1)
+    sub.loop_start()
+    try:
+        deadline = time.monotonic() + 5
+        while not subscribed and time.monotonic() < deadline:
+            time.sleep(0.02)
+        transport = MqttTransport("127.0.0.1", 1883, client_id=f"test-pub-{site}", out=io.StringIO())
+        for seq in (1, 2, 3):
+            transport.send(site, f"GW-{site}", seq, [{"sensor": f"{site}-CH4", "ts": 1, "value": 0.25}])
+        assert transport.close(timeout=5) == 0
+        while len(received) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+    assert [m.topic for m in received] == [f"headframe/v1/{site}/GW-{site}/readings"] * 3
+    assert all(m.qos == 1 for m in received)
+    import orjson
+
+    assert [orjson.loads(m.payload)["seq"] for m in received] == [1, 2, 3]
