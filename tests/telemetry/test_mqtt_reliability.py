@@ -1,0 +1,273 @@
+"""Nothing acknowledged is lost and nothing is stored twice: `headframe ingest` runs as a separate process
+against its own Mosquitto (persistence on) and the test database, is killed with SIGKILL in the middle of a
+QoS 1 stream and started again, or sees the broker restart under it.
+
+On PostgreSQL the process writes into the test database itself; on SQLite the in-memory test database is
+copied into a file (VACUUM INTO) that the process opens, and the test reads the results from that file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import orjson
+import pytest
+from django.db import connection
+
+from tests.telemetry.test_mqtt import Mosquitto, connect_client, publish, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPIC = "headframe/v1/A-M1/GW-A1/readings"
+MESSAGES = 160
+PER_MESSAGE = 10  # 5 CH4 + 5 CO readings
+
+
+class SharedDatabase:
+    """The test database as a URL another process can open, and counts read back from it."""
+
+    def __init__(self, folder: Path) -> None:
+        settings = connection.settings_dict
+        self.file: Path | None = None
+        if connection.vendor == "sqlite":
+            self.file = folder / "ingest.sqlite3"
+            if connection.is_in_memory_db():
+                with connection.cursor() as cursor:
+                    cursor.execute("VACUUM INTO %s", [str(self.file)])
+            else:
+                self.file = Path(settings["NAME"])
+            self.url = f"sqlite:///{self.file}"
+        elif connection.vendor == "postgresql":
+            auth = quote(settings["USER"] or "", safe="")
+            if settings["PASSWORD"]:
+                auth += ":" + quote(settings["PASSWORD"], safe="")
+            host = settings["HOST"] or "localhost"
+            port = settings["PORT"] or 5432
+            self.url = f"postgresql://{auth}@{host}:{port}/{settings['NAME']}"
+        else:
+            pytest.skip(f"no shared test database on {connection.vendor}")
+
+    def query(self, sql: str) -> tuple:
+        if self.file is not None:
+            with sqlite3.connect(self.file, timeout=20) as db:
+                return db.execute(sql).fetchone()
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()
+
+    def readings(self) -> tuple[int, int, float]:
+        """(rows, distinct (sensor, ts), sum of values)."""
+        return self.query(
+            "SELECT COUNT(*), COUNT(DISTINCT sensor_id * 10000000000000 + ts), COALESCE(SUM(value), 0) "
+            "FROM telemetry_reading"
+        )
+
+    def stored(self) -> int:
+        return self.readings()[0]
+
+    def duplicates_seen(self) -> int:
+        row = self.query(
+            "SELECT COALESCE(SUM(count), 0) FROM telemetry_gatewaycounter "
+            "WHERE gateway_code = 'GW-A1' AND outcome = 'duplicate'"
+        )
+        return int(row[0])
+
+
+class Ingest:
+    """`python -m headframe ingest` as a subprocess, its output in a log file."""
+
+    def __init__(self, folder: Path, port: int, database: SharedDatabase, client_id: str) -> None:
+        self.folder, self.port, self.database, self.client_id = folder, port, database, client_id
+        self.process: subprocess.Popen | None = None
+        self.log = folder / f"ingest-{uuid.uuid4().hex[:6]}.log"
+
+    def start(self, *extra: str) -> Ingest:
+        env = {
+            **os.environ,
+            "HEADFRAME_DATABASE_URL": self.database.url,
+            "HEADFRAME_SECRET_KEY": "test-only-" + "x" * 40,
+            "PYTHONUNBUFFERED": "1",
+        }
+        args = [
+            *("--port", str(self.port), "--client-id", self.client_id, "--share-group", "reliability"),
+            *("--max-batch", "20", "--max-wait-ms", "20", "--log-every", "1", *extra),
+        ]
+        self.log = self.folder / f"ingest-{uuid.uuid4().hex[:6]}.log"
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "headframe", "ingest", "--", *args],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        assert wait_for(lambda: self.lines("subscribed") or self.process.poll() is not None, 20)
+        assert self.process.poll() is None, self.output()
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def lines(self, pattern: str) -> list[str]:
+        return [line for line in self.output().splitlines() if re.search(pattern, line)]
+
+    def kill(self, sig: int = signal.SIGKILL) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def shared(mine, tmp_path):
+    return SharedDatabase(tmp_path)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    instance = Mosquitto(tmp_path).start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def ingests(tmp_path, broker, shared):
+    started: list[Ingest] = []
+
+    def start(*extra: str, client_id: str = "ingest-reliability") -> Ingest:
+        process = Ingest(tmp_path, broker.port, shared, client_id).start(*extra)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+def stream(start_ms: int):
+    """MESSAGES messages of PER_MESSAGE readings each, every (sensor, ts) unique; and the expected sum."""
+    messages, total = [], 0.0
+    for i in range(MESSAGES):
+        readings = []
+        for j in range(PER_MESSAGE // 2):
+            ts = start_ms + (i * PER_MESSAGE + j) * 10
+            ch4, co = round(0.2 + (i % 7) / 100, 2), float(4 + j)
+            readings += [
+                {"sensor": "A1-CH4-01", "ts": ts, "value": ch4},
+                {"sensor": "A1-CO-01", "ts": ts, "value": co},
+            ]
+            total += ch4 + co
+        messages.append(orjson.dumps({"gateway": "GW-A1", "seq": i, "readings": readings}))
+    return messages, total
+
+
+def _assert_exactly_once(shared: SharedDatabase, total: float, ingest: Ingest) -> None:
+    expected = MESSAGES * PER_MESSAGE
+    assert wait_for(lambda: shared.stored() >= expected, 30, 0.1), (shared.stored(), ingest.output())
+    rows, distinct, value_sum = shared.readings()
+    assert rows == distinct == expected
+    assert value_sum == pytest.approx(total)
+
+
+def test_ingest_killed_mid_stream_loses_nothing_and_stores_nothing_twice(shared, broker, ingests):
+    messages, total = stream(int(time.time() * 1000) - 600_000)
+    half = MESSAGES // 2
+    # Wait 300 ms between the commit and the acknowledgement: the kill lands after a commit, before its ack.
+    first = ingests("--ack-delay-ms", "300")
+    publisher = connect_client(broker.port)
+    try:
+        for payload in messages[:half]:
+            publish(publisher, TOPIC, payload)
+        assert wait_for(lambda: shared.stored() > 0, 15, 0.005), first.output()
+        assert first.kill(signal.SIGKILL) == -signal.SIGKILL
+        stored_at_kill = shared.stored()
+        assert stored_at_kill < MESSAGES * PER_MESSAGE
+        for payload in messages[half:]:  # while no ingest runs: the broker keeps them in the session
+            publish(publisher, TOPIC, payload)
+        second = ingests()
+        _assert_exactly_once(shared, total, second)
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
+    # The messages committed but not acknowledged before the kill came again and were recognised.
+    assert wait_for(lambda: shared.duplicates_seen() > 0, 5, 0.1)
+    assert second.lines("session resumed")
+
+
+def test_broker_restart_mid_stream_ingest_reconnects_and_loses_nothing(shared, broker, ingests):
+    messages, total = stream(int(time.time() * 1000) - 600_000)
+    half = MESSAGES // 2
+    ingest = ingests("--ack-delay-ms", "200")
+    publisher = connect_client(broker.port)
+    try:
+        for payload in messages[:half]:
+            publish(publisher, TOPIC, payload)
+        assert wait_for(lambda: shared.stored() > 0, 15, 0.005), ingest.output()
+        broker.stop()  # with messages in flight to the ingest and unacknowledged
+        broker.start()
+        assert wait_for(lambda: publisher.is_connected(), 15, 0.05)
+        for payload in messages[half:]:
+            publish(publisher, TOPIC, payload)
+        _assert_exactly_once(shared, total, ingest)
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
+    assert ingest.process.poll() is None, "ingest must survive a broker restart"
+    assert len(ingest.lines("connected to .*session resumed")) >= 1, ingest.output()
+    assert ingest.lines("disconnected from the broker")
+
+
+def test_sigterm_stores_and_acknowledges_what_arrived_then_exits_cleanly(shared, broker, ingests):
+    messages, total = stream(int(time.time() * 1000) - 600_000)
+    ingest = ingests()
+    publisher = connect_client(broker.port)
+    try:
+        for payload in messages:
+            publish(publisher, TOPIC, payload)
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
+    _assert_exactly_once(shared, total, ingest)
+    assert ingest.kill(signal.SIGTERM) == 0
+    assert ingest.lines("ingest stopped")
+    # Restarted, the same session gets nothing again: everything was acknowledged.
+    again = ingests()
+    time.sleep(0.5)
+    assert shared.duplicates_seen() == 0
+    assert again.process.poll() is None
+
+
+def test_database_connection_lost_mid_stream_is_retried_and_nothing_is_lost(shared, broker, ingests):
+    if connection.vendor != "postgresql":
+        pytest.skip("cutting a live database connection is a PostgreSQL test")
+    messages, total = stream(int(time.time() * 1000) - 600_000)
+    half = MESSAGES // 2
+    ingest = ingests()
+    publisher = connect_client(broker.port)
+    try:
+        for payload in messages[:half]:
+            publish(publisher, TOPIC, payload)
+        assert wait_for(lambda: shared.stored() > 0, 15, 0.005), ingest.output()
+        with connection.cursor() as cursor:  # what a database restart does to the ingest's connection
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        for payload in messages[half:]:
+            publish(publisher, TOPIC, payload)
+        _assert_exactly_once(shared, total, ingest)
+    finally:
+        publisher.disconnect()
+        publisher.loop_stop()
+    assert ingest.lines("database unavailable .* nothing acknowledged"), ingest.output()
+    assert ingest.process.poll() is None
