@@ -18,5 +18,6 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("production/", include("headframe.production.urls")),
+    path("telemetry/", include("headframe.telemetry.urls")),
     path("", include("headframe.web.urls")),
 ]

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -269,4 +269,18 @@ def alarm_kpis(*, site_path: str, start: dt.datetime, end: dt.datetime) -> Alarm
         bad_actors=[(s, lim, n) for (s, lim), n in actors.most_common(10)],
         standing=standing,
         chattering=[(s, lim, n) for (s, lim), n in chatter.most_common(10)],
+    )
+
+
+def journal_last_id(*, site_path: str) -> int:
+    """The newest journal id under a site: where a live page that has just rendered starts following."""
+    return AlarmJournal.objects.filter(site_path__startswith=site_path).aggregate(m=Max("id"))["m"] or 0
+
+
+def journal_for_sensor(sensor: Sensor, *, limit: int = 100) -> list[AlarmJournal]:
+    """The newest transitions of one sensor's alarms (the caller has already checked it may see the sensor)."""
+    return list(
+        AlarmJournal.objects.filter(condition__sensor=sensor)
+        .select_related("condition", "alarm", "user")
+        .order_by("-id")[:limit]
     )

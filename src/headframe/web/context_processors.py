@@ -14,7 +14,7 @@ NAVIGATION = [
     ("entry", _("Enter figures"), "production:entry"),
     ("briefing", _("Briefings"), None),
     ("priorities", _("Key tasks"), None),
-    ("telemetry", _("Safety monitoring"), None),
+    ("telemetry", _("Safety monitoring"), "telemetry:group"),
     ("safety", _("Inspections & readiness"), None),
     ("workforce", _("Workforce"), None),
     ("audit", _("Audit log"), "web:audit"),
