@@ -67,7 +67,7 @@ def cmd_serve(args) -> int:
 def cmd_demo(args) -> int:
     from django.core.management import call_command
 
-    from headframe.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+    from headframe.demo import DEMO_PASSWORD, DEMO_USERS, MACHINE_USERS, load_demo
 
     call_command("migrate", interactive=False, verbosity=0)
     print("loading demo data (the first run generates three years of daily figures, ~20 s)…", file=sys.stderr)
@@ -78,11 +78,123 @@ def cmd_demo(args) -> int:
         f"{result.production.get('actuals', 0):,} daily figures added (existing data left unchanged)"
     )
     print(
-        f"demo login: user 'admin', password '{DEMO_PASSWORD}'  (also: {', '.join(u for u in DEMO_USERS if u != 'admin')})"
+        f"demo login: user 'admin', password '{DEMO_PASSWORD}'  "
+        f"(also: {', '.join(u for u in DEMO_USERS if u not in ('admin', *MACHINE_USERS))})"
     )
+    if result.telemetry is not None:
+        print(f"demo telemetry: {result.telemetry.sensors} sensors on {result.telemetry.gateways} gateways")
     if args.no_serve:
         return 0
-    return cmd_serve(args)
+    telemetry = None if args.no_telemetry else DemoTelemetry(args)
+    try:
+        if telemetry is not None:
+            telemetry.start()
+        return cmd_serve(args)
+    finally:
+        if telemetry is not None:
+            telemetry.stop()
+
+
+def _mqtt_broker(timeout: float = 1.0) -> tuple[str, int] | None:
+    """HEADFRAME_MQTT_HOST:PORT (default 127.0.0.1:1883) if a broker accepts a connection there."""
+    import socket
+
+    host = os.environ.get("HEADFRAME_MQTT_HOST", "127.0.0.1")
+    port = int(os.environ.get("HEADFRAME_MQTT_PORT", "1883"))
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return host, port
+    except OSError:
+        return None
+
+
+class DemoTelemetry:
+    """Live telemetry for `headframe demo`: with an MQTT broker, `headframe ingest` and the simulator over MQTT;
+    without one, the simulator posting to this server's API as the demo gateway account. Child processes with
+    the same Python and environment, stopped when serve exits."""
+
+    def __init__(self, args) -> None:
+        import threading
+
+        self.args = args
+        self.children: list = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "headframe"]
+        scenarios = ["--scenarios", "all"]
+        broker = _mqtt_broker()
+        if broker is not None:
+            import hashlib
+
+            host, port = broker
+            where = ["--host", host, "--port", str(port)]
+            print(
+                f"demo telemetry: MQTT broker at {host}:{port}: starting `headframe ingest` and the simulator"
+            )
+            # One share group and session per demo database: two demos on one broker never split the messages.
+            from django.conf import settings
+
+            tag = hashlib.sha1(str(settings.DATABASES["default"]["NAME"]).encode()).hexdigest()[:8]
+            ingest = ["--client-id", f"headframe-demo-ingest-{tag}", "--share-group", f"headframe-demo-{tag}"]
+            self._spawn([*command, "ingest", *where, *ingest])
+            self._spawn([*command, "simulate", "--transport", "mqtt", *where, *scenarios])
+            return
+        from headframe.telemetry.demo import simulator_token
+
+        host = "127.0.0.1" if self.args.host in ("0.0.0.0", "::", "") else self.args.host
+        url = f"http://{f'[{host}]' if ':' in host else host}:{self.args.port}"
+        env = {**os.environ, "HEADFRAME_TOKEN": simulator_token()}  # not on the command line (ps shows it)
+        print(
+            "demo telemetry: no MQTT broker at "
+            f"{os.environ.get('HEADFRAME_MQTT_HOST', '127.0.0.1')}:{os.environ.get('HEADFRAME_MQTT_PORT', '1883')}: "
+            f"the simulator posts to {url} as the demo gateway account (--no-telemetry to skip)"
+        )
+        simulate = [*command, "simulate", "--transport", "http", "--url", url, *scenarios]
+        # wait until the server answers, so the simulator's first messages are not refused
+        self._background(self._spawn_when_listening, host, self.args.port, simulate, env)
+
+    def _background(self, target, *args) -> None:
+        import threading
+
+        threading.Thread(target=target, args=args, daemon=True).start()
+
+    def _spawn_when_listening(self, host: str, port: int, command: list[str], env: dict) -> None:
+        import socket
+
+        for _ in range(600):
+            if self._stopping.wait(0.1):
+                return
+            try:
+                with socket.create_connection((host, port), timeout=0.5):
+                    break
+            except OSError:
+                continue
+        self._spawn(command, env)
+
+    def _spawn(self, command: list[str], env: dict | None = None) -> None:
+        import subprocess
+
+        with self._lock:
+            if not self._stopping.is_set():
+                self.children.append(subprocess.Popen(command, env=env))
+
+    def stop(self, timeout: float = 15.0) -> None:
+        import subprocess
+
+        with self._lock:
+            self._stopping.set()
+            children = list(self.children)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def _read_password_stdin() -> str:
@@ -256,6 +368,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="migrate, load demo data (idempotent) and serve")
     _add_serve_options(p)
     p.add_argument("--no-serve", action="store_true", help="load the demo data and exit")
+    p.add_argument(
+        "--no-telemetry",
+        action="store_true",
+        help="do not start live telemetry (by default: `headframe ingest` and the simulator over MQTT when a "
+        "broker answers at HEADFRAME_MQTT_HOST:PORT, else the simulator over HTTP to this server)",
+    )
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(

@@ -19,6 +19,7 @@ import heapq
 import math
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -763,6 +764,7 @@ class MqttTransport(Transport):
         self.backlog: deque[tuple[str, bytes, int]] = deque()
         self.connected = threading.Event()
         self._ever_connected = False
+        self._closing = False
         self.client.connect_async(host, port, keepalive=keepalive)
         self.client.loop_start()
 
@@ -781,7 +783,7 @@ class MqttTransport(Transport):
         self.connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties=None) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._closing:
             self.say(f"broker connection lost ({reason_code}): buffering, will resend")
         self.connected.clear()
 
@@ -829,6 +831,7 @@ class MqttTransport(Transport):
         left = len(self.backlog) + self.unacked
         if left:
             self.say(f"{left} message(s) not confirmed by the broker at exit (it may not have them)")
+        self._closing = True
         self.client.disconnect()
         self.client.loop_stop()
         return left
@@ -927,6 +930,8 @@ class HttpTransport(Transport):
             self.quarantined[reason] += n
 
     def close(self, timeout: float = 10.0) -> int:
+        if self.outage_reported:
+            timeout = min(timeout, 2.0)  # the server is already gone (e.g. `headframe demo` shutting down)
         deadline = time.monotonic() + timeout
         while self.backlog and time.monotonic() < deadline:
             self.retry_at = 0.0
@@ -1144,8 +1149,13 @@ def _main(args) -> int:
         transport = HttpTransport(args.url, token)
     else:
         transport = PrintTransport()
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (headframe demo stopping us) and Ctrl-C: finish the tick, send what is pending, wait for acks
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
     try:
-        run(world, transport, duration=args.duration, rate=args.rate, batch=args.batch)
+        run(world, transport, duration=args.duration, rate=args.rate, batch=args.batch, stop=stop)
     except KeyboardInterrupt:
         pass
     finally:
