@@ -8,6 +8,7 @@ reload, the dispatcher acknowledges with a comment, and the state changes. Scree
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -59,7 +61,7 @@ def seed() -> None:
 
     def unit(code, name, kind, parent=None, **extra):
         return org.unit_create(
-            actor=None, code=code, name_vi=name, name_en=code, kind=kind, parent_code=parent, **extra
+            actor=None, code=code, name_vi=name, name_en="", kind=kind, parent_code=parent, **extra
         )
 
     unit("G", "Tập đoàn Than", "group")
@@ -127,13 +129,38 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def _server_database(var: Path):
+    """The server's own database: a fresh PostgreSQL database when the suite runs on PostgreSQL, else a file."""
+    base = os.environ.get("HEADFRAME_DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        yield f"sqlite:///{var / 'live.sqlite3'}"
+        return
+    import psycopg
+
+    name = f"hf_e2e_live_{os.getpid()}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urllib.parse.urlsplit(base)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """uvicorn serving headframe on its own SQLite file, migrated and seeded; stopped after the module."""
+    """uvicorn serving headframe on its own database, migrated and seeded; stopped after the module."""
     var = tmp_path_factory.mktemp("telemetry-live")
+    with _server_database(var) as database_url:
+        yield from _serve(var, database_url)
+
+
+def _serve(var: Path, database_url: str):
     env = {
         **os.environ,
-        "HEADFRAME_DATABASE_URL": f"sqlite:///{var / 'live.sqlite3'}",
+        "HEADFRAME_DATABASE_URL": database_url,
         "HEADFRAME_VAR_DIR": str(var),
         "DJANGO_SETTINGS_MODULE": "headframe.settings",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
@@ -306,6 +333,23 @@ def test_methane_alarm_appears_live_and_is_acknowledged_from_the_page(page, serv
     expect(page.get_by_test_id("journal")).to_contain_text("Đã cắt điện lò chợ")
     page.wait_for_timeout(500)
     _shot(page, "telemetry-history")
+    # Zoomed to the last few hours, the chart loads every reading for that window.
+    page.evaluate(
+        "echarts.getInstanceByDom(document.getElementById('history-chart'))"
+        ".dispatchAction({type: 'dataZoom', start: 97.5, end: 100})"
+    )
+    expect(page.get_by_test_id("history-step")).to_contain_text("từng giá trị đo")
+
+    # The same live page in English.
+    page.goto(f"{url}/telemetry/A-M1/")
+    page.get_by_test_id("lang-en").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_test_id("connection")).to_have_text("live")
+    expect(page.get_by_test_id("value-A1-O2-01")).to_contain_text(".")
+    expect(page.get_by_test_id("alarm-A1-CH4-01-ch4_face_return_trip")).to_contain_text(
+        "Active, acknowledged"
+    )
+    _shot(page, "telemetry-live-en")
     assert not simulator.errors, simulator.errors
 
 

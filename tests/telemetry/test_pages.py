@@ -203,3 +203,10 @@ def test_a_reconnect_resumes_after_the_last_event_id(people, methane_trip, monke
         "/telemetry/A-M1/stream?after=0", people.viewer_a, headers={"Last-Event-ID": str(ids[0])}
     )
     assert f"id: {ids[0]}\n" not in text and f"id: {ids[1]}\n" in text
+
+
+def test_a_stream_without_a_cursor_starts_at_the_newest_entry(people, methane_trip, monkeypatch):
+    monkeypatch.setattr(views, "STREAM_TICK_S", 0.01)
+    text = async_to_sync(_first_events)("/telemetry/A-M1/stream", people.viewer_a, wanted=("sensors",))
+    assert "event: journal" not in text  # the page rendered those already
+    assert text.startswith("retry: ")
