@@ -4,10 +4,11 @@ scenarios raise the alarms they are written to raise."""
 from __future__ import annotations
 
 import io
-import socket
 import time
 import uuid
 
+import orjson
+import paho.mqtt.client as mqtt
 import pytest
 
 from headframe.demo import load_demo
@@ -23,6 +24,7 @@ from headframe.telemetry.simulator import (
     sensors_from_db,
 )
 from tests.telemetry.conftest import NOW_MS
+from tests.telemetry.test_mqtt import Mosquitto, wait_for
 
 
 def _ingest(world: World, until: float, step: float = 1.0) -> None:
@@ -119,42 +121,76 @@ def test_the_simulator_over_http_stores_what_it_sends(db, client):
     }
 
 
-def _broker() -> tuple[str, int] | None:
-    try:
-        with socket.create_connection(("127.0.0.1", 1883), timeout=0.5):
-            return "127.0.0.1", 1883
-    except OSError:
-        return None
+@pytest.fixture
+def broker(tmp_path):
+    """A Mosquitto of our own (free port, persistence on), so nothing reaches another ingest on the machine."""
+    instance = Mosquitto(tmp_path).start()
+    yield instance
+    instance.stop()
 
 
-@pytest.mark.skipif(_broker() is None, reason="no MQTT broker on 127.0.0.1:1883")
-def test_mqtt_messages_reach_the_broker_on_the_documented_topic_with_qos_1():
-    import paho.mqtt.client as mqtt
-
-    site = f"T{uuid.uuid4().hex[:8].upper()}"
-    received = []
+def _subscriber(port: int, site: str, received: list) -> mqtt.Client:
+    """QoS 1 with a persistent session: it keeps its subscription and queued messages over a broker restart."""
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=f"test-sub-{site}",
+        clean_session=False,
+        protocol=mqtt.MQTTv311,
+    )
+    client.reconnect_delay_set(min_delay=1, max_delay=1)
     subscribed = []
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-sub-{site}")
-    sub.on_message = lambda c, u, msg: received.append(msg)
-    sub.on_subscribe = lambda *a: subscribed.append(True)
-    sub.connect("127.0.0.1", 1883)
-    sub.subscribe(f"headframe/v1/{site}/#", qos=1)
-    sub.loop_start()
+    client.on_message = lambda c, u, msg: received.append(msg)
+    client.on_subscribe = lambda *a: subscribed.append(True)
+    client.connect("127.0.0.1", port)
+    client.subscribe(f"headframe/v1/{site}/#", qos=1)
+    client.loop_start()
+    assert wait_for(lambda: subscribed, timeout=5)
+    return client
+
+
+def _send(transport: MqttTransport, site: str, seqs) -> None:
+    for seq in seqs:
+        transport.send(site, f"GW-{site}", seq, [{"sensor": f"{site}-CH4", "ts": seq, "value": 0.25}])
+
+
+def test_mqtt_messages_reach_the_broker_on_the_documented_topic_with_qos_1(broker):
+    site = f"T{uuid.uuid4().hex[:6].upper()}"
+    received: list = []
+    sub = _subscriber(broker.port, site, received)
     try:
-        deadline = time.monotonic() + 5
-        while not subscribed and time.monotonic() < deadline:
-            time.sleep(0.02)
-        transport = MqttTransport("127.0.0.1", 1883, client_id=f"test-pub-{site}", out=io.StringIO())
-        for seq in (1, 2, 3):
-            transport.send(site, f"GW-{site}", seq, [{"sensor": f"{site}-CH4", "ts": 1, "value": 0.25}])
+        transport = MqttTransport("127.0.0.1", broker.port, client_id=f"test-pub-{site}", out=io.StringIO())
+        assert wait_for(transport.connected.is_set, timeout=5)
+        _send(transport, site, (1, 2, 3))
         assert transport.close(timeout=5) == 0
-        while len(received) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        assert wait_for(lambda: len(received) >= 3, timeout=5)
     finally:
         sub.loop_stop()
         sub.disconnect()
     assert [m.topic for m in received] == [f"headframe/v1/{site}/GW-{site}/readings"] * 3
     assert all(m.qos == 1 for m in received)
-    import orjson
-
     assert [orjson.loads(m.payload)["seq"] for m in received] == [1, 2, 3]
+
+
+def test_mqtt_messages_sent_while_the_broker_is_down_are_buffered_and_resent(broker):
+    site = f"T{uuid.uuid4().hex[:6].upper()}"
+    received: list = []
+    sub = _subscriber(broker.port, site, received)
+    out = io.StringIO()
+    transport = MqttTransport("127.0.0.1", broker.port, client_id=f"test-pub-{site}", out=out)
+    try:
+        assert wait_for(transport.connected.is_set, timeout=5)
+        _send(transport, site, (1, 2))
+        assert wait_for(lambda: transport.unacked == 0, timeout=5)
+        broker.stop()
+        assert wait_for(lambda: not transport.connected.is_set(), timeout=5)
+        _send(transport, site, (3, 4, 5))
+        assert transport.buffered == 3
+        broker.start()
+        assert wait_for(lambda: transport.buffered == 0, timeout=20), out.getvalue()
+        assert wait_for(lambda: len({orjson.loads(m.payload)["seq"] for m in received}) == 5, timeout=10)
+    finally:
+        transport.close(timeout=5)
+        sub.loop_stop()
+        sub.disconnect()
+    assert sorted({orjson.loads(m.payload)["seq"] for m in received}) == [1, 2, 3, 4, 5]
+    assert "buffering" in out.getvalue() and "broker back" in out.getvalue()
