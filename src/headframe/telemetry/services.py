@@ -629,21 +629,28 @@ def stale_scan(*, now_ms: int | None = None) -> int:
     return _raise_stale(silent, now_ms, reason="")
 
 
+STALE_CHUNK = (
+    50  # sensors per transaction: a gateway outage of 1 000 sensors must not stall ingest for seconds
+)
+
+
 def _raise_stale(infos: list[SensorInfo], now_ms: int, *, reason: str) -> int:
-    if not infos:
-        return 0
     raised = 0
-    with transaction.atomic():
-        conditions = _conditions_for([i.id for i in infos])
-        for info in infos:
-            cond = conditions.get((info.id, STALE_LIMIT))
-            if cond is None or cond.active:
-                continue
-            state = _state_of(cond)
-            event = engine.force_active(state, now_ms)
-            if event is not None:
-                raised += _apply(cond, state, event, info, ts=now_ms, value=None, rule=None, comment=reason)
-                _persist(cond, state)
+    for start in range(0, len(infos), STALE_CHUNK):
+        chunk = infos[start : start + STALE_CHUNK]
+        with transaction.atomic():
+            conditions = _conditions_for([i.id for i in chunk])
+            for info in chunk:
+                cond = conditions.get((info.id, STALE_LIMIT))
+                if cond is None or cond.active:
+                    continue
+                state = _state_of(cond)
+                event = engine.force_active(state, now_ms)
+                if event is not None:
+                    raised += _apply(
+                        cond, state, event, info, ts=now_ms, value=None, rule=None, comment=reason
+                    )
+                    _persist(cond, state)
     return raised
 
 
@@ -654,7 +661,7 @@ def gateway_death(*, gateway_code: str, now_ms: int | None = None) -> int:
     with transaction.atomic():
         Gateway.objects.filter(code=gateway_code).update(online=False)
         SensorState.objects.filter(sensor_id__in=[i.id for i in infos]).update(online=False)
-        return _raise_stale(infos, now_ms, reason=f"gateway {gateway_code} offline")
+    return _raise_stale(infos, now_ms, reason=f"gateway {gateway_code} offline")
 
 
 def sensors_offline(*, gateway_code: str, sensor_ids: Sequence[int], now_ms: int | None = None) -> int:
@@ -663,7 +670,7 @@ def sensors_offline(*, gateway_code: str, sensor_ids: Sequence[int], now_ms: int
     infos = [i for i in (directory.by_id(s) for s in sensor_ids) if i is not None and i.in_service]
     with transaction.atomic():
         SensorState.objects.filter(sensor_id__in=[i.id for i in infos]).update(online=False)
-        return _raise_stale(infos, now_ms, reason=f"device on {gateway_code} offline")
+    return _raise_stale(infos, now_ms, reason=f"device on {gateway_code} offline")
 
 
 # ---------------------------------------------------------------- operator actions
