@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help demo serve test lint format bench install install-dev system-deps-test clean
+.PHONY: help demo serve test lint format bench install install-dev system-deps system-deps-test clean
 
 help:
 	@echo "make demo   - install, migrate an embedded SQLite database under var/, load demo data, serve on http://$(HOST):$(PORT)"
@@ -36,18 +36,25 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
 
-demo: install
+demo: install system-deps
 	$(BIN)/headframe demo --host $(HOST) --port $(PORT)
 
 serve: install
 	$(BIN)/headframe serve --host $(HOST) --port $(PORT)
 
-# Browser tests drive Debian's Chromium (never a downloaded browser); installed with apt-get when missing.
-system-deps-test:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Debian chromium for the browser tests"; \
-		$(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core >/dev/null 2>&1 || \
-		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core; }; }
+# PDF packs (WeasyPrint) need Debian's Pango; installed with apt-get when missing.
+system-deps:
+	@ldconfig -p | grep -q libpangoft2-1.0 || { \
+		echo "installing Debian Pango for PDF output"; \
+		$(SUDO) apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0; }; }
+
+# Browser tests drive Debian's Chromium (never a downloaded browser); PDF checks render pages with pdftoppm.
+system-deps-test: system-deps
+	@command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
+		echo "installing Debian chromium and poppler-utils for the browser and PDF tests"; \
+		$(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core poppler-utils >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core poppler-utils; }; }
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "headframe.org",
     "headframe.production",
     "headframe.telemetry",
+    "headframe.briefing",
+    "headframe.safety",
     "headframe.web",
 ]
 

@@ -19,5 +19,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("production/", include("headframe.production.urls")),
     path("telemetry/", include("headframe.telemetry.urls")),
+    path("briefing/", include("headframe.briefing.urls")),
+    path("safety/", include("headframe.safety.urls")),
     path("", include("headframe.web.urls")),
 ]
