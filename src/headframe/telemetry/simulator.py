@@ -26,6 +26,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 try:
     import orjson
@@ -253,8 +254,9 @@ class ScenarioRun:
     pumps_off: dict[str, tuple[float, float]] = field(default_factory=dict)  # position code → [from, to)
     positions: set[str] = field(default_factory=set)  # claimed, so overlapping scenarios pick others
 
-    @property
+    @cached_property
     def end(self) -> float:
+        """When its last effect or step is over (simulated seconds); read once the run is fully built."""
         ends = [c.end for c in self.curves.values()]
         ends += [b for _a, b in (*self.frozen.values(), *self.silent.values(), *self.pumps_off.values())]
         ends += [t for t, _ in self.steps]
@@ -317,6 +319,7 @@ class World:
             self._due.append((phase, i, s.code))
         heapq.heapify(self._due)
         self.runs: list[ScenarioRun] = []
+        self._live: list[ScenarioRun] = []  # runs not yet ended, earliest end first
         self.events: list[StepEvent] = []  # every step announced so far
         self._pending_events: list[tuple[float, int, StepEvent]] = []
         self._event_seq = 0
@@ -352,12 +355,14 @@ class World:
         occurrence = self._occurrences[name]
         self._occurrences[name] += 1
         rng = random.Random(f"{self.seed}:scenario:{name}:{occurrence}")
-        busy = {p for r in self.runs if r.end > start for p in r.positions}
+        busy = {p for r in self._live if r.end > start for p in r.positions}
         run = BUILDERS[name](self, rng, start, busy)
         if run is None:
             self._announce(StepEvent(start, name, "no suitable sensors among those simulated: skipped"))
             return None
         self.runs.append(run)
+        self._live.append(run)
+        self._live.sort(key=lambda r: r.end)
         for at, text in run.steps:
             self._announce(StepEvent(start + at, name, text))
         return run
@@ -369,7 +374,9 @@ class World:
     # -- values
 
     def _active_runs(self, t: float) -> list[ScenarioRun]:
-        return [r for r in self.runs if r.start <= t <= r.end]
+        if self._live and self._live[0].end < t:
+            self._live = [r for r in self._live if r.end >= t]  # finished runs stay in self.runs (history)
+        return [r for r in self._live if r.start <= t]
 
     def value_at(self, sensor: SimSensor, t: float, runs: list[ScenarioRun]) -> float | None:
         """The reading a sensor sends at t, or None when it sends nothing (silenced)."""
