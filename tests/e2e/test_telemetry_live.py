@@ -326,6 +326,9 @@ def test_methane_alarm_appears_live_and_is_acknowledged_from_the_page(page, serv
     expect(page.get_by_test_id("active-A-M1")).to_have_text("2")
     expect(page.get_by_test_id("unacked-A-M1")).to_have_text("0")
     _shot(page, "telemetry-group")
+    updated = page.get_by_test_id("mines-updated").inner_text()
+    expect(page.get_by_test_id("mines-updated")).not_to_have_text(updated, timeout=10_000)  # htmx polls
+    expect(page.get_by_test_id("active-A-M1")).to_have_text("2")
 
     page.goto(f"{url}/telemetry/sensor/A1-CH4-01/")
     expect(page.locator("#history-chart canvas")).to_have_count(1)
@@ -350,6 +353,13 @@ def test_methane_alarm_appears_live_and_is_acknowledged_from_the_page(page, serv
         "Active, acknowledged"
     )
     _shot(page, "telemetry-live-en")
+
+    # Methane back to normal: the acknowledged warning closes; the trip stays latched until it is reset.
+    simulator.levels["A1-CH4-01"] = 0.42
+    expect(page.get_by_test_id("alarm-A1-CH4-01-ch4_face_return_warn")).to_have_count(0, timeout=15_000)
+    page.get_by_test_id(f"reset-{trip_id}").click()
+    expect(page.get_by_test_id("no-alarms")).to_be_visible()
+    expect(page.get_by_test_id("sensor-A1-CH4-01")).to_have_class("sensor st-normal selected")
     assert not simulator.errors, simulator.errors
 
 
