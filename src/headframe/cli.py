@@ -52,6 +52,10 @@ def cmd_serve(args) -> int:
     print(
         f"headframe on http://{args.host}:{args.port}/  (database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']})"
     )
+    if not getattr(args, "no_watchdog", False):
+        from headframe.telemetry.watchdog import start_watchdog
+
+        start_watchdog()  # stale-data alarms fire even when readings only arrive over HTTP
     uvicorn.run(
         "headframe.asgi:application",
         host=args.host,
@@ -350,6 +354,11 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--no-watchdog",
+        action="store_true",
+        help="do not run the stale-data alarm scan in this process (when `headframe ingest` runs it)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
