@@ -51,7 +51,8 @@ def free_port() -> int:
 
 
 class Mosquitto:
-    """A Mosquitto of our own: free port, persistence in a temporary folder, unlimited queues."""
+    """A Mosquitto of our own: free port, persistence in a temporary folder, long queues (not 0 = unlimited:
+    several 2.0.x releases mishandle 0)."""
 
     def __init__(self, folder: Path) -> None:
         if shutil.which("mosquitto") is None:
@@ -64,7 +65,7 @@ class Mosquitto:
         # write the persistence folder: stay the user that owns the folder.
         self.config.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {folder}/\nmax_queued_messages 0\nuser {getpass.getuser()}\n"
+            f"persistence_location {folder}/\nmax_queued_messages 1000000\nuser {getpass.getuser()}\n"
         )
         self.process: subprocess.Popen | None = None
 
@@ -252,6 +253,35 @@ def test_database_outage_is_retried_and_nothing_is_acknowledged_before_the_commi
     assert events == ["down", "down", "stored", "ack"]
     assert Reading.objects.filter(sensor=mine.o2).count() == 1
     assert worker.stats.total["db_retries"] == 2
+
+
+def test_a_message_that_breaks_ingest_is_quarantined_alone_and_the_others_are_stored(
+    mine, worker, publisher, monkeypatch
+):
+    real_ingest = ingest_mqtt.services.ingest
+
+    def ingest_with_a_bug(batches, **kwargs):
+        if any(code == "A1-PUMP-01" for batch in batches for code, _, _ in batch.readings):
+            raise RuntimeError("a bug triggered by this message")
+        return real_ingest(batches, **kwargs)
+
+    monkeypatch.setattr(ingest_mqtt.services, "ingest", ingest_with_a_bug)
+    t = now_ms()
+    publish(publisher, TOPIC, _json([("A1-PUMP-01", t - 2000, 1.0)]))
+    publish(publisher, TOPIC, _json([("A1-CH4-01", t - 1000, 0.5)]))
+    assert worker.pump(lambda: len(worker.acked) == 2)
+    assert list(Reading.objects.values_list("sensor__code", flat=True)) == ["A1-CH4-01"]
+    row = Quarantine.objects.get()
+    assert "ingest failed: RuntimeError('a bug triggered by this message')" in row.detail
+    assert '"A1-PUMP-01"' in row.detail  # the message as received
+
+
+def test_command_line_refuses_bad_options_in_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        ingest_mqtt.main(["--max-batch", "0"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("headframe ingest: error: argument --max-batch") and "\n" not in err
 
 
 # ---------------------------------------------------------------------- Sparkplug B

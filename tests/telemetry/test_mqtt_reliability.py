@@ -173,7 +173,10 @@ def stream(start_ms: int):
 
 def _assert_exactly_once(shared: SharedDatabase, total: float, ingest: Ingest) -> None:
     expected = MESSAGES * PER_MESSAGE
-    assert wait_for(lambda: shared.stored() >= expected, 30, 0.1), (shared.stored(), ingest.output())
+    assert wait_for(lambda: shared.stored() >= expected, 30, 0.1), (
+        f"{shared.stored()} of {expected} readings stored; ingest said:\n{ingest.output()}\n"
+        f"broker said:\n{(ingest.folder / 'mosquitto.log').read_text(errors='replace')[-3000:]}"
+    )
     rows, distinct, value_sum = shared.readings()
     assert rows == distinct == expected
     assert value_sum == pytest.approx(total)

@@ -146,6 +146,8 @@ class IngestWorker:
         self.subscribed = threading.Event()
         self.stopping = threading.Event()
         self._generation = 0
+        self._link = threading.Lock()  # orders acknowledgements against (re)connections
+        self._live_generation: int | None = None  # None while disconnected
         self._pending_subscribe: set[int] = set()
         self._gateways: dict[str, str] = {}  # code -> site code
         self._nodes: dict[tuple[str, str], str] = {}  # (sparkplug group, node) -> gateway code
@@ -205,7 +207,9 @@ class IngestWorker:
                 "broker %s:%s refused the connection: %s", self.options.host, self.options.port, reason_code
             )
             return
-        self._generation += 1
+        with self._link:
+            self._generation += 1
+            self._live_generation = self._generation
         log.info(
             "connected to %s:%s as %s (%s)",
             self.options.host,
@@ -222,6 +226,10 @@ class IngestWorker:
         log.warning("cannot reach the broker at %s:%s; retrying", self.options.host, self.options.port)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        with self._link:
+            # From now on no acknowledgement is queued until the next connection is up: paho drops what is
+            # queued when it reconnects, and a stale PUBACK must never reach the new connection.
+            self._live_generation = None
         self.connected.clear()
         self.subscribed.clear()
         if not self.stopping.is_set():
@@ -508,12 +516,15 @@ class IngestWorker:
         return not self.stopping.wait(backoff)
 
     def _ack(self, messages: list[Incoming]) -> None:
-        generation = self._generation
-        for message in messages:
-            if message.qos and message.generation == generation:
-                # A message from an earlier connection is not acknowledged on this one: the broker delivers
-                # it again (same session) and the duplicate is recognised by ingest.
-                self.client.ack(message.mid, message.qos)
+        with self._link:
+            live = self._live_generation
+            if live is None:
+                return  # disconnected: the broker delivers them again on the next connection
+            for message in messages:
+                if message.qos and message.generation == live:
+                    # A message from an earlier connection is not acknowledged on this one (its packet id may
+                    # name another message now): the broker delivers it again and ingest sees a duplicate.
+                    self.client.ack(message.mid, message.qos)
 
     def _maintenance(self) -> None:
         try:
