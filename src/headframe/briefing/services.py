@@ -1,0 +1,881 @@
+"""Writes of the briefing module: meetings and their live room, directives, key tasks and KPIs.
+
+Every function checks the actor's scope, validates, writes and audits in one transaction; `actor=None` is
+the system (shell, demo loader). Who may do what:
+
+- run a meeting (create, edit, start, steer the live room, close): PLAN or MANAGE on the meeting's unit —
+  the group's planning office runs the group briefing, a company's its own. A meeting's chair may also
+  start, steer and close it. Editing a closed meeting (narrative, agenda, pack) is a 409 Conflict.
+- raise a directive: PLAN or MANAGE on the meeting's unit (the office that keeps the minutes, or an
+  administrator); outside a meeting, on the owner unit. The owner must lie under the meeting's unit: a
+  company briefing cannot direct another company. Reporting progress (in progress, done with evidence,
+  comments) needs REPORT, PLAN or MANAGE on the owner unit — the owner reports; cancelling or reopening a
+  directive needs PLAN or MANAGE where it was issued.
+- key tasks and KPIs: PLAN or MANAGE on the owner unit; a manual milestone may also be reported done by
+  whoever may REPORT there.
+- joining the live room from a bridge point: VIEW on the bridge point's unit. Heartbeats only move
+  `last_seen_at` and are not audited (one every few seconds per screen would drown the log); the first join is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from headframe.briefing.models import (
+    AgendaItem,
+    Comparator,
+    Directive,
+    DirectiveComment,
+    DirectiveStatus,
+    KeyTask,
+    KeyTaskKpi,
+    KpiKind,
+    Meeting,
+    MeetingBridgePoint,
+    MeetingStatus,
+    MeetingType,
+    Priority,
+    Section,
+)
+from headframe.core.audit import audit_record, snapshot
+from headframe.core.errors import Conflict, ErrorItem, PermissionDenied, ValidationFailed
+from headframe.core.services import audited_create, audited_update
+from headframe.org.models import BridgePoint, Person, Unit
+from headframe.org.roles import Perm
+from headframe.org.selectors import scope_for
+
+logger = logging.getLogger(__name__)
+
+MEETING_EDITABLE = {
+    "type",
+    "title",
+    "starts_at",
+    "period_start",
+    "period_end",
+    "chair",
+    "narrative_vi",
+    "narrative_en",
+}
+
+
+@dataclass(frozen=True)
+class BridgePointIn:
+    code: str
+    attendees: str = ""
+
+
+@dataclass(frozen=True)
+class AgendaItemIn:
+    title: str
+    section: str = Section.OTHER
+    presenter: str = ""
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _allowed(actor, perms: Iterable[str], path: str) -> bool:
+    scope = scope_for(actor)
+    return any(scope.allows(p, path) for p in perms)
+
+
+def _require(actor, perms: Iterable[str], path: str, *, what: str, loc=("body",)) -> None:
+    if not _allowed(actor, perms, path):
+        raise PermissionDenied(f"you may not {what}: outside your scope", loc=loc)
+
+
+def _unit(code: str | None, *, loc: tuple, actor=None) -> Unit:
+    """A unit a write names; unknown — or invisible to the actor — is a field error."""
+    unit = Unit.objects.filter(code=code).first() if code else None
+    if unit is None or (actor is not None and not scope_for(actor).allows(Perm.VIEW, unit.path)):
+        raise ValidationFailed(f"unknown unit {code!r}", loc=loc, type="unknown_unit")
+    return unit
+
+
+def _person(person, *, under: Unit, loc: tuple) -> Person | None:
+    """A person by instance, id or employee number, who must work in `under`'s subtree."""
+    if person in (None, ""):
+        return None
+    if not isinstance(person, Person):
+        qs = Person.objects.select_related("unit")
+        found = qs.filter(employee_no=str(person)).first()
+        if found is None and str(person).isdigit():
+            found = qs.filter(pk=int(person)).first()
+        if found is None:
+            raise ValidationFailed(f"unknown person {person!r}", loc=loc, type="unknown_person")
+        person = found
+    if not person.unit.path.startswith(under.path):
+        raise ValidationFailed(
+            f"{person.full_name} does not work in {under.code}", loc=loc, type="person_outside_unit"
+        )
+    return person
+
+
+def _indicator(code: str | None, *, loc: tuple):
+    from headframe.production.models import Indicator
+
+    if not code:
+        return None
+    indicator = Indicator.objects.filter(code=code, is_active=True).first()
+    if indicator is None:
+        raise ValidationFailed(f"unknown indicator {code!r}", loc=loc, type="unknown_indicator")
+    return indicator
+
+
+def _can_run(actor, meeting: Meeting) -> bool:
+    if actor is not None and meeting.chair_id and meeting.chair_id == getattr(actor, "pk", None):
+        return True
+    return _allowed(actor, (Perm.PLAN, Perm.MANAGE), meeting.unit.path)
+
+
+def _require_run(actor, meeting: Meeting, what: str) -> None:
+    if not _can_run(actor, meeting):
+        raise PermissionDenied(
+            f"you may not {what}: only the chair or a planner of {meeting.unit.code} may",
+            loc=("path", "meeting_id"),
+        )
+
+
+def _refuse_if_closed(meeting: Meeting, what: str) -> None:
+    if meeting.status == MeetingStatus.CLOSED:
+        when = timezone.localtime(meeting.closed_at).strftime("%d/%m/%Y %H:%M") if meeting.closed_at else ""
+        raise Conflict(
+            f"meeting {meeting.pk} is closed (since {when}): its {what} can no longer be changed",
+            loc=("path", "meeting_id"),
+            type="meeting_closed",
+        )
+
+
+def _locked(meeting: Meeting) -> Meeting:
+    """Re-read the meeting under a row lock, so two concurrent closes (or a close and an edit) serialise."""
+    return Meeting.objects.select_for_update().select_related("unit").get(pk=meeting.pk)
+
+
+def _check_bridge_points(meeting_unit: Unit, points: list[BridgePointIn]) -> list[tuple[BridgePoint, str]]:
+    """Bridge points by code; each must belong to the meeting's unit line (its subtree or above it)."""
+    items, out, seen = [], [], set()
+    by_code = {
+        bp.code: bp
+        for bp in BridgePoint.objects.filter(code__in=[p.code for p in points]).select_related("unit")
+    }
+    for n, p in enumerate(points):
+        loc = ("body", "bridge_points", n, "code")
+        bp = by_code.get(p.code)
+        if bp is None:
+            items.append(ErrorItem(loc, f"unknown bridge point {p.code!r}", "unknown_bridge_point"))
+            continue
+        if p.code in seen:
+            items.append(ErrorItem(loc, f"bridge point {p.code} is listed twice", "duplicate"))
+            continue
+        seen.add(p.code)
+        if not (bp.unit.path.startswith(meeting_unit.path) or meeting_unit.path.startswith(bp.unit.path)):
+            items.append(
+                ErrorItem(
+                    loc,
+                    f"bridge point {p.code} belongs to {bp.unit.code}, outside {meeting_unit.code}",
+                    "bridge_point_outside_unit",
+                )
+            )
+            continue
+        out.append((bp, p.attendees))
+    if items:
+        raise ValidationFailed(items=items)
+    return out
+
+
+def _check_agenda(agenda: list[AgendaItemIn]) -> None:
+    items = []
+    for n, a in enumerate(agenda):
+        if not (a.title or "").strip():
+            items.append(ErrorItem(("body", "agenda", n, "title"), "an agenda item needs a title", "missing"))
+        if a.section not in Section.values:
+            items.append(
+                ErrorItem(
+                    ("body", "agenda", n, "section"),
+                    f"unknown section {a.section!r}; expected one of {', '.join(Section.values)}",
+                    "enum",
+                )
+            )
+    if items:
+        raise ValidationFailed(items=items)
+
+
+def _replace_bridge_points(actor, meeting: Meeting, points: list[tuple[BridgePoint, str]]) -> None:
+    current = {mbp.bridge_point_id: mbp for mbp in meeting.bridge_points.all()}
+    wanted = {bp.pk for bp, _ in points}
+    for bp_id, mbp in current.items():
+        if bp_id not in wanted:
+            audit_record(
+                actor=actor, action="delete", obj=mbp, unit_path=meeting.unit.path, before=snapshot(mbp)
+            )
+            mbp.delete()
+    for bp, attendees in points:
+        mbp = current.get(bp.pk)
+        if mbp is None:
+            audited_create(
+                actor=actor,
+                obj=MeetingBridgePoint(meeting=meeting, bridge_point=bp, attendees=attendees),
+                unit_path=meeting.unit.path,
+            )
+        else:
+            audited_update(
+                actor=actor, obj=mbp, changes={"attendees": attendees}, unit_path=meeting.unit.path
+            )
+
+
+def _replace_agenda(actor, meeting: Meeting, agenda: list[AgendaItemIn]) -> None:
+    """Agenda items are matched by position: item n keeps its row (and the live room's focus on it)."""
+    current = {a.order: a for a in meeting.agenda_items.all()}
+    for order, a in enumerate(agenda, start=1):
+        changes = {"title": a.title.strip(), "section": a.section, "presenter": a.presenter}
+        item = current.pop(order, None)
+        if item is None:
+            audited_create(
+                actor=actor,
+                obj=AgendaItem(meeting=meeting, order=order, **changes),
+                unit_path=meeting.unit.path,
+            )
+        else:
+            audited_update(actor=actor, obj=item, changes=changes, unit_path=meeting.unit.path)
+    for item in current.values():
+        if meeting.current_agenda_item_id == item.pk:
+            Meeting.objects.filter(pk=meeting.pk).update(current_agenda_item=None)
+            meeting.current_agenda_item = None
+        audit_record(
+            actor=actor, action="delete", obj=item, unit_path=meeting.unit.path, before=snapshot(item)
+        )
+        item.delete()
+
+
+# --- meetings ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def meeting_create(
+    *,
+    actor,
+    unit_code: str,
+    title: str,
+    starts_at: dt.datetime,
+    period_start: dt.date,
+    period_end: dt.date,
+    type: str = MeetingType.MONTHLY,
+    chair=None,
+    bridge_points: list[BridgePointIn] = (),
+    agenda: list[AgendaItemIn] = (),
+) -> Meeting:
+    unit = _unit(unit_code, loc=("body", "unit"), actor=actor)
+    _require(
+        actor, (Perm.PLAN, Perm.MANAGE), unit.path, what=f"call meetings of {unit.code}", loc=("body", "unit")
+    )
+    if period_end < period_start:
+        raise ValidationFailed(
+            "the period must end on or after its first day", loc=("body", "period_end"), type="period_order"
+        )
+    points = _check_bridge_points(unit, list(bridge_points))
+    _check_agenda(list(agenda))
+    meeting = Meeting(
+        unit=unit,
+        type=type,
+        title=title,
+        starts_at=starts_at,
+        period_start=period_start,
+        period_end=period_end,
+        chair=chair,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    audited_create(actor=actor, obj=meeting, unit_path=unit.path)
+    _replace_bridge_points(actor, meeting, points)
+    _replace_agenda(actor, meeting, list(agenda))
+    return meeting
+
+
+@transaction.atomic
+def meeting_update(
+    *,
+    actor,
+    meeting: Meeting,
+    changes: dict | None = None,
+    bridge_points: list[BridgePointIn] | None = None,
+    agenda: list[AgendaItemIn] | None = None,
+) -> Meeting:
+    """Change a meeting's fields (incl. the narrative), and with `bridge_points`/`agenda` replace those
+    lists. A closed meeting is frozen: any change is a 409."""
+    meeting = _locked(meeting)
+    changes = dict(changes or {})
+    unknown = set(changes) - MEETING_EDITABLE
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(f"{name} cannot be changed", loc=("body", name), type="read_only")
+    _require_run(actor, meeting, "change this meeting")
+    what = ", ".join(sorted(changes)) or ("agenda" if agenda is not None else "bridge points")
+    _refuse_if_closed(meeting, what)
+    period_start = changes.get("period_start", meeting.period_start)
+    if changes.get("period_end", meeting.period_end) < period_start:
+        raise ValidationFailed(
+            "the period must end on or after its first day", loc=("body", "period_end"), type="period_order"
+        )
+    if bridge_points is not None:
+        points = _check_bridge_points(meeting.unit, list(bridge_points))
+    if agenda is not None:
+        _check_agenda(list(agenda))
+    audited_update(actor=actor, obj=meeting, changes=changes, unit_path=meeting.unit.path)
+    if bridge_points is not None:
+        _replace_bridge_points(actor, meeting, points)
+    if agenda is not None:
+        _replace_agenda(actor, meeting, list(agenda))
+    return meeting
+
+
+@transaction.atomic
+def meeting_start(*, actor, meeting: Meeting, now: dt.datetime | None = None) -> Meeting:
+    meeting = _locked(meeting)
+    _require_run(actor, meeting, "start this meeting")
+    if meeting.status != MeetingStatus.PLANNED:
+        raise Conflict(
+            f"meeting {meeting.pk} is already {MeetingStatus(meeting.status).label.lower()}; only a planned "
+            "meeting can start",
+            loc=("path", "meeting_id"),
+            type="meeting_not_planned",
+        )
+    first = meeting.agenda_items.order_by("order").first()
+    audited_update(
+        actor=actor,
+        obj=meeting,
+        action="update",
+        changes={
+            "status": MeetingStatus.IN_SESSION,
+            "started_at": now or timezone.now(),
+            "current_agenda_item": first,
+            "current_section": first.section if first else Section.PRODUCTION,
+        },
+        unit_path=meeting.unit.path,
+    )
+    return meeting
+
+
+def _build_pack(meeting: Meeting):
+    """The frozen pack from headframe.briefing.pack.pack_build(meeting), if that module provides it."""
+    try:
+        module = importlib.import_module("headframe.briefing.pack")
+    except ModuleNotFoundError as exc:
+        if exc.name != "headframe.briefing.pack":
+            raise
+        return None
+    build = getattr(module, "pack_build", None)
+    if build is None:
+        return None
+    return build(meeting)
+
+
+@transaction.atomic
+def meeting_close(*, actor, meeting: Meeting, now: dt.datetime | None = None) -> Meeting:
+    """in session → closed; freezes the briefing pack into meeting.pack. Closing twice is a 409."""
+    meeting = _locked(meeting)
+    _require_run(actor, meeting, "close this meeting")
+    if meeting.status == MeetingStatus.CLOSED:
+        who = meeting.closed_by.username if meeting.closed_by_id else "the system"
+        when = timezone.localtime(meeting.closed_at).strftime("%d/%m/%Y %H:%M")
+        raise Conflict(
+            f"meeting {meeting.pk} was already closed on {when} by {who}; its pack is frozen",
+            loc=("path", "meeting_id"),
+            type="meeting_closed",
+        )
+    if meeting.status != MeetingStatus.IN_SESSION:
+        raise Conflict(
+            f"meeting {meeting.pk} has not started; start it before closing it",
+            loc=("path", "meeting_id"),
+            type="meeting_not_in_session",
+        )
+    pack = _build_pack(meeting)
+    audited_update(
+        actor=actor,
+        obj=meeting,
+        changes={
+            "status": MeetingStatus.CLOSED,
+            "closed_at": now or timezone.now(),
+            "closed_by": actor if getattr(actor, "pk", None) else None,
+            "current_agenda_item": None,
+            "current_section": "",
+        },
+        unit_path=meeting.unit.path,
+    )
+    if pack is not None:
+        # The pack is stored apart from the audited diff (it can be large); the audit row notes its presence.
+        Meeting.objects.filter(pk=meeting.pk).update(pack=pack)
+        meeting.pack = pack
+        audit_record(
+            actor=actor,
+            action="update",
+            obj=meeting,
+            unit_path=meeting.unit.path,
+            after={"pack": "frozen", "pack_sections": sorted(pack) if isinstance(pack, dict) else None},
+        )
+    return meeting
+
+
+@transaction.atomic
+def meeting_set_focus(
+    *, actor, meeting: Meeting, agenda_item_id: int | None = None, section: str | None = None
+) -> Meeting:
+    """The chair moves every bridge point's view: to an agenda item (its section follows unless given) and/or
+    a pack section."""
+    meeting = _locked(meeting)
+    _require_run(actor, meeting, "steer this meeting")
+    if meeting.status != MeetingStatus.IN_SESSION:
+        raise Conflict(
+            f"meeting {meeting.pk} is not in session",
+            loc=("path", "meeting_id"),
+            type="meeting_not_in_session",
+        )
+    changes = {}
+    if agenda_item_id is not None:
+        item = meeting.agenda_items.filter(pk=agenda_item_id).first()
+        if item is None:
+            raise ValidationFailed(
+                f"agenda item {agenda_item_id} is not on this meeting's agenda",
+                loc=("body", "agenda_item"),
+                type="unknown_agenda_item",
+            )
+        changes["current_agenda_item"] = item
+        changes["current_section"] = item.section
+    if section is not None:
+        if section not in Section.values:
+            raise ValidationFailed(
+                f"unknown section {section!r}; expected one of {', '.join(Section.values)}",
+                loc=("body", "section"),
+                type="enum",
+            )
+        changes["current_section"] = section
+    if not changes:
+        raise ValidationFailed("give an agenda item or a section", loc=("body",), type="missing")
+    audited_update(actor=actor, obj=meeting, changes=changes, unit_path=meeting.unit.path)
+    return meeting
+
+
+def _meeting_point(actor, meeting: Meeting, bridge_point_code: str) -> MeetingBridgePoint:
+    mbp = (
+        meeting.bridge_points.select_related("bridge_point__unit")
+        .filter(bridge_point__code=bridge_point_code)
+        .first()
+    )
+    if mbp is None:
+        raise ValidationFailed(
+            f"bridge point {bridge_point_code!r} does not take part in this meeting",
+            loc=("body", "bridge_point"),
+            type="unknown_bridge_point",
+        )
+    _require(
+        actor,
+        (Perm.VIEW,),
+        mbp.bridge_point.unit.path,
+        what=f"join from bridge point {bridge_point_code}",
+        loc=("body", "bridge_point"),
+    )
+    if meeting.status == MeetingStatus.CLOSED:
+        raise Conflict(f"meeting {meeting.pk} is closed", loc=("path", "meeting_id"), type="meeting_closed")
+    return mbp
+
+
+@transaction.atomic
+def bridge_point_join(
+    *, actor, meeting: Meeting, bridge_point_code: str, now: dt.datetime | None = None
+) -> MeetingBridgePoint:
+    mbp = _meeting_point(actor, meeting, bridge_point_code)
+    now = now or timezone.now()
+    if mbp.joined_at is None:
+        audited_update(
+            actor=actor,
+            obj=mbp,
+            changes={"joined_at": now, "last_seen_at": now},
+            unit_path=meeting.unit.path,
+        )
+    else:
+        MeetingBridgePoint.objects.filter(pk=mbp.pk).update(last_seen_at=now)
+        mbp.last_seen_at = now
+    return mbp
+
+
+def bridge_point_heartbeat(
+    *, actor, meeting: Meeting, bridge_point_code: str, now: dt.datetime | None = None
+) -> MeetingBridgePoint:
+    """A screen at the bridge point is still there (not audited; see the module docstring)."""
+    mbp = _meeting_point(actor, meeting, bridge_point_code)
+    if mbp.joined_at is None:
+        return bridge_point_join(actor=actor, meeting=meeting, bridge_point_code=bridge_point_code, now=now)
+    now = now or timezone.now()
+    MeetingBridgePoint.objects.filter(pk=mbp.pk).update(last_seen_at=now)
+    mbp.last_seen_at = now
+    return mbp
+
+
+# --- directives ----------------------------------------------------------------------------------------
+
+
+def _next_seq(year: int) -> int:
+    return (Directive.objects.filter(year=year).aggregate(m=Max("seq"))["m"] or 0) + 1
+
+
+@transaction.atomic
+def directive_create(
+    *,
+    actor,
+    text: str,
+    owner_unit_code: str,
+    deadline: dt.date,
+    priority: str = Priority.NORMAL,
+    meeting: Meeting | None = None,
+    owner_person=None,
+    indicator_code: str | None = None,
+    key_task: KeyTask | int | None = None,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> Directive:
+    """Raise a directive (the fast form during a meeting, or outside one). Numbered seq/year of the day
+    it is raised."""
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
+    items: list[ErrorItem] = []
+    owner = Unit.objects.filter(code=owner_unit_code).first() if owner_unit_code else None
+    if owner is None:
+        items.append(ErrorItem(("body", "owner_unit"), f"unknown unit {owner_unit_code!r}", "unknown_unit"))
+    if deadline < today:
+        items.append(
+            ErrorItem(
+                ("body", "deadline"),
+                f"the deadline {deadline:%d/%m/%Y} is in the past (today is {today:%d/%m/%Y})",
+                "deadline_in_past",
+            )
+        )
+    if not (text or "").strip():
+        items.append(ErrorItem(("body", "text"), "write what is to be done", "missing"))
+    if priority not in Priority.values:
+        items.append(
+            ErrorItem(
+                ("body", "priority"), f"unknown priority {priority!r}; expected high, normal or low", "enum"
+            )
+        )
+    if items:
+        raise ValidationFailed(items=items)
+    if meeting is not None:
+        meeting = Meeting.objects.select_related("unit").get(pk=meeting.pk)
+        _require(
+            actor,
+            (Perm.PLAN, Perm.MANAGE),
+            meeting.unit.path,
+            what=f"raise directives in meetings of {meeting.unit.code}",
+            loc=("body", "meeting"),
+        )
+        _refuse_if_closed(meeting, "directives")
+        if not owner.path.startswith(meeting.unit.path):
+            raise ValidationFailed(
+                f"{owner.code} is outside {meeting.unit.code}, which holds this meeting",
+                loc=("body", "owner_unit"),
+                type="owner_outside_meeting_unit",
+            )
+    else:
+        _require(
+            actor,
+            (Perm.PLAN, Perm.MANAGE),
+            owner.path,
+            what=f"give directives to {owner.code}",
+            loc=("body", "owner_unit"),
+        )
+    person = _person(owner_person, under=owner, loc=("body", "owner_person"))
+    indicator = _indicator(indicator_code, loc=("body", "indicator"))
+    task = None
+    if key_task is not None:
+        task = key_task if isinstance(key_task, KeyTask) else KeyTask.objects.filter(pk=key_task).first()
+        if task is None:
+            raise ValidationFailed(
+                f"unknown key task {key_task!r}", loc=("body", "key_task"), type="unknown_key_task"
+            )
+    if indicator is not None and task is not None:
+        raise ValidationFailed(
+            "link either an indicator or a key task, not both", loc=("body", "key_task"), type="one_link"
+        )
+    # Numbers are per year of issue; two clerks raising at once: the loser of the unique (year, seq) retries.
+    for attempt in range(5):
+        directive = Directive(
+            year=today.year,
+            seq=_next_seq(today.year),
+            text=text.strip(),
+            meeting=meeting,
+            owner_unit=owner,
+            owner_person=person,
+            deadline=deadline,
+            priority=priority,
+            indicator=indicator,
+            key_task=task,
+            created_by=actor if getattr(actor, "pk", None) else None,
+            created_at=now,
+        )
+        try:
+            with transaction.atomic():
+                return audited_create(actor=actor, obj=directive, unit_path=owner.path)
+        except (Conflict, ValidationFailed) as exc:
+            duplicate = isinstance(exc, Conflict) or any(
+                i.type in ("unique", "unique_together") for i in exc.items
+            )
+            if attempt == 4 or not duplicate:
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def directive_update_status(
+    *,
+    actor,
+    directive: Directive,
+    status: str,
+    comment: str = "",
+    evidence: str = "",
+    now: dt.datetime | None = None,
+) -> Directive:
+    """Report progress: a new status with a comment (and evidence; done needs it). The same status with a
+    comment only adds the comment. Every change is a DirectiveComment plus an audit row."""
+    now = now or timezone.now()
+    directive = (
+        Directive.objects.select_for_update()
+        .select_related("owner_unit", "meeting__unit")
+        .get(pk=directive.pk)
+    )
+    if status == "overdue":
+        raise ValidationFailed(
+            "overdue is not set by hand: it follows from the deadline",
+            loc=("body", "status"),
+            type="derived_status",
+        )
+    if status not in DirectiveStatus.values:
+        raise ValidationFailed(
+            f"unknown status {status!r}; expected one of {', '.join(DirectiveStatus.values)}",
+            loc=("body", "status"),
+            type="enum",
+        )
+    issuer_path = directive.meeting.unit.path if directive.meeting_id else directive.owner_unit.path
+    closing_or_reopening = status == DirectiveStatus.CANCELLED or (
+        directive.status in (DirectiveStatus.DONE, DirectiveStatus.CANCELLED) and status != directive.status
+    )
+    if closing_or_reopening:
+        _require(
+            actor,
+            (Perm.PLAN, Perm.MANAGE),
+            issuer_path,
+            what="cancel or reopen this directive (only where it was issued)",
+            loc=("body", "status"),
+        )
+    else:
+        _require(
+            actor,
+            (Perm.REPORT, Perm.PLAN, Perm.MANAGE),
+            directive.owner_unit.path,
+            what=f"report on directives of {directive.owner_unit.code}",
+            loc=("path", "directive_id"),
+        )
+    evidence = (evidence or "").strip()
+    comment = (comment or "").strip()
+    changes: dict = {"status": status}
+    if evidence:
+        changes["evidence"] = evidence
+    if status == DirectiveStatus.DONE:
+        if not (evidence or directive.evidence):
+            raise ValidationFailed(
+                "say how it was done: a directive is marked done only with evidence",
+                loc=("body", "evidence"),
+                type="evidence_required",
+            )
+        if directive.status != DirectiveStatus.DONE:
+            changes["done_at"] = now
+    else:
+        changes["done_at"] = None
+    if status == directive.status and not comment and not evidence:
+        raise ValidationFailed(
+            f"the directive is already {status}; add a comment or evidence",
+            loc=("body", "comment"),
+            type="no_change",
+        )
+    old_status = directive.status
+    audited_update(actor=actor, obj=directive, changes=changes, unit_path=directive.owner_unit.path)
+    note = DirectiveComment(
+        directive=directive,
+        author=actor if getattr(actor, "pk", None) else None,
+        at=now,
+        text=comment or evidence,
+        new_status=status if status != old_status else "",
+    )
+    audited_create(actor=actor, obj=note, unit_path=directive.owner_unit.path)
+    return directive
+
+
+# --- key tasks -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def key_task_create(
+    *,
+    actor,
+    year: int,
+    title_vi: str,
+    owner_unit_code: str,
+    title_en: str = "",
+    description: str = "",
+    number: int | None = None,
+    owner_person=None,
+) -> KeyTask:
+    owner = _unit(owner_unit_code, loc=("body", "owner_unit"), actor=actor)
+    _require(
+        actor,
+        (Perm.PLAN, Perm.MANAGE),
+        owner.path,
+        what=f"set key tasks of {owner.code}",
+        loc=("body", "owner_unit"),
+    )
+    if number is None:
+        number = (
+            KeyTask.objects.filter(owner_unit=owner, year=year).aggregate(m=Max("number"))["m"] or 0
+        ) + 1
+    task = KeyTask(
+        year=year,
+        number=number,
+        title_vi=(title_vi or "").strip(),
+        title_en=(title_en or "").strip(),
+        description=description,
+        owner_unit=owner,
+        owner_person=_person(owner_person, under=owner, loc=("body", "owner_person")),
+    )
+    return audited_create(actor=actor, obj=task, unit_path=owner.path)
+
+
+def _decimal(value, *, loc: tuple) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValidationFailed("expected a number", loc=loc, type="decimal")
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed(f"expected a number, got {value!r}", loc=loc, type="decimal") from None
+    if not number.is_finite():
+        raise ValidationFailed(f"expected a number, got {value!r}", loc=loc, type="decimal")
+    return number
+
+
+@transaction.atomic
+def kpi_create(
+    *,
+    actor,
+    key_task: KeyTask,
+    name_vi: str,
+    kind: str,
+    name_en: str = "",
+    indicator_code: str | None = None,
+    unit_code: str | None = None,
+    comparator: str = Comparator.GE,
+    target=None,
+    order: int | None = None,
+) -> KeyTaskKpi:
+    """A KPI of a key task. Bound kinds measure an indicator of a unit in the task owner's subtree (default:
+    the owner itself): `indicator_vs_plan` as % of the year-to-date plan (target 100 = on plan),
+    `indicator_value` as the year-to-date value. `manual` is a milestone reported done with evidence."""
+    key_task = KeyTask.objects.select_related("owner_unit").get(pk=key_task.pk)
+    owner = key_task.owner_unit
+    _require(
+        actor,
+        (Perm.PLAN, Perm.MANAGE),
+        owner.path,
+        what=f"set KPIs of {owner.code}'s key tasks",
+        loc=("body",),
+    )
+    if kind not in KpiKind.values:
+        raise ValidationFailed(
+            f"unknown kind {kind!r}; expected one of {', '.join(KpiKind.values)}",
+            loc=("body", "kind"),
+            type="enum",
+        )
+    if comparator not in Comparator.values:
+        raise ValidationFailed("comparator is ge (≥) or le (≤)", loc=("body", "comparator"), type="enum")
+    target = _decimal(target, loc=("body", "target"))
+    indicator = unit = None
+    if kind == KpiKind.MANUAL:
+        if indicator_code or unit_code:
+            raise ValidationFailed(
+                "a manual milestone is not bound to an indicator",
+                loc=("body", "indicator"),
+                type="manual_bound",
+            )
+    else:
+        if not indicator_code:
+            raise ValidationFailed(
+                f"a {kind} KPI needs an indicator", loc=("body", "indicator"), type="missing"
+            )
+        indicator = _indicator(indicator_code, loc=("body", "indicator"))
+        unit = _unit(unit_code, loc=("body", "unit")) if unit_code else owner
+        if not unit.path.startswith(owner.path):
+            raise ValidationFailed(
+                f"KPI bound to an indicator of another unit: {unit.code} is outside {owner.code}, "
+                "which owns the key task",
+                loc=("body", "unit"),
+                type="kpi_other_unit",
+            )
+        if target is None:
+            target = Decimal(100) if kind == KpiKind.INDICATOR_VS_PLAN else None
+        if target is None:
+            raise ValidationFailed("give the target value", loc=("body", "target"), type="missing")
+    if order is None:
+        order = (key_task.kpis.aggregate(m=Max("order"))["m"] or 0) + 1
+    kpi = KeyTaskKpi(
+        key_task=key_task,
+        order=order,
+        name_vi=(name_vi or "").strip(),
+        name_en=(name_en or "").strip(),
+        kind=kind,
+        indicator=indicator,
+        unit=unit,
+        comparator=comparator,
+        target=target,
+    )
+    return audited_create(actor=actor, obj=kpi, unit_path=owner.path)
+
+
+@transaction.atomic
+def kpi_update_manual(
+    *, actor, kpi: KeyTaskKpi, done: bool, evidence: str = "", now: dt.datetime | None = None
+) -> KeyTaskKpi:
+    kpi = KeyTaskKpi.objects.select_for_update().select_related("key_task__owner_unit").get(pk=kpi.pk)
+    owner = kpi.key_task.owner_unit
+    _require(
+        actor,
+        (Perm.REPORT, Perm.PLAN, Perm.MANAGE),
+        owner.path,
+        what=f"report on {owner.code}'s key tasks",
+        loc=("path", "kpi_id"),
+    )
+    if kpi.kind != KpiKind.MANUAL:
+        raise ValidationFailed(
+            "this KPI is computed from production figures; only manual milestones are reported by hand",
+            loc=("body", "done"),
+            type="not_manual",
+        )
+    evidence = (evidence or "").strip() or kpi.evidence
+    if done and not evidence:
+        raise ValidationFailed(
+            "a milestone is marked done only with evidence",
+            loc=("body", "evidence"),
+            type="evidence_required",
+        )
+    changes = {"done": done, "evidence": evidence}
+    if done and not kpi.done:
+        changes["done_at"] = now or timezone.now()
+    if not done:
+        changes["done_at"] = None
+    audited_update(actor=actor, obj=kpi, changes=changes, unit_path=owner.path)
+    return kpi
