@@ -137,6 +137,8 @@ def run() -> None:
             f"bench-ingest-{os.getpid()}",
             "--share-group",
             group,
+            "--session-expiry",
+            "0",
             "--max-batch",
             "40",
             "--max-wait-ms",

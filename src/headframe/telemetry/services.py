@@ -330,7 +330,7 @@ def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms) -> N
         if result.received and raised:
             result.alarms_raised = raised  # reported on the flush's first message
             break
-    _quarantine(bad_by_result, batches)
+    _quarantine(bad_by_result, results, batches)
     _count(results, batches, now_ms)
 
 
@@ -369,10 +369,10 @@ def _move_state(live: dict[int, list[tuple[int, float]]], newest_stored: dict[in
             )
 
 
-def _quarantine(bad_by_result: list[tuple[IngestResult, _Bad]], batches) -> None:
+def _quarantine(bad_by_result: list[tuple[IngestResult, _Bad]], results, batches) -> None:
     if not bad_by_result:
         return
-    channel = batches[0].channel if batches else ""
+    channel_of = {id(result): batch.channel for result, batch in zip(results, batches, strict=True)}
     rows = []
     for result, bad in bad_by_result:
         result.quarantined[str(bad.reason)] += 1
@@ -384,7 +384,7 @@ def _quarantine(bad_by_result: list[tuple[IngestResult, _Bad]], batches) -> None
                 value_raw=str(bad.value)[:64],
                 reason=bad.reason,
                 detail=bad.detail[:1000],
-                channel=channel,
+                channel=channel_of.get(id(result), ""),
             )
         )
     Quarantine.objects.bulk_create(rows, batch_size=500)
