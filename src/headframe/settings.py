@@ -189,6 +189,12 @@ X_FRAME_OPTIONS = "DENY"
 
 NINJA_PAGINATION_PER_PAGE = 100
 
+# Telemetry retention: raw readings and 1-minute aggregates are pruned after these many days (0 keeps them);
+# 1-hour aggregates, alarms and their journal are kept.
+TELEMETRY_RETENTION_RAW_DAYS = _env_int("HEADFRAME_TELEMETRY_RETENTION_RAW_DAYS", 90)
+TELEMETRY_RETENTION_MINUTE_DAYS = _env_int("HEADFRAME_TELEMETRY_RETENTION_MINUTE_DAYS", 400)
+TELEMETRY_MAX_AGE_S = _env_int("HEADFRAME_TELEMETRY_MAX_AGE_S", 7 * 86400)  # older readings are quarantined
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -45,6 +45,7 @@ from headframe.telemetry.directory import directory
 from headframe.telemetry.models import Gateway, Sensor
 from headframe.telemetry.services import Batch
 from headframe.telemetry.sparkplug import NAMESPACE, Death, SparkplugDecoder, rebirth_request
+from headframe.telemetry.watchdog import watchdog_tick
 
 log = logging.getLogger(__name__)
 
@@ -528,8 +529,7 @@ class IngestWorker:
 
     def _maintenance(self) -> None:
         try:
-            raised = services.stale_scan()
-            expired = services.shelving_expire()
+            raised, expired = watchdog_tick()
         except RETRYABLE as exc:
             log.warning("stale scan skipped: database unavailable (%s)", exc)
             if not connection.in_atomic_block:

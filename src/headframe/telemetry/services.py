@@ -47,7 +47,39 @@ FUTURE_TOLERANCE_MS = 5_000  # gateway clocks drift; more than this ahead is a w
 
 
 def max_age_ms() -> int:
-    return 1000 * getattr(settings, "TELEMETRY_MAX_AGE_S", 7 * 86400)
+    return 1000 * settings.TELEMETRY_MAX_AGE_S
+
+
+PRUNE_CHUNK = 50_000
+
+
+def readings_prune(*, now_ms: int | None = None) -> dict[str, int]:
+    """Retention: delete raw readings and 1-minute aggregates older than their settings allow, in chunks so a
+    large backlog never holds the write lock for long. Hour aggregates, alarms and the journal are kept."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    deleted = {"raw": 0, "1m": 0}
+    plans = [
+        ("raw", settings.TELEMETRY_RETENTION_RAW_DAYS, "telemetry_reading", ""),
+        ("1m", settings.TELEMETRY_RETENTION_MINUTE_DAYS, "telemetry_readingaggregate", "step = '1m' AND "),
+    ]
+    for name, days, table, extra in plans:
+        if not days:
+            continue
+        cutoff = now_ms - days * 86_400_000
+        column = "ts" if name == "raw" else "bucket"
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                key = "ctid" if connection.vendor == "postgresql" else "rowid"
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} "
+                    f"WHERE {extra}{column} < %s LIMIT {PRUNE_CHUNK})",
+                    [cutoff],
+                )
+                count = cursor.rowcount
+            deleted[name] += count
+            if count < PRUNE_CHUNK:
+                break
+    return deleted
 
 
 @dataclass

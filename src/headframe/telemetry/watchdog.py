@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.db import DatabaseError, connection
 
@@ -15,8 +16,17 @@ from headframe.telemetry import services
 log = logging.getLogger(__name__)
 
 
+PRUNE_EVERY_S = 3600.0
+_last_prune = [0.0]
+
+
 def watchdog_tick() -> tuple[int, int]:
-    """(no-data alarms raised, shelvings ended)."""
+    """(no-data alarms raised, shelvings ended); once an hour also applies the retention settings."""
+    if time.monotonic() - _last_prune[0] > PRUNE_EVERY_S:
+        _last_prune[0] = time.monotonic()
+        pruned = services.readings_prune()
+        if any(pruned.values()):
+            log.info("retention: %(raw)d raw readings and %(1m)d minute aggregates pruned", pruned)
     return services.stale_scan(), services.shelving_expire()
 
 
