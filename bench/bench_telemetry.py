@@ -108,9 +108,10 @@ def _baseline(flushes: list[list[tuple]]) -> float:
     for rows in flushes:
         with transaction.atomic():
             if connection.vendor == "postgresql":
-                with connection.cursor() as cursor, cursor.cursor.copy(
-                    "COPY bench_bare_reading (sensor_id, ts, value) FROM STDIN"
-                ) as copy:
+                with (
+                    connection.cursor() as cursor,
+                    cursor.cursor.copy("COPY bench_bare_reading (sensor_id, ts, value) FROM STDIN") as copy,
+                ):
                     for row in rows:
                         copy.write_row(row)
             else:
