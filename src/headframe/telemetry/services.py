@@ -193,26 +193,17 @@ def _validate(batch: Batch, now_ms: int, good: list, bad: list) -> None:
             else:
                 bad.append(_Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER))
                 continue
-        if value != value or value in (math.inf, -math.inf):
-            bad.append(_Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER))
+        # One chained comparison each for the common case; NaN and ±inf fail it too (ranges are finite).
+        if not info.range_min <= value <= info.range_max:
+            if value != value or value in (math.inf, -math.inf):
+                bad.append(_Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER))
+            else:
+                detail = f"range {info.range_min:g}..{info.range_max:g}"
+                bad.append(_Bad(gateway, code, ts, value, QuarantineReason.OUT_OF_RANGE, detail))
             continue
-        if value < info.range_min or value > info.range_max:
-            bad.append(
-                _Bad(
-                    gateway,
-                    code,
-                    ts,
-                    value,
-                    QuarantineReason.OUT_OF_RANGE,
-                    f"range {info.range_min:g}..{info.range_max:g}",
-                )
-            )
-            continue
-        if ts > newest:
-            bad.append(_Bad(gateway, code, ts, value, QuarantineReason.FUTURE))
-            continue
-        if ts < oldest:
-            bad.append(_Bad(gateway, code, ts, value, QuarantineReason.TOO_OLD))
+        if not oldest <= ts <= newest:
+            reason = QuarantineReason.FUTURE if ts > newest else QuarantineReason.TOO_OLD
+            bad.append(_Bad(gateway, code, ts, value, reason))
             continue
         good.append((info.id, ts, value))
 
