@@ -452,3 +452,6 @@ def kpi_update(request, kpi_id: int, payload: KpiManualIn):
         services.kpi_update_manual(actor=request.user, kpi=kpi, done=payload.done, evidence=payload.evidence)
     status = selectors.key_task_status(selectors.key_task_get(request.user, kpi.key_task_id))
     return kpi_out(next(v for v in status.kpis if v.kpi.pk == kpi_id))
+
+
+from headframe.briefing import pack_api  # noqa: E402,F401

@@ -231,6 +231,10 @@ class OwnerReminder:
     later: list[Directive] = field(default_factory=list)
 
     @property
+    def most_urgent(self) -> Directive | None:
+        return next(iter(self.overdue or self.due_soon or self.later), None)
+
+    @property
     def total(self) -> int:
         return len(self.overdue) + len(self.due_soon) + len(self.later)
 
