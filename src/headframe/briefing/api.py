@@ -6,6 +6,7 @@ parse → service/selector → serialise. Writes run under the "api" audit chann
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
 from django.contrib.auth import get_user_model
 from ninja import Field, Query, Router, Schema, Status
@@ -454,4 +455,9 @@ def kpi_update(request, kpi_id: int, payload: KpiManualIn):
     return kpi_out(next(v for v in status.kpis if v.kpi.pk == kpi_id))
 
 
-from headframe.briefing import pack_api  # noqa: E402,F401
+# The pack endpoints (their own module) register on `router` when present: /meetings/{id}/pack(.pdf|.xlsx), …
+try:
+    importlib.import_module("headframe.briefing.pack_api")
+except ModuleNotFoundError as exc:
+    if exc.name != "headframe.briefing.pack_api":
+        raise
