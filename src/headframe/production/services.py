@@ -57,6 +57,7 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     late: int = 0
+    flagged: int = 0  # figures accepted for positions not released under a campaign in "flag" mode
     errors: list[ErrorItem] = field(default_factory=list)
 
 
@@ -206,11 +207,39 @@ def actuals_upsert(
             continue
         clean.append((unit, indicator, row.day, row.shift, value, loc))
     errors.extend(_mixed_shift_errors(clean))
+    gate_errors, flags = _safety_gate(clean)
+    errors.extend(gate_errors)
     if errors:
         raise ValidationFailed(items=errors)
     if denied:
         raise PermissionDenied(items=denied)
-    return _write_actuals(actor=actor, rows=clean, source=source, now=now)
+    if not flags:
+        return _write_actuals(actor=actor, rows=clean, source=source, now=now)
+    from headframe.safety.services import production_flags_record
+
+    with transaction.atomic():
+        result = _write_actuals(actor=actor, rows=clean, source=source, now=now)
+        result.flagged = production_flags_record(actor=actor, rows=flags)
+    return result
+
+
+def _safety_gate(rows) -> tuple[list[ErrorItem], list[tuple]]:
+    """Safety-gated production: a work position under an active inspection campaign that has not been released
+    gets no figures from the campaign's first day on — rejected with the reason, or (if the campaign's planner
+    chose "flag") accepted and flagged for review. Units in no campaign pass untouched."""
+    from headframe.safety.selectors import production_gate
+
+    blocks = production_gate({r[0].pk for r in rows if r[0].kind == UnitKind.POSITION})
+    errors, flags = [], []
+    for unit, indicator, day, shift, _value, loc in rows:
+        block = blocks.get(unit.pk)
+        if block is None or day < block.starts_on:
+            continue
+        if block.mode == "reject":
+            errors.append(ErrorItem((*loc, "unit"), block.reason, "not_released"))
+        else:
+            flags.append((unit, indicator.code, day, shift, block))
+    return errors, flags
 
 
 def _mixed_shift_errors(rows) -> list[ErrorItem]:

@@ -357,6 +357,10 @@ class Finding(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.severity} {self.title[:60]}"
 
+    @property
+    def unit(self) -> Unit:
+        return self.position
+
 
 class Photo(models.Model):
     """A photo on disk (MEDIA_ROOT/safety/…, named by its SHA-256), attached to an answer, a finding's

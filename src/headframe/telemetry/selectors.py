@@ -284,3 +284,76 @@ def journal_for_sensor(sensor: Sensor, *, limit: int = 100) -> list[AlarmJournal
         .select_related("condition", "alarm", "user")
         .order_by("-id")[:limit]
     )
+
+
+# --- reads for the safety readiness gate -------------------------------------------------------------------
+
+STALE_AFTER_PERIODS = 3  # a sensor whose newest reading is older than 3 reporting periods is not fresh
+
+
+@dataclass(frozen=True)
+class GasLimit:
+    code: str
+    kind: str
+    direction: str  # "high": value ≥ threshold breaches; "low": value ≤ threshold breaches
+    threshold: float
+    clause: str
+    profile: str
+
+    def breached(self, value: float) -> bool:
+        return value >= self.threshold if self.direction == "high" else value <= self.threshold
+
+
+def gas_limit(code: str, *, site=None) -> GasLimit | None:
+    """A limit of the default profile by code, with the site's override of its threshold if it has one
+    (a disabled override still judges a hand-held reading by the profile's value)."""
+    from headframe.telemetry.models import Limit, SiteLimitSetting
+
+    limit = Limit.objects.filter(profile__is_default=True, code=code).select_related("profile").first()
+    if limit is None:
+        return None
+    threshold = limit.threshold
+    if site is not None:
+        override = SiteLimitSetting.objects.filter(site=site, limit=limit).first()
+        if override is not None and override.threshold is not None:
+            threshold = override.threshold
+    return GasLimit(limit.code, limit.kind, limit.direction, threshold, limit.clause, limit.profile.code)
+
+
+def gas_status_for_positions(
+    position_ids, *, now: dt.datetime | None = None
+) -> dict[int, tuple[bool, list[str]]]:
+    """{position id: (ok, reasons)} for positions that have gas sensors (CH₄, CO, O₂, CO₂): ok when every one
+    is in service, online, fresh (newest reading within 3 reporting periods) and has no active or latched
+    alarm condition. Positions without gas sensors are absent from the answer."""
+    from headframe.telemetry.models import GAS_KINDS
+
+    now_ms = int((now or timezone.now()).timestamp() * 1000)
+    sensors = list(
+        Sensor.objects.filter(position_id__in=list(position_ids), kind__in=GAS_KINDS).select_related("state")
+    )
+    alarming: dict[int, list[str]] = {}
+    for sensor_id, limit_code in (
+        AlarmCondition.objects.filter(sensor__in=sensors)
+        .filter(Q(active=True) | Q(latched=True))
+        .values_list("sensor_id", "limit_code")
+    ):
+        alarming.setdefault(sensor_id, []).append(limit_code)
+    out: dict[int, tuple[bool, list[str]]] = {}
+    for sensor in sensors:
+        reasons = out.setdefault(sensor.position_id, (True, []))[1]
+        state: SensorState | None = getattr(sensor, "state", None)
+        if not sensor.in_service:
+            reasons.append(f"{sensor.code}: out of service")
+            continue
+        if state is None or state.last_ts is None:
+            reasons.append(f"{sensor.code}: no reading yet")
+        elif not state.online:
+            reasons.append(f"{sensor.code}: offline")
+        elif now_ms - state.last_ts > STALE_AFTER_PERIODS * sensor.period_s * 1000:
+            last = timezone.localtime(dt.datetime.fromtimestamp(state.last_ts / 1000, tz=dt.UTC))
+            reasons.append(f"{sensor.code}: no fresh reading since {last:%d/%m/%Y %H:%M}")
+        for limit_code in sorted(alarming.get(sensor.id, [])):
+            value = state.last_value if state is not None else None
+            reasons.append(f"{sensor.code}: alarm {limit_code} (last value {value})")
+    return {pid: (not reasons, reasons) for pid, (_ok, reasons) in out.items()}
