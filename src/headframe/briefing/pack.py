@@ -1,0 +1,638 @@
+"""The briefing pack: every figure a production-control briefing looks at, as one JSON-able dict.
+
+`pack_for(unit, start, end)` builds it for a unit (the group, or one company) and a period; `pack_build(meeting)`
+serves a closed meeting's frozen pack and builds an open meeting's live. The web page, the PDF, the Excel
+workbook and the narrative are all drawn from this dict, so they agree to the unit.
+
+Figures come from the selectors of the apps that own them, never recomputed here:
+- production: `headframe.production.selectors` — the root's summary, one pass bucketed by company and one
+  bucketed by site (best and worst units), early warnings, top reasons, chart series; the figures are as of
+  the period's last day (month to date, year to date, the same periods last year, daily rates still needed);
+- safety: telemetry alarms raised in the period per site with their ISA-18.2 KPIs
+  (`telemetry.selectors.alarm_kpis`), and, when the safety app offers them, incidents and open critical
+  findings (`headframe.safety.selectors`, imported lazily);
+- directives and key tasks: the briefing selectors (`directives_for_pack`, `key_task_status`), when present.
+
+Numbers are floats (or None) in the indicator's base unit; percentages are those of the selectors (one
+decimal, rounded half up). Names come in both languages (`name_vi`, `name_en`): a pack frozen when a
+meeting closes renders in either language later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Count
+from django.utils import timezone, translation
+
+from headframe.core.formatting import LOCAL_TZ
+from headframe.org.models import Unit, UnitKind
+from headframe.production import selectors as production
+from headframe.production.calendar import month_days
+from headframe.production.models import Aggregation, LostTimeCategory
+
+log = logging.getLogger(__name__)
+
+PACK_VERSION = 1
+LEAD_INDICATOR = "raw_coal_t"  # the figure the narrative leads with and the charts show
+SECTIONS = ("summary", "production", "safety", "directives", "key_tasks")
+SECTION_LABELS = {
+    "summary": ("Tóm tắt", "Summary"),
+    "production": ("Sản xuất", "Production"),
+    "safety": ("An toàn", "Safety"),
+    "directives": ("Kết luận, chỉ đạo", "Directives"),
+    "key_tasks": ("Nhiệm vụ trọng tâm", "Key tasks"),
+}
+PRIORITIES = ("urgent", "high", "medium", "low")
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def num(value) -> float | int | None:
+    """A selector's Decimal as a JSON number (ints stay ints)."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(value)
+    return value
+
+
+def _unit_json(unit: Unit) -> dict:
+    return {
+        "code": unit.code,
+        "name_vi": unit.name_vi,
+        "name_en": unit.name_en or unit.name_vi,
+        "kind": unit.kind,
+        "path": unit.path,
+    }
+
+
+def _bilingual(text_of) -> dict:
+    """{"vi": …, "en": …} of a lazily translated label."""
+    out = {}
+    for language in ("vi", "en"):
+        with translation.override(language):
+            out[language] = str(text_of())
+    return out
+
+
+def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[local midnight of start, local midnight after end) as aware datetimes."""
+    first = dt.datetime.combine(start, dt.time(0), tzinfo=LOCAL_TZ)
+    last = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=LOCAL_TZ)
+    return first, last
+
+
+def _row(s: production.IndicatorSummary) -> dict:
+    ind = s.indicator
+    return {
+        "indicator": ind.code,
+        "name_vi": ind.name_vi,
+        "name_en": ind.name_en,
+        "uom": ind.unit_of_measure,
+        "decimals": ind.decimals,
+        "additive": ind.aggregation == Aggregation.SUM,
+        "higher_is_better": ind.higher_is_better,
+        "day_actual": num(s.day.actual),
+        "day_plan": num(s.day.plan),
+        "month_actual": num(s.mtd.actual),
+        "month_plan_to_date": num(s.mtd.plan),
+        "month_pct_to_date": num(s.mtd.pct),
+        "month_plan": num(s.month_plan),
+        # the month's actual against the whole month's plan, with the selectors' own rounding
+        "month_pct": num(production.Figure(s.mtd.actual, s.month_plan).pct),
+        "ytd_actual": num(s.ytd.actual),
+        "ytd_plan": num(s.ytd.plan),
+        "ytd_pct": num(s.ytd.pct),
+        "year_plan": num(s.year_plan),
+        "year_pct": num(production.Figure(s.ytd.actual, s.year_plan).pct),
+        "last_year_mtd": num(s.last_year_mtd),
+        "last_year_ytd": num(s.last_year_ytd),
+        "mtd_change_pct": num(s.mtd_change_pct),
+        "ytd_change_pct": num(s.ytd_change_pct),
+        "forecast_month_end": num(s.forecast_month_end),
+        "forecast_year_end": num(s.forecast_year_end),
+        "required_daily_month": num(s.required_daily_month),
+        "required_daily_year": num(s.required_daily_year),
+        "status": s.status,
+    }
+
+
+def _has_figures(row: dict) -> bool:
+    return any(row[k] is not None for k in ("month_actual", "month_plan", "ytd_actual", "year_plan"))
+
+
+def _ranking(children: list[Unit], per_child: dict, indicators) -> list[dict]:
+    """Per additive key indicator, the child furthest ahead of and the one furthest behind its pro-rata plan
+    for the month (only when at least two children have a plan for it)."""
+    out = []
+    for indicator in indicators:
+        if indicator.aggregation != Aggregation.SUM:
+            continue
+        scored = []
+        for child in children:
+            s = next((r for r in per_child.get(child.code, []) if r.indicator.pk == indicator.pk), None)
+            if s is not None and s.mtd.pct is not None:
+                scored.append((s.mtd.pct, child, s))
+        if len(scored) < 2:
+            continue
+        if not indicator.higher_is_better:
+            scored = [(-pct, c, s) for pct, c, s in scored]
+        scored.sort(key=lambda t: (t[0], t[1].code))
+        (_p, worst, ws), (_q, best, bs) = scored[0], scored[-1]
+        out.append(
+            {
+                "indicator": indicator.code,
+                "name_vi": indicator.name_vi,
+                "name_en": indicator.name_en,
+                "best": {**_unit_json(best), "pct": num(bs.mtd.pct), "actual": num(bs.mtd.actual)},
+                "worst": {**_unit_json(worst), "pct": num(ws.mtd.pct), "actual": num(ws.mtd.actual)},
+            }
+        )
+    return out
+
+
+def _warning_json(w: production.EarlyWarning) -> dict:
+    return {
+        "unit": w.unit.code,
+        "unit_name_vi": w.unit.name_vi,
+        "unit_name_en": w.unit.name_en or w.unit.name_vi,
+        "indicator": w.indicator.code,
+        "name_vi": w.indicator.name_vi,
+        "name_en": w.indicator.name_en,
+        "uom": w.indicator.unit_of_measure,
+        "decimals": w.indicator.decimals,
+        "required_daily": num(w.required_daily),
+        "best_30_day_rate": num(w.best_30_day_rate),
+        "year_plan": num(w.year_plan),
+        "ytd_actual": num(w.ytd_actual),
+    }
+
+
+def _reasons(unit: Unit, on: dt.date) -> list[dict]:
+    out = []
+    for r in production.top_reasons(unit, on):
+        labels = _bilingual(lambda r=r: LostTimeCategory(r.category).label)
+        out.append(
+            {
+                "category": r.category,
+                "label_vi": labels["vi"],
+                "label_en": labels["en"],
+                "occurrences": r.occurrences,
+                "lost_hours": num(r.lost_hours),
+                "shortfall": num(r.shortfall),
+            }
+        )
+    return out
+
+
+def _chart(unit: Unit, on: dt.date, indicator) -> dict:
+    """The lead indicator day by day this month against the daily plan (a drawing, not a figure of record)."""
+    if indicator is None:
+        return {}
+    days = [d for d in month_days(on.year, on.month) if d <= on]
+    actual = production.daily_series(unit, indicator, days[0], on)
+    plan = production.daily_plan_series(unit, indicator, on.year)
+    if not actual and not plan:
+        return {}
+    return {
+        "indicator": indicator.code,
+        "name_vi": indicator.name_vi,
+        "name_en": indicator.name_en,
+        "uom": indicator.unit_of_measure,
+        "days": [d.isoformat() for d in days],
+        "actual": [num(actual.get(d)) for d in days],
+        "plan": [num(plan[d].quantize(Decimal("0.1"))) if d in plan else None for d in days],
+    }
+
+
+# ---------------------------------------------------------------- production
+
+
+def _production(root: Unit, on: dt.date, blocks: list[Unit]) -> dict[str, dict]:
+    """{unit code: production section} for the root and each block unit below it, from three summaries
+    (root whole, bucketed by block, bucketed by site) and two early-warning reads."""
+    key = production.indicators_for(key_only=True)
+    lead = next((i for i in key if i.code == LEAD_INDICATOR), key[0] if key else None)
+    out: dict[str, dict] = {}
+    root_rows = production.unit_summary(root, on, key)
+    below = [b for b in blocks if b.pk != root.pk]
+    sites = list(
+        Unit.objects.filter(path__startswith=root.path, kind=UnitKind.SITE, is_active=True).order_by("path")
+    )
+    if root.kind == UnitKind.SITE:
+        sites = []
+    per_block = production.children_summaries(root, on, key, below) if below else {}
+    site_paths = {s.path: s.code for s in sites}
+    site_depth = 2  # group / company / site
+
+    def site_bucket(path: str) -> str | None:
+        parts = path.strip("/").split("/")
+        if len(parts) <= site_depth:
+            return None
+        return site_paths.get("/" + "/".join(parts[: site_depth + 1]) + "/")
+
+    per_site = (
+        production.summaries(root, on, key, bucket=site_bucket, keys=[s.code for s in sites]) if sites else {}
+    )
+    warn_blocks = production.early_warnings(root, on, below, key, per_child=per_block) if below else []
+    warn_sites = production.early_warnings(root, on, sites, key, per_child=per_site) if sites else []
+
+    def section(unit: Unit, rows, children: list[Unit], per_child: dict, warnings) -> dict:
+        rows_json = [_row(s) for s in rows]
+        children_json = []
+        for child in children:
+            child_rows = {s.indicator.code: s for s in per_child.get(child.code, [])}
+            children_json.append(
+                {
+                    **_unit_json(child),
+                    "figures": {
+                        code: {
+                            "month_actual": num(s.mtd.actual),
+                            "month_pct_to_date": num(s.mtd.pct),
+                            "status": s.status,
+                        }
+                        for code, s in child_rows.items()
+                    },
+                }
+            )
+        return {
+            "on": on.isoformat(),
+            "rows": [r for r in rows_json if _has_figures(r)],
+            "children": children_json,
+            "ranking": _ranking(children, per_child, key),
+            "early_warnings": [_warning_json(w) for w in warnings],
+            "reasons": _reasons(unit, on),
+            "chart": _chart(unit, on, lead),
+        }
+
+    root_children = below or sites
+    root_per_child = per_block if below else per_site
+    out[root.code] = section(
+        root, root_rows, root_children, root_per_child, warn_blocks if below else warn_sites
+    )
+    for block in below:
+        own_sites = [s for s in sites if s.path.startswith(block.path)]
+        out[block.code] = section(
+            block,
+            per_block.get(block.code, []),
+            own_sites,
+            per_site,
+            [w for w in warn_sites if w.unit.path.startswith(block.path)],
+        )
+    return out
+
+
+# ---------------------------------------------------------------- safety
+
+
+def _telemetry(root: Unit, start: dt.date, end: dt.date) -> dict[str, dict]:
+    """{site code: alarms raised in the period by priority + KPIs} for sites under root with telemetry."""
+    from headframe.telemetry import selectors as telemetry
+    from headframe.telemetry.models import Alarm, Gateway
+
+    first, last = period_bounds(start, end)
+    sites = {
+        g.site.code: g.site
+        for g in Gateway.objects.filter(site__path__startswith=root.path).select_related("site")
+    }
+    by_priority: dict[str, dict[str, int]] = defaultdict(dict)
+    for site_id, priority, n in (
+        Alarm.objects.filter(site_path__startswith=root.path, raised_at__gte=first, raised_at__lt=last)
+        .values_list("site_id", "priority")
+        .annotate(n=Count("id"))
+        .values_list("site_id", "priority", "n")
+    ):
+        by_priority[site_id][priority] = n
+    out = {}
+    for code, site in sorted(sites.items(), key=lambda kv: kv[1].path):
+        kpis = telemetry.alarm_kpis(site_path=site.path, start=first, end=last)
+        counts = by_priority.get(site.pk, {})
+        out[code] = {
+            **_unit_json(site),
+            "alarms": kpis.alarms,
+            "by_priority": {p: counts.get(p, 0) for p in PRIORITIES},
+            "per_10_min": round(kpis.per_10_min, 3),
+            "flood_periods": len(kpis.flood_periods),
+            "standing": len(kpis.standing),
+            "bad_actors": [
+                {"sensor": sensor, "limit": limit, "count": n} for sensor, limit, n in kpis.bad_actors[:3]
+            ],
+        }
+    return out
+
+
+def _safety_app():
+    """headframe.safety.selectors if the safety app offers it, else None."""
+    try:
+        return importlib.import_module("headframe.safety.selectors")
+    except ImportError:
+        return None
+
+
+def _listed(value) -> dict:
+    """Whatever a safety selector answers (queryset, list, dict, number) as JSON: a count and the items."""
+    if value is None:
+        return {"count": 0, "items": []}
+    if isinstance(value, int | float):
+        return {"count": value, "items": []}
+    if isinstance(value, dict):
+        return {"count": sum(v for v in value.values() if isinstance(v, int | float)), "by": _plain(value)}
+    items = list(value)
+    return {"count": len(items), "items": [_item_json(i) for i in items[:20]]}
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return num(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _item_json(item) -> dict:
+    out = {"text": str(item)}
+    for name in ("id", "title", "description", "severity", "status", "due", "deadline", "occurred_at"):
+        value = getattr(item, name, None)
+        if value is not None and not callable(value):
+            out[name] = _plain(value)
+    unit = getattr(item, "unit", None) or getattr(item, "position", None)
+    if isinstance(unit, Unit):
+        out["unit"] = unit.code
+    return out
+
+
+def _safety_items(unit: Unit, start: dt.date, end: dt.date) -> dict:
+    """Incidents and open critical/overdue findings from the safety app, if it offers them."""
+    module = _safety_app()
+    out: dict = {"available": module is not None}
+    if module is None:
+        return out
+    first, last = period_bounds(start, end)
+    for key, name, args in (
+        ("open_critical", "open_critical_findings", (unit,)),
+        ("overdue", "overdue_findings", (unit, end)),
+        ("incidents", "incident_counts", (unit, first, last)),
+    ):
+        fn = getattr(module, name, None)
+        if fn is None:
+            continue
+        try:
+            out[key] = _listed(fn(*args))
+        except Exception:  # the safety app is built in parallel: a failing read must not sink the pack
+            log.exception("safety selector %s failed for %s", name, unit.code)
+    return out
+
+
+def _safety(root: Unit, start: dt.date, end: dt.date, blocks: list[Unit]) -> dict[str, dict]:
+    sites = _telemetry(root, start, end)
+    out = {}
+    for block in blocks:
+        own = [s for s in sites.values() if s["path"].startswith(block.path)]
+        totals = {p: sum(s["by_priority"][p] for s in own) for p in PRIORITIES}
+        out[block.code] = {
+            "sites": own,
+            "alarms": sum(s["alarms"] for s in own),
+            "by_priority": totals,
+            "flood_periods": sum(s["flood_periods"] for s in own),
+            "standing": sum(s["standing"] for s in own),
+            **_safety_items(block, start, end),
+        }
+    return out
+
+
+# ---------------------------------------------------------------- directives and key tasks
+
+
+def _briefing_selectors():
+    try:
+        return importlib.import_module("headframe.briefing.selectors")
+    except ImportError:
+        return None
+
+
+def _directive_json(d, on: dt.date) -> dict:
+    owner = d.owner_unit
+    person = d.owner_person
+    return {
+        "id": d.pk,
+        "number": d.number,
+        "text": d.text,
+        "owner": owner.code,
+        "owner_path": owner.path,
+        "owner_name_vi": owner.name_vi,
+        "owner_name_en": owner.name_en or owner.name_vi,
+        "owner_person": person.full_name if person else "",
+        "deadline": d.deadline.isoformat(),
+        "priority": d.priority,
+        "status": str(d.__dict__.get("effective_status_db") or d.effective_status_on(on)),
+        "done_at": timezone.localtime(d.done_at).date().isoformat() if d.done_at else None,
+        "meeting": d.meeting_id,
+    }
+
+
+DIRECTIVE_GROUPS = ("overdue", "due", "done")
+
+
+def _directives(unit: Unit, end: dt.date) -> dict:
+    """Directives owned under the unit as the register stood at the period's end: overdue, due, and done
+    since the unit's previous meeting (briefing.selectors.directives_for_pack decides which is which)."""
+    module = _briefing_selectors()
+    fn = getattr(module, "directives_for_pack", None) if module else None
+    if fn is None:
+        return {"available": False}
+    answer = fn(unit, end)
+    since = getattr(answer, "since", None)
+    return {
+        "available": True,
+        "since": since.isoformat() if since else None,
+        **{key: [_directive_json(d, end) for d in getattr(answer, key, [])] for key in DIRECTIVE_GROUPS},
+    }
+
+
+def _key_tasks(unit: Unit, end: dt.date) -> dict:
+    """The year's key tasks held by the unit or a unit above it, with each KPI's value and state."""
+    module = _briefing_selectors()
+    many = getattr(module, "key_task_statuses", None) if module else None
+    if many is None:
+        return {"available": False}
+    from headframe.briefing.models import KeyTask
+
+    above = unit.path.strip("/").split("/")
+    tasks = list(
+        KeyTask.objects.filter(year=end.year, owner_unit__code__in=above)
+        .select_related("owner_unit")
+        .order_by("owner_unit__path", "number")
+    )
+    return {"available": True, "items": [_key_task_json(status) for status in many(tasks, on=end)]}
+
+
+def _key_task_json(status) -> dict:
+    task = status.key_task
+    return {
+        "id": task.pk,
+        "number": task.number,
+        "title_vi": task.title_vi,
+        "title_en": task.title_en or task.title_vi,
+        "owner": task.owner_unit.code,
+        "status": str(status.status),
+        "kpis": [_kpi_json(v) for v in status.kpis],
+    }
+
+
+def _kpi_json(v) -> dict:
+    kpi = v.kpi
+    vs_plan = kpi.kind == "indicator_vs_plan"
+    decimals = 1 if vs_plan else (kpi.indicator.decimals if kpi.indicator_id else 0)
+    return {
+        "name_vi": kpi.name_vi,
+        "name_en": kpi.name_en or kpi.name_vi,
+        "kind": kpi.kind,
+        "comparator": kpi.comparator,
+        "target": num(kpi.target),
+        "value": num(v.value),
+        "actual": num(v.actual),
+        "plan": num(v.plan),
+        "uom": "%" if vs_plan else (kpi.indicator.unit_of_measure if kpi.indicator_id else ""),
+        "decimals": decimals,
+        "state": str(v.state),
+        "done": kpi.done,
+    }
+
+
+# ---------------------------------------------------------------- the pack
+
+
+def pack_blocks(unit: Unit) -> list[Unit]:
+    """The units a pack has a section for: the unit, and under the group each active company."""
+    blocks = [unit]
+    if unit.kind == UnitKind.GROUP:
+        blocks += list(
+            Unit.objects.filter(parent=unit, kind=UnitKind.COMPANY, is_active=True).order_by("code")
+        )
+    return blocks
+
+
+def pack_for(unit: Unit, period_start: dt.date, period_end: dt.date, *, since: dt.date | None = None) -> dict:
+    """The pack of a unit for [period_start, period_end] (production figures as of period_end)."""
+    from headframe.briefing.narrative import narrative_draft
+
+    if period_end < period_start:
+        from headframe.core.errors import ValidationFailed
+
+        raise ValidationFailed("the period ends before it starts", loc=("query", "to"), type="bad_period")
+    blocks = pack_blocks(unit)
+    production_by = _production(unit, period_end, blocks)
+    safety_by = _safety(unit, period_start, period_end, blocks)
+    pack = {
+        "version": PACK_VERSION,
+        "unit": _unit_json(unit),
+        "period": {"start": period_start.isoformat(), "end": period_end.isoformat()},
+        "generated_at": timezone.now().isoformat(),
+        "frozen": False,
+        "meeting": None,
+        "blocks": [
+            {
+                "unit": _unit_json(block),
+                "production": production_by[block.code],
+                "safety": safety_by[block.code],
+            }
+            for block in blocks
+        ],
+        "directives": _directives(unit, period_end),
+        "key_tasks": _key_tasks(unit, period_end),
+    }
+    pack["narrative"] = narrative_draft(pack)
+    return pack
+
+
+def pack_restrict(pack: dict, code: str) -> dict | None:
+    """The company pack inside a group pack: that company's block alone, its directives, the same key tasks.
+    None if the pack has no block for the code."""
+    block = next((b for b in pack["blocks"] if b["unit"]["code"] == code), None)
+    if block is None:
+        return None
+    if block is pack["blocks"][0]:
+        return pack
+    from headframe.briefing.narrative import narrative_draft
+
+    out = {**pack, "unit": block["unit"], "blocks": [block], "narrative": None}
+    directives = pack.get("directives") or {}
+    if directives.get("available"):
+        path = block["unit"]["path"]
+        out["directives"] = {
+            **directives,
+            **{
+                key: [d for d in items if (d.get("owner_path") or "").startswith(path)]
+                for key, items in directives.items()
+                if isinstance(items, list)
+            },
+        }
+    out["narrative"] = narrative_draft(out)
+    return out
+
+
+def pack_build(meeting) -> dict:
+    """A closed meeting's frozen pack; an open meeting's pack built now, with the chair's edited summary."""
+    if meeting.status == "closed" and meeting.pack:
+        return {**meeting.pack, "frozen": True}
+    pack = pack_for(meeting.unit, meeting.period_start, meeting.period_end)
+    pack["meeting"] = meeting_json(meeting)
+    pack["narrative_edited"] = {"vi": meeting.narrative_vi or "", "en": meeting.narrative_en or ""}
+    return pack
+
+
+def meeting_json(meeting) -> dict:
+    return {
+        "id": meeting.pk,
+        "title": meeting.title,
+        "type": meeting.type,
+        "status": meeting.status,
+        "starts_at": timezone.localtime(meeting.starts_at).isoformat(),
+        "chair": meeting.chair.get_username() if meeting.chair_id else None,
+    }
+
+
+def pack_scope(user, meeting, code: str | None = None) -> str | None:
+    """Which pack of a meeting the user may see: the code of the meeting's unit (the whole pack), of one
+    company in it (that company's pack), or None (nothing: a 404). `code` asks for one block; without it,
+    the whole pack if the user may see the meeting's unit, else the first company the user may see."""
+    from headframe.briefing.selectors import can_see_pack
+    from headframe.org.roles import Perm
+    from headframe.org.selectors import scope_for
+
+    whole = can_see_pack(user, meeting)
+    blocks = pack_blocks(meeting.unit)
+    scope = scope_for(user)
+    if code:
+        block = next((b for b in blocks if b.code == code), None)
+        if block is None or not (whole or scope.allows(Perm.VIEW, block.path)):
+            return None
+        return block.code
+    if whole:
+        return meeting.unit.code
+    return next((b.code for b in blocks[1:] if scope.allows(Perm.VIEW, b.path)), None)
+
+
+def meeting_pack_for(user, meeting, code: str | None = None) -> dict | None:
+    """The meeting's pack as the user may see it (see pack_scope), or None."""
+    allowed = pack_scope(user, meeting, code)
+    if allowed is None:
+        return None
+    return pack_restrict(pack_build(meeting), allowed)
+
+
+def section_labels(language: str) -> list[tuple[str, str]]:
+    index = 1 if language.startswith("en") else 0
+    return [(key, SECTION_LABELS[key][index]) for key in SECTIONS]

@@ -1,0 +1,529 @@
+"""The pack rendered: one template body for the web page, the live room and the PDF; Excel from the same dict.
+
+- `pack_context(pack, language)`: the pack with names picked for the language and charts drawn as SVG
+  (no script: the PDF and a projector without JavaScript show the same drawing);
+- `pack_html(pack, language)`: the standalone document WeasyPrint prints (A4 landscape, page numbers from
+  the @page counter, the vendored Noto Sans so Vietnamese diacritics survive);
+- `pack_pdf(pack, language)` and `pack_xlsx(pack)` (one sheet per section, Vietnamese headers, numbers
+  rounded to the decimals the page shows so the three agree to the unit, frozen header row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from headframe.briefing.narrative import narrative_of
+from headframe.briefing.pack import PRIORITIES, SECTION_LABELS, SECTIONS
+from headframe.core.formatting import format_number
+
+STATIC_DIR = Path(__file__).resolve().parent / "static" / "briefing"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _en(language: str) -> bool:
+    return (language or "vi").startswith("en")
+
+
+def _fmt(value, decimals: int, language: str) -> str:
+    if value is None:
+        return "—"
+    if _en(language):
+        return format_number(value, decimals, thousands=",", decimal_sep=".")
+    return format_number(value, decimals)
+
+
+def rounded(value, decimals: int):
+    """A figure as shown: rounded half up to the indicator's decimals (int when it has none)."""
+    if value is None:
+        return None
+    q = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return int(q) if decimals == 0 else float(q)
+
+
+# ---------------------------------------------------------------- SVG chart
+
+
+def chart_svg(chart: dict, language: str, width: int = 960, height: int = 240) -> str:
+    """Daily actual (bars) against the daily plan (step line) for the month, as inline SVG."""
+    if not chart or not chart.get("days"):
+        return ""
+    actual = [v or 0 for v in chart["actual"]]
+    plan = [v or 0 for v in chart["plan"]]
+    top = max([*actual, *plan, 1])
+    left, right, upper, lower = 90, 10, 24, 28
+    inner_w, inner_h = width - left - right, height - upper - lower
+    n = len(chart["days"])
+    step = inner_w / n
+
+    def y(v):
+        return upper + inner_h - (v / top) * inner_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="pack-chart" viewBox="0 0 {width} {height}" '
+        f'role="img" font-family="Noto Sans Pack, Noto Sans, sans-serif" '
+        f'aria-label="{escape(chart["name_en" if _en(language) else "name_vi"])}">'
+    ]
+    for frac in (0, 0.5, 1):
+        yy = y(top * frac)
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#c9d2d9" stroke-width="1"/>'
+            f'<text x="{left - 6}" y="{yy + 4:.1f}" font-size="13" fill="#33434f" text-anchor="end">'
+            f"{escape(_fmt(top * frac, 0, language))}</text>"
+        )
+    for i, v in enumerate(actual):
+        if v:
+            x = left + i * step + step * 0.15
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y(v):.1f}" width="{step * 0.7:.1f}" '
+                f'height="{upper + inner_h - y(v):.1f}" fill="#0b3d5c"/>'
+            )
+    points = []
+    for i, v in enumerate(plan):
+        points += [f"{left + i * step:.1f},{y(v):.1f}", f"{left + (i + 1) * step:.1f},{y(v):.1f}"]
+    parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#e08e00" stroke-width="3"/>')
+    for i, day in enumerate(chart["days"]):
+        if i % 5 == 0 or i == n - 1:
+            d = dt.date.fromisoformat(day)
+            parts.append(
+                f'<text x="{left + (i + 0.5) * step:.1f}" y="{height - 8}" font-size="13" fill="#33434f" '
+                f'text-anchor="middle">{d:%d/%m}</text>'
+            )
+    labels = ("actual", "plan") if _en(language) else ("thực hiện", "kế hoạch")
+    parts.append(
+        f'<rect x="{left}" y="4" width="12" height="12" fill="#0b3d5c"/>'
+        f'<text x="{left + 16}" y="15" font-size="13" fill="#33434f">{labels[0]}</text>'
+        f'<line x1="{left + 110}" x2="{left + 130}" y1="10" y2="10" stroke="#e08e00" stroke-width="3"/>'
+        f'<text x="{left + 134}" y="15" font-size="13" fill="#33434f">{labels[1]} ({escape(chart["uom"])})</text>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------- view model
+
+
+def kpi_state_labels() -> dict[str, str]:
+    return {
+        "met": _("met"),
+        "near": _("near the target"),
+        "missed": _("missed"),
+        "no_data": _("no data"),
+        "done": _("done"),
+        "pending": _("pending"),
+    }
+
+
+def task_status_labels() -> dict[str, str]:
+    return {
+        "on_track": _("on track"),
+        "at_risk": _("at risk"),
+        "off_track": _("off track"),
+        "done": _("done"),
+    }
+
+
+def pack_context(pack: dict, language: str) -> dict:
+    """The pack with each name in the language, SVG charts, and the text to show as the summary."""
+    en = _en(language)
+    suffix = "_en" if en else "_vi"
+
+    def named(d: dict, prefix: str = "name") -> dict:
+        return {**d, prefix: d.get(prefix + suffix) or d.get(prefix + "_vi")}
+
+    blocks = []
+    for block in pack["blocks"]:
+        production = block["production"]
+        safety = block["safety"]
+        blocks.append(
+            {
+                "unit": named(block["unit"]),
+                "is_root": block is pack["blocks"][0],
+                "on": dt.date.fromisoformat(production["on"]),
+                "rows": [named(r) for r in production["rows"]],
+                "children": [named(c) for c in production["children"]],
+                "ranking": [
+                    {**named(r), "best": named(r["best"]), "worst": named(r["worst"])}
+                    for r in production["ranking"]
+                ],
+                "early_warnings": [
+                    {**named(w), "unit_name": w["unit_name" + suffix]} for w in production["early_warnings"]
+                ],
+                "reasons": [named(r, "label") for r in production["reasons"]],
+                "chart": production["chart"],
+                "chart_svg": mark_safe(chart_svg(production["chart"], language)),
+                "chart_name": (production["chart"] or {}).get("name" + suffix, ""),
+                "safety": {
+                    **safety,
+                    "sites": [named(s) for s in safety.get("sites", [])],
+                    "priorities": [(p, safety.get("by_priority", {}).get(p, 0)) for p in PRIORITIES],
+                },
+            }
+        )
+    directives = pack.get("directives") or {}
+    key_tasks = pack.get("key_tasks") or {}
+    index = 1 if en else 0
+    with translation.override("en" if en else "vi"):
+        kpi_labels, task_labels = kpi_state_labels(), task_status_labels()
+    return {
+        "pack": pack,
+        "language": "en" if en else "vi",
+        "unit": named(pack["unit"]),
+        "period_start": dt.date.fromisoformat(pack["period"]["start"]),
+        "period_end": dt.date.fromisoformat(pack["period"]["end"]),
+        "meeting": pack.get("meeting"),
+        "frozen": pack.get("frozen", False),
+        "narrative": narrative_of(pack, language),
+        "narrative_vi": narrative_of(pack, "vi"),
+        "narrative_en": narrative_of(pack, "en"),
+        "blocks": blocks,
+        "directives": {
+            "available": directives.get("available", False),
+            "since": directives.get("since"),
+            "groups": [
+                (
+                    key,
+                    [
+                        {**named(d, "owner_name"), "deadline_date": _date(d["deadline"])}
+                        for d in directives.get(key, [])
+                    ],
+                )
+                for key in ("overdue", "due", "done")
+            ],
+        },
+        "key_tasks": {
+            "available": key_tasks.get("available", False),
+            "items": [
+                {
+                    **named(t, "title"),
+                    "status_label": task_labels.get(t.get("status"), t.get("status")),
+                    "kpis": [
+                        {
+                            **named(k),
+                            "state_label": kpi_labels.get(k.get("state"), k.get("state")),
+                            "sign": "≤" if k.get("comparator") == "le" else "≥",
+                        }
+                        for k in t.get("kpis", [])
+                    ],
+                }
+                for t in key_tasks.get("items", [])
+            ],
+        },
+        "sections": [(key, SECTION_LABELS[key][index]) for key in SECTIONS],
+        "priorities": PRIORITIES,
+    }
+
+
+# ---------------------------------------------------------------- HTML and PDF
+
+
+def pack_html(pack: dict, language: str = "vi") -> str:
+    """The printable document: the same body as the page, with the print stylesheet."""
+    with translation.override("en" if _en(language) else "vi"):
+        return render_to_string("briefing/pack_pdf.html", pack_context(pack, language))
+
+
+def pack_pdf(pack: dict, language: str = "vi") -> bytes:
+    from weasyprint import HTML
+
+    html = pack_html(pack, language)
+    # Relative links in the document (stylesheets, fonts) resolve against the app's static folder.
+    return HTML(string=html, base_url=str(STATIC_DIR) + "/").write_pdf()
+
+
+# ---------------------------------------------------------------- Excel
+
+PRODUCTION_HEADERS = [
+    ("Mã đơn vị", 12, None),
+    ("Đơn vị", 34, None),
+    ("Mã chỉ tiêu", 14, None),
+    ("Chỉ tiêu", 22, None),
+    ("ĐVT", 7, None),
+    ("Thực hiện tháng", 16, "n"),
+    ("Kế hoạch tháng", 16, "n"),
+    ("% KH tháng", 10, "p"),
+    ("% KH lũy kế tháng", 12, "p"),
+    ("Lũy kế năm", 18, "n"),
+    ("Kế hoạch năm", 18, "n"),
+    ("% KH năm", 10, "p"),
+    ("Cùng kỳ năm trước (lũy kế)", 18, "n"),
+    ("± % so cùng kỳ", 10, "p"),
+    ("Cần đạt mỗi ngày (tháng)", 16, "n"),
+    ("Cần đạt mỗi ngày (năm)", 16, "n"),
+    ("Dự báo cuối năm", 18, "n"),
+]
+
+
+def _number_format(decimals: int) -> str:
+    return "#,##0" + ("." + "0" * decimals if decimals else "")
+
+
+def _sheet(book, title: str, headers: list[tuple[str, int, str | None]]):
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    sheet = book.create_sheet(title)
+    sheet.append([h for h, _w, _f in headers])
+    for i, (_h, width, _f) in enumerate(headers, start=1):
+        cell = sheet.cell(row=1, column=i)
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="0B3D5C")
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        sheet.column_dimensions[cell.column_letter].width = width
+    sheet.row_dimensions[1].height = 32
+    sheet.freeze_panes = "A2"
+    return sheet
+
+
+def _append(sheet, headers, values: list, decimals: int = 0) -> None:
+    sheet.append(values)
+    row = sheet.max_row
+    for i, (_h, _w, kind) in enumerate(headers, start=1):
+        cell = sheet.cell(row=row, column=i)
+        if kind == "n":
+            cell.number_format = _number_format(decimals)
+        elif kind == "p":
+            cell.number_format = "0.0"
+        elif kind == "i":
+            cell.number_format = "#,##0"
+        elif kind == "d":
+            cell.number_format = "DD/MM/YYYY"
+
+
+def _date(value):
+    return dt.date.fromisoformat(value) if value else None
+
+
+def pack_xlsx(pack: dict) -> bytes:
+    """The pack as a workbook: one sheet per section, Vietnamese headers, figures rounded as shown."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    summary = book.active
+    summary.title = "Tóm tắt"
+    unit = pack["unit"]
+    meeting = pack.get("meeting") or {}
+    summary.append(["Báo cáo giao ban điều hành sản xuất"])
+    summary["A1"].font = Font(bold=True, size=14)
+    summary.append(["Đơn vị", f"{unit['code']} — {unit['name_vi']}"])
+    start, end = _date(pack["period"]["start"]), _date(pack["period"]["end"])
+    summary.append(["Kỳ báo cáo", f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"])
+    if meeting:
+        summary.append(["Cuộc họp", meeting.get("title", "")])
+    summary.append(["Tóm tắt", narrative_of(pack, "vi")])
+    summary.append(["Summary (English)", narrative_of(pack, "en")])
+    summary.column_dimensions["A"].width = 20
+    summary.column_dimensions["B"].width = 140
+    for row in summary.iter_rows(min_row=2):
+        row[1].alignment = Alignment(wrap_text=True, vertical="top")
+        row[0].font = Font(bold=True)
+    summary.freeze_panes = "A2"
+
+    sheet = _sheet(book, "Sản xuất", PRODUCTION_HEADERS)
+    for block in pack["blocks"]:
+        u = block["unit"]
+        for r in block["production"]["rows"]:
+            d = r["decimals"]
+            _append(
+                sheet,
+                PRODUCTION_HEADERS,
+                [
+                    u["code"],
+                    u["name_vi"],
+                    r["indicator"],
+                    r["name_vi"],
+                    r["uom"],
+                    rounded(r["month_actual"], d),
+                    rounded(r["month_plan"], d),
+                    r["month_pct"],
+                    r["month_pct_to_date"],
+                    rounded(r["ytd_actual"], d),
+                    rounded(r["year_plan"], d),
+                    r["year_pct"],
+                    rounded(r["last_year_ytd"], d),
+                    r["ytd_change_pct"],
+                    rounded(r["required_daily_month"], d),
+                    rounded(r["required_daily_year"], d),
+                    rounded(r["forecast_year_end"], d),
+                ],
+                d,
+            )
+
+    headers = [
+        ("Khối", 12, None),
+        ("Chỉ tiêu", 22, None),
+        ("Dẫn đầu", 34, None),
+        ("% KH lũy kế tháng (dẫn đầu)", 14, "p"),
+        ("Thấp nhất", 34, None),
+        ("% KH lũy kế tháng (thấp nhất)", 14, "p"),
+    ]
+    sheet = _sheet(book, "Xếp hạng đơn vị", headers)
+    for block in pack["blocks"]:
+        for r in block["production"]["ranking"]:
+            _append(
+                sheet,
+                headers,
+                [
+                    block["unit"]["code"],
+                    r["name_vi"],
+                    r["best"]["name_vi"],
+                    r["best"]["pct"],
+                    r["worst"]["name_vi"],
+                    r["worst"]["pct"],
+                ],
+            )
+
+    headers = [
+        ("Mã đơn vị", 12, None),
+        ("Đơn vị", 34, None),
+        ("Chỉ tiêu", 22, None),
+        ("ĐVT", 7, None),
+        ("Cần đạt mỗi ngày", 16, "n"),
+        ("Tốt nhất 30 ngày", 16, "n"),
+        ("Kế hoạch năm", 18, "n"),
+        ("Lũy kế năm", 18, "n"),
+    ]
+    sheet = _sheet(book, "Cảnh báo sớm", headers)
+    seen = set()
+    for block in pack["blocks"]:
+        for w in block["production"]["early_warnings"]:
+            key = (w["unit"], w["indicator"])
+            if key in seen:
+                continue
+            seen.add(key)
+            d = w["decimals"]
+            _append(
+                sheet,
+                headers,
+                [
+                    w["unit"],
+                    w["unit_name_vi"],
+                    w["name_vi"],
+                    w["uom"],
+                    rounded(w["required_daily"], d),
+                    rounded(w["best_30_day_rate"], d),
+                    rounded(w["year_plan"], d),
+                    rounded(w["ytd_actual"], d),
+                ],
+                d,
+            )
+
+    headers = [
+        ("Mã mỏ", 12, None),
+        ("Mỏ", 34, None),
+        ("Số cảnh báo", 12, "i"),
+        ("Khẩn cấp", 10, "i"),
+        ("Cao", 10, "i"),
+        ("Trung bình", 10, "i"),
+        ("Thấp", 10, "i"),
+        ("Cảnh báo / 10 phút", 12, "p"),
+        ("Số lần dồn dập", 12, "i"),
+        ("Tồn đọng > 24 giờ", 12, "i"),
+    ]
+    sheet = _sheet(book, "An toàn", headers)
+    root_safety = pack["blocks"][0]["safety"]
+    for s in root_safety.get("sites", []):
+        by = s["by_priority"]
+        _append(
+            sheet,
+            headers,
+            [
+                s["code"],
+                s["name_vi"],
+                s["alarms"],
+                *(by[p] for p in PRIORITIES),
+                s["per_10_min"],
+                s["flood_periods"],
+                s["standing"],
+            ],
+        )
+    extra = [
+        (label, block["unit"], block["safety"][key]["count"])
+        for block in pack["blocks"]
+        for key, label in (
+            ("incidents", "Sự cố"),
+            ("open_critical", "Tồn tại nghiêm trọng chưa khắc phục"),
+            ("overdue", "Tồn tại quá hạn khắc phục"),
+        )
+        if key in block["safety"]
+    ]
+    if extra:
+        headers = [("Mã đơn vị", 12, None), ("Đơn vị", 34, None), ("Nội dung", 34, None), ("Số", 10, "i")]
+        sheet = _sheet(book, "Sự cố, tồn tại", headers)
+        for label, u, count in extra:
+            _append(sheet, headers, [u["code"], u["name_vi"], label, count])
+
+    headers = [
+        ("Nhóm", 16, None),
+        ("Số", 10, None),
+        ("Nội dung", 70, None),
+        ("Đơn vị chủ trì", 30, None),
+        ("Người chủ trì", 22, None),
+        ("Hạn", 12, "d"),
+        ("Trạng thái", 14, None),
+        ("Hoàn thành ngày", 14, "d"),
+    ]
+    sheet = _sheet(book, "Kết luận, chỉ đạo", headers)
+    directives = pack.get("directives") or {}
+    group_vi = {"overdue": "Quá hạn", "due": "Đến hạn", "done": "Đã hoàn thành"}
+    status_vi = {
+        "open": "Mới",
+        "in_progress": "Đang thực hiện",
+        "overdue": "Quá hạn",
+        "done": "Hoàn thành",
+        "cancelled": "Hủy",
+    }
+    for key in ("overdue", "due", "done"):
+        for d in directives.get(key, []):
+            _append(
+                sheet,
+                headers,
+                [
+                    group_vi[key],
+                    d["number"],
+                    d["text"],
+                    d["owner_name_vi"],
+                    d["owner_person"],
+                    _date(d["deadline"]),
+                    status_vi.get(d["status"], d["status"]),
+                    _date(d["done_at"]),
+                ],
+            )
+
+    headers = [
+        ("Số", 6, None),
+        ("Nhiệm vụ trọng tâm", 50, None),
+        ("Trạng thái", 14, None),
+        ("KPI", 40, None),
+        ("Giá trị", 16, "p"),
+        ("Mục tiêu", 16, "p"),
+        ("Đánh giá", 14, None),
+    ]
+    sheet = _sheet(book, "Nhiệm vụ trọng tâm", headers)
+    for task in (pack.get("key_tasks") or {}).get("items", []):
+        kpis = task.get("kpis") or [{}]
+        for kpi in kpis:
+            _append(
+                sheet,
+                headers,
+                [
+                    task["number"],
+                    task["title_vi"],
+                    task.get("status", ""),
+                    kpi.get("name_vi", ""),
+                    kpi.get("value") if isinstance(kpi.get("value"), int | float) else None,
+                    kpi.get("target"),
+                    kpi.get("status", ""),
+                ],
+            )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
