@@ -373,4 +373,8 @@ def load_demo(seed: int = DEMO_SEED, production_years: int = 0) -> DemoResult:
             result.production = load_production_demo(
                 today=timezone.localdate(), years=production_years, seed=seed
             )
+        from headframe.briefing.demo import load_briefing_demo
+
+        # The year's key tasks, the last monthly briefings with their directives, and the next one.
+        load_briefing_demo(today=timezone.localdate())
     return result

@@ -1,0 +1,419 @@
+"""Briefing demo data for the demo group: the year's 8 key tasks with their KPIs, the last three monthly
+briefings (closed, their packs frozen) with the directives raised in them in every status, and the next
+briefing planned.
+
+Deterministic for a given `today`: meetings are held on the 5th of the month after the one they cover,
+directives' deadlines and fates are fixed offsets from that day. Idempotent: a key task that exists (owner,
+year, number) and a meeting that exists (unit, type, period) are left alone, with their directives.
+Everything goes through the services, so it is validated and audited like any other write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from headframe.briefing import services
+from headframe.briefing.models import KeyTask, KpiKind, Meeting, MeetingType, Section
+from headframe.briefing.services import AgendaItemIn, BridgePointIn
+from headframe.core.audit import channel
+from headframe.org.models import BridgePoint, Person, Unit
+
+GROUP_CODE = "HFG"
+CLOSED_MEETINGS = 3
+MEETING_DAY = 5  # the monthly briefing sits on the 5th of the next month, at 08:00 local
+MEETING_HOUR = 8
+
+VS_PLAN = KpiKind.INDICATOR_VS_PLAN
+MANUAL = KpiKind.MANUAL
+
+# (title_vi, title_en, description, [(kind, name_vi, name_en, indicator, target, done_evidence)])
+# done_evidence: for manual milestones already reached, the evidence recorded; None: still open.
+KEY_TASKS = [
+    (
+        "Bám sát, thực hiện ở mức cao nhất các chỉ tiêu kế hoạch",
+        "Follow the plan targets at the highest level",
+        "Điều hành linh hoạt, bám sát thị trường; hoàn thành toàn diện các chỉ tiêu sản xuất và tiêu thụ than.",
+        [
+            (
+                VS_PLAN,
+                "Than nguyên khai ≥ 100 % kế hoạch",
+                "Raw coal ≥ 100 % of plan",
+                "raw_coal_t",
+                100,
+                None,
+            ),
+            (
+                VS_PLAN,
+                "Than tiêu thụ ≥ 100 % kế hoạch",
+                "Coal sold ≥ 100 % of plan",
+                "coal_sold_t",
+                100,
+                None,
+            ),
+        ],
+    ),
+    (
+        "Đẩy mạnh đào lò chuẩn bị và bóc đất đá, bảo đảm diện sản xuất cho các năm sau",
+        "Keep roadway development and overburden removal ahead of production",
+        "Mét lò đào và khối lượng đất đá bóc không thấp hơn kế hoạch năm.",
+        [
+            (
+                VS_PLAN,
+                "Mét lò đào ≥ 100 % kế hoạch",
+                "Roadway metres ≥ 100 % of plan",
+                "roadway_m",
+                100,
+                None,
+            ),
+            (
+                VS_PLAN,
+                "Đất đá bóc ≥ 100 % kế hoạch",
+                "Overburden ≥ 100 % of plan",
+                "overburden_m3",
+                100,
+                None,
+            ),
+        ],
+    ),
+    (
+        "Đảm bảo an toàn, không để xảy ra sự cố nghiêm trọng",
+        "Work safely: no serious incident",
+        "Kiểm soát khí mỏ, thoát nước, trục tải; thực hiện nghiêm QCVN 01:2011/BCT.",
+        [
+            (
+                MANUAL,
+                "Không để xảy ra tai nạn lao động nghiêm trọng",
+                "No serious accident",
+                None,
+                0,
+                None,
+            ),
+            (
+                MANUAL,
+                "Hoàn thành phương án phòng chống mưa bão, thoát nước mỏ trước mùa mưa",
+                "Rainy-season drainage plan completed before the rains",
+                None,
+                None,
+                "Quyết định phê duyệt phương án phòng chống mưa bão của các công ty; biên bản kiểm tra trạm bơm",
+            ),
+        ],
+    ),
+    (
+        "Đẩy mạnh chuyển đổi số, ứng dụng công nghiệp 4.0 trong sản xuất và quản trị",
+        "Digital transformation: Industry 4.0 in production and governance",
+        "Số hóa báo cáo sản xuất, giám sát khí mỏ tập trung, giao ban trực tuyến.",
+        [
+            (
+                MANUAL,
+                "Vận hành giao ban trực tuyến tại tất cả điểm cầu",
+                "Online briefings at every bridge point",
+                None,
+                None,
+                "Giao ban tháng trực tuyến với 6 điểm cầu từ đầu năm",
+            ),
+            (
+                MANUAL,
+                "Báo cáo sản xuất theo ca bằng phần mềm tại tất cả công ty",
+                "Shift reports in software at every company",
+                None,
+                None,
+                "Các công ty nhập số liệu ca trên hệ thống; bỏ báo cáo giấy",
+            ),
+            (
+                MANUAL,
+                "Kết nối giám sát khí mê-tan tập trung cho 100 % mỏ hầm lò",
+                "Central methane monitoring for every underground mine",
+                None,
+                None,
+                None,
+            ),
+        ],
+    ),
+    (
+        "Phát triển nguồn nhân lực chất lượng cao",
+        "A skilled workforce",
+        "Đào tạo, nâng bậc thợ lò, thợ cơ điện; thu hút kỹ sư mỏ trẻ.",
+        [
+            (
+                MANUAL,
+                "Đào tạo nâng bậc cho thợ lò, thợ cơ điện theo kế hoạch",
+                "Skill-grade training as planned",
+                None,
+                None,
+                None,
+            ),
+            (
+                MANUAL,
+                "Tuyển dụng kỹ sư khai thác mỏ, cơ điện mỏ",
+                "Recruit mining and electrical engineers",
+                None,
+                None,
+                "Đã tuyển 42 kỹ sư, bố trí về các công ty hầm lò",
+            ),
+        ],
+    ),
+    (
+        "Không để người lao động bị lây nhiễm dịch bệnh",
+        "No worker infected in the epidemic",
+        "Thực hiện nghiêm các biện pháp phòng, chống dịch tại nơi làm việc và khu tập thể.",
+        [
+            (
+                MANUAL,
+                "0 người lao động bị lây nhiễm dịch bệnh",
+                "0 workers infected",
+                None,
+                0,
+                "Sổ theo dõi y tế của các công ty: không có ca lây nhiễm",
+            ),
+        ],
+    ),
+    (
+        "Nâng cao chất lượng than, đáp ứng yêu cầu khách hàng",
+        "Coal quality that meets customers' needs",
+        "Tăng sản lượng than sạch, kiểm soát độ tro theo hợp đồng.",
+        [
+            (VS_PLAN, "Than sạch ≥ 100 % kế hoạch", "Clean coal ≥ 100 % of plan", "clean_coal_t", 100, None),
+        ],
+    ),
+    (
+        "Nâng cao hiệu quả sản xuất kinh doanh, tiết giảm chi phí",
+        "Efficiency: revenue on plan, costs down",
+        "Doanh thu đạt kế hoạch; tiết giảm chi phí vật tư, nhiên liệu.",
+        [
+            (VS_PLAN, "Doanh thu ≥ 100 % kế hoạch", "Revenue ≥ 100 % of plan", "revenue_vnd", 100, None),
+            (
+                MANUAL,
+                "Ban hành định mức tiết giảm chi phí vật tư, nhiên liệu",
+                "Cost-saving norms issued",
+                None,
+                None,
+                "Quyết định ban hành định mức của Tổng giám đốc",
+            ),
+        ],
+    ),
+]
+
+# Directives raised at each monthly briefing: (owner company, person title index, text, days to deadline,
+# priority, fate). Fate: done, in_progress, open, cancelled — those still open past their deadline are overdue.
+DIRECTIVES = [
+    (
+        "NDA",
+        1,
+        "Đẩy nhanh tiến độ chuẩn bị diện khai thác lò chợ mới, bảo đảm sản lượng quý tới",
+        25,
+        "high",
+        "in_progress",
+    ),
+    ("VSO", 1, "Khắc phục dứt điểm sự cố tuyến băng tải chính, báo cáo rõ nguyên nhân", 10, "high", "done"),
+    ("DGI", 3, "Tăng cường thoát nước moong, chủ động phương án mùa mưa", 30, "normal", "open"),
+    ("TCB", 2, "Rà soát chất lượng than sạch, giảm độ tro theo hợp đồng tiêu thụ", 20, "normal", "done"),
+    ("CHC", 0, "Phối hợp giải phóng tàu, giảm tồn kho than tại cảng", 15, "low", "open"),
+    ("BLU", 3, "Kiểm tra toàn bộ hệ thống quan trắc khí mê-tan trước mùa khô", 12, "high", "cancelled"),
+]
+EVIDENCE = "Báo cáo kết quả thực hiện kèm biên bản kiểm tra của Ban Điều khiển sản xuất"
+
+AGENDA = [
+    ("Tình hình thực hiện kế hoạch sản xuất tháng, lũy kế", Section.PRODUCTION, "Ban Điều khiển sản xuất"),
+    ("Công tác an toàn, cảnh báo khí mỏ", Section.SAFETY, "Ban An toàn"),
+    ("Kiểm điểm thực hiện kết luận giao ban kỳ trước", Section.DIRECTIVES, "Văn phòng"),
+    ("Tiến độ các nhiệm vụ trọng tâm năm", Section.KEY_TASKS, "Ban Kế hoạch"),
+    ("Ý kiến các đơn vị; kết luận của Chủ trì", Section.OTHER, "Chủ trì"),
+]
+ATTENDEES = {
+    "DC-HFG": "Tổng giám đốc (Chủ trì), các Phó Tổng giám đốc, Trưởng các ban",
+    "DC-NDA": "Giám đốc, Phó Giám đốc Sản xuất, Quản đốc các phân xưởng",
+    "DC-VSO": "Giám đốc, Phó Giám đốc Sản xuất",
+    "DC-DGI": "Giám đốc, Trưởng phòng Điều khiển sản xuất",
+    "DC-TCB": "Giám đốc, Phó Giám đốc Kỹ thuật",
+    "DC-CHC": "Giám đốc, Trưởng phòng Điều độ cảng",
+}
+
+
+@dataclass
+class BriefingDemoResult:
+    key_tasks: int = 0
+    kpis: int = 0
+    meetings: int = 0
+    directives: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+def _at(day: dt.date, hour: int) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
+
+
+def _month_end(first: dt.date) -> dt.date:
+    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def _next_month(first: dt.date) -> dt.date:
+    return _month_end(first) + dt.timedelta(days=1)
+
+
+def _prev_month(first: dt.date) -> dt.date:
+    return (first - dt.timedelta(days=1)).replace(day=1)
+
+
+def meeting_months(today: dt.date) -> tuple[list[dt.date], dt.date]:
+    """The months covered by the last CLOSED_MEETINGS briefings already held, oldest first, and the month
+    the next (planned) briefing covers."""
+    month = _prev_month(today.replace(day=1))
+    if _next_month(month).replace(day=MEETING_DAY) >= today:
+        upcoming = month  # last month's briefing has not sat yet
+        month = _prev_month(month)
+    else:
+        upcoming = today.replace(day=1)
+    held = []
+    for _ in range(CLOSED_MEETINGS):
+        held.insert(0, month)
+        month = _prev_month(month)
+    return held, upcoming
+
+
+def _person(company_code: str, title_index: int) -> Person | None:
+    people = list(Person.objects.filter(unit__code=company_code).order_by("employee_no"))
+    return people[title_index] if title_index < len(people) else None
+
+
+def _key_tasks(group: Unit, year: int, result: BriefingDemoResult) -> None:
+    existing = set(KeyTask.objects.filter(owner_unit=group, year=year).values_list("number", flat=True))
+    for number, (title_vi, title_en, description, kpis) in enumerate(KEY_TASKS, start=1):
+        if number in existing:
+            continue
+        task = services.key_task_create(
+            actor=None,
+            year=year,
+            number=number,
+            title_vi=title_vi,
+            title_en=title_en,
+            description=description,
+            owner_unit_code=group.code,
+        )
+        result.key_tasks += 1
+        for order, (kind, name_vi, name_en, indicator, target, evidence) in enumerate(kpis, start=1):
+            kpi = services.kpi_create(
+                actor=None,
+                key_task=task,
+                order=order,
+                name_vi=name_vi,
+                name_en=name_en,
+                kind=kind,
+                indicator_code=indicator,
+                target=Decimal(target) if target is not None else None,
+            )
+            result.kpis += 1
+            if evidence:
+                services.kpi_update_manual(
+                    actor=None,
+                    kpi=kpi,
+                    done=True,
+                    evidence=evidence,
+                    now=_at(dt.date(year, 1, 15), 9),
+                )
+
+
+def _meeting(group: Unit, month: dt.date, chair) -> tuple[Meeting, bool]:
+    existing = Meeting.objects.filter(unit=group, type=MeetingType.MONTHLY, period_start=month).first()
+    if existing is not None:
+        return existing, False
+    points = [
+        BridgePointIn(code, ATTENDEES.get(code, ""))
+        for code in BridgePoint.objects.filter(is_active=True, unit__path__startswith=group.path)
+        .order_by("code")
+        .values_list("code", flat=True)
+    ]
+    meeting = services.meeting_create(
+        actor=None,
+        unit_code=group.code,
+        type=MeetingType.MONTHLY,
+        title=f"Giao ban điều hành sản xuất tháng {month.month}/{month.year}",
+        starts_at=_at(_next_month(month).replace(day=MEETING_DAY), MEETING_HOUR),
+        period_start=month,
+        period_end=_month_end(month),
+        chair=chair,
+        bridge_points=points,
+        agenda=[AgendaItemIn(title, section, presenter) for title, section, presenter in AGENDA],
+    )
+    return meeting, True
+
+
+def _raise_directives(meeting: Meeting, today: dt.date, result: BriefingDemoResult) -> None:
+    held = timezone.localtime(meeting.starts_at).date()
+    for company, title_index, text, days, priority, fate in DIRECTIVES:
+        if not Unit.objects.filter(code=company).exists():
+            continue
+        deadline = held + dt.timedelta(days=days)
+        directive = services.directive_create(
+            actor=None,
+            text=text,
+            owner_unit_code=company,
+            owner_person=_person(company, title_index),
+            deadline=deadline,
+            priority=priority,
+            meeting=meeting,
+            today=held,
+            now=_at(held, 10),
+        )
+        result.directives += 1
+        latest = today - dt.timedelta(days=1)  # progress is never reported in the future
+        if fate == "in_progress" and held + dt.timedelta(days=3) <= latest:
+            services.directive_update_status(
+                actor=None,
+                directive=directive,
+                status="in_progress",
+                comment="Đã giao phân xưởng triển khai, đang thực hiện",
+                now=_at(held + dt.timedelta(days=3), 14),
+            )
+        elif fate == "done" and held + dt.timedelta(days=2) <= latest:
+            when = min(deadline - dt.timedelta(days=1), latest)
+            services.directive_update_status(
+                actor=None,
+                directive=directive,
+                status="done",
+                comment="Đã hoàn thành",
+                evidence=EVIDENCE,
+                now=_at(when, 16),
+            )
+        elif fate == "cancelled" and held + dt.timedelta(days=2) <= latest:
+            services.directive_update_status(
+                actor=None,
+                directive=directive,
+                status="cancelled",
+                comment="Gộp vào chỉ đạo kiểm tra an toàn chung của Tập đoàn",
+                now=_at(held + dt.timedelta(days=2), 11),
+            )
+
+
+def load_briefing_demo(*, today: dt.date | None = None) -> BriefingDemoResult:
+    """Key tasks of today's year, the last monthly briefings (closed) with their directives, the next one
+    planned. Needs the organisation demo (group HFG, its bridge points and people)."""
+    today = today or timezone.localdate()
+    result = BriefingDemoResult()
+    group = Unit.objects.filter(code=GROUP_CODE).first()
+    if group is None:
+        raise ValueError(f"load the organisation demo first: no unit {GROUP_CODE}")
+    chair = get_user_model().objects.filter(username="planner").first()
+    held, upcoming = meeting_months(today)
+    with channel("system"), transaction.atomic():
+        _key_tasks(group, today.year, result)
+        for month in held:
+            meeting, created = _meeting(group, month, chair)
+            if not created:
+                continue
+            result.meetings += 1
+            start = meeting.starts_at
+            services.meeting_start(actor=None, meeting=meeting, now=start)
+            _raise_directives(meeting, today, result)
+            services.meeting_close(actor=None, meeting=meeting, now=start + dt.timedelta(hours=3))
+        _, created = _meeting(group, upcoming, chair)
+        result.meetings += created
+    from headframe.briefing.selectors import directive_counts
+
+    result.statuses = directive_counts(None, on=today)
+    return result
