@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headframe.core.errors import ValidationFailed
+from headframe.core.models import AuditEntry
 from headframe.safety import selectors, services
 from headframe.safety.models import CampaignPosition, Finding, ReadinessEvent
 from tests.safety.conftest import NOW, TODAY, inspection_of
@@ -104,6 +105,10 @@ def test_every_change_of_state_is_logged(campaign, mine, people, inspect, gas):
     services.position_release(actor=people.safety, position_code=mine.face.code, now=NOW)
     kinds = list(ReadinessEvent.objects.filter(position=mine.face).values_list("kind", flat=True))
     assert kinds == ["not_ready", "ready", "released"]
+    audited = AuditEntry.objects.filter(object_type="safety.campaignposition").values_list(
+        "action", flat=True
+    )
+    assert list(audited.order_by("id")) == ["readiness", "release"]
     cp = CampaignPosition.objects.get(campaign=campaign, position=mine.face)
     assert cp.ready and cp.released and cp.released_by == people.safety
 
