@@ -157,7 +157,7 @@ def _refuse_if_closed(meeting: Meeting, what: str) -> None:
 
 def _locked(meeting: Meeting) -> Meeting:
     """Re-read the meeting under a row lock, so two concurrent closes (or a close and an edit) serialise."""
-    return Meeting.objects.select_for_update().select_related("unit").get(pk=meeting.pk)
+    return Meeting.objects.select_for_update(of=("self",)).select_related("unit").get(pk=meeting.pk)
 
 
 def _check_bridge_points(meeting_unit: Unit, points: list[BridgePointIn]) -> list[tuple[BridgePoint, str]]:
@@ -645,7 +645,7 @@ def directive_update_status(
     comment only adds the comment. Every change is a DirectiveComment plus an audit row."""
     now = now or timezone.now()
     directive = (
-        Directive.objects.select_for_update()
+        Directive.objects.select_for_update(of=("self",))
         .select_related("owner_unit", "meeting__unit")
         .get(pk=directive.pk)
     )
@@ -850,7 +850,11 @@ def kpi_create(
 def kpi_update_manual(
     *, actor, kpi: KeyTaskKpi, done: bool, evidence: str = "", now: dt.datetime | None = None
 ) -> KeyTaskKpi:
-    kpi = KeyTaskKpi.objects.select_for_update().select_related("key_task__owner_unit").get(pk=kpi.pk)
+    kpi = (
+        KeyTaskKpi.objects.select_for_update(of=("self",))
+        .select_related("key_task__owner_unit")
+        .get(pk=kpi.pk)
+    )
     owner = kpi.key_task.owner_unit
     _require(
         actor,
