@@ -189,9 +189,13 @@ def meeting_detail(request, pk: int):
                 path__startswith=m.unit.path, kind__in=["group", "company", "site"]
             )
         )
+    # A closed meeting without an edited summary shows the draft frozen with its pack.
+    drafted = (m.pack or {}).get("narrative") or {} if isinstance(m.pack, dict) else {}
     context = {
         "active_nav": "briefing",
         "meeting": m,
+        "narrative_vi": m.narrative_vi or drafted.get("vi", ""),
+        "narrative_en": m.narrative_en or drafted.get("en", ""),
         "agenda": selectors.agenda_of(m),
         "points": selectors.bridge_points_of(m),
         "directives": directives,
@@ -358,10 +362,11 @@ def key_tasks(request):
     context = {
         "active_nav": "priorities",
         "year": year,
+        "year_label": str(year),
         "statuses": statuses,
         "summary": [(task_labels[k], TASK_LIGHT[k], n) for k, n in summary.items()],
-        "prev_year": year - 1,
-        "next_year": year + 1,
+        "prev_year": str(year - 1),
+        "next_year": str(year + 1),
     }
     return render(request, "briefing/key_tasks.html", context)
 
