@@ -15,7 +15,7 @@ NAVIGATION = [
     ("briefing", _("Briefings"), "briefing:index"),
     ("priorities", _("Key tasks"), "briefing:key-tasks"),
     ("telemetry", _("Safety monitoring"), "telemetry:group"),
-    ("safety", _("Inspections & readiness"), None),
+    ("safety", _("Inspections & readiness"), "safety:index"),
     ("workforce", _("Workforce"), None),
     ("audit", _("Audit log"), "web:audit"),
 ]
