@@ -255,3 +255,28 @@ def test_pack_page_of_a_company_user_shows_the_company_only(group_meeting, users
     stranger = make_user("stranger", ("viewer", "B-M1"))
     client.force_login(stranger)
     assert client.get(f"/briefing/meetings/{group_meeting.meeting.pk}/room").status_code == 404
+
+
+def test_key_tasks_of_the_year_carry_their_kpi_values_from_the_briefing_selectors(figures, users):
+    from headframe.briefing.selectors import key_task_status
+
+    task = briefing.key_task_create(
+        actor=users.planner_g, year=2026, title_vi="Hoàn thành kế hoạch than nguyên khai", owner_unit_code="G"
+    )
+    briefing.kpi_create(
+        actor=users.planner_g,
+        key_task=task,
+        name_vi="Than nguyên khai ≥ 100% kế hoạch",
+        kind="indicator_vs_plan",
+        indicator_code="raw_coal_t",
+        unit_code="G",
+        target=100,
+    )
+    items = pack_for(Unit.objects.get(code="G"), START, END)["key_tasks"]["items"]
+    expected = key_task_status(task, END)
+    assert [t["title_vi"] for t in items] == ["Hoàn thành kế hoạch than nguyên khai"]
+    kpi = items[0]["kpis"][0]
+    assert kpi["value"] == num(expected.kpis[0].value) and kpi["state"] == expected.kpis[0].state
+    assert items[0]["status"] == expected.status
+    company = pack_for(Unit.objects.get(code="A"), START, END)["key_tasks"]["items"]
+    assert [t["number"] for t in company] == [task.number]  # the group's key tasks apply to its companies
