@@ -19,6 +19,7 @@ from headframe.core.audit import channel
 from headframe.org import services
 from headframe.org.models import BridgePoint, Person, Unit
 from headframe.production.demo import load_production_demo
+from headframe.safety.demo import load_safety_demo
 from headframe.telemetry.demo import TelemetryDemoResult, load_telemetry_demo
 
 DEMO_PASSWORD = "headframe-demo"
@@ -369,6 +370,7 @@ def load_demo(seed: int = DEMO_SEED, production_years: int = 0) -> DemoResult:
             services.user_create(actor=None, username=username, grants=grants, password=password)
             result.created_users.append(username)
         result.telemetry = load_telemetry_demo()
+        load_safety_demo()
         if production_years:
             result.production = load_production_demo(
                 today=timezone.localdate(), years=production_years, seed=seed
