@@ -1,0 +1,137 @@
+"""A restart campaign on a tablet in Debian's Chromium: the inspector fails an item and signs, the shift overman
+countersigns, the safety officer closes the finding with evidence and sees the position become ready, then
+releases it. The draft survives a reload. Screenshots go to var/screenshots/."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from headframe.safety import services
+from headframe.safety.checklists import load_restart_templates
+from headframe.safety.models import AnswerType, ChecklistTemplate, Inspection, TemplateItem, TemplateSection
+from headframe.telemetry.limits import load_limit_profiles
+from headframe.telemetry.models import Limit, LimitProfile
+from tests.e2e.test_shell_in_browser import SCREENSHOTS, _log_in
+from tests.factories import make_unit, make_user
+
+pytestmark = pytest.mark.e2e
+
+TABLET = {"width": 1024, "height": 768}
+
+
+@pytest.fixture
+def restart(tree):
+    # A live_server test runs on a flushed database: put back what the data migrations seed.
+    if not ChecklistTemplate.objects.exists():
+        load_restart_templates(ChecklistTemplate, TemplateSection, TemplateItem)
+    if not Limit.objects.exists():
+        load_limit_profiles(LimitProfile, Limit)
+    make_unit("A-M1-K1-F2", "position", "A-M1-K1")
+    safety = make_user("an_toan", ("safety_officer", "A"))
+    make_user("quan_doc", ("reporter", "A-M1"))
+    today = timezone.localdate()
+    services.campaign_create(
+        actor=safety,
+        code="TET-2027",
+        title_vi="Kiểm tra trước khi sản xuất trở lại sau Tết 2027",
+        title_en="Restart after Tết 2027",
+        unit_codes=["A-M1"],
+        starts_on=today - dt.timedelta(days=1),
+        due_on=today + dt.timedelta(days=2),
+        teams={"A-M1-K1": "Tổ kiểm tra số 1"},
+    )
+    return Inspection.objects.get(position__code="A-M1-K1-F1")
+
+
+def _shot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def _choose(page, code, value):
+    page.locator(f"label:has([data-testid='{value}-{code}'])").click()
+
+
+def _switch_user(page, live_server, username):
+    page.context.clear_cookies()
+    _log_in(page, live_server, username)
+
+
+def test_inspect_fail_close_and_release_on_a_tablet(page, live_server, restart):
+    inspection = restart
+    items = list(inspection.template.items.order_by("section__order", "order"))
+    page.set_viewport_size(TABLET)
+    _log_in(page, live_server, "an_toan")
+
+    # 1. The campaign: every position pending.
+    page.goto(f"{live_server.url}/safety/")
+    page.get_by_test_id("campaign-TET-2027").click()
+    expect(page.get_by_test_id("progress-table")).to_contain_text("A-M1-K1")
+    _shot(page, "60-safety-campaign")
+
+    # 2. Inspect the face on the tablet: all good but the shields, which fail.
+    page.get_by_test_id("inspect-A-M1-K1-F1").click()
+    expect(page.get_by_test_id("inspection-form")).to_be_visible()
+    for item in items:
+        if item.answer_type == AnswerType.PASS_FAIL_NA:
+            _choose(page, item.code, "fail" if item.code == "R-SHIELDS" else "pass")
+        elif item.answer_type == AnswerType.NUMBER:
+            value = {
+                "G-CH4": "0,4",
+                "G-CO": "3",
+                "G-O2": "20,8",
+                "V-VEL": "1,2",
+                "V-FLOW": "420",
+                "E-EARTH": "1,1",
+            }
+            page.get_by_test_id(f"number-{item.code}").fill(value[item.code])
+    page.get_by_test_id("note-R-SHIELDS").fill("Cột chống số 35–38 tụt áp")
+    # The draft lives on the tablet: a reload (or a dropped connection) loses nothing.
+    page.reload()
+    expect(page.get_by_test_id("fail-R-SHIELDS")).to_be_checked()
+    expect(page.get_by_test_id("number-G-CH4")).to_have_value("0,4")
+    # A reading that cannot be right is refused in place, nothing saved.
+    page.get_by_test_id("number-G-CH4").fill("140")
+    page.get_by_test_id("sign").click()
+    expect(page.get_by_test_id("error-G-CH4")).to_be_visible()
+    _shot(page, "61-safety-inspection-error")
+    page.get_by_test_id("number-G-CH4").fill("0,4")
+    page.get_by_test_id("sign").click()
+    expect(page.get_by_test_id("inspection-result")).to_have_text("Không đạt")
+    expect(page.get_by_test_id("finding-link-1")).to_contain_text("R-SHIELDS")
+    _shot(page, "62-safety-inspection-signed")
+
+    # 3. The shift overman countersigns (the inspector could not).
+    expect(page.get_by_test_id("countersign")).to_have_count(0)
+    _switch_user(page, live_server, "quan_doc")
+    page.goto(f"{live_server.url}/safety/inspections/{inspection.pk}/")
+    page.get_by_test_id("countersign").click()
+    expect(page.get_by_test_id("inspection-status")).to_have_text("Đã ký xác nhận")
+    expect(page.get_by_test_id("position-readiness")).to_have_text("chưa sẵn sàng")
+
+    # 4. The safety officer closes the finding: without evidence it is refused, with evidence it closes.
+    _switch_user(page, live_server, "an_toan")
+    page.goto(f"{live_server.url}/safety/inspections/{inspection.pk}/")
+    page.get_by_test_id("finding-link-1").click()
+    page.get_by_test_id("action-taken").fill("Thay 4 cột chống, nạp lại áp lực")
+    page.get_by_test_id("close-finding").click()
+    expect(page.locator(".messages")).to_contain_text("bằng chứng")
+    expect(page.get_by_test_id("finding-status")).to_have_text("Mở")
+    page.get_by_test_id("evidence").fill("Kiểm tra áp lực 4 cột: 30 MPa, không rò rỉ")
+    _shot(page, "63-safety-finding-close")
+    page.get_by_test_id("close-finding").click()
+    expect(page.get_by_test_id("finding-status")).to_have_text("Đã đóng (đã xác minh)")
+    expect(page.get_by_test_id("finding-readiness")).to_have_text("sẵn sàng")
+
+    # 5. The readiness board: the face is ready; release it to production.
+    page.goto(f"{live_server.url}/safety/readiness/?unit=A-M1")
+    expect(page.get_by_test_id("state-A-M1-K1-F1")).to_have_text("sẵn sàng")
+    expect(page.get_by_test_id("state-A-M1-K1-F2")).to_have_text("chưa sẵn sàng")
+    _shot(page, "64-safety-readiness-ready")
+    page.get_by_test_id("release-A-M1-K1-F1").click()
+    expect(page.get_by_test_id("state-A-M1-K1-F1")).to_have_text("đã cho phép sản xuất")
+    _shot(page, "65-safety-readiness-released")
