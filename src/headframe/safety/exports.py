@@ -167,7 +167,7 @@ def _xlsx(data) -> bytes:
 
 def outcome_labels() -> dict:  # evaluated per call, in the active language
     return {
-        "pending": _("pending"),
+        "pending": _("not inspected yet"),
         "passed": _("passed"),
         "passed_after_actions": _("passed after corrective actions"),
         "failed": _("failed"),
