@@ -171,7 +171,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Request bodies above this size are refused with 413 before anything parses them.
 MAX_REQUEST_BODY_BYTES = _env_int("HEADFRAME_MAX_BODY_BYTES", 2 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES  # Django applies it to non-file fields only
+MAX_UPLOAD_BODY_BYTES = _env_int(
+    "HEADFRAME_MAX_UPLOAD_BYTES", 12 * 1024 * 1024
+)  # multipart: photos, workbooks
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,3 +1,4 @@
+import io
 import json
 
 import pytest
@@ -273,3 +274,19 @@ def test_openapi_schema_is_served(client):
     assert response.status_code == 200
     assert "/api/v1/units/{code}" in response.json()["paths"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_file_uploads_have_their_own_larger_limit(client, users, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 1000
+    settings.MAX_UPLOAD_BODY_BYTES = 5000
+    client.force_login(users.admin_a)
+    photo = io.BytesIO(b"x" * 3000)
+    photo.name = "photo.jpg"
+    accepted = client.post("/api/v1/telemetry/sensors/import", {"file": photo})
+    assert (
+        accepted.status_code != 413
+    )  # past the JSON limit, within the upload limit: handled by the endpoint
+    big = io.BytesIO(b"x" * 6000)
+    big.name = "photo.jpg"
+    refused = client.post("/api/v1/telemetry/sensors/import", {"file": big})
+    assert refused.status_code == 413 and refused.json()["detail"][0]["type"] == "body_too_large"

@@ -25,6 +25,9 @@ class BodySizeLimitMiddleware:
         except ValueError:
             length = 0
         limit = settings.MAX_REQUEST_BODY_BYTES
+        if request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+            # File uploads (inspection photos, workbooks) stream to disk; they get their own, larger limit.
+            limit = settings.MAX_UPLOAD_BODY_BYTES
         if length > limit:
             msg = f"request body of {length} bytes exceeds the limit of {limit} bytes"
             if request.path.startswith("/api/"):
