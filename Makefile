@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help demo serve test lint format bench install install-dev system-deps system-deps-test clean
+.PHONY: help demo serve test lint format bench bench-deps install install-dev system-deps system-deps-test clean
 
 help:
 	@echo "make demo   - install, migrate an embedded SQLite database under var/, load demo data, serve on http://$(HOST):$(PORT)"
@@ -56,6 +56,14 @@ system-deps-test: system-deps
 		$(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core poppler-utils >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core poppler-utils; }; }
 
+# The telemetry benchmark compares against InfluxDB 1.x: Debian's influxdb, installed with apt-get when missing
+# (the bench starts its own influxd on a temp dir; the package's service plays no part).
+bench-deps:
+	@command -v influxd >/dev/null 2>&1 || { \
+		echo "installing Debian influxdb for the telemetry benchmark"; \
+		$(SUDO) apt-get install -y --no-install-recommends influxdb >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends influxdb; }; }
+
 lint: install-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -63,7 +71,7 @@ lint: install-dev
 test: install-dev system-deps-test lint
 	$(BIN)/pytest
 
-bench: install-dev
+bench: install-dev bench-deps
 	$(BIN)/python -m bench
 
 format: install-dev
