@@ -151,9 +151,9 @@ def run() -> None:
         cwd=Path(__file__).resolve().parent.parent,
     )
     try:
-        time.sleep(2.0)  # connected and subscribed
-        before = _stored()
         pub = _client("bench-pub2")
+        _wait_until_subscribed(pub)
+        before = _stored()
         started = time.perf_counter()
         for topic, body in payloads:
             pub.publish(topic, body, qos=1)
@@ -177,6 +177,26 @@ def run() -> None:
     finally:
         ingest.terminate()
         ingest.wait(30)
+
+
+def _wait_until_subscribed(pub, timeout_s: float = 120.0) -> None:
+    """The broker drops QoS 1 messages for a shared group with no member yet: publish a probe reading until
+    ingest stores one, instead of guessing how long the process takes to start on a busy machine."""
+    site = Gateway.objects.get(code="BENCH-GW00").site.code
+    probe = SensorState.objects.get(sensor__code="BENCH-SPIKE-00")
+    deadline = time.monotonic() + timeout_s
+    ts = int(time.time() * 1000) - 600_000
+    while time.monotonic() < deadline:
+        ts += 1
+        body = orjson.dumps(
+            {"gateway": "BENCH-GW00", "readings": [{"sensor": "BENCH-SPIKE-00", "ts": ts, "value": 0.1}]}
+        )
+        pub.publish(f"headframe/v1/{site}/BENCH-GW00/readings", body, qos=1)
+        time.sleep(0.25)
+        probe.refresh_from_db()
+        if probe.last_ts is not None:
+            return
+    raise SystemExit("headframe ingest did not subscribe within two minutes")
 
 
 def _spike_sensors() -> None:
