@@ -12,23 +12,16 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
-import os
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_telemetry_live import _free_port, _server_database
+from tests.e2e.servers import seed_unit, serve, shot
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "var" / "screenshots"
 CHAIR, BRIDGE = "chu_tri", "diem_cau_a"
 
 
@@ -48,17 +41,12 @@ def seed() -> None:
     from headframe.production.services import ActualRow
     from tests.factories import PASSWORD
 
-    def unit(code, name, kind, parent=None, **extra):
-        return org.unit_create(
-            actor=None, code=code, name_vi=name, name_en="", kind=kind, parent_code=parent, **extra
-        )
-
-    unit("G", "Tập đoàn Than", "group")
+    seed_unit("G", "Tập đoàn Than", "group")
     for company, name in (("A", "Công ty Than A"), ("B", "Công ty Than B")):
-        unit(company, name, "company", "G")
-        unit(f"{company}-M1", f"Mỏ than hầm lò {company}1", "site", company, site_type="underground")
-        unit(f"{company}-M1-K1", "Phân xưởng khai thác 1", "area", f"{company}-M1")
-        unit(
+        seed_unit(company, name, "company", "G")
+        seed_unit(f"{company}-M1", f"Mỏ than hầm lò {company}1", "site", company, site_type="underground")
+        seed_unit(f"{company}-M1-K1", "Phân xưởng khai thác 1", "area", f"{company}-M1")
+        seed_unit(
             f"{company}-M1-K1-F1",
             "Lò chợ 11-1",
             "position",
@@ -113,58 +101,7 @@ def seed() -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    var = tmp_path_factory.mktemp("briefing-room")
-    with _server_database(var) as database_url:
-        env = {
-            **os.environ,
-            "HEADFRAME_DATABASE_URL": database_url,
-            "HEADFRAME_VAR_DIR": str(var),
-            "DJANGO_SETTINGS_MODULE": "headframe.settings",
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-        }
-        env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        python = sys.executable
-        subprocess.run([python, "-m", "headframe", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
-        seeded = subprocess.run(
-            [python, "-m", "tests.e2e.test_briefing_room"],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        info = json.loads(seeded.stdout.strip().splitlines()[-1])
-        port = _free_port()
-        log = open(var / "uvicorn.log", "w")  # noqa: SIM115 - closed in the teardown
-        process = subprocess.Popen(
-            [python, "-m", "headframe", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    raise RuntimeError(
-                        f"uvicorn did not start: {(var / 'uvicorn.log').read_text()}"
-                    ) from None
-                time.sleep(0.2)
-        try:
-            yield {"url": url, **info}
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log.close()
+    yield from serve(tmp_path_factory.mktemp("briefing-room"), "tests.e2e.test_briefing_room")
 
 
 def _api(server, path: str, body: dict) -> dict:
@@ -285,11 +222,6 @@ def _log_in(page, url: str, username: str, next_path: str) -> None:
     expect(page).to_have_url(f"{url}{next_path}")
 
 
-def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def test_chair_moves_the_bridge_points_view_and_raises_a_directive_live(browser, server):
     url, meeting = server["url"], server["meeting"]
     room_path = f"/briefing/meetings/{meeting}/room"
@@ -335,13 +267,13 @@ def test_chair_moves_the_bridge_points_view_and_raises_a_directive_live(browser,
         )
         assert bridge.evaluate("window.__sameDocument === true")  # never reloaded
         bridge.wait_for_timeout(300)
-        _shot(chair, "briefing-room-chair")
-        _shot(bridge, "briefing-room-bridge")
+        shot(chair, "briefing-room-chair")
+        shot(bridge, "briefing-room-bridge")
 
         # The pack page, projector-friendly, for the chair.
         chair.goto(f"{url}/briefing/meetings/{meeting}/pack")
         expect(chair.get_by_test_id("narrative")).to_contain_text("toàn Tập đoàn sản xuất")
-        _shot(chair, "briefing-pack")
+        shot(chair, "briefing-pack")
     finally:
         chair_context.close()
         bridge_context.close()

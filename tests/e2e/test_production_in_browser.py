@@ -8,7 +8,8 @@ from openpyxl import Workbook
 from playwright.sync_api import expect
 
 from headframe.production import services
-from tests.e2e.test_shell_in_browser import SCREENSHOTS, _log_in
+from tests.e2e.servers import shot
+from tests.e2e.test_shell_in_browser import _log_in
 from tests.factories import make_unit, make_user
 
 pytestmark = pytest.mark.e2e
@@ -42,11 +43,6 @@ def production(tree, indicator_catalogue):
     return yesterday
 
 
-def _shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def test_enter_import_and_drill_down(page, live_server, production, tmp_path):
     yesterday = production
     page.set_viewport_size({"width": 1366, "height": 900})
@@ -61,11 +57,11 @@ def test_enter_import_and_drill_down(page, live_server, production, tmp_path):
     page.keyboard.type("700")
     page.keyboard.press("Enter")
     page.keyboard.type("650,5")
-    _shot(page, "10-entry-form")
+    shot(page, "10-entry-form")
     page.get_by_test_id("entry-save").click()
     expect(page.locator(".messages")).to_contain_text("3")
     expect(page.get_by_test_id("v-1-raw_coal_t")).to_have_value("1.234,5")
-    _shot(page, "11-entry-saved")
+    shot(page, "11-entry-saved")
 
     # 2. A workbook with a bad cell is refused whole; fixed, it imports.
     workbook = Workbook()
@@ -79,7 +75,7 @@ def test_enter_import_and_drill_down(page, live_server, production, tmp_path):
     page.get_by_test_id("import-file").set_input_files(str(bad))
     page.get_by_test_id("import-submit").click()
     expect(page.get_by_test_id("import-errors")).to_contain_text("Số liệu")
-    _shot(page, "12-import-refused")
+    shot(page, "12-import-refused")
     sheet["A2"] = "A-M1-K1-F1"
     sheet["B2"] = yesterday
     sheet["C2"] = 0
@@ -93,13 +89,13 @@ def test_enter_import_and_drill_down(page, live_server, production, tmp_path):
     page.get_by_test_id("import-file").set_input_files(str(good))
     page.get_by_test_id("import-submit").click()
     expect(page.get_by_test_id("import-result")).to_be_visible()
-    _shot(page, "13-import-done")
+    shot(page, "13-import-done")
 
     # 3. Dashboard of the group, drill down to the work position.
     page.goto(f"{live_server.url}/production/u/G/")
     expect(page.get_by_test_id("drilldown")).to_be_visible()
     expect(page.locator("#chart-month canvas")).to_have_count(1)
-    _shot(page, "14-dashboard-group")
+    shot(page, "14-dashboard-group")
     page.get_by_test_id("drill-A").click()
     page.get_by_test_id("drill-A-M1").click()
     page.get_by_test_id("drill-A-M1-K1").click()
@@ -107,4 +103,4 @@ def test_enter_import_and_drill_down(page, live_server, production, tmp_path):
     expect(page.get_by_role("heading", level=1)).to_contain_text("A-M1-K1-F1")
     summary = page.get_by_test_id("summary")
     expect(summary.locator("tr[data-indicator=raw_coal_t]")).to_contain_text("2.585")  # 1.234,5 + 700 + 650,5
-    _shot(page, "15-work-position")
+    shot(page, "15-work-position")

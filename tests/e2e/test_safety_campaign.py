@@ -15,7 +15,8 @@ from headframe.safety.checklists import load_restart_templates
 from headframe.safety.models import AnswerType, ChecklistTemplate, Inspection, TemplateItem, TemplateSection
 from headframe.telemetry.limits import load_limit_profiles
 from headframe.telemetry.models import Limit, LimitProfile
-from tests.e2e.test_shell_in_browser import SCREENSHOTS, _log_in
+from tests.e2e.servers import shot
+from tests.e2e.test_shell_in_browser import _log_in
 from tests.factories import make_unit, make_user
 
 pytestmark = pytest.mark.e2e
@@ -47,11 +48,6 @@ def restart(tree):
     return Inspection.objects.get(position__code="A-M1-K1-F1")
 
 
-def _shot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def _choose(page, code, value):
     page.locator(f"label:has([data-testid='{value}-{code}'])").click()
 
@@ -71,7 +67,7 @@ def test_inspect_fail_close_and_release_on_a_tablet(page, live_server, restart):
     page.goto(f"{live_server.url}/safety/")
     page.get_by_test_id("campaign-TET-2027").click()
     expect(page.get_by_test_id("progress-table")).to_contain_text("A-M1-K1")
-    _shot(page, "60-safety-campaign")
+    shot(page, "60-safety-campaign")
 
     # 2. Inspect the face on the tablet: all good but the shields, which fail.
     page.get_by_test_id("inspect-A-M1-K1-F1").click()
@@ -98,12 +94,12 @@ def test_inspect_fail_close_and_release_on_a_tablet(page, live_server, restart):
     page.get_by_test_id("number-G-CH4").fill("140")
     page.get_by_test_id("sign").click()
     expect(page.get_by_test_id("error-G-CH4")).to_be_visible()
-    _shot(page, "61-safety-inspection-error")
+    shot(page, "61-safety-inspection-error")
     page.get_by_test_id("number-G-CH4").fill("0,4")
     page.get_by_test_id("sign").click()
     expect(page.get_by_test_id("inspection-result")).to_have_text("Không đạt")
     expect(page.get_by_test_id("finding-link-1")).to_contain_text("R-SHIELDS")
-    _shot(page, "62-safety-inspection-signed")
+    shot(page, "62-safety-inspection-signed")
 
     # 3. The shift overman countersigns (the inspector could not).
     expect(page.get_by_test_id("countersign")).to_have_count(0)
@@ -122,7 +118,7 @@ def test_inspect_fail_close_and_release_on_a_tablet(page, live_server, restart):
     expect(page.locator(".messages")).to_contain_text("bằng chứng")
     expect(page.get_by_test_id("finding-status")).to_have_text("Mở")
     page.get_by_test_id("evidence").fill("Kiểm tra áp lực 4 cột: 30 MPa, không rò rỉ")
-    _shot(page, "63-safety-finding-close")
+    shot(page, "63-safety-finding-close")
     page.get_by_test_id("close-finding").click()
     expect(page.get_by_test_id("finding-status")).to_have_text("Đã đóng (đã xác minh)")
     expect(page.get_by_test_id("finding-readiness")).to_have_text("sẵn sàng")
@@ -131,7 +127,7 @@ def test_inspect_fail_close_and_release_on_a_tablet(page, live_server, restart):
     page.goto(f"{live_server.url}/safety/readiness/?unit=A-M1")
     expect(page.get_by_test_id("state-A-M1-K1-F1")).to_have_text("sẵn sàng")
     expect(page.get_by_test_id("state-A-M1-K1-F2")).to_have_text("chưa sẵn sàng")
-    _shot(page, "64-safety-readiness-ready")
+    shot(page, "64-safety-readiness-ready")
     page.get_by_test_id("release-A-M1-K1-F1").click()
     expect(page.get_by_test_id("state-A-M1-K1-F1")).to_have_text("đã cho phép sản xuất")
-    _shot(page, "65-safety-readiness-released")
+    shot(page, "65-safety-readiness-released")

@@ -1,16 +1,13 @@
 """The web shell in Debian's Chromium: log in, switch language, open the unit tree. Screenshots go to
 var/screenshots/ for a person to look at."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.servers import SCREENSHOTS
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture

@@ -8,26 +8,20 @@ reload, the dispatcher acknowledges with a comment, and the state changes. Scree
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.servers import seed_unit, serve, shot
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "var" / "screenshots"
 DISPATCHER = "dieu_do_a"
 
 # Sensors the simulator feeds: code -> (gateway, baseline value, wobble)
@@ -59,26 +53,21 @@ def seed() -> None:
     from headframe.telemetry.models import Gateway
     from tests.factories import PASSWORD
 
-    def unit(code, name, kind, parent=None, **extra):
-        return org.unit_create(
-            actor=None, code=code, name_vi=name, name_en="", kind=kind, parent_code=parent, **extra
-        )
-
-    unit("G", "Tập đoàn Than", "group")
-    unit("A", "Công ty Than A", "company", "G")
-    unit("B", "Công ty Than B", "company", "G")
-    site_a = unit("A-M1", "Mỏ than hầm lò A1", "site", "A", site_type="underground")
-    unit("A-M1-K1", "Phân xưởng khai thác 1", "area", "A-M1")
-    face = unit("A-M1-K1-F1", "Lò chợ 11-1", "position", "A-M1-K1", position_kind="longwall_face")
-    heading = unit(
+    seed_unit("G", "Tập đoàn Than", "group")
+    seed_unit("A", "Công ty Than A", "company", "G")
+    seed_unit("B", "Công ty Than B", "company", "G")
+    site_a = seed_unit("A-M1", "Mỏ than hầm lò A1", "site", "A", site_type="underground")
+    seed_unit("A-M1-K1", "Phân xưởng khai thác 1", "area", "A-M1")
+    face = seed_unit("A-M1-K1-F1", "Lò chợ 11-1", "position", "A-M1-K1", position_kind="longwall_face")
+    heading = seed_unit(
         "A-M1-K1-D1", "Lò chuẩn bị 11-2", "position", "A-M1-K1", position_kind="development_heading"
     )
-    unit("A-M1-K2", "Phân xưởng cơ điện – thoát nước", "area", "A-M1")
-    pumps = unit("A-M1-K2-P1", "Trạm bơm mức -150", "position", "A-M1-K2", position_kind="pump_station")
-    fan = unit("A-M1-K2-Q1", "Trạm quạt gió chính", "position", "A-M1-K2", position_kind="main_fan")
-    site_b = unit("B-M1", "Mỏ than hầm lò B1", "site", "B", site_type="underground")
-    unit("B-M1-K1", "Phân xưởng khai thác 1", "area", "B-M1")
-    face_b = unit("B-M1-K1-F1", "Lò chợ 21-1", "position", "B-M1-K1", position_kind="longwall_face")
+    seed_unit("A-M1-K2", "Phân xưởng cơ điện – thoát nước", "area", "A-M1")
+    pumps = seed_unit("A-M1-K2-P1", "Trạm bơm mức -150", "position", "A-M1-K2", position_kind="pump_station")
+    fan = seed_unit("A-M1-K2-Q1", "Trạm quạt gió chính", "position", "A-M1-K2", position_kind="main_fan")
+    site_b = seed_unit("B-M1", "Mỏ than hầm lò B1", "site", "B", site_type="underground")
+    seed_unit("B-M1-K1", "Phân xưởng khai thác 1", "area", "B-M1")
+    face_b = seed_unit("B-M1-K1-F1", "Lò chợ 21-1", "position", "B-M1-K1", position_kind="longwall_face")
     org.user_create(
         actor=None, username=DISPATCHER, grants=[("dispatcher", "A-M1"), ("viewer", "G")], password=PASSWORD
     )
@@ -123,89 +112,16 @@ def seed() -> None:
     print(json.dumps({"token": token}))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _server_database(var: Path):
-    """The server's own database: a fresh PostgreSQL database when the suite runs on PostgreSQL, else a file."""
-    base = os.environ.get("HEADFRAME_DATABASE_URL", "")
-    if not base.startswith(("postgres://", "postgresql://")):
-        yield f"sqlite:///{var / 'live.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"hf_e2e_live_{os.getpid()}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urllib.parse.urlsplit(base)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(base, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """uvicorn serving headframe on its own database, migrated and seeded; stopped after the module."""
-    var = tmp_path_factory.mktemp("telemetry-live")
-    with _server_database(var) as database_url:
-        yield from _serve(var, database_url)
-
-
-def _serve(var: Path, database_url: str):
-    env = {
-        **os.environ,
-        "HEADFRAME_DATABASE_URL": database_url,
-        "HEADFRAME_VAR_DIR": str(var),
-        "DJANGO_SETTINGS_MODULE": "headframe.settings",
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    python = sys.executable
-    subprocess.run([python, "-m", "headframe", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
-    seeded = subprocess.run(
-        [python, "-m", "tests.e2e.test_telemetry_live"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    token = json.loads(seeded.stdout.strip().splitlines()[-1])["token"]
-    port = _free_port()
-    log = open(var / "uvicorn.log", "w")  # noqa: SIM115 - closed in the teardown
     # No stale-data watchdog in this server: A1-CH4-03 is silent on purpose (its grey tile is checked) and its
     # "no data" alarm would otherwise join the methane alarms at a time of the watchdog's choosing.
-    process = subprocess.Popen(
-        [python, "-m", "headframe", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-watchdog"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    yield from serve(
+        tmp_path_factory.mktemp("telemetry-live"),
+        "tests.e2e.test_telemetry_live",
+        serve_args=["--no-watchdog"],
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"uvicorn did not start: {(var / 'uvicorn.log').read_text()}") from None
-            time.sleep(0.2)
-    yield {"url": url, "token": token}
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
 
 
 class Simulator(threading.Thread):
@@ -255,11 +171,6 @@ def simulator(server):
     sim.join(timeout=15)
 
 
-def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def _log_in(page, url: str, username: str) -> None:
     from tests.factories import PASSWORD
 
@@ -300,7 +211,7 @@ def test_methane_alarm_appears_live_and_is_acknowledged_from_the_page(page, serv
     warn = page.get_by_test_id("alarm-A1-CH4-01-ch4_face_return_warn")
     expect(warn).to_be_visible(timeout=25_000)
     page.wait_for_timeout(2500)  # a few live points on the trend
-    _shot(page, "telemetry-live-alarm")
+    shot(page, "telemetry-live-alarm")
 
     # Acknowledge both from the page, with a comment; the banner goes once nothing high/urgent is unacked.
     trip_id = trip.get_attribute("data-condition")
@@ -315,7 +226,7 @@ def test_methane_alarm_appears_live_and_is_acknowledged_from_the_page(page, serv
     expect(warn.get_by_test_id("alarm-state")).to_have_text("Đang hoạt động, đã xác nhận")
     expect(banner).to_be_hidden()
     expect(page.get_by_test_id("sensor-A1-CH4-01")).to_have_class("sensor st-alarm selected")
-    _shot(page, "telemetry-live-acked")
+    shot(page, "telemetry-live-acked")
 
     # The journal has the acknowledgement with who and why.
     journal = page.request.get(f"{url}/api/v1/telemetry/alarms/journal?site=A-M1").json()
@@ -327,7 +238,7 @@ def test_methane_alarm_appears_live_and_is_acknowledged_from_the_page(page, serv
     expect(page.get_by_test_id("mine-A-M1")).to_have_attribute("data-worst", "alarm")
     expect(page.get_by_test_id("active-A-M1")).to_have_text("2")
     expect(page.get_by_test_id("unacked-A-M1")).to_have_text("0")
-    _shot(page, "telemetry-group")
+    shot(page, "telemetry-group")
     updated = page.get_by_test_id("mines-updated").inner_text()
     expect(page.get_by_test_id("mines-updated")).not_to_have_text(updated, timeout=10_000)  # htmx polls
     expect(page.get_by_test_id("active-A-M1")).to_have_text("2")
@@ -337,7 +248,7 @@ def test_methane_alarm_appears_live_and_is_acknowledged_from_the_page(page, serv
     expect(page.get_by_test_id("history-step")).to_contain_text("phút")  # 7 days: per-minute aggregates
     expect(page.get_by_test_id("journal")).to_contain_text("Đã cắt điện lò chợ")
     page.wait_for_timeout(500)
-    _shot(page, "telemetry-history")
+    shot(page, "telemetry-history")
     # Zoomed to the last few hours, the chart loads every reading for that window.
     page.evaluate(
         "echarts.getInstanceByDom(document.getElementById('history-chart'))"
@@ -354,7 +265,7 @@ def test_methane_alarm_appears_live_and_is_acknowledged_from_the_page(page, serv
     expect(page.get_by_test_id("alarm-A1-CH4-01-ch4_face_return_trip")).to_contain_text(
         "Active, acknowledged"
     )
-    _shot(page, "telemetry-live-en")
+    shot(page, "telemetry-live-en")
 
     # Methane back to normal: the acknowledged warning closes; the trip stays latched until it is reset.
     simulator.levels["A1-CH4-01"] = 0.42
