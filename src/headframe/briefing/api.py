@@ -34,6 +34,7 @@ from headframe.briefing.schemas import (
 )
 from headframe.core.audit import channel
 from headframe.core.errors import ValidationFailed
+from headframe.core.selectors import keyset_page
 
 router = Router(tags=["briefing"])
 directives_router = Router(tags=["directives"])
@@ -104,14 +105,12 @@ class MeetingQuery(Schema):
 
 @router.get("/meetings", response=MeetingPage, summary="Meetings you may see, newest first")
 def meetings_list(request, q: Query[MeetingQuery]):
-    qs = selectors.meetings_visible(request.user).order_by("-id")
+    qs = selectors.meetings_visible(request.user)
     if q.unit:
         qs = qs.filter(unit__code=q.unit)
     if q.status:
         qs = qs.filter(status=q.status)
-    if q.before:
-        qs = qs.filter(pk__lt=q.before)
-    rows = list(qs[: PAGE_SIZE + 1])
+    rows, next_cursor = keyset_page(qs, before=q.before, limit=PAGE_SIZE)
     items = [
         {
             "id": m.pk,
@@ -123,9 +122,9 @@ def meetings_list(request, q: Query[MeetingQuery]):
             "period_end": m.period_end,
             "status": m.status,
         }
-        for m in rows[:PAGE_SIZE]
+        for m in rows
     ]
-    return {"items": items, "next_cursor": rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None}
+    return {"items": items, "next_cursor": next_cursor}
 
 
 def _points(items):
@@ -279,16 +278,9 @@ class DirectiveQuery(Schema):
 @directives_router.get("", response=DirectivePage, summary="Directives you may see, newest first")
 def directives_list(request, q: Query[DirectiveQuery]):
     meeting = selectors.meeting_get(request.user, q.meeting) if q.meeting else None
-    qs = selectors.directives_list(request.user, owner=q.owner, status=q.status, meeting=meeting).order_by(
-        "-id"
-    )
-    if q.before:
-        qs = qs.filter(pk__lt=q.before)
-    rows = list(qs[: PAGE_SIZE + 1])
-    return {
-        "items": [directive_out(d) for d in rows[:PAGE_SIZE]],
-        "next_cursor": rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None,
-    }
+    qs = selectors.directives_list(request.user, owner=q.owner, status=q.status, meeting=meeting)
+    rows, next_cursor = keyset_page(qs, before=q.before, limit=PAGE_SIZE)
+    return {"items": [directive_out(d) for d in rows], "next_cursor": next_cursor}
 
 
 @directives_router.post("", response={201: DirectiveDetailOut}, summary="Raise a directive")

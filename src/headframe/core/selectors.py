@@ -1,4 +1,4 @@
-"""Reads of the audit log, always within the caller's scope."""
+"""Reads of the audit log, always within the caller's scope; the keyset pagination list endpoints share."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def audit_page(
     before: int | None = None,
     limit: int = 50,
 ) -> AuditPage:
-    """Newest first, keyset-paginated by id (stable while new rows keep arriving).
+    """Newest first, keyset-paginated by id (keyset_page).
 
     scope_q is the caller's scope as a filter on `unit_path` (org.selectors.Scope.q(Perm.AUDIT, "unit_path")).
     """
@@ -44,10 +44,16 @@ def audit_page(
         qs = qs.filter(at__lt=until)
     if object_type:
         qs = qs.filter(object_type=object_type)
+    rows, next_cursor = keyset_page(qs, before=before, limit=max(1, min(limit, MAX_PAGE)))
+    return AuditPage(rows, next_cursor)
+
+
+def keyset_page(qs: QuerySet, *, before: int | None, limit: int) -> tuple[list, int | None]:
+    """Newest first, keyset-paginated by id (stable while new rows keep arriving): at most `limit` rows with
+    an id below `before` (any, without it) and the cursor of the next, older page (None on the last one)."""
     if before:
-        qs = qs.filter(id__lt=before)
-    limit = max(1, min(limit, MAX_PAGE))
+        qs = qs.filter(pk__lt=before)
     rows = list(qs.order_by("-id")[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return AuditPage(rows, rows[-1].id if has_more else None)
+    return rows, rows[-1].pk if has_more else None

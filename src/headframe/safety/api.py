@@ -10,6 +10,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from headframe.core.audit import channel
 from headframe.core.errors import ValidationFailed
+from headframe.core.selectors import keyset_page
 from headframe.org.roles import Perm
 from headframe.org.selectors import unit_get
 from headframe.safety import exports, selectors, services
@@ -553,12 +554,8 @@ def findings(request, filters: Query[FindingQuery]):
     qs = selectors.findings_visible(request.user, unit=unit, status=filters.status, severity=filters.severity)
     if filters.overdue:
         qs = qs.filter(status="open", deadline__lt=filters.on or dt.date.today())
-    if filters.before:
-        qs = qs.filter(pk__lt=filters.before)
-    rows = list(qs.order_by("-id")[: filters.limit + 1])
-    more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
-    return {"items": [finding_out(f) for f in rows], "next_cursor": rows[-1].pk if more else None}
+    rows, next_cursor = keyset_page(qs, before=filters.before, limit=filters.limit)
+    return {"items": [finding_out(f) for f in rows], "next_cursor": next_cursor}
 
 
 @router.get("/findings/overdue", summary="Overdue findings under a unit with their escalation level")
@@ -638,13 +635,11 @@ def incidents(request, filters: Query[IncidentQuery]):
     unit = unit_get(request.user, filters.unit) if filters.unit else None
     start = selectors._bound(filters.start, end=False) if filters.start else None
     end = selectors._bound(filters.end, end=True) if filters.end else None
-    qs = selectors.incidents_visible(request.user, unit=unit, start=start, end=end)
-    if filters.before:
-        qs = qs.filter(pk__lt=filters.before)
-    rows = list(qs.order_by("-id").prefetch_related("findings")[: filters.limit + 1])
-    more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
-    return {"items": [incident_out(i) for i in rows], "next_cursor": rows[-1].pk if more else None}
+    qs = selectors.incidents_visible(request.user, unit=unit, start=start, end=end).prefetch_related(
+        "findings"
+    )
+    rows, next_cursor = keyset_page(qs, before=filters.before, limit=filters.limit)
+    return {"items": [incident_out(i) for i in rows], "next_cursor": next_cursor}
 
 
 @router.get("/incidents/counts", summary="Incidents per type (and severity) in a period, for briefings")
