@@ -35,6 +35,16 @@ def indicator_catalogue(db):
 
 
 @pytest.fixture
+def limit_profiles(db):
+    """The regulatory limit profiles that migration telemetry/0002 loads, put back after a flush (see above)."""
+    from headframe.telemetry.limits import load_limit_profiles
+    from headframe.telemetry.models import Limit, LimitProfile
+
+    if not Limit.objects.exists():
+        load_limit_profiles(LimitProfile, Limit)
+
+
+@pytest.fixture
 def tree(db):
     """G (group) → A, B (companies) → A-M1, B-M1 (sites) → areas → positions."""
     units = SimpleNamespace()

@@ -20,7 +20,7 @@ def _fresh_directory():
 
 
 @pytest.fixture
-def mine(tree):
+def mine(tree, limit_profiles):
     site = tree.a_m1
     face = tree.a_m1_k1_f1
     gateway = Gateway.objects.create(code="GW-A1", site=site, name="Trạm A1")
