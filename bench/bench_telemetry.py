@@ -27,7 +27,8 @@ from headframe.telemetry.models import Gateway, Sensor, SensorState
 SENSORS = 1_000
 GATEWAYS = 10
 PER_MESSAGE = 500  # readings per gateway message (100 sensors × 5 instants)
-FLUSH = int(os.environ.get("HEADFRAME_BENCH_FLUSH", 50))  # messages per transaction
+# Messages per transaction: the default `--max-batch` of `headframe ingest`.
+FLUSH = int(os.environ.get("HEADFRAME_BENCH_FLUSH", 200))
 READINGS = int(os.environ.get("HEADFRAME_BENCH_READINGS", 1_000_000))
 START_MS = 1_893_456_000_000  # 2030-01-01: far from any demo data
 CHILD = "HEADFRAME_BENCH_TELEMETRY_CHILD"
