@@ -36,6 +36,12 @@ from headframe.safety.models import (
 BLOCKING_SEVERITIES = (Severity.CRITICAL, Severity.MAJOR)  # an inspection passes once these are closed
 
 
+def may_report_or_inspect(scope, path: str) -> bool:
+    """The reporting role (the shift overman on the spot) or the safety role on a unit: who may countersign
+    an inspection, report an incident and attach photos or evidence."""
+    return scope.allows(Perm.REPORT, path) or scope.allows(Perm.SAFETY, path)
+
+
 # --- templates ----------------------------------------------------------------------------------------------
 
 

@@ -666,11 +666,7 @@ def photo_add(
         photo.inspection, photo.item, photo.unit = inspection, item, inspection.position
     elif finding_id is not None:
         finding = selectors.finding_get(actor, finding_id, Perm.VIEW)
-        scope = scope_for(actor)
-        if not (
-            scope.allows(Perm.SAFETY, finding.position.path)
-            or scope.allows(Perm.REPORT, finding.position.path)
-        ):
+        if not selectors.may_report_or_inspect(scope_for(actor), finding.position.path):
             raise PermissionDenied(
                 f"you may not add evidence for {finding.position.code}", loc=("path", "id")
             )
@@ -679,10 +675,7 @@ def photo_add(
         photo.finding, photo.unit = finding, finding.position
     elif incident_id is not None:
         incident = selectors.incident_get(actor, incident_id, Perm.VIEW)
-        scope = scope_for(actor)
-        if not (
-            scope.allows(Perm.SAFETY, incident.unit.path) or scope.allows(Perm.REPORT, incident.unit.path)
-        ):
+        if not selectors.may_report_or_inspect(scope_for(actor), incident.unit.path):
             raise PermissionDenied(f"you may not add photos for {incident.unit.code}", loc=("path", "id"))
         photo.incident, photo.unit = incident, incident.unit
     else:
@@ -794,9 +787,8 @@ def inspection_countersign(*, actor, inspection_id: int, now: dt.datetime | None
     reporting or safety role on the position."""
     now = now or timezone.now()
     inspection = selectors.inspection_get(actor, inspection_id, Perm.VIEW)
-    scope = scope_for(actor)
     path = inspection.position.path
-    if not (scope.allows(Perm.REPORT, path) or scope.allows(Perm.SAFETY, path)):
+    if not selectors.may_report_or_inspect(scope_for(actor), path):
         raise PermissionDenied(f"you may not countersign for {inspection.position.code}", loc=("path", "id"))
     if inspection.status == InspectionStatus.PENDING:
         raise Conflict(_("the inspector has not signed yet"), loc=("path", "id"), type="not_signed")
@@ -1150,7 +1142,7 @@ def incident_report(
     scope = scope_for(actor)
     if unit is None or not scope.allows(Perm.VIEW, unit.path):
         raise ValidationFailed(f"unknown unit {unit_code!r}", loc=("body", "unit"), type="unknown_unit")
-    if not (scope.allows(Perm.REPORT, unit.path) or scope.allows(Perm.SAFETY, unit.path)):
+    if not selectors.may_report_or_inspect(scope, unit.path):
         raise PermissionDenied(f"you may not report incidents for {unit.code}", loc=("body", "unit"))
     errors = []
     for name, value, choices in (

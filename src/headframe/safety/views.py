@@ -217,7 +217,7 @@ def inspection_form(request, inspection_id: int):
         "sections": sections,
         "editable": inspection.status == InspectionStatus.PENDING and scope.allows(Perm.SAFETY, path),
         "can_countersign": inspection.status == InspectionStatus.SIGNED
-        and (scope.allows(Perm.REPORT, path) or scope.allows(Perm.SAFETY, path))
+        and selectors.may_report_or_inspect(scope, path)
         and inspection.signed_by_id != request.user.pk,
         "findings": inspection.findings.all().order_by("id"),
         "readiness": selectors.readiness(inspection.position, campaign=inspection.campaign),
@@ -365,10 +365,7 @@ def finding_detail(request, finding_id: int):
         "can_close": finding.status == FindingStatus.OPEN
         and scope.allows(Perm.SAFETY, finding.position.path),
         "can_add_evidence": finding.status == FindingStatus.OPEN
-        and (
-            scope.allows(Perm.SAFETY, finding.position.path)
-            or scope.allows(Perm.REPORT, finding.position.path)
-        ),
+        and selectors.may_report_or_inspect(scope, finding.position.path),
         "readiness": selectors.readiness(finding.position),
         "posted": request.POST,
         **NAV,
