@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.http import HttpResponse
 from django.utils import translation
 from ninja import Field, Query, Schema
 
 from headframe.briefing import selectors
 from headframe.briefing.api import router
 from headframe.briefing.pack import meeting_pack_for, pack_for
-from headframe.briefing.pack_export import XLSX_TYPE, pack_pdf, pack_xlsx
+from headframe.briefing.pack_export import pack_pdf, pack_xlsx
+from headframe.core.downloads import XLSX_TYPE, attachment
 from headframe.core.errors import NotFound, ValidationFailed
 from headframe.org.selectors import unit_get
 from headframe.production.selectors import default_day
@@ -47,12 +47,6 @@ def _language(lang: str | None) -> str:
     return "en" if chosen.startswith("en") else "vi"
 
 
-def _file(content: bytes, content_type: str, name: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
 def _name(pack: dict, suffix: str) -> str:
     meeting = pack.get("meeting")
     head = f"giao-ban-{meeting['id']}" if meeting else "giao-ban"
@@ -68,7 +62,7 @@ def meeting_pack(request, meeting_id: int, unit: str | None = None):
 @router.get("/meetings/{meeting_id}/pack.pdf", summary="The meeting's briefing pack as PDF (A4 landscape)")
 def meeting_pack_pdf(request, meeting_id: int, unit: str | None = None, lang: str | None = None):
     pack = _meeting_pack(request, meeting_id, unit)
-    return _file(pack_pdf(pack, _language(lang)), "application/pdf", _name(pack, "pdf"))
+    return attachment(pack_pdf(pack, _language(lang)), "application/pdf", _name(pack, "pdf"))
 
 
 @router.get(
@@ -76,7 +70,7 @@ def meeting_pack_pdf(request, meeting_id: int, unit: str | None = None, lang: st
 )
 def meeting_pack_xlsx(request, meeting_id: int, unit: str | None = None):
     pack = _meeting_pack(request, meeting_id, unit)
-    return _file(pack_xlsx(pack), XLSX_TYPE, _name(pack, "xlsx"))
+    return attachment(pack_xlsx(pack), XLSX_TYPE, _name(pack, "xlsx"))
 
 
 class PackQuery(Schema):
@@ -96,10 +90,10 @@ def adhoc_pack(request, q: Query[PackQuery]):
 @router.get("/pack.pdf", summary="An ad-hoc briefing pack as PDF")
 def adhoc_pack_pdf(request, q: Query[PackQuery]):
     pack = _adhoc_pack(request, q.unit, q.start, q.end)
-    return _file(pack_pdf(pack, _language(q.lang)), "application/pdf", _name(pack, "pdf"))
+    return attachment(pack_pdf(pack, _language(q.lang)), "application/pdf", _name(pack, "pdf"))
 
 
 @router.get("/pack.xlsx", summary="An ad-hoc briefing pack as Excel")
 def adhoc_pack_xlsx(request, q: Query[PackQuery]):
     pack = _adhoc_pack(request, q.unit, q.start, q.end)
-    return _file(pack_xlsx(pack), XLSX_TYPE, _name(pack, "xlsx"))
+    return attachment(pack_xlsx(pack), XLSX_TYPE, _name(pack, "xlsx"))

@@ -23,10 +23,10 @@ from django.utils.translation import gettext as _
 
 from headframe.briefing.narrative import narrative_of
 from headframe.briefing.pack import PRIORITIES, SECTION_LABELS, SECTIONS
+from headframe.core.downloads import html_to_pdf
 from headframe.core.formatting import format_number
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "briefing"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _en(language: str) -> bool:
@@ -232,11 +232,7 @@ def pack_html(pack: dict, language: str = "vi") -> str:
 
 
 def pack_pdf(pack: dict, language: str = "vi") -> bytes:
-    from weasyprint import HTML
-
-    html = pack_html(pack, language)
-    # Relative links in the document (stylesheets, fonts) resolve against the app's static folder.
-    return HTML(string=html, base_url=str(STATIC_DIR) + "/").write_pdf()
+    return html_to_pdf(pack_html(pack, language), STATIC_DIR)
 
 
 # ---------------------------------------------------------------- Excel

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from headframe.core.audit import channel
+from headframe.core.downloads import XLSX_TYPE, attachment
 from headframe.core.errors import HeadframeError, NotFound
 from headframe.core.formatting import format_exact
 from headframe.org.models import UnitKind
@@ -150,15 +151,9 @@ def _download(unit, on, headers, table, formats, fmt: str, suffix: str = "") -> 
 
     name = f"headframe-{unit.code}-{on:%Y%m%d}{suffix}"
     if fmt == "csv":
-        response = HttpResponse(excel.table_csv(headers, table), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
+        return attachment(excel.table_csv(headers, table), "text/csv; charset=utf-8", f"{name}.csv")
     content = excel.table_xlsx(f"{unit.code} {on:%d/%m/%Y}", headers, table, formats)
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-    return response
+    return attachment(content, XLSX_TYPE, f"{name}.xlsx")
 
 
 def _export_children(unit, on, key_indicators, child_rows, fmt: str) -> HttpResponse:
@@ -359,11 +354,7 @@ def template_download(request):
     indicators = selectors.reportable_indicators(unit)
     units = selectors.reporting_units(unit)
     content = excel.actuals_template(unit, month.year, month.month, indicators, units)
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = f'attachment; filename="mau-so-lieu-{unit.code}-{month:%Y-%m}.xlsx"'
-    return response
+    return attachment(content, XLSX_TYPE, f"mau-so-lieu-{unit.code}-{month:%Y-%m}.xlsx")
 
 
 @login_required

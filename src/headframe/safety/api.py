@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from headframe.core.audit import channel
+from headframe.core.downloads import attachment
 from headframe.core.errors import ValidationFailed
 from headframe.core.selectors import keyset_page
 from headframe.org.roles import Perm
@@ -479,10 +480,7 @@ def campaign_export(request, code: str, format: str = "xlsx"):
     campaign = selectors.campaign_get(request.user, code)
     if format not in ("xlsx", "pdf"):
         raise ValidationFailed("format must be xlsx or pdf", loc=("query", "format"), type="enum")
-    content, content_type, filename = exports.campaign_export(campaign, request.user, format)
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return attachment(*exports.campaign_export(campaign, request.user, format))
 
 
 # --- inspections --------------------------------------------------------------------------------------------

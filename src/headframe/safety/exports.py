@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from headframe.core.downloads import XLSX_TYPE, html_to_pdf
 from headframe.org.models import Unit
 from headframe.safety import selectors
 
@@ -179,13 +180,11 @@ def state_labels() -> dict:
 
 
 def _pdf(data) -> bytes:
-    from weasyprint import HTML
-
     html = render_to_string(
         "safety/campaign_pdf.html",
         {**data, "outcome_labels": outcome_labels(), "state_labels": state_labels()},
     )
-    return HTML(string=html, base_url=str(STATIC_DIR) + "/").write_pdf()
+    return html_to_pdf(html, STATIC_DIR)
 
 
 def campaign_export(campaign, user, fmt: str) -> tuple[bytes, str, str]:
@@ -193,11 +192,7 @@ def campaign_export(campaign, user, fmt: str) -> tuple[bytes, str, str]:
     stamp = timezone.localtime().strftime("%Y%m%d")
     if fmt == "pdf":
         return _pdf(data), "application/pdf", f"{campaign.code}-{stamp}.pdf"
-    return (
-        _xlsx(data),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        f"{campaign.code}-{stamp}.xlsx",
-    )
+    return _xlsx(data), XLSX_TYPE, f"{campaign.code}-{stamp}.xlsx"
 
 
 __all__ = ["Unit", "campaign_export"]

@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from headframe.core.audit import channel
+from headframe.core.downloads import attachment
 from headframe.core.errors import HeadframeError, NotFound
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
@@ -74,10 +75,7 @@ def campaign_detail(request, code: str):
     campaign = _get(selectors.campaign_get, request.user, code)
     export = request.GET.get("format")
     if export in ("xlsx", "pdf"):
-        content, content_type, filename = exports.campaign_export(campaign, request.user, export)
-        response = HttpResponse(content, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return attachment(*exports.campaign_export(campaign, request.user, export))
     progress = selectors.campaign_progress(campaign, request.user)
     positions = [cp.campaign_position.position for cp in progress.positions]
     states = selectors.readiness_many(positions, campaign=campaign)
