@@ -353,6 +353,10 @@ def readiness_out(state) -> dict:
     }
 
 
+def _readiness_rollup(row) -> dict:
+    return {"unit": row.unit.code, "total": row.total, "ready": row.ready, "released": row.released}
+
+
 def photo_out(photo: Photo) -> dict:
     return {
         "id": photo.pk,
@@ -366,6 +370,16 @@ def photo_out(photo: Photo) -> dict:
 
 def _answers(items) -> list[services.AnswerIn]:
     return [services.AnswerIn(a.item, a.choice, a.number, a.text, a.note) for a in items]
+
+
+def _photo_upload(request, file: UploadedFile, **attach_to) -> Status:
+    """Store an uploaded photo on what attach_to names (inspection_id and item_code, finding_id or
+    incident_id): 201 with the photo."""
+    with channel("api"):
+        photo = services.photo_add(
+            actor=request.user, content=file.read(), filename=file.name or "", **attach_to
+        )
+    return Status(201, photo_out(photo))
 
 
 # --- templates ----------------------------------------------------------------------------------------------
@@ -526,15 +540,7 @@ def inspection_countersign(request, inspection_id: int):
     response={201: dict},
 )
 def inspection_photo(request, inspection_id: int, file: File[UploadedFile], item: Form[str] = ""):
-    with channel("api"):
-        photo = services.photo_add(
-            actor=request.user,
-            content=file.read(),
-            filename=file.name or "",
-            inspection_id=inspection_id,
-            item_code=item,
-        )
-    return Status(201, photo_out(photo))
+    return _photo_upload(request, file, inspection_id=inspection_id, item_code=item)
 
 
 @router.get("/photos/{photo_id}", summary="A photo (within your scope)")
@@ -618,11 +624,7 @@ def finding_close(request, finding_id: int, payload: CloseIn):
     response={201: dict},
 )
 def finding_photo(request, finding_id: int, file: File[UploadedFile]):
-    with channel("api"):
-        photo = services.photo_add(
-            actor=request.user, content=file.read(), filename=file.name or "", finding_id=finding_id
-        )
-    return Status(201, photo_out(photo))
+    return _photo_upload(request, file, finding_id=finding_id)
 
 
 # --- incidents ----------------------------------------------------------------------------------------------
@@ -693,11 +695,7 @@ def incident_patch(request, incident_id: int, payload: IncidentPatch):
 
 @router.post("/incidents/{incident_id}/photos", summary="Attach a photo to an incident", response={201: dict})
 def incident_photo(request, incident_id: int, file: File[UploadedFile]):
-    with channel("api"):
-        photo = services.photo_add(
-            actor=request.user, content=file.read(), filename=file.name or "", incident_id=incident_id
-        )
-    return Status(201, photo_out(photo))
+    return _photo_upload(request, file, incident_id=incident_id)
 
 
 # --- readiness ----------------------------------------------------------------------------------------------
@@ -714,14 +712,8 @@ def readiness(request, filters: Query[ReadinessQuery]):
         "unit": unit.code,
         "ready": sum(s.ready for s in board.positions),
         "total": len(board.positions),
-        "sites": [
-            {"unit": r.unit.code, "total": r.total, "ready": r.ready, "released": r.released}
-            for r in board.sites
-        ],
-        "areas": [
-            {"unit": r.unit.code, "total": r.total, "ready": r.ready, "released": r.released}
-            for r in board.areas
-        ],
+        "sites": [_readiness_rollup(r) for r in board.sites],
+        "areas": [_readiness_rollup(r) for r in board.areas],
         "positions": [readiness_out(s) for s in board.positions],
     }
 
