@@ -42,6 +42,17 @@ def may_report_or_inspect(scope, path: str) -> bool:
     return scope.allows(Perm.REPORT, path) or scope.allows(Perm.SAFETY, path)
 
 
+def _allow_at(user, unit: Unit | None, perm: str, *, missing: str) -> None:
+    """For a record found by id at this unit (None: no such record): 404 "<missing> not found" when there is
+    none or its unit is outside the user's view (never revealing what exists out of scope), 403 when visible
+    without perm."""
+    scope = scope_for(user)
+    if unit is None or not scope.allows(Perm.VIEW, unit.path):
+        raise NotFound(f"{missing} not found", loc=("path", "id"))
+    if perm != Perm.VIEW and not scope.allows(perm, unit.path):
+        raise PermissionDenied(f"you may not {Perm(perm).label} for {unit.code}", loc=("path", "id"))
+
+
 # --- templates ----------------------------------------------------------------------------------------------
 
 
@@ -246,13 +257,7 @@ def inspection_get(user, inspection_id: int, perm: str = Perm.VIEW) -> Inspectio
         .select_related("position", "campaign", "template", "signed_by", "countersigned_by")
         .first()
     )
-    scope = scope_for(user)
-    if inspection is None or not scope.allows(Perm.VIEW, inspection.position.path):
-        raise NotFound(f"inspection {inspection_id} not found", loc=("path", "id"))
-    if perm != Perm.VIEW and not scope.allows(perm, inspection.position.path):
-        raise PermissionDenied(
-            f"you may not {Perm(perm).label} for {inspection.position.code}", loc=("path", "id")
-        )
+    _allow_at(user, inspection.position if inspection else None, perm, missing=f"inspection {inspection_id}")
     return inspection
 
 
@@ -278,8 +283,7 @@ def photos_by_item(inspection: Inspection) -> dict[int, list[Photo]]:
 
 def photo_get(user, photo_id: int) -> Photo:
     photo = Photo.objects.filter(pk=photo_id).select_related("unit").first()
-    if photo is None or not scope_for(user).allows(Perm.VIEW, photo.unit.path):
-        raise NotFound("photo not found", loc=("path", "id"))
+    _allow_at(user, photo.unit if photo else None, Perm.VIEW, missing="photo")
     return photo
 
 
@@ -301,13 +305,7 @@ def findings_visible(user, *, unit: Unit | None = None, status: str = "", severi
 
 def finding_get(user, finding_id: int, perm: str = Perm.VIEW) -> Finding:
     finding = Finding.objects.filter(pk=finding_id).select_related("position", "campaign").first()
-    scope = scope_for(user)
-    if finding is None or not scope.allows(Perm.VIEW, finding.position.path):
-        raise NotFound(f"finding {finding_id} not found", loc=("path", "id"))
-    if perm != Perm.VIEW and not scope.allows(perm, finding.position.path):
-        raise PermissionDenied(
-            f"you may not {Perm(perm).label} for {finding.position.code}", loc=("path", "id")
-        )
+    _allow_at(user, finding.position if finding else None, perm, missing=f"finding {finding_id}")
     return finding
 
 
@@ -384,11 +382,7 @@ def incidents_visible(
 
 def incident_get(user, incident_id: int, perm: str = Perm.VIEW) -> Incident:
     incident = Incident.objects.filter(pk=incident_id).select_related("unit").first()
-    scope = scope_for(user)
-    if incident is None or not scope.allows(Perm.VIEW, incident.unit.path):
-        raise NotFound(f"incident {incident_id} not found", loc=("path", "id"))
-    if perm != Perm.VIEW and not scope.allows(perm, incident.unit.path):
-        raise PermissionDenied(f"you may not {Perm(perm).label} for {incident.unit.code}", loc=("path", "id"))
+    _allow_at(user, incident.unit if incident else None, perm, missing=f"incident {incident_id}")
     return incident
 
 
