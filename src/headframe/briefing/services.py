@@ -51,7 +51,7 @@ from headframe.core.errors import Conflict, ErrorItem, PermissionDenied, Validat
 from headframe.core.services import audited_create, audited_update
 from headframe.org.models import BridgePoint, Person, Unit
 from headframe.org.roles import Perm
-from headframe.org.selectors import scope_for
+from headframe.org.selectors import scope_for, unit_named
 
 logger = logging.getLogger(__name__)
 
@@ -91,14 +91,6 @@ def _allowed(actor, perms: Iterable[str], path: str) -> bool:
 def _require(actor, perms: Iterable[str], path: str, *, what: str, loc=("body",)) -> None:
     if not _allowed(actor, perms, path):
         raise PermissionDenied(f"you may not {what}: outside your scope", loc=loc)
-
-
-def _unit(code: str | None, *, loc: tuple, actor=None) -> Unit:
-    """A unit a write names; unknown — or invisible to the actor — is a field error."""
-    unit = Unit.objects.filter(code=code).first() if code else None
-    if unit is None or (actor is not None and not scope_for(actor).allows(Perm.VIEW, unit.path)):
-        raise ValidationFailed(f"unknown unit {code!r}", loc=loc, type="unknown_unit")
-    return unit
 
 
 def _person(person, *, under: Unit, loc: tuple) -> Person | None:
@@ -273,7 +265,7 @@ def meeting_create(
     bridge_points: list[BridgePointIn] = (),
     agenda: list[AgendaItemIn] = (),
 ) -> Meeting:
-    unit = _unit(unit_code, loc=("body", "unit"), actor=actor)
+    unit = unit_named(actor, unit_code, loc=("body", "unit"))
     _require(
         actor, (Perm.PLAN, Perm.MANAGE), unit.path, what=f"call meetings of {unit.code}", loc=("body", "unit")
     )
@@ -731,7 +723,7 @@ def key_task_create(
     number: int | None = None,
     owner_person=None,
 ) -> KeyTask:
-    owner = _unit(owner_unit_code, loc=("body", "owner_unit"), actor=actor)
+    owner = unit_named(actor, owner_unit_code, loc=("body", "owner_unit"))
     _require(
         actor,
         (Perm.PLAN, Perm.MANAGE),
@@ -818,7 +810,8 @@ def kpi_create(
                 f"a {kind} KPI needs an indicator", loc=("body", "indicator"), type="missing"
             )
         indicator = _indicator(indicator_code, loc=("body", "indicator"))
-        unit = _unit(unit_code, loc=("body", "unit")) if unit_code else owner
+        # any unit (as the system): it must lie under the owner, checked next
+        unit = unit_named(None, unit_code, loc=("body", "unit")) if unit_code else owner
         if not unit.path.startswith(owner.path):
             raise ValidationFailed(
                 f"KPI bound to an indicator of another unit: {unit.code} is outside {owner.code}, "

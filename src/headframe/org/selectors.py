@@ -9,7 +9,7 @@ from operator import or_
 
 from django.db.models import Q, QuerySet
 
-from headframe.core.errors import NotFound, PermissionDenied
+from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
 from headframe.org.models import BridgePoint, Person, RoleAssignment, Unit, UnitKind, UnitParentPeriod
 from headframe.org.roles import ROLE_PERMS, Perm
 
@@ -86,6 +86,15 @@ def unit_get(user, code: str, perm: str = Perm.VIEW) -> Unit:
         raise NotFound(f"unit {code!r} not found", loc=("path", "code"))
     if perm != Perm.VIEW and not scope.allows(perm, unit.path):
         raise PermissionDenied(f"you may not {Perm(perm).label} for unit {code}", loc=("path", "code"))
+    return unit
+
+
+def unit_named(user, code: str | None, *, loc: tuple) -> Unit:
+    """The unit a write names by its code: unknown — or outside the user's view, which is not revealed — is a
+    field error (422 unknown_unit) at loc. A user of None is the system and sees every unit."""
+    unit = Unit.objects.filter(code=code).first() if code else None
+    if unit is None or not scope_for(user).allows(Perm.VIEW, unit.path):
+        raise ValidationFailed(f"unknown unit {code!r}", loc=loc, type="unknown_unit")
     return unit
 
 

@@ -17,7 +17,7 @@ from headframe.core.audit import audit_entry, audit_record, audit_record_many
 from headframe.core.errors import ErrorItem, PermissionDenied, ValidationFailed
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
-from headframe.org.selectors import scope_for
+from headframe.org.selectors import scope_for, unit_named
 from headframe.production import selectors
 from headframe.production.calendar import month_days, working_days
 from headframe.production.models import (
@@ -78,11 +78,8 @@ def _as_decimal(value) -> Decimal | None:
 def _unit_for(actor, code: str, perm: str, *, refusal: str) -> Unit:
     """The unit a write names: unknown (or outside the actor's view) is a field error, visible but without
     `perm` is a refusal. `refusal` may name the unit as {unit.code}."""
-    unit = Unit.objects.filter(code=code).first()
-    scope = scope_for(actor)
-    if unit is None or not scope.allows(Perm.VIEW, unit.path):
-        raise ValidationFailed(f"unknown unit {code!r}", loc=("body", "unit"), type="unknown_unit")
-    if not scope.allows(perm, unit.path):
+    unit = unit_named(actor, code, loc=("body", "unit"))
+    if not scope_for(actor).allows(perm, unit.path):
         raise PermissionDenied(refusal.format(unit=unit), loc=("body", "unit"))
     return unit
 

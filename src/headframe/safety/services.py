@@ -21,7 +21,7 @@ from headframe.core.errors import Conflict, ErrorItem, NotFound, PermissionDenie
 from headframe.core.services import audited_create, audited_update, validate
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
-from headframe.org.selectors import scope_for
+from headframe.org.selectors import scope_for, unit_named
 from headframe.safety import selectors
 from headframe.safety.models import (
     SEVERITY_RANK,
@@ -863,11 +863,7 @@ def finding_create(
 ) -> Finding:
     """A finding from a walk-round or an incident, at a work position (or any unit)."""
     now = now or timezone.now()
-    unit = Unit.objects.filter(code=position_code).first()
-    if unit is None or not scope_for(actor).allows(Perm.VIEW, unit.path):
-        raise ValidationFailed(
-            f"unknown unit {position_code!r}", loc=("body", "position"), type="unknown_unit"
-        )
+    unit = unit_named(actor, position_code, loc=("body", "position"))
     _visible(actor, unit, Perm.SAFETY, loc=("body", "position"))
     campaign = selectors.active_campaign_for(unit)
     finding = Finding(
@@ -1138,11 +1134,8 @@ def incident_report(
     now=None,
 ) -> Incident:
     now = now or timezone.now()
-    unit = Unit.objects.filter(code=unit_code).first()
-    scope = scope_for(actor)
-    if unit is None or not scope.allows(Perm.VIEW, unit.path):
-        raise ValidationFailed(f"unknown unit {unit_code!r}", loc=("body", "unit"), type="unknown_unit")
-    if not selectors.may_report_or_inspect(scope, unit.path):
+    unit = unit_named(actor, unit_code, loc=("body", "unit"))
+    if not selectors.may_report_or_inspect(scope_for(actor), unit.path):
         raise PermissionDenied(f"you may not report incidents for {unit.code}", loc=("body", "unit"))
     errors = []
     for name, value, choices in (
