@@ -175,7 +175,9 @@ class IngestWorker:
         return client
 
     def subscriptions(self) -> list[tuple[str, SubscribeOptions]]:
-        share = f"$share/{self.options.share_group}/"
+        # An empty group subscribes plainly: one ingest process, but a subscription every broker persists
+        # (Mosquitto 2.0.11 does not restore shared subscriptions from its persistence file after a restart).
+        share = f"$share/{self.options.share_group}/" if self.options.share_group else ""
         qos1 = SubscribeOptions(qos=1)
         return [
             (f"{share}{JSON_PREFIX}/+/+/readings", qos1),
