@@ -512,7 +512,9 @@ class IngestWorker:
 
     def _wait_for_database(self, exc: Exception, backoff: float) -> bool:
         self.stats.add(db_retries=1)
-        log.warning("database unavailable (%s); nothing acknowledged, retrying in %.1f s", exc, backoff)
+        log.warning(
+            "database unavailable (%s); nothing acknowledged, retrying in %.1f s", _one_line(exc), backoff
+        )
         if not connection.in_atomic_block:
             with contextlib.suppress(Exception):
                 connection.close()  # reconnect on the next query
@@ -533,7 +535,7 @@ class IngestWorker:
         try:
             raised, expired = watchdog_tick()
         except RETRYABLE as exc:
-            log.warning("stale scan skipped: database unavailable (%s)", exc)
+            log.warning("stale scan skipped: database unavailable (%s)", _one_line(exc))
             if not connection.in_atomic_block:
                 connection.close()
             return
@@ -688,3 +690,8 @@ def main(argv: list[str]) -> int:
 
 
 __all__ = ["IngestWorker", "Options", "main"]
+
+
+def _one_line(exc: BaseException) -> str:
+    """Driver messages span lines (psycopg adds hints); a log line must stay one line for grep and journald."""
+    return " ".join(str(exc).split())
