@@ -972,7 +972,14 @@ def readiness_refresh(*, actor, campaign: Campaign, positions: list[Unit] | None
     state. A released position that stops being ready because of its inspection or a critical finding loses
     its release (a gas alarm alone does not: the gas system trips the power itself)."""
     now = now or timezone.now()
-    cps = CampaignPosition.objects.filter(campaign=campaign).select_related("position")
+    # Locked (in a fixed order) so that a release and a refresh never interleave: whichever comes second sees
+    # what the first committed — a release re-checks readiness, a refresh sees the release and revokes it.
+    cps = (
+        CampaignPosition.objects.filter(campaign=campaign)
+        .select_related("position")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
     if positions is not None:
         cps = cps.filter(position__in=positions)
     cps = list(cps)
@@ -980,7 +987,9 @@ def readiness_refresh(*, actor, campaign: Campaign, positions: list[Unit] | None
     events, audits = [], []
     for cp in cps:
         state = states[cp.position_id]
-        if cp.ready == state.ready and cp.reasons == state.reasons:
+        blocking = [r for r in state.reasons if r["code"] != "gas"]
+        must_revoke = cp.released and bool(blocking)  # even when the stored state already says so
+        if cp.ready == state.ready and cp.reasons == state.reasons and not must_revoke:
             continue
         became = cp.ready != state.ready
         cp.ready, cp.reasons = state.ready, state.reasons
@@ -1010,8 +1019,7 @@ def readiness_refresh(*, actor, campaign: Campaign, positions: list[Unit] | None
                     after={"ready": state.ready, "reasons": state.reasons},
                 )
             )
-        blocking = [r for r in state.reasons if r["code"] != "gas"]
-        if cp.released and blocking:
+        if must_revoke:
             cp.revoked_at = now
             cp.revoke_reason = "; ".join(r["msg"] for r in blocking)[:300]
             fields += ["revoked_at", "revoke_reason"]
@@ -1068,39 +1076,50 @@ def position_release(
             loc=("body", "position"),
             type="not_in_campaign",
         )
-    states = readiness_refresh(actor=actor, campaign=campaign, positions=[unit], now=now)  # logs what it saw
-    state = states[unit.pk]
-    if not state.ready:
-        raise ValidationFailed(
+
+    def refused(state) -> ValidationFailed:
+        return ValidationFailed(
             items=[
                 ErrorItem(("body", "position"), f"{unit.code}: {r['msg']}", r["code"]) for r in state.reasons
             ]
         )
+
+    states = readiness_refresh(actor=actor, campaign=campaign, positions=[unit], now=now)  # logs what it saw
+    state = states[unit.pk]
+    if not state.ready:
+        raise refused(state)
     with transaction.atomic():
         cp = CampaignPosition.objects.select_for_update().get(pk=cp.pk)
         if cp.released:
             return cp
-        audited_update(
-            actor=actor,
-            obj=cp,
-            changes={
-                "released_at": now,
-                "released_by": actor,
-                "release_note": note[:300],
-                "revoked_at": None,
-                "revoke_reason": "",
-            },
-            unit_path=unit.path,
-            action="release",
-        )
-        ReadinessEvent.objects.create(
-            campaign=campaign,
-            position=unit,
-            at=now,
-            kind=ReadinessEvent.Kind.RELEASED,
-            actor=_actor(actor),
-            reasons=[{"code": "released", "msg": note[:300]}] if note else [],
-        )
+        # Re-checked under the lock: a critical finding (or a failed inspection) committed since the check above
+        # must not be released over. The refresh is kept (it logs what it saw) and the release refused after.
+        state = readiness_refresh(actor=actor, campaign=campaign, positions=[unit], now=now)[unit.pk]
+        if state.ready:
+            cp.refresh_from_db()
+            audited_update(
+                actor=actor,
+                obj=cp,
+                changes={
+                    "released_at": now,
+                    "released_by": actor,
+                    "release_note": note[:300],
+                    "revoked_at": None,
+                    "revoke_reason": "",
+                },
+                unit_path=unit.path,
+                action="release",
+            )
+            ReadinessEvent.objects.create(
+                campaign=campaign,
+                position=unit,
+                at=now,
+                kind=ReadinessEvent.Kind.RELEASED,
+                actor=_actor(actor),
+                reasons=[{"code": "released", "msg": note[:300]}] if note else [],
+            )
+    if not state.ready:
+        raise refused(state)
     return cp
 
 
