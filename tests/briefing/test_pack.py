@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import pytest
+from django.utils import timezone
 
 from headframe.briefing import pack as pack_module
 from headframe.briefing import services as briefing
@@ -280,3 +281,53 @@ def test_key_tasks_of_the_year_carry_their_kpi_values_from_the_briefing_selector
     assert items[0]["status"] == expected.status
     company = pack_for(Unit.objects.get(code="A"), START, END)["key_tasks"]["items"]
     assert [t["number"] for t in company] == [task.number]  # the group's key tasks apply to its companies
+
+
+def test_a_company_pack_never_carries_the_chairs_group_summary(group_meeting, users, api, client):
+    """The chair's edited summary speaks for the whole group: a company's pack (live or frozen, API or page)
+    shows the draft of its own block instead, and the group pack still shows the edit."""
+    from headframe.briefing.narrative import narrative_of
+
+    m = group_meeting.meeting
+    secret_vi, secret_en = "Công ty B chỉ đạt 61% kế hoạch, thua xa A", "B only 61%, far behind A"
+    briefing.meeting_update(
+        actor=users.planner_g, meeting=m, changes={"narrative_vi": secret_vi, "narrative_en": secret_en}
+    )
+    m.refresh_from_db()
+
+    def check():
+        whole = pack_build(m)
+        assert narrative_of(whole, "vi") == secret_vi and narrative_of(whole, "en") == secret_en
+        company = pack_restrict(whole, "A")
+        assert not company.get("narrative_edited")
+        assert narrative_of(company, "vi").startswith("Tháng 10, Đơn vị A sản xuất")
+        assert "61%" not in json.dumps(company, ensure_ascii=False)
+        r = api(users.admin_a).get(f"/api/v1/briefing/meetings/{m.pk}/pack", unit="A")
+        assert r.status_code == 200 and "61%" not in r.content.decode()
+        client.force_login(users.admin_a)
+        page = client.get(f"/briefing/meetings/{m.pk}/pack")
+        assert page.status_code == 200 and "61%" not in page.content.decode()
+        assert 'data-testid="figures-A"' in page.content.decode()
+
+    check()
+    briefing.meeting_start(actor=users.planner_g, meeting=m)
+    briefing.meeting_close(actor=users.planner_g, meeting=m)
+    m.refresh_from_db()
+    assert m.pack["narrative_edited"]["vi"] == secret_vi  # frozen with the edit, restricted when served
+    check()
+
+
+def test_the_frozen_pack_says_the_meeting_is_closed_and_when(group_meeting, users):
+    m = group_meeting.meeting
+    assert pack_build(m)["meeting"]["closed_at"] is None
+    briefing.meeting_start(actor=users.planner_g, meeting=m)
+    m.refresh_from_db()
+    assert pack_build(m)["meeting"]["status"] == "in_session"
+    closed = briefing.meeting_close(actor=users.planner_g, meeting=m, now=NOW)
+    m.refresh_from_db()
+    assert m.pack["meeting"]["status"] == "closed"
+    assert m.pack["meeting"]["closed_at"] == timezone.localtime(NOW).isoformat()
+    assert m.pack["meeting"]["closed_at"] == timezone.localtime(closed.closed_at).isoformat()
+    frozen = pack_build(m)
+    assert frozen["frozen"] and frozen["meeting"]["status"] == "closed"
+    assert pack_restrict(frozen, "A")["meeting"]["status"] == "closed"

@@ -559,7 +559,8 @@ def pack_for(unit: Unit, period_start: dt.date, period_end: dt.date, *, since: d
 
 def pack_restrict(pack: dict, code: str) -> dict | None:
     """The company pack inside a group pack: that company's block alone, its directives, the same key tasks.
-    None if the pack has no block for the code."""
+    The chair's edited summary speaks for the whole group, so a company pack has none (its narrative is the
+    draft of its own block). None if the pack has no block for the code."""
     block = next((b for b in pack["blocks"] if b["unit"]["code"] == code), None)
     if block is None:
         return None
@@ -567,7 +568,7 @@ def pack_restrict(pack: dict, code: str) -> dict | None:
         return pack
     from headframe.briefing.narrative import narrative_draft
 
-    out = {**pack, "unit": block["unit"], "blocks": [block], "narrative": None}
+    out = {**pack, "unit": block["unit"], "blocks": [block], "narrative": None, "narrative_edited": None}
     directives = pack.get("directives") or {}
     if directives.get("available"):
         path = block["unit"]["path"]
@@ -600,6 +601,7 @@ def meeting_json(meeting) -> dict:
         "type": meeting.type,
         "status": meeting.status,
         "starts_at": timezone.localtime(meeting.starts_at).isoformat(),
+        "closed_at": timezone.localtime(meeting.closed_at).isoformat() if meeting.closed_at else None,
         "chair": meeting.chair.get_username() if meeting.chair_id else None,
     }
 

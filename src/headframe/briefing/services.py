@@ -388,7 +388,6 @@ def meeting_close(*, actor, meeting: Meeting, now: dt.datetime | None = None) ->
             loc=("path", "meeting_id"),
             type="meeting_not_in_session",
         )
-    pack = _build_pack(meeting)
     audited_update(
         actor=actor,
         obj=meeting,
@@ -401,6 +400,8 @@ def meeting_close(*, actor, meeting: Meeting, now: dt.datetime | None = None) ->
         },
         unit_path=meeting.unit.path,
     )
+    # Built once the meeting is closed (same transaction, same figures), so the frozen pack says so.
+    pack = _build_pack(meeting)
     if pack is not None:
         # The pack is stored apart from the audited diff (it can be large); the audit row notes its presence.
         Meeting.objects.filter(pk=meeting.pk).update(pack=pack)
