@@ -8,7 +8,7 @@ from django.db import connection
 from headframe.core.errors import ValidationFailed
 from headframe.telemetry import services
 from headframe.telemetry.directory import directory
-from headframe.telemetry.models import Alarm, AlarmCondition, AlarmJournal
+from headframe.telemetry.models import Alarm, AlarmCondition, AlarmJournal, SensorState
 from tests.factories import make_user
 from tests.telemetry.conftest import NOW_MS
 
@@ -119,6 +119,8 @@ def test_a_methane_trip_cannot_be_shelved(mine, send, users):
 
 
 def test_silent_sensor_raises_stale_and_fresh_data_clears_it(mine, send):
+    others = [("A1-CO-01", 1), ("A1-O2-01", 20.8), ("A1-PUMP-01", 1)]
+    send([(code, NOW_MS - 60_000 + 25_000, v) for code, v in others])  # fresh at every scan below
     send(ch4((0, 0.3)))
     last = NOW_MS - 60_000
     assert services.stale_scan(now_ms=last + 29_000) == 0  # period 10 s: stale after 30 s
@@ -129,6 +131,13 @@ def test_silent_sensor_raises_stale_and_fresh_data_clears_it(mine, send):
     send([("A1-CH4-01", last + 45_000, 0.3)], now_ms=last + 46_000)
     stale.refresh_from_db()
     assert not stale.active and not stale.acked  # returned, still to be acknowledged
+
+
+def test_a_sensor_that_never_reported_goes_stale_three_periods_after_it_was_registered(mine):
+    registered = int(SensorState.objects.get(sensor=mine.ch4).updated_at.timestamp() * 1000)
+    assert services.stale_scan(now_ms=registered + 29_000) == 0
+    assert services.stale_scan(now_ms=registered + 31_000) == 4  # none of the four sensors ever reported
+    assert condition(mine.ch4, "stale").active
 
 
 def test_gateway_death_raises_stale_for_all_its_sensors(mine, send):
@@ -169,3 +178,18 @@ def test_two_ingest_writers_racing_on_one_sensor_raise_one_alarm(mine, indicator
     assert errors == []
     assert Alarm.objects.filter(limit_code=FACE_TRIP).count() == 1
     assert AlarmJournal.objects.filter(event="raised").count() == 1
+
+
+def test_a_limit_disabled_while_active_returns_with_the_next_reading(mine, send, users):
+    from headframe.telemetry.models import Limit, SiteLimitSetting
+
+    send([("A1-CO-01", NOW_MS - 30_000 + i * 5_000, 40.0) for i in range(4)])  # CO ≥ 17 ppm past its on-delay
+    cond = condition(mine.co, "co_workplace_high")
+    assert cond.active
+    limit = Limit.objects.get(profile__is_default=True, code="co_workplace_high")
+    SiteLimitSetting.objects.create(site=mine.site, limit=limit, enabled=False, reason="thay đầu đo")
+    directory.invalidate()
+    send([("A1-CO-01", NOW_MS - 1000, 0.0)])
+    cond.refresh_from_db()
+    assert not cond.active and not cond.acked  # returned; the operator still acknowledges it
+    assert services.alarm_acknowledge(actor=users.admin_a, condition_id=cond.id) == "closed"

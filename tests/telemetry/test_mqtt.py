@@ -22,7 +22,7 @@ from pathlib import Path
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, ProgrammingError
 from paho.mqtt.enums import CallbackAPIVersion
 
 from headframe.telemetry import mqtt as ingest_mqtt
@@ -274,6 +274,32 @@ def test_a_message_that_breaks_ingest_is_quarantined_alone_and_the_others_are_st
     row = Quarantine.objects.get()
     assert "ingest failed: RuntimeError('a bug triggered by this message')" in row.detail
     assert '"A1-PUMP-01"' in row.detail  # the message as received
+
+
+def test_a_database_error_that_is_not_an_outage_is_retried_before_anything_is_acknowledged(
+    mine, worker, publisher, monkeypatch
+):
+    """An IntegrityError or a schema not migrated yet is not the message's fault: the message stays
+    unacknowledged and is retried, and its readings are stored once the database accepts them."""
+    events: list[str] = []
+    real_ingest = ingest_mqtt.services.ingest
+
+    def ingest_during_a_deploy(batches, **kwargs):
+        if events.count("refused") < 2:
+            events.append("refused")
+            raise ProgrammingError('column "max_ts" does not exist')
+        events.append("stored")
+        return real_ingest(batches, **kwargs)
+
+    monkeypatch.setattr(ingest_mqtt.services, "ingest", ingest_during_a_deploy)
+    monkeypatch.setattr(worker.options, "retry_first_s", 0.01)
+    ack = worker.client.ack
+    monkeypatch.setattr(worker.client, "ack", lambda mid, qos: (events.append("ack"), ack(mid, qos))[1])
+    publish(publisher, TOPIC, _json([("A1-O2-01", now_ms() - 1000, 20.9)]))
+    assert worker.pump(lambda: "ack" in events)
+    assert events == ["refused", "refused", "stored", "ack"]
+    assert Reading.objects.filter(sensor=mine.o2).count() == 1
+    assert not Quarantine.objects.exists()
 
 
 def test_command_line_refuses_bad_options_in_one_line(capsys):

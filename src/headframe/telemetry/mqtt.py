@@ -19,6 +19,7 @@ alias. Every few seconds the worker also raises "no data" alarms (`stale_scan`) 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import logging
 import os
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 
 import orjson
 import paho.mqtt.client as mqtt
-from django.db import InterfaceError, OperationalError, connection, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 JSON_PREFIX = "headframe/v1"
 JSON_CHANNEL = "mqtt"
 RETRYABLE = (OperationalError, InterfaceError)  # the database is unreachable or busy: retry, never ack
+DATABASE_ERROR_ATTEMPTS = (
+    5  # other database errors on one message: retried this often, then quarantined whole
+)
 GATEWAY_RELOAD_S = 30.0
 GATEWAY_MISS_RETRY_S = 3.0
 REBIRTH_EVERY_S = 10.0
@@ -96,6 +100,7 @@ class Incoming:
 class _Ingest:
     channel: str
     items: list[tuple[Batch, Incoming]] = field(default_factory=list)
+    attempts: int = 0  # database errors other than "unreachable" seen for this (single-message) step
 
 
 @dataclass
@@ -493,7 +498,12 @@ class IngestWorker:
             return [_Ingest(step.channel, [item]) for item in step.items]
         if isinstance(step, _Ingest):
             batch, message = step.items[0]
-            log.exception("message on %s could not be stored: quarantined", message.topic)
+            if isinstance(exc, DatabaseError) and step.attempts < DATABASE_ERROR_ATTEMPTS:
+                # A constraint, a schema not yet migrated during a deploy...: not the message's fault.
+                # Retry it (unacknowledged) before giving up on it; readings are never dropped lightly.
+                self._wait_for_database(exc, self.options.retry_first_s * 2**step.attempts)
+                return [_Ingest(step.channel, step.items, attempts=step.attempts + 1)]
+            log.exception("message on %s could not be stored: quarantined whole, to replay", message.topic)
             return [_Quarantine(batch.gateway_code, f"ingest failed: {exc!r}", message, step.channel)]
         if isinstance(step, _Death):
             log.exception("handling the death of %s failed", step.death.gateway_code)
@@ -547,11 +557,12 @@ class IngestWorker:
 
 
 def _printable(message: Incoming) -> str:
-    head = message.payload[:500]
+    """The payload as text for the quarantine — whole (it is at most --max-bytes), so it can be replayed."""
+    head = message.payload
     try:
         return head.decode("utf-8")
     except UnicodeDecodeError:
-        return "hex:" + head[:240].hex()
+        return "base64:" + base64.b64encode(head).decode("ascii")  # binary (Sparkplug): whole, replayable
 
 
 # ---------------------------------------------------------------------- command

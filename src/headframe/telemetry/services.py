@@ -257,8 +257,10 @@ def _lock_states(sensor_ids: list[int]) -> dict[int, tuple[int | None, int | Non
         SensorState.objects.bulk_create(
             [SensorState(sensor_id=sid) for sid in missing], ignore_conflicts=True
         )
-        for sid in missing:
-            states[sid] = (None, None)
+        # Lock the new rows too (another writer may have created them first: then theirs are read here).
+        created = _locked(SensorState.objects.filter(sensor_id__in=missing))
+        for sid, last_ts, max_ts in created.values_list("sensor_id", "last_ts", "max_ts"):
+            states[sid] = (last_ts, max_ts)
     return states
 
 
@@ -413,6 +415,9 @@ def _quarantine(bad_by_result: list[tuple[IngestResult, _Bad]], results, batches
     Quarantine.objects.bulk_create(rows, batch_size=500)
 
 
+QUARANTINE_PAYLOAD_CHARS = 2 * 1024 * 1024
+
+
 def quarantine_message(
     *, gateway_code: str, detail: str, raw: bytes | str = b"", channel: str = "mqtt"
 ) -> None:
@@ -422,7 +427,7 @@ def quarantine_message(
         Quarantine.objects.create(
             gateway_code=gateway_code[:120],
             reason=QuarantineReason.MALFORMED,
-            detail=f"{detail[:400]} | {text[:500]}",
+            detail=f"{detail[:400]} | {text[:QUARANTINE_PAYLOAD_CHARS]}",  # whole, so it can be replayed
             channel=channel,
         )
         _bump(gateway_code, {QuarantineReason.MALFORMED.value: 1})
@@ -486,47 +491,55 @@ _STATE_FIELDS = ("active", "acked", "latched", "pending_since", "clearing_since"
 
 
 def _conditions_for(sensor_ids: Iterable[int]) -> dict[tuple[int, str], AlarmCondition]:
-    sensor_ids = list(sensor_ids)
-    conditions = {
-        (c.sensor_id, c.limit_code): c for c in AlarmCondition.objects.filter(sensor_id__in=sensor_ids)
-    }
-    missing = []
-    for sid in sensor_ids:
-        info = directory.by_id(sid)
-        if info is None:
-            continue
-        for code in [rule.code for rule in info.rules] + [STALE_LIMIT]:
-            if (sid, code) not in conditions:
-                missing.append(AlarmCondition(sensor_id=sid, limit_code=code))
-    if missing:
-        AlarmCondition.objects.bulk_create(missing, ignore_conflicts=True)
-        for c in AlarmCondition.objects.filter(sensor_id__in={m.sensor_id for m in missing}):
-            conditions[(c.sensor_id, c.limit_code)] = c
-    return conditions
+    """Every condition of these sensors (created if missing), locked — used where few sensors are touched."""
+    sensor_ids = sorted(set(sensor_ids))
+    wanted = [
+        AlarmCondition(sensor_id=sid, limit_code=code)
+        for sid in sensor_ids
+        if (info := directory.by_id(sid)) is not None
+        for code in [*(rule.code for rule in info.rules), STALE_LIMIT]
+    ]
+    AlarmCondition.objects.bulk_create(wanted, ignore_conflicts=True)  # only the missing ones are new
+    rows = _locked(AlarmCondition.objects.filter(sensor_id__in=sensor_ids))
+    return {(c.sensor_id, c.limit_code): c for c in rows}
 
 
-def _busy_conditions() -> dict[tuple[int, str], AlarmCondition]:
-    """Conditions that are not idle (active, unacked or with an on-delay running). Few at any time, and the
-    only ones a reading inside every limit can change."""
-    busy = AlarmCondition.objects.filter(Q(active=True) | Q(acked=False) | Q(pending_since__isnull=False))
-    return {(c.sensor_id, c.limit_code): c for c in busy}
+def _locked(queryset):
+    """Row locks on PostgreSQL (in id order, so two writers never deadlock on a set); SQLite's IMMEDIATE
+    transaction already holds the database's single write lock."""
+    if connection.vendor == "postgresql":
+        return queryset.select_for_update().order_by("pk")
+    return queryset
+
+
+def _busy_conditions(sensor_ids: list[int]) -> dict[tuple[int, str], AlarmCondition]:
+    """The sensors' conditions that are not idle (active, unacked or with an on-delay running), locked. Few at
+    any time, and the only ones a reading inside every limit can change."""
+    busy: dict[tuple[int, str], AlarmCondition] = {}
+    for start in range(0, len(sensor_ids), 900):
+        rows = AlarmCondition.objects.filter(sensor_id__in=sensor_ids[start : start + 900]).filter(
+            Q(active=True) | Q(acked=False) | Q(pending_since__isnull=False)
+        )
+        busy.update({(c.sensor_id, c.limit_code): c for c in _locked(rows)})
+    return busy
 
 
 def _idle_condition(sid: int, code: str) -> AlarmCondition:
     cond, _ = AlarmCondition.objects.get_or_create(sensor_id=sid, limit_code=code)
-    return cond
+    return _locked(AlarmCondition.objects.filter(pk=cond.pk)).get()
 
 
 def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> int:
     """Evaluate each sensor's new live readings against its rules, in time order.
 
-    Runs under the sensor-state lock taken by _lock_states, so the condition rows read here are the truth for
-    these sensors. An idle condition (normal, acked, no on-delay running) can only change when a reading
-    crosses its limit, so it is read from the database only then — the common case reads nothing per sensor.
+    Runs under the sensor-state lock taken by _lock_states, and locks the condition rows it reads (operator
+    actions lock them too), so what it decides is decided on the current state. An idle condition (normal,
+    acked, no on-delay running) can only change when a reading crosses its limit, so it is read from the
+    database only then — the common case reads one short query per flush.
     """
     if not live:
         return 0
-    busy = _busy_conditions()
+    busy = _busy_conditions(sorted(live))
     raised = 0
     for sid, points in live.items():
         info = directory.by_id(sid)
@@ -534,7 +547,9 @@ def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> i
             continue
         values = [value for _ts, value in points]
         low, high = min(values), max(values)
+        codes = set()
         for rule in info.rules:
+            codes.add(rule.code)
             cond = busy.get((sid, rule.code))
             if cond is None:
                 if not (rule.limit.exceeded(high) or rule.limit.exceeded(low)):
@@ -547,20 +562,27 @@ def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> i
                     raised += _apply(cond, state, event, info, ts=ts, value=value, rule=rule)
             if any(getattr(cond, f) != getattr(state, f) for f in _STATE_FIELDS):
                 _persist(cond, state)
-        stale = busy.get((sid, STALE_LIMIT))
-        if stale is not None and stale.active:
-            state = _state_of(stale)
-            ts, value = points[-1]
+        ts, value = points[-1]
+        for (cond_sid, code), cond in busy.items():
+            if cond_sid != sid or code in codes or not cond.active:
+                continue
+            # Fresh data clears "no data"; a limit disabled or removed while active returns with the next
+            # reading instead of staying active forever with nothing left to evaluate it.
+            state = _state_of(cond)
             event = engine.force_clear(state)
             if event is not None:
-                _apply(stale, state, event, info, ts=ts, value=value, rule=None)
-                _persist(stale, state)
+                _apply(cond, state, event, info, ts=ts, value=value, rule=None)
+                _persist(cond, state)
     return raised
 
 
+class ConditionChanged(RuntimeError):
+    """A condition changed under a lock we hold: a bug, never a race to ignore — the flush rolls back."""
+
+
 def _persist(cond: AlarmCondition, state: engine.ConditionState) -> None:
-    """Compare-and-set on version: if another writer changed the condition since we read it, we lost the race
-    (only possible outside the sensor lock, e.g. an operator ack): the engine's decision is re-made next time."""
+    """Write the engine's decision, compare-and-set on version. Every writer locks the row first, so a lost
+    compare-and-set means something is wrong: raise and roll the whole flush back rather than drop a decision."""
     changes = {f: getattr(state, f) for f in _STATE_FIELDS}
     changes.update(
         last_eval_ts=state.last_eval_ts, last_value=state.last_value, current_alarm_id=cond.current_alarm_id
@@ -570,10 +592,11 @@ def _persist(cond: AlarmCondition, state: engine.ConditionState) -> None:
     updated = AlarmCondition.objects.filter(pk=cond.pk, version=cond.version).update(
         version=F("version") + 1, **changes
     )
-    if updated:
-        for name, value in changes.items():
-            setattr(cond, name, value)
-        cond.version += 1
+    if not updated:
+        raise ConditionChanged(f"alarm condition {cond.pk} changed while locked")
+    for name, value in changes.items():
+        setattr(cond, name, value)
+    cond.version += 1
 
 
 def _message(info: SensorInfo, rule, value: float | None) -> str:
@@ -613,7 +636,7 @@ def _apply(cond, state, event: str, info: SensorInfo, *, ts: int, value, rule, u
             if event == engine.CLOSED:
                 alarm.closed_at = timezone.now()
                 cond.current_alarm_id = None
-            alarm.save()
+            alarm.save(update_fields=["returned_at", "closed_at"])
     journal_event = {
         engine.RAISED: JournalEvent.RAISED,
         engine.REACTIVATED: JournalEvent.RAISED,
@@ -642,11 +665,17 @@ def stale_scan(*, now_ms: int | None = None) -> int:
     many were raised. Runs every few seconds in `headframe ingest`; any process may run it (compare-and-set)."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     silent = []
-    states = dict(SensorState.objects.values_list("sensor_id", "last_ts"))
+    states = {
+        sid: (last_ts, since)
+        for sid, last_ts, since in SensorState.objects.values_list("sensor_id", "last_ts", "updated_at")
+    }
     for info in directory.all():
         if not info.in_service:
             continue
-        last_ts = states.get(info.id)
+        last_ts, since = states.get(info.id, (None, None))
+        if last_ts is None and since is not None:
+            # Never reported since it was registered (or its state created): as silent as one that stopped.
+            last_ts = int(since.timestamp() * 1000)
         if last_ts is not None and now_ms - last_ts > 3000 * info.period_s:
             silent.append(info)
     return _raise_stale(silent, now_ms, reason="")
