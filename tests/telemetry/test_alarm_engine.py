@@ -86,6 +86,7 @@ actions = st.lists(
         st.tuples(st.just("reading"), st.integers(0, 40), st.floats(0, 25, allow_nan=False)),
         st.tuples(st.just("ack"), st.just(0), st.just(0.0)),
         st.tuples(st.just("reset"), st.just(0), st.just(0.0)),
+        st.tuples(st.just("late"), st.just(0), st.just(0.0)),
     ),
     max_size=60,
 )
@@ -103,8 +104,13 @@ def test_random_sequences_never_reach_an_impossible_state_nor_open_two_alarms(ru
             event = engine.evaluate(state, rule, ts, value)
         elif kind == "ack":
             event = engine.acknowledge(state)
-        else:
+        elif kind == "reset":
             event = engine.reset(state)
+        else:
+            event = engine.late_excursion(state)
+            if event is not None:  # a late excursion opens an occurrence that is already over
+                assert open_alarms == 0, "a late excursion on a condition with an open alarm"
+                open_alarms = 1
         if event == "raised":
             assert open_alarms == 0, "a second alarm for one condition"
             open_alarms = 1

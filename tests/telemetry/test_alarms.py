@@ -193,3 +193,24 @@ def test_a_limit_disabled_while_active_returns_with_the_next_reading(mine, send,
     cond.refresh_from_db()
     assert not cond.active and not cond.acked  # returned; the operator still acknowledges it
     assert services.alarm_acknowledge(actor=users.admin_a, condition_id=cond.id) == "closed"
+
+
+def test_a_late_reading_over_the_trip_level_still_reaches_the_control_room(mine, send, users):
+    send(ch4((10, 0.3)))
+    result = send(
+        ch4((5, 2.5))
+    )  # older than the newest reading: stored as out of order, live state untouched
+    assert result.out_of_order == 1 and result.alarms_raised == 1
+    cond = condition(mine.ch4)
+    assert not cond.active and not cond.acked  # over already, but it must be acknowledged
+    alarm = Alarm.objects.get(limit_code=FACE_TRIP)
+    assert alarm.raised_value == 2.5 and alarm.returned_at == alarm.raised_at
+    assert services.alarm_acknowledge(actor=users.admin_a, condition_id=cond.id) == "closed"
+
+
+def test_a_historical_value_over_the_trip_level_is_reported_once(mine, send):
+    send(ch4((10, 0.3)))
+    send(ch4((11, 1.8)), historical=True)
+    send(ch4((12, 1.9)), historical=True)  # the first late excursion is still unacknowledged
+    assert Alarm.objects.filter(limit_code=FACE_TRIP).count() == 1
+    assert SensorState.objects.get(sensor=mine.ch4).last_value == 0.3

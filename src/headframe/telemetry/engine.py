@@ -112,6 +112,15 @@ def evaluate(state: ConditionState, rule: LimitRule, ts: int, value: float) -> s
     return CLOSED if state.acked else RETURNED
 
 
+def late_excursion(state: ConditionState) -> str | None:
+    """A value beyond the limit that arrived late (after newer readings): the excursion is over, but it must be
+    acknowledged. Only an idle condition takes it; live state and timers are untouched."""
+    if state.active or not state.acked:
+        return None
+    state.acked = False
+    return RETURNED
+
+
 def acknowledge(state: ConditionState) -> str | None:
     """Operator ack. Returns "acked" (still active), "closed" (it had returned) or None (nothing to ack)."""
     if state.acked:

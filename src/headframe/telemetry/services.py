@@ -327,8 +327,11 @@ def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms) -> N
         result.stored += len(fresh)
         to_store.extend(fresh)
         (historical_rows if historical else live_rows).extend(fresh)
+    late_rows: list[tuple] = list(historical_rows)
     if older:
+        stored_before = len(to_store)
         _resolve_older(older, to_store, bad_by_result, store)
+        late_rows.extend(to_store[stored_before:])
     stored = store.insert(to_store)
     if stored != len(to_store):  # cannot happen under the state lock; if it ever does, say so in the counts
         results[0].duplicates += len(to_store) - stored
@@ -351,6 +354,7 @@ def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms) -> N
     live = {sid: points for sid, points in live.items() if points}
     _move_state(live, newest_stored)
     raised = _evaluate_alarms(live, now_ms)
+    raised += _late_trips(late_rows)
     for result in results:
         if result.received and raised:
             result.alarms_raised = raised  # reported on the flush's first message
@@ -573,6 +577,36 @@ def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> i
             if event is not None:
                 _apply(cond, state, event, info, ts=ts, value=value, rule=None)
                 _persist(cond, state)
+    return raised
+
+
+def _late_trips(late_rows: list[tuple]) -> int:
+    """Readings that arrive late (out of order, or Sparkplug historical values) never move live state, but a
+    late value beyond a trip limit is a real event the control room must see: if that condition is idle it
+    gets an occurrence that is already over (returned, unacknowledged), journalled as late."""
+    if not late_rows:
+        return 0
+    worst: dict[tuple[int, str], tuple[int, float]] = {}
+    for sid, ts, value in late_rows:
+        info = directory.by_id(sid)
+        if info is None or not info.in_service:
+            continue
+        for rule in info.rules:
+            if rule.limit.latching and rule.limit.exceeded(value) and (sid, rule.code) not in worst:
+                worst[(sid, rule.code)] = (ts, value)
+    raised = 0
+    for (sid, code), (ts, value) in sorted(worst.items()):
+        info = directory.by_id(sid)
+        rule = next(r for r in info.rules if r.code == code)
+        cond = _idle_condition(sid, code)
+        state = _state_of(cond)
+        if engine.late_excursion(state) is None:
+            continue  # already active or unacknowledged: the operator is on it
+        raised += _apply(
+            cond, state, engine.RAISED, info, ts=ts, value=value, rule=rule, comment="late reading"
+        )
+        _apply(cond, state, engine.RETURNED, info, ts=ts, value=value, rule=rule, comment="late reading")
+        _persist(cond, state)
     return raised
 
 
