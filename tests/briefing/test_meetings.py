@@ -221,6 +221,15 @@ def test_a_company_user_sees_its_company_meetings_and_the_group_meetings_it_take
     assert set(selectors.meetings_visible(users.planner_g)) == {group_with_a, group_without_a, own, other}
 
 
+def test_a_company_taking_part_in_a_group_meeting_does_not_read_its_group_narrative(points, users, api):
+    group = meeting(title="Tập đoàn, có A")
+    services.meeting_update(actor=None, meeting=group, changes={"narrative_vi": "Công ty B chỉ đạt 61%…"})
+    seen_by_a = api(users.viewer_a).get(f"/api/v1/briefing/meetings/{group.pk}")
+    assert seen_by_a.status_code == 200 and seen_by_a.json()["narrative_vi"] is None
+    seen_by_group = api(users.planner_g).get(f"/api/v1/briefing/meetings/{group.pk}").json()
+    assert seen_by_group["narrative_vi"] == "Công ty B chỉ đạt 61%…"
+
+
 # --- API -----------------------------------------------------------------------------------------------
 
 

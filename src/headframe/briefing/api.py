@@ -59,7 +59,10 @@ def _user_by_name(username: str | None, *, loc: tuple):
 # --- meetings ------------------------------------------------------------------------------------------
 
 
-def meeting_out(m: Meeting) -> dict:
+def meeting_out(m: Meeting, user=None) -> dict:
+    """A meeting as JSON. The narrative speaks of the figures of the whole meeting unit, so only users who may
+    see that pack get it (a bridge point of one company attending a group meeting does not)."""
+    narrative = user is None or selectors.can_see_pack(user, m)
     return {
         "id": m.pk,
         "type": m.type,
@@ -75,8 +78,8 @@ def meeting_out(m: Meeting) -> dict:
         "closed_by": m.closed_by.username if m.closed_by_id else None,
         "current_agenda_item": m.current_agenda_item_id,
         "current_section": m.current_section,
-        "narrative_vi": m.narrative_vi,
-        "narrative_en": m.narrative_en,
+        "narrative_vi": m.narrative_vi if narrative else None,
+        "narrative_en": m.narrative_en if narrative else None,
         "has_pack": m.pack is not None,
         "agenda": [
             {"id": a.pk, "order": a.order, "title": a.title, "section": a.section, "presenter": a.presenter}
@@ -150,14 +153,14 @@ def meeting_create(request, payload: MeetingIn):
             bridge_points=_points(payload.bridge_points),
             agenda=_agenda(payload.agenda),
         )
-    return Status(201, meeting_out(m))
+    return Status(201, meeting_out(m, request.user))
 
 
 @router.get(
     "/meetings/{meeting_id}", response=MeetingOut, summary="A meeting with its agenda and bridge points"
 )
 def meeting_detail(request, meeting_id: int):
-    return meeting_out(selectors.meeting_get(request.user, meeting_id))
+    return meeting_out(selectors.meeting_get(request.user, meeting_id), request.user)
 
 
 @router.patch(
@@ -180,7 +183,7 @@ def meeting_patch(request, meeting_id: int, payload: MeetingPatch):
             bridge_points=_points(payload.bridge_points) if points is not None else None,
             agenda=_agenda(payload.agenda) if agenda is not None else None,
         )
-    return meeting_out(selectors.meeting_get(request.user, m.pk))
+    return meeting_out(selectors.meeting_get(request.user, m.pk), request.user)
 
 
 @router.post(
@@ -190,7 +193,7 @@ def meeting_start(request, meeting_id: int):
     m = selectors.meeting_get(request.user, meeting_id)
     with channel("api"):
         services.meeting_start(actor=request.user, meeting=m)
-    return meeting_out(selectors.meeting_get(request.user, meeting_id))
+    return meeting_out(selectors.meeting_get(request.user, meeting_id), request.user)
 
 
 @router.post(
@@ -202,7 +205,7 @@ def meeting_close(request, meeting_id: int):
     m = selectors.meeting_get(request.user, meeting_id)
     with channel("api"):
         services.meeting_close(actor=request.user, meeting=m)
-    return meeting_out(selectors.meeting_get(request.user, meeting_id))
+    return meeting_out(selectors.meeting_get(request.user, meeting_id), request.user)
 
 
 @router.post("/meetings/{meeting_id}/focus", response=MeetingOut, summary="Move every bridge point's view")
@@ -212,7 +215,7 @@ def meeting_focus(request, meeting_id: int, payload: FocusIn):
         services.meeting_set_focus(
             actor=request.user, meeting=m, agenda_item_id=payload.agenda_item, section=payload.section
         )
-    return meeting_out(selectors.meeting_get(request.user, meeting_id))
+    return meeting_out(selectors.meeting_get(request.user, meeting_id), request.user)
 
 
 @router.post(

@@ -90,8 +90,8 @@ class MeetingOut(Schema):
     closed_by: str | None
     current_agenda_item: int | None
     current_section: str
-    narrative_vi: str
-    narrative_en: str
+    narrative_vi: str | None  # None for users who may not see the meeting unit's pack
+    narrative_en: str | None
     has_pack: bool
     agenda: list[AgendaItemOut]
     bridge_points: list[MeetingBridgePointOut]
