@@ -544,6 +544,9 @@ def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> i
     if not live:
         return 0
     busy = _busy_conditions(sorted(live))
+    busy_by_sensor: dict[int, list[AlarmCondition]] = defaultdict(list)
+    for (cond_sid, _code), cond in busy.items():
+        busy_by_sensor[cond_sid].append(cond)
     raised = 0
     for sid, points in live.items():
         info = directory.by_id(sid)
@@ -567,8 +570,8 @@ def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> i
             if any(getattr(cond, f) != getattr(state, f) for f in _STATE_FIELDS):
                 _persist(cond, state)
         ts, value = points[-1]
-        for (cond_sid, code), cond in busy.items():
-            if cond_sid != sid or code in codes or not cond.active:
+        for cond in busy_by_sensor.get(sid, ()):
+            if cond.limit_code in codes or not cond.active:
                 continue
             # Fresh data clears "no data"; a limit disabled or removed while active returns with the next
             # reading instead of staying active forever with nothing left to evaluate it.
