@@ -121,16 +121,13 @@ class SensorDirectory:
 
     def get(self, code: str) -> SensorInfo | None:
         info = self.by_code().get(code)
-        if info is None and time.monotonic() - self._unknown_checked_at > UNKNOWN_RETRY_S:
-            # Maybe registered since we loaded: look again, but not once per unknown reading.
-            self._unknown_checked_at = time.monotonic()
-            with self._lock:
-                self._load()
+        if info is None and self.retry_unknown():
             info = self._by_code.get(code)
         return info
 
     def retry_unknown(self) -> bool:
-        """Reload if an unknown code was not looked up recently; True when a reload happened."""
+        """Reload if an unknown code was not looked up recently (maybe it was registered since we loaded),
+        but not once per unknown reading; True when a reload happened."""
         if time.monotonic() - self._unknown_checked_at <= UNKNOWN_RETRY_S:
             return False
         self._unknown_checked_at = time.monotonic()
