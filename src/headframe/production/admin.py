@@ -3,9 +3,7 @@ only users who manage the whole group (admin role on the group, or superusers) m
 
 from django.contrib import admin
 
-from headframe.core.admin import ReadOnlyAdmin
-from headframe.core.audit import channel
-from headframe.core.services import audited_create, audited_update
+from headframe.core.admin import ReadOnlyAdmin, ScopedModuleMixin, audited_admin_save
 from headframe.org.models import Unit
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
@@ -17,15 +15,8 @@ def _group_path() -> str:
     return root.path if root else "/"
 
 
-class GroupReferenceAdmin(admin.ModelAdmin):
+class GroupReferenceAdmin(ScopedModuleMixin, admin.ModelAdmin):
     """Readable by every staff user with a role; writable by managers of the whole group; audited."""
-
-    def has_module_permission(self, request):
-        scope = scope_for(request.user)
-        return request.user.is_staff and (scope.is_superuser or bool(scope.paths(Perm.VIEW)))
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
 
     def _manages_group(self, request) -> bool:
         return scope_for(request.user).allows(Perm.MANAGE, _group_path())
@@ -40,17 +31,7 @@ class GroupReferenceAdmin(admin.ModelAdmin):
         return False  # figures and plans refer to them
 
     def save_model(self, request, obj, form, change):
-        with channel("admin"):
-            if change:
-                fresh = type(obj).objects.get(pk=obj.pk)
-                audited_update(
-                    actor=request.user,
-                    obj=fresh,
-                    changes={f: form.cleaned_data[f] for f in form.changed_data},
-                    unit_path=_group_path(),
-                )
-            else:
-                audited_create(actor=request.user, obj=obj, unit_path=_group_path())
+        audited_admin_save(request, obj, form, change, unit_path=_group_path())
 
 
 @admin.register(Indicator)

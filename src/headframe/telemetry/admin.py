@@ -4,9 +4,7 @@ audited through the same services as the API."""
 
 from django.contrib import admin
 
-from headframe.core.admin import ReadOnlyAdmin
-from headframe.core.audit import channel
-from headframe.core.services import audited_create, audited_update
+from headframe.core.admin import ReadOnlyAdmin, ScopedModuleMixin, audited_admin_save
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.production.admin import GroupReferenceAdmin
@@ -40,7 +38,7 @@ class LimitAdmin(GroupReferenceAdmin):
         directory.invalidate()
 
 
-class SiteScopedAdmin(admin.ModelAdmin):
+class SiteScopedAdmin(ScopedModuleMixin, admin.ModelAdmin):
     """Rows that belong to a site: visible in the user's scope, changed by its administrators, audited."""
 
     site_field = "site"
@@ -58,13 +56,6 @@ class SiteScopedAdmin(admin.ModelAdmin):
             .filter(scope_for(request.user).q(Perm.VIEW, f"{self.site_field}__path"))
         )
 
-    def has_module_permission(self, request):
-        scope = scope_for(request.user)
-        return request.user.is_staff and (scope.is_superuser or bool(scope.paths(Perm.VIEW)))
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
     def has_add_permission(self, request):
         scope = scope_for(request.user)
         return scope.is_superuser or bool(scope.paths(Perm.MANAGE))
@@ -81,13 +72,7 @@ class SiteScopedAdmin(admin.ModelAdmin):
         path = self._site_path(obj)
         if not scope_for(request.user).allows(Perm.MANAGE, path):
             raise PermissionError("not an administrator of this site")
-        with channel("admin"):
-            if change:
-                fresh = type(obj).objects.get(pk=obj.pk)
-                changes = {f: form.cleaned_data[f] for f in form.changed_data}
-                audited_update(actor=request.user, obj=fresh, changes=changes, unit_path=path)
-            else:
-                audited_create(actor=request.user, obj=obj, unit_path=path)
+        audited_admin_save(request, obj, form, change, unit_path=path)
         directory.invalidate()
 
 
@@ -132,18 +117,11 @@ class SiteLimitSettingAdmin(SiteScopedAdmin):
     ]
 
 
-class SiteReadOnlyAdmin(ReadOnlyAdmin):
+class SiteReadOnlyAdmin(ScopedModuleMixin, ReadOnlyAdmin):
     path_field = "site_path"
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(scope_for(request.user).q(Perm.VIEW, self.path_field))
-
-    def has_module_permission(self, request):
-        scope = scope_for(request.user)
-        return request.user.is_staff and (scope.is_superuser or bool(scope.paths(Perm.VIEW)))
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
 
 
 @admin.register(Alarm)
@@ -161,14 +139,10 @@ class AlarmJournalAdmin(SiteReadOnlyAdmin):
 
 
 @admin.register(Quarantine)
-class QuarantineAdmin(ReadOnlyAdmin):
+class QuarantineAdmin(ScopedModuleMixin, ReadOnlyAdmin):
+    """Refused readings carry no unit: only administrators see them."""
+
+    module_perm = Perm.MANAGE
     list_display = ["received_at", "gateway_code", "sensor_code", "ts_raw", "value_raw", "reason", "detail"]
     list_filter = ["reason", "channel"]
     search_fields = ["gateway_code", "sensor_code"]
-
-    def has_module_permission(self, request):
-        scope = scope_for(request.user)
-        return request.user.is_staff and (scope.is_superuser or bool(scope.paths(Perm.MANAGE)))
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
