@@ -20,15 +20,13 @@ import os
 import pstats
 import random
 import subprocess
-import sys
 import time
 from collections import defaultdict
-from pathlib import Path
 from urllib.parse import urlparse
 
 from django.db import connection, transaction
 
-from bench.timing import best_of, report
+from bench.timing import best_of, report, rerun_module
 from headframe.org.models import Unit
 from headframe.production import selectors, services
 from headframe.production.demo import demo_holidays, insert_rows
@@ -384,10 +382,4 @@ def _run_on_postgresql(url: str) -> None:
     if exists.stdout.strip() != "1":
         subprocess.run([*admin, f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
     print(f"== bench_production on PostgreSQL ({name})", flush=True)
-    env = {**os.environ, "HEADFRAME_DATABASE_URL": url, PG_CHILD: "1"}
-    subprocess.run(
-        [sys.executable, "-m", "bench", "bench_production"],
-        env=env,
-        check=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    )
+    rerun_module("bench_production", url, PG_CHILD)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 from django.db import connection, transaction
 
+from bench.timing import rerun_module
 from headframe.org.models import Unit
 from headframe.telemetry import services
 from headframe.telemetry.directory import directory
@@ -185,16 +184,6 @@ def _on_postgresql() -> None:
     subprocess.run([*admin, f'CREATE DATABASE "{name}"'], check=True)
     try:
         print("== bench_telemetry on PostgreSQL", flush=True)
-        env = {
-            **os.environ,
-            "HEADFRAME_DATABASE_URL": f"postgresql://postgres@{host}:5432/{name}",
-            CHILD: "1",
-        }
-        subprocess.run(
-            [sys.executable, "-m", "bench", "bench_telemetry"],
-            env=env,
-            check=True,
-            cwd=Path(__file__).resolve().parent.parent,
-        )
+        rerun_module("bench_telemetry", f"postgresql://postgres@{host}:5432/{name}", CHILD)
     finally:
         subprocess.run([*admin, f'DROP DATABASE IF EXISTS "{name}"'], check=False)
