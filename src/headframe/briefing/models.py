@@ -379,6 +379,7 @@ class KeyTask(models.Model):
 
 
 class KpiKind(models.TextChoices):
+    # xgettext:no-python-format
     INDICATOR_VS_PLAN = "indicator_vs_plan", _("Indicator vs plan (% of year-to-date plan)")
     INDICATOR_VALUE = "indicator_value", _("Indicator value (year to date)")
     MANUAL = "manual", _("Manual milestone")
