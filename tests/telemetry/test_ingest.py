@@ -1,6 +1,7 @@
 """Ingest: every reading stored once, bad ones quarantined with the reason, live state never moves back."""
 
 import math
+import time
 
 from headframe.telemetry.models import (
     Gateway,
@@ -108,3 +109,34 @@ def test_aggregates_fold_min_max_avg_last_per_minute(mine, send):
     agg = ReadingAggregate.objects.get(sensor=mine.ch4, step="1m", bucket=minute)
     assert (agg.min, agg.max, agg.count, agg.last_ts, agg.last) == (0.2, 0.6, 3, minute + 3000, 0.4)
     assert math.isclose(agg.sum / agg.count, 0.4)
+
+
+def test_http_readings_need_the_gateway_role_on_the_gateways_site(mine, api, users):
+    from tests.factories import make_user
+
+    gateway_a = make_user("gw_a", ("gateway", "A-M1"))
+    now = int(time.time() * 1000)  # the API checks times against the real clock
+    body = {
+        "gateway": "GW-A1",
+        "seq": 1,
+        "readings": [{"sensor": "A1-CH4-01", "ts": now - 1000, "value": 0.4}],
+    }
+    stored = api(gateway_a).post("/api/v1/telemetry/readings", body)
+    assert stored.status_code == 200, stored.content
+    assert (stored.json()["stored"], stored.json()["quarantined"]) == (1, {})
+    viewer = api(users.viewer_a).post("/api/v1/telemetry/readings", body)
+    assert viewer.status_code == 403 and viewer.json()["detail"][0]["loc"] == ["body", "gateway"]
+
+
+def test_http_readings_naming_an_unknown_or_foreign_gateway_are_a_field_error(mine, api):
+    from tests.factories import make_user
+
+    gateway_b = make_user("gw_b", ("gateway", "B-M1"))
+    for code in ("GW-NOPE", "GW-A1"):  # unknown, and another company's (not revealed)
+        body = {"gateway": code, "readings": [{"sensor": "A1-CH4-01", "ts": NOW_MS, "value": 0.4}]}
+        response = api(gateway_b).post("/api/v1/telemetry/readings", body)
+        assert response.status_code == 422
+        assert response.json()["detail"] == [
+            {"loc": ["body", "gateway"], "msg": f"unknown gateway '{code}'", "type": "unknown_gateway"}
+        ]
+    assert not Reading.objects.exists()

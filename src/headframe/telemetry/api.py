@@ -40,7 +40,7 @@ def readings_tuples(readings: list) -> list[tuple]:
 
 @router.post("/readings", summary="Send a gateway's readings (same JSON as over MQTT)")
 def post_readings(request, payload: ReadingsIn):
-    selectors.gateway_get(request.user, payload.gateway, perm=Perm.INGEST)
+    selectors.gateway_get(request.user, payload.gateway, perm=Perm.INGEST, loc=("body", "gateway"))
     with channel("api"):
         result = services.ingest(
             [Batch(payload.gateway, readings_tuples(payload.readings), seq=payload.seq, channel="http")]

@@ -54,17 +54,20 @@ def sensor_get(user, code: str) -> Sensor:
     return sensor
 
 
-def gateway_get(user, code: str, perm: str = Perm.VIEW) -> Gateway:
-    """The gateway if the user may see it (a gateway's own account sees itself); 404 otherwise, 403 without
-    perm."""
+def gateway_get(user, code: str, perm: str = Perm.VIEW, *, loc: tuple | None = None) -> Gateway:
+    """The gateway if the user may see it (a gateway's own account sees itself), 403 without perm. Unknown —
+    or outside the user's view, which is not revealed — is a 404 for a gateway named in the path, and a field
+    error (422 unknown_gateway) at `loc` for one named in a request body."""
     gateway = Gateway.objects.select_related("site").filter(code=code).first()
     scope = scope_for(user)
     if gateway is None or not (
         scope.allows(Perm.VIEW, gateway.site.path) or scope.allows(Perm.INGEST, gateway.site.path)
     ):
+        if loc is not None:
+            raise ValidationFailed(f"unknown gateway {code!r}", loc=loc, type="unknown_gateway")
         raise NotFound(f"gateway {code!r} not found", loc=("path", "code"))
     if not scope.allows(perm, gateway.site.path):
-        raise PermissionDenied(f"you may not {Perm(perm).label} for gateway {code}")
+        raise PermissionDenied(f"you may not {Perm(perm).label} for gateway {code}", loc=loc or ())
     return gateway
 
 
