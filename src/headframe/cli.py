@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,6 +69,10 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def cmd_demo(args) -> int:
     from django.core.management import call_command
 
@@ -90,6 +95,10 @@ def cmd_demo(args) -> int:
     if args.no_serve:
         return 0
     telemetry = None if args.no_telemetry else DemoTelemetry(args)
+    if telemetry is not None:
+        # uvicorn shuts down on SIGTERM and then raises the signal again: without a handler of ours the process
+        # would die there, skip the `finally` and leave ingest and the simulator running.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         if telemetry is not None:
             telemetry.start()
