@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
-from headframe.core.errors import ValidationFailed
+from headframe.core.errors import Conflict, ValidationFailed
 from headframe.telemetry import services
 from headframe.telemetry.directory import directory
 from headframe.telemetry.models import Alarm, AlarmCondition, AlarmJournal, SensorState
@@ -75,9 +75,11 @@ def test_reset_while_still_over_the_limit_is_refused(mine, send, users):
         services.alarm_reset(actor=users.admin_a, condition_id=condition(mine.ch4).id)
 
 
-def test_o2_low_returns_and_ack_closes(mine, send, users):
-    low = [("A1-O2-01", NOW_MS - 30_000 + i * 5_000, 19.2) for i in range(4)]  # 15 s: past the on-delay
-    send([*low, ("A1-O2-01", NOW_MS - 1000, 20.6)])
+def test_o2_low_returns_after_its_off_delay_and_ack_closes(mine, send, users):
+    low = [("A1-O2-01", NOW_MS - 60_000 + i * 5_000, 19.2) for i in range(4)]  # 15 s: past the on-delay
+    send([*low, ("A1-O2-01", NOW_MS - 40_000, 20.6), ("A1-O2-01", NOW_MS - 20_000, 20.6)])
+    assert condition(mine.o2, "o2_workplace_low").active  # clear for 20 s: the 30 s off-delay still runs
+    send([("A1-O2-01", NOW_MS - 5_000, 20.6)])
     cond = condition(mine.o2, "o2_workplace_low")
     assert not cond.active and not cond.acked
     assert services.alarm_acknowledge(actor=users.admin_a, condition_id=cond.id) == "closed"
@@ -112,7 +114,7 @@ def test_shelving_needs_a_reason_and_a_bounded_time(mine, send, users, api):
 
 def test_a_methane_trip_cannot_be_shelved(mine, send, users):
     send(ch4((0, 1.2)))
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Conflict):
         services.alarm_shelve(
             actor=users.admin_a, condition_id=condition(mine.ch4).id, minutes=10, reason="x"
         )
@@ -140,18 +142,18 @@ def test_a_sensor_that_never_reported_goes_stale_three_periods_after_it_was_regi
     assert condition(mine.ch4, "stale").active
 
 
-def test_gateway_death_raises_stale_for_all_its_sensors(mine, send):
+def test_gateway_death_is_one_alarm_for_all_its_sensors(mine, send):
     send([(code, NOW_MS - 1000, v) for code, v in [("A1-CH4-01", 0.3), ("A1-CO-01", 2.0)]])
     raised = services.gateway_death(gateway_code="GW-A1", now_ms=NOW_MS)
-    assert raised == 4  # every in-service sensor of the gateway, reported or not
+    assert raised == 1  # one gateway alarm; its four sensors' stale conditions are suppressed by that rule
+    assert AlarmCondition.objects.filter(limit_code="stale", active=True, suppressed=True).count() == 4
     mine.gateway.refresh_from_db()
     assert not mine.gateway.online
 
 
 def test_out_of_service_sensor_raises_nothing(mine, send, users):
-    services.sensor_set_in_service(
-        actor=users.admin_a, sensor=mine.ch4, in_service=False, reason="hiệu chuẩn"
-    )
+    officer = make_user("safety_a", ("safety_officer", "A-M1"))
+    services.sensor_out_of_service(actor=officer, sensor=mine.ch4, reason="hiệu chuẩn")
     result = send(ch4((0, 1.5)))
     assert result.stored == 1 and result.alarms_raised == 0
 

@@ -47,7 +47,6 @@ def test_each_kind_of_bad_reading_is_quarantined_with_its_reason(mine, send):
     result = send(
         [
             ("NO-SUCH-SENSOR", NOW_MS, 0.1),
-            ("A1-CH4-01", NOW_MS, 150.0),  # CH4 range is 0..100 %
             ("A1-CH4-01", NOW_MS, math.nan),
             ("A1-CH4-01", NOW_MS, "0.4"),
             ("A1-CH4-01", NOW_MS + 60_000, 0.4),
@@ -60,16 +59,21 @@ def test_each_kind_of_bad_reading_is_quarantined_with_its_reason(mine, send):
     assert result.stored == 0
     assert dict(result.quarantined) == {
         "unknown_sensor": 1,
-        "out_of_range": 1,
         "not_a_number": 2,
         "future": 1,
         "too_old": 1,
         "bad_timestamp": 2,
         "malformed": 1,
     }
-    assert Quarantine.objects.count() == 9
-    kept = Quarantine.objects.get(reason="out_of_range")
-    assert (kept.sensor_code, kept.value_raw, kept.gateway_code) == ("A1-CH4-01", "150.0", "GW-A1")
+    assert Quarantine.objects.count() == 8
+    kept = Quarantine.objects.get(reason="not_a_number", value_raw="0.4")
+    assert (kept.sensor_code, kept.gateway_code) == ("A1-CH4-01", "GW-A1")
+
+
+def test_a_value_outside_the_physical_range_is_stored_not_quarantined(mine, send):
+    result = send([("A1-CH4-01", NOW_MS, 150.0)])  # CH4 range is 0..100 %: over range, fail safe
+    assert (result.stored, dict(result.quarantined)) == (1, {})
+    assert Quarantine.objects.count() == 0
 
 
 def test_a_sensor_of_another_gateway_is_refused(mine, send):

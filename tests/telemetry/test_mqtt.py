@@ -30,6 +30,7 @@ from headframe.telemetry.directory import directory
 from headframe.telemetry.models import (
     STALE_LIMIT,
     Alarm,
+    AlarmCondition,
     Gateway,
     Quarantine,
     Reading,
@@ -390,7 +391,9 @@ def test_sparkplug_historical_metric_is_stored_but_does_not_move_live_state(edge
     assert (t - 1000, 0.9) in _values(edge.ch4)
 
 
-def test_sparkplug_node_death_raises_the_stale_alarms_of_its_sensors(edge, worker, publisher):
+def test_sparkplug_node_death_is_one_gateway_alarm_and_suppresses_its_sensors_stale_alarms(
+    edge, worker, publisher
+):
     t = now_ms()
     publish(
         publisher,
@@ -398,15 +401,15 @@ def test_sparkplug_node_death_raises_the_stale_alarms_of_its_sensors(edge, worke
         encode_payload([M("bdSeq", 5, DataType.INT64), M("CH4/Face", 0.3)], timestamp=t - 1000, seq=0),
     )
     publish(publisher, spb("NDEATH"), encode_payload([M("bdSeq", 5, DataType.INT64)]))
-    stale = Alarm.objects.filter(limit_code=STALE_LIMIT, sensor__gateway=edge.gateway)
-    assert worker.pump(lambda: stale.count() == 4)
+    suppressed = AlarmCondition.objects.filter(
+        limit_code=STALE_LIMIT, sensor__gateway=edge.gateway, active=True, suppressed=True
+    )
+    assert worker.pump(lambda: suppressed.count() == 4)
     assert not Gateway.objects.get(pk=edge.gateway.pk).online
-    assert set(stale.values_list("sensor__code", flat=True)) == {
-        "A1-CH4-01",
-        "A1-CO-01",
-        "A1-O2-01",
-        "A1-PUMP-01",
-    }
+    assert list(Alarm.objects.values_list("limit_code", "gateway__code", "priority")) == [
+        ("gateway_lost", edge.gateway.code, "urgent")
+    ]
+    assert set(suppressed.values_list("suppressed_by", flat=True)) == {f"gateway_lost:{edge.gateway.code}"}
 
 
 def test_sparkplug_device_death_raises_only_that_devices_stale_alarms(edge, worker, publisher):

@@ -99,6 +99,8 @@ class SensorAdmin(SiteScopedAdmin):
     list_filter = ["kind", "location", "in_service"]
     search_fields = ["code", "name", "sparkplug_metric"]
     raw_id_fields = ["position"]
+    # Out of service only through the safety officer's action (a reason and an expiry), never a checkbox.
+    readonly_fields = ["in_service", "out_of_service_until", "out_of_service_reason", "out_of_service_by"]
 
 
 @admin.register(SiteLimitSetting)

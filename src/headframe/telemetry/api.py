@@ -12,6 +12,7 @@ from headframe.core.audit import channel
 from headframe.core.errors import ValidationFailed
 from headframe.org.roles import Perm
 from headframe.telemetry import selectors, services
+from headframe.telemetry.directory import directory
 from headframe.telemetry.services import Batch
 
 router = Router(tags=["telemetry"])
@@ -68,6 +69,8 @@ def _sensor_out(sensor) -> dict:
         "period_s": sensor.period_s,
         "calibration_due": sensor.calibration_due,
         "in_service": sensor.in_service,
+        "out_of_service_until": sensor.out_of_service_until,
+        "out_of_service_reason": sensor.out_of_service_reason,
         "last_value": state.last_value if state else None,
         "last_ts": state.last_ts if state else None,
         "online": state.online if state else None,
@@ -142,15 +145,20 @@ def condition_out(view) -> dict:
     cond = view.condition
     return {
         "condition": cond.id,
-        "sensor": view.sensor.code,
+        "sensor": view.sensor.code if view.sensor is not None else None,
+        "gateway": view.gateway.code if view.gateway is not None else view.sensor.gateway.code,
         "limit": cond.limit_code,
         "state": view.state,
         "active": cond.active,
         "acked": cond.acked,
         "latched": cond.latched,
         "value": cond.last_value,
+        "no_operator_override": services.no_operator_override(cond, _subject_info(view)),
         "shelved_until": cond.shelved_until,
+        "shelved_by": cond.shelved_by.username if cond.shelved_by_id else None,
+        "shelve_reason": cond.shelve_reason,
         "suppressed": cond.suppressed,
+        "suppressed_by": cond.suppressed_by,
         "alarm": None
         if alarm is None
         else {
@@ -166,6 +174,27 @@ def condition_out(view) -> dict:
     }
 
 
+def _subject_info(view):
+    if view.sensor is not None:
+        info = directory.get(view.sensor.code)
+        if info is not None:
+            return info
+    return services.GatewaySubject(view.subject, "gateway", "")
+
+
+def out_of_service_out(sensor) -> dict:
+    return {
+        "condition": None,
+        "sensor": sensor.code,
+        "gateway": sensor.gateway.code,
+        "limit": "out_of_service",
+        "state": "out_of_service",
+        "out_of_service_until": sensor.out_of_service_until,
+        "out_of_service_reason": sensor.out_of_service_reason,
+        "out_of_service_by": sensor.out_of_service_by.username if sensor.out_of_service_by_id else None,
+    }
+
+
 class AlarmQuery(Schema):
     site: str = ""
     include_hidden: bool = False
@@ -173,13 +202,37 @@ class AlarmQuery(Schema):
 
 @router.get("/alarms", summary="Open alarms (active or unacknowledged), worst first")
 def list_alarms(request, q: Query[AlarmQuery]):
-    return [
+    """With include_hidden, shelved and suppressed alarms are included, and every sensor out of service has
+    a standing "out_of_service" entry (with until, why and by whom) whether or not it has an open alarm."""
+    out = [
         condition_out(v)
         for v in selectors.alarms_open(request.user, site=q.site, include_hidden=q.include_hidden)
     ]
+    if q.include_hidden:
+        out.extend(
+            out_of_service_out(s) for s in selectors.alarms_hidden(request.user, site=q.site).out_of_service
+        )
+    return out
+
+
+@router.get(
+    "/alarms/hidden", summary="What hides alarms: shelved, suppressed by rule, sensors out of service"
+)
+def hidden_alarms(request, site: str = ""):
+    hidden = selectors.alarms_hidden(request.user, site=site)
+    return {
+        "shelved": [condition_out(v) for v in hidden.shelved],
+        "suppressed": [condition_out(v) for v in hidden.suppressed],
+        "out_of_service": [out_of_service_out(s) for s in hidden.out_of_service],
+    }
 
 
 class CommentIn(Schema):
+    comment: str = Field(default="", max_length=2000)
+
+
+class AckManyIn(Schema):
+    conditions: list[int] = Field(max_length=1000)
     comment: str = Field(default="", max_length=2000)
 
 
@@ -188,13 +241,21 @@ class ShelveIn(Schema):
     reason: str = Field(max_length=2000)
 
 
-class SuppressIn(Schema):
-    suppressed: bool
+class OutOfServiceIn(Schema):
     reason: str = Field(max_length=2000)
+    hours: float = Field(default=services.OUT_OF_SERVICE_DEFAULT_HOURS)
 
 
 def _after(request, condition_id: int) -> dict:
     return condition_out(selectors.condition_get(request.user, condition_id))
+
+
+@router.post("/alarms/ack", summary="Acknowledge several alarms with one comment (all or none)")
+def ack_many(request, payload: AckManyIn):
+    n = services.alarm_acknowledge_many(
+        actor=request.user, condition_ids=payload.conditions, comment=payload.comment
+    )
+    return {"acknowledged": n}
 
 
 @router.post("/alarms/{condition_id}/ack", summary="Acknowledge, with a comment")
@@ -209,7 +270,10 @@ def reset(request, condition_id: int, payload: CommentIn):
     return _after(request, condition_id)
 
 
-@router.post("/alarms/{condition_id}/shelve", summary="Shelve for a while (with a reason)")
+@router.post(
+    "/alarms/{condition_id}/shelve",
+    summary="Shelve for a while (with a reason); 409 for a trip or fail-safe alarm with no operator override",
+)
 def shelve(request, condition_id: int, payload: ShelveIn):
     services.alarm_shelve(
         actor=request.user, condition_id=condition_id, minutes=payload.minutes, reason=payload.reason
@@ -223,12 +287,25 @@ def unshelve(request, condition_id: int, payload: CommentIn):
     return _after(request, condition_id)
 
 
-@router.post("/alarms/{condition_id}/suppress", summary="Suppress or release (by design, e.g. maintenance)")
-def suppress(request, condition_id: int, payload: SuppressIn):
-    services.alarm_suppress(
-        actor=request.user, condition_id=condition_id, suppressed=payload.suppressed, reason=payload.reason
+@router.post(
+    "/sensors/{code}/out-of-service",
+    summary="Take a sensor out of service: safety officer of its site, a reason, 8 h by default, 24 h at most",
+)
+def out_of_service(request, code: str, payload: OutOfServiceIn):
+    sensor = selectors.sensor_get(request.user, code)
+    services.sensor_out_of_service(
+        actor=request.user, sensor=sensor, reason=payload.reason, hours=payload.hours
     )
-    return _after(request, condition_id)
+    return _sensor_out(selectors.sensor_get(request.user, code))
+
+
+@router.post(
+    "/sensors/{code}/return-to-service", summary="Back in service before the expiry (evaluated at once)"
+)
+def return_to_service(request, code: str, payload: CommentIn):
+    sensor = selectors.sensor_get(request.user, code)
+    services.sensor_return_to_service(actor=request.user, sensor=sensor, comment=payload.comment)
+    return _sensor_out(selectors.sensor_get(request.user, code))
 
 
 class JournalQuery(Schema):
@@ -241,7 +318,8 @@ def journal_out(entry) -> dict:
     return {
         "id": entry.id,
         "at": entry.at,
-        "sensor": entry.condition.sensor.code,
+        "sensor": entry.condition.sensor.code if entry.condition.sensor_id else None,
+        "gateway": entry.condition.gateway.code if entry.condition.gateway_id else None,
         "limit": entry.condition.limit_code,
         "event": entry.event,
         "state": entry.state,
@@ -284,10 +362,12 @@ def kpi(request, q: Query[KpiQuery]):
         "to": end,
         "alarms": k.alarms,
         "per_10_min": round(k.per_10_min, 3),
+        "peak_10_min": k.peak_10_min,
+        "suppressed_by_design": k.suppressed_by_design,
         "flood_periods": [{"start": s, "alarms": n} for s, n in k.flood_periods],
         "bad_actors": [{"sensor": s, "limit": lim, "alarms": n} for s, lim, n in k.bad_actors],
         "standing": [
-            {"sensor": a.sensor.code, "limit": a.limit_code, "since": a.raised_at} for a in k.standing
+            {"sensor": selectors._subject(a), "limit": a.limit_code, "since": a.raised_at} for a in k.standing
         ],
         "chattering": [{"sensor": s, "limit": lim, "bursts": n} for s, lim, n in k.chattering],
     }

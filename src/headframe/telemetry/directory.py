@@ -26,6 +26,7 @@ class Rule:
     priority: str
     clause: str
     action_vi: str
+    no_operator_override: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class SensorInfo:
     period_s: int
     in_service: bool
     gateway_code: str
+    gateway_id: int
     position_code: str
     site_id: int
     site_path: str
@@ -84,8 +86,18 @@ class SensorDirectory:
                     on_delay_ms=1000 * _pick(override, "on_delay_s", limit.on_delay_s),
                     off_delay_ms=1000 * _pick(override, "off_delay_s", limit.off_delay_s),
                     latching=limit.latching,
+                    window_ms=1000 * limit.rate_window_s,
                 )
-                rules.append(Rule(limit.code, rule, limit.priority, limit.clause, limit.action_vi))
+                rules.append(
+                    Rule(
+                        limit.code,
+                        rule,
+                        limit.priority,
+                        limit.clause,
+                        limit.action_vi,
+                        limit.no_operator_override,
+                    )
+                )
             info = SensorInfo(
                 id=sensor.id,
                 code=sensor.code,
@@ -96,6 +108,7 @@ class SensorDirectory:
                 period_s=sensor.period_s,
                 in_service=sensor.in_service,
                 gateway_code=sensor.gateway.code,
+                gateway_id=sensor.gateway_id,
                 position_code=sensor.position.code,
                 site_id=site.id,
                 site_path=site.path,

@@ -13,7 +13,9 @@ Per condition the state is (active, acked, latched) plus the running on-/off-del
       └──────────────────────────────────────────────────────────┘
 
 A latching (trip) limit does not return by itself: once the value has cleared it is `latched` and stays active
-until an operator resets it. Shelving, suppression and out-of-service change what is annunciated, not this state.
+until an operator resets it. A new excursion beyond the trip while latched and acknowledged is a new event: it
+re-annunciates (a new unacknowledged occurrence), it is never swallowed by the old one. Shelving, suppression and
+out-of-service change what is annunciated, not this state.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 RAISED = "raised"
+REANNUNCIATED = "reannunciated"  # latched and acknowledged, then beyond the trip again: a new occurrence
 REACTIVATED = "reactivated"  # active again before the returned occurrence was acknowledged: same occurrence
 RETURNED = "returned"
 LATCHED = "latched"
@@ -31,19 +34,20 @@ CLOSED = "closed"
 
 @dataclass(frozen=True, slots=True)
 class LimitRule:
-    direction: str  # "high" | "low"
+    direction: str  # "high" | "low" | "rise" (the value given is then the rise over window_ms)
     threshold: float
     deadband: float = 0.0
     on_delay_ms: int = 0
     off_delay_ms: int = 0
     latching: bool = False
+    window_ms: int = 0
 
     def exceeded(self, value: float) -> bool:
-        return value >= self.threshold if self.direction == "high" else value <= self.threshold
+        return value <= self.threshold if self.direction == "low" else value >= self.threshold
 
     def cleared(self, value: float) -> bool:
         """Back inside the limit by more than the deadband (hysteresis against chatter)."""
-        if self.direction == "high":
+        if self.direction != "low":
             return value < self.threshold - self.deadband
         return value > self.threshold + self.deadband
 
@@ -97,6 +101,9 @@ def evaluate(state: ConditionState, rule: LimitRule, ts: int, value: float) -> s
         state.clearing_since = None
         if state.latched and rule.exceeded(value):
             state.latched = False  # back over the trip level: no longer resettable
+            if state.acked:  # the operator saw the first excursion, not this one: annunciate it again
+                state.acked = False
+                return REANNUNCIATED
         return None
     if state.latched:
         return None

@@ -14,6 +14,12 @@ DEFAULT_PROFILE = "QCVN-01-2011-BCT"
 ONLY_SOME_MINES = ("_cat3",)  # limits for some mines only (methane category III+): off unless a site enables
 
 
+def _fields_of(model, values: dict) -> dict:
+    """Only the fields this (maybe historical, in a migration) model has: older migrations load the file too."""
+    names = {f.name for f in model._meta.get_fields()}
+    return {k: v for k, v in values.items() if k in names}
+
+
 def load_limit_profiles(profile_model, limit_model, path: Path = PROFILES_FILE) -> int:
     """Create or update every profile and limit from the JSON; returns how many limits it holds."""
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -21,35 +27,46 @@ def load_limit_profiles(profile_model, limit_model, path: Path = PROFILES_FILE) 
     for p in data["profiles"]:
         profile, _ = profile_model.objects.update_or_create(
             code=p["code"],
-            defaults={
-                "name_vi": p.get("name_vi", p["code"])[:200],
-                "name_en": p.get("name_en", "")[:200],
-                "source": p.get("source", ""),
-                "is_default": p["code"] == DEFAULT_PROFILE,
-            },
+            defaults=_fields_of(
+                profile_model,
+                {
+                    "name_vi": p.get("name_vi", p["code"])[:200],
+                    "name_en": p.get("name_en", "")[:200],
+                    "source": p.get("source", ""),
+                    "is_default": p["code"] == DEFAULT_PROFILE,
+                    "escalate_after_s": int(p.get("escalate_after_s", 120)),
+                },
+            ),
         )
         for row in p["limits"]:
             action = row.get("action", "alarm")
             limit_model.objects.update_or_create(
                 profile=profile,
                 code=row["code"],
-                defaults={
-                    "kind": row["kind"],
-                    "location": row.get("location", ""),
-                    "direction": row["direction"],
-                    "threshold": float(row["threshold"]),
-                    "deadband": float(row.get("deadband", 0) or 0),
-                    "on_delay_s": int(row.get("on_delay_s", 0) or 0),
-                    "off_delay_s": int(row.get("off_delay_s", 0) or 0),
-                    "priority": row.get("priority", "high"),
-                    "latching": action == "trip",
-                    "action_vi": row.get("action_vi", "")[:300],
-                    "clause": row.get("clause", "")[:200],
-                    "confirmed": bool(row.get("confirmed", False)),
-                    "source": " | ".join(x for x in (row.get("source", ""), row.get("quote", "")) if x),
-                    "note": row.get("note", ""),
-                    "enabled_by_default": not any(row["code"].endswith(s) for s in ONLY_SOME_MINES),
-                },
+                defaults=_fields_of(
+                    limit_model,
+                    {
+                        "kind": row["kind"],
+                        "location": row.get("location", ""),
+                        "direction": row["direction"],
+                        "threshold": float(row["threshold"]),
+                        "deadband": float(row.get("deadband", 0) or 0),
+                        "on_delay_s": int(row.get("on_delay_s", 0) or 0),
+                        "off_delay_s": int(row.get("off_delay_s", 0) or 0),
+                        "priority": row.get("priority", "high"),
+                        "latching": action == "trip",
+                        "rate_window_s": int(row.get("rate_window_s", 0) or 0),
+                        # Fail safe: a methane trip is never argued away at a console, whatever the row says.
+                        "no_operator_override": bool(row.get("no_operator_override"))
+                        or (action == "trip" and row["kind"] == "ch4_pct"),
+                        "action_vi": row.get("action_vi", "")[:300],
+                        "clause": row.get("clause", "")[:200],
+                        "confirmed": bool(row.get("confirmed", False)),
+                        "source": " | ".join(x for x in (row.get("source", ""), row.get("quote", "")) if x),
+                        "note": row.get("note", ""),
+                        "enabled_by_default": not any(row["code"].endswith(s) for s in ONLY_SOME_MINES),
+                    },
+                ),
             )
             count += 1
     return count

@@ -74,6 +74,12 @@ class Gateway(models.Model):
     last_seq = models.BigIntegerField(_("last sequence number"), null=True, blank=True)
     readings_stored = models.BigIntegerField(_("readings stored"), default=0)
     messages = models.BigIntegerField(_("messages"), default=0)
+    timeout_s = models.PositiveIntegerField(
+        _("silence timeout (s)"),
+        null=True,
+        blank=True,
+        help_text=_("Silent this long, the gateway is lost. Blank: 3 × the shortest period of its sensors."),
+    )
 
     class Meta:
         verbose_name = _("gateway")
@@ -102,6 +108,11 @@ class Sensor(models.Model):
     period_s = models.PositiveIntegerField(_("expected reporting period (s)"), default=10)
     calibration_due = models.DateField(_("calibration due"), null=True, blank=True)
     in_service = models.BooleanField(_("in service"), default=True)
+    out_of_service_until = models.DateTimeField(_("out of service until"), null=True, blank=True)
+    out_of_service_reason = models.TextField(_("why out of service"), blank=True)
+    out_of_service_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("sensor")
@@ -126,6 +137,9 @@ class LimitProfile(models.Model):
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
     source = models.TextField(_("source"), blank=True)
     is_default = models.BooleanField(_("default profile"), default=False)
+    escalate_after_s = models.PositiveIntegerField(
+        _("escalate an unacknowledged urgent alarm after (s)"), default=120
+    )
 
     class Meta:
         verbose_name = _("limit profile")
@@ -139,6 +153,7 @@ class LimitProfile(models.Model):
 class Direction(models.TextChoices):
     HIGH = "high", _("high (value ≥ limit)")
     LOW = "low", _("low (value ≤ limit)")
+    RISE = "rise", _("rate of rise (increase over the window ≥ limit)")
 
 
 class Priority(models.TextChoices):
@@ -172,6 +187,14 @@ class Limit(models.Model):
     confirmed = models.BooleanField(_("confirmed in the regulation text"), default=False)
     source = models.TextField(_("source read"), blank=True)
     note = models.TextField(_("note"), blank=True)
+    rate_window_s = models.PositiveIntegerField(
+        _("rate-of-rise window (s)"), default=0, help_text=_("Only for a rate-of-rise limit.")
+    )
+    no_operator_override = models.BooleanField(
+        _("no operator override"),
+        default=False,
+        help_text=_("Neither shelved nor suppressed from any console or API (e.g. a methane trip)."),
+    )
     enabled_by_default = models.BooleanField(
         _("applies unless a site disables it"),
         default=True,
@@ -344,6 +367,10 @@ class AlarmState(models.TextChoices):
 
 
 STALE_LIMIT = "stale"  # the condition code of the "no data" alarm every sensor has
+OVER_RANGE_LIMIT = "over_range"  # a value above the head's range: at least the highest trip (fail safe)
+FAULT_LIMIT = "sensor_fault"  # below range, not a number: the sensor cannot be trusted
+GATEWAY_LOST_LIMIT = "gateway_lost"  # the one condition of a gateway: NDEATH or silent past its timeout
+SENSOR_SYSTEM_LIMITS = (STALE_LIMIT, OVER_RANGE_LIMIT, FAULT_LIMIT)
 
 
 class AlarmCondition(models.Model):
@@ -353,7 +380,8 @@ class AlarmCondition(models.Model):
     processes evaluating the same sensor can never both raise the alarm.
     """
 
-    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="conditions")
+    sensor = models.ForeignKey(Sensor, null=True, on_delete=models.CASCADE, related_name="conditions")
+    gateway = models.ForeignKey(Gateway, null=True, on_delete=models.CASCADE, related_name="conditions")
     limit_code = models.CharField(max_length=60)
     version = models.BigIntegerField(default=0)
     active = models.BooleanField(default=False)  # ActiveState
@@ -370,11 +398,22 @@ class AlarmCondition(models.Model):
     )
     shelve_reason = models.TextField(blank=True)
     suppressed = models.BooleanField(default=False)
+    suppressed_by = models.CharField(max_length=200, blank=True)  # the design rule, e.g. "gateway_lost:GW-1"
     current_alarm = models.ForeignKey("Alarm", null=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["sensor", "limit_code"], name="telemetry_condition_unique"),
+            models.UniqueConstraint(
+                fields=["gateway", "limit_code"],
+                condition=Q(gateway__isnull=False),
+                name="telemetry_condition_gateway_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(sensor__isnull=False, gateway__isnull=True)
+                | Q(sensor__isnull=True, gateway__isnull=False),
+                name="telemetry_alarmcondition_sensor_or_gateway",
+            ),
         ]
         indexes = [
             # Ingest reads only the conditions that are not idle; idle ones change only when a limit is crossed.
@@ -393,7 +432,8 @@ class Alarm(models.Model):
     """One occurrence: raised when a condition becomes active, closed when it is back to normal and acked."""
 
     condition = models.ForeignKey(AlarmCondition, on_delete=models.PROTECT, related_name="alarms")
-    sensor = models.ForeignKey(Sensor, on_delete=models.PROTECT, related_name="alarms")
+    sensor = models.ForeignKey(Sensor, null=True, on_delete=models.PROTECT, related_name="alarms")
+    gateway = models.ForeignKey(Gateway, null=True, on_delete=models.PROTECT, related_name="alarms")
     site = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
     site_path = models.CharField(max_length=512, db_index=True)
     limit_code = models.CharField(max_length=60)
@@ -409,6 +449,7 @@ class Alarm(models.Model):
     )
     ack_comment = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True)
+    escalated_level = models.PositiveSmallIntegerField(default=1)  # on-call level notified so far
 
     class Meta:
         ordering = ["-raised_at"]

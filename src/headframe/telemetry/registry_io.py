@@ -165,7 +165,13 @@ def _fields(raw: dict, gateways: dict, positions: dict) -> dict:
         flag = str(raw["in_service"] if raw["in_service"] is not None else "").strip().lower()
         if flag not in TRUE | FALSE:
             raise _Cell("in_service", f"use 1/0, yes/no or có/không, not {raw['in_service']!r}")
-        fields["in_service"] = flag in TRUE
+        if flag in FALSE:
+            raise _Cell(
+                "in_service",
+                "a sensor is taken out of service by a safety officer of its site, with a reason and an expiry "
+                "(sensor page or API), never by an import",
+            )
+        fields["in_service"] = True
     if raw.get("sparkplug_metric") not in (None, ""):
         fields["sparkplug_metric"] = str(raw["sparkplug_metric"]).strip()
     return fields

@@ -123,39 +123,59 @@ def readings_range(sensor: Sensor, start: dt.datetime, end: dt.datetime, step: s
 @dataclass
 class ConditionView:
     condition: AlarmCondition
-    sensor: Sensor
+    sensor: Sensor | None  # None for a gateway's condition (gateway lost)
     alarm: Alarm | None
     state: str
+    gateway: Gateway | None = None
+
+    @property
+    def subject(self) -> str:
+        return self.sensor.code if self.sensor is not None else self.gateway.code
+
+    @property
+    def site(self):
+        return self.sensor.gateway.site if self.sensor is not None else self.gateway.site
 
 
-def _display(cond: AlarmCondition, sensor: Sensor, now: dt.datetime) -> str:
+def _display(cond: AlarmCondition, sensor: Sensor | None, now: dt.datetime) -> str:
     state = engine.ConditionState(active=cond.active, acked=cond.acked, latched=cond.latched)
     return engine.display_state(
         state,
         shelved=bool(cond.shelved_until and cond.shelved_until > now),
         suppressed=cond.suppressed,
-        out_of_service=not sensor.in_service,
+        out_of_service=sensor is not None and not sensor.in_service,
+    )
+
+
+def _conditions_visible(user, site: str = "") -> QuerySet[AlarmCondition]:
+    """Conditions of sensors and gateways the user may see (of one site, by code, if given)."""
+    scope = scope_for(user)
+    qs = AlarmCondition.objects.filter(
+        scope.q(Perm.VIEW, "sensor__gateway__site__path") | scope.q(Perm.VIEW, "gateway__site__path")
+    ).select_related(
+        "sensor", "sensor__gateway__site", "sensor__position", "gateway__site", "current_alarm", "shelved_by"
+    )
+    if site:
+        qs = qs.filter(Q(sensor__gateway__site__code=site) | Q(gateway__site__code=site))
+    return qs
+
+
+def _view(cond: AlarmCondition, now: dt.datetime) -> ConditionView:
+    return ConditionView(
+        cond, cond.sensor, cond.current_alarm, _display(cond, cond.sensor, now), cond.gateway
     )
 
 
 def alarms_open(user, *, site: str = "", include_hidden: bool = False) -> list[ConditionView]:
     """Conditions with an open alarm occurrence (active or unacked), worst first. Shelved, suppressed and
-    out-of-service ones are hidden from the operator's list unless asked for."""
+    out-of-service ones are hidden from the operator's list unless asked for (see alarms_hidden)."""
     now = timezone.now()
-    scope = scope_for(user)
-    conds = (
-        AlarmCondition.objects.filter(Q(active=True) | Q(acked=False))
-        .filter(scope.q(Perm.VIEW, "sensor__gateway__site__path"))
-        .select_related("sensor", "sensor__gateway__site", "sensor__position", "current_alarm")
-    )
-    if site:
-        conds = conds.filter(sensor__gateway__site__code=site)
     views = []
-    for cond in conds:
-        state = _display(cond, cond.sensor, now)
-        if not include_hidden and state in ("shelved", "suppressed", "out_of_service"):
+    for cond in _conditions_visible(user, site).filter(Q(active=True) | Q(acked=False)):
+        view = _view(cond, now)
+        if not include_hidden and view.state in HIDDEN_STATES:
             continue
-        views.append(ConditionView(cond, cond.sensor, cond.current_alarm, state))
+        views.append(view)
     views.sort(
         key=lambda v: (
             v.state != "active_unacked",
@@ -166,23 +186,41 @@ def alarms_open(user, *, site: str = "", include_hidden: bool = False) -> list[C
     return views
 
 
+HIDDEN_STATES = ("shelved", "suppressed", "out_of_service")
+
+
+@dataclass
+class HiddenAlarms:
+    """Everything that hides an alarm from the operator's list, with who, why and until when."""
+
+    shelved: list[ConditionView]
+    suppressed: list[ConditionView]  # by design rule (e.g. behind a lost gateway), with the rule
+    out_of_service: list[Sensor]
+
+
+def alarms_hidden(user, *, site: str = "") -> HiddenAlarms:
+    now = timezone.now()
+    conds = _conditions_visible(user, site)
+    shelved = [_view(c, now) for c in conds.filter(shelved_until__gt=now).order_by("shelved_until")]
+    suppressed = [_view(c, now) for c in conds.filter(suppressed=True).order_by("suppressed_by", "id")]
+    sensors = sensors_visible(user, site=site).filter(in_service=False).select_related("out_of_service_by")
+    return HiddenAlarms(shelved, suppressed, list(sensors.order_by("out_of_service_until", "code")))
+
+
 def condition_get(user, condition_id: int) -> ConditionView:
-    cond = (
-        AlarmCondition.objects.filter(pk=condition_id)
-        .filter(scope_for(user).q(Perm.VIEW, "sensor__gateway__site__path"))
-        .select_related("sensor", "current_alarm")
-        .first()
-    )
+    cond = _conditions_visible(user).filter(pk=condition_id).first()
     if cond is None:
         raise NotFound("alarm not found", loc=("path", "condition"))
-    return ConditionView(cond, cond.sensor, cond.current_alarm, _display(cond, cond.sensor, timezone.now()))
+    return _view(cond, timezone.now())
 
 
 def journal_after(user, *, after_id: int = 0, site_path: str = "", limit: int = 200) -> list[AlarmJournal]:
     qs = AlarmJournal.objects.filter(id__gt=after_id).filter(scope_for(user).q(Perm.VIEW, "site_path"))
     if site_path:
         qs = qs.filter(site_path__startswith=site_path)
-    return list(qs.select_related("condition__sensor", "alarm", "user").order_by("id")[:limit])
+    return list(
+        qs.select_related("condition__sensor", "condition__gateway", "alarm", "user").order_by("id")[:limit]
+    )
 
 
 def live_states(user, *, site_code: str) -> list[dict]:
@@ -232,13 +270,19 @@ class AlarmKpis:
     bad_actors: list[tuple[str, str, int]]  # (sensor code, limit code, count)
     standing: list[Alarm]
     chattering: list[tuple[str, str, int]]
+    peak_10_min: int = 0  # the most alarms annunciated in one 10-minute window (ISA-18.2 flood KPI)
+    suppressed_by_design: int = 0  # conditions suppressed by a design rule (e.g. behind a lost gateway)
+
+
+def _subject(alarm: Alarm) -> str:
+    return alarm.sensor.code if alarm.sensor_id else (alarm.gateway.code if alarm.gateway_id else "")
 
 
 def alarm_kpis(*, site_path: str, start: dt.datetime, end: dt.datetime) -> AlarmKpis:
     """ISA-18.2 / EEMUA 191 performance figures for one site over [start, end)."""
     alarms = list(
         Alarm.objects.filter(site_path__startswith=site_path, raised_at__gte=start, raised_at__lt=end)
-        .select_related("sensor")
+        .select_related("sensor", "gateway")
         .order_by("raised_at")
     )
     minutes = max((end - start).total_seconds() / 60, 1)
@@ -247,7 +291,7 @@ def alarm_kpis(*, site_path: str, start: dt.datetime, end: dt.datetime) -> Alarm
         index = int((alarm.raised_at - start).total_seconds() // FLOOD_WINDOW.total_seconds())
         windows[index] += 1
     floods = sorted((start + i * FLOOD_WINDOW, n) for i, n in windows.items() if n > FLOOD_THRESHOLD)
-    actors = Counter((a.sensor.code, a.limit_code) for a in alarms)
+    actors = Counter((_subject(a), a.limit_code) for a in alarms)
     chatter: Counter = Counter()
     last_raise: dict[int, list[dt.datetime]] = {}
     for alarm in alarms:
@@ -256,15 +300,18 @@ def alarm_kpis(*, site_path: str, start: dt.datetime, end: dt.datetime) -> Alarm
         recent = [t for t in times if alarm.raised_at - t <= CHATTER_WINDOW]
         last_raise[alarm.condition_id] = recent
         if len(recent) >= CHATTER_THRESHOLD:
-            chatter[(alarm.sensor.code, alarm.limit_code)] += 1
+            chatter[(_subject(alarm), alarm.limit_code)] += 1
     standing = list(
         Alarm.objects.filter(
             site_path__startswith=site_path, closed_at__isnull=True, returned_at__isnull=True
         )
         .filter(raised_at__lte=end - STANDING_AFTER)
-        .select_related("sensor")
+        .select_related("sensor", "gateway")
         .order_by("raised_at")
     )
+    suppressed = AlarmJournal.objects.filter(
+        site_path__startswith=site_path, at__gte=start, at__lt=end, event="suppressed", user__isnull=True
+    ).count()
     return AlarmKpis(
         alarms=len(alarms),
         per_10_min=len(alarms) / minutes * 10,
@@ -272,6 +319,8 @@ def alarm_kpis(*, site_path: str, start: dt.datetime, end: dt.datetime) -> Alarm
         bad_actors=[(s, lim, n) for (s, lim), n in actors.most_common(10)],
         standing=standing,
         chattering=[(s, lim, n) for (s, lim), n in chatter.most_common(10)],
+        peak_10_min=max(windows.values(), default=0),
+        suppressed_by_design=suppressed,
     )
 
 
@@ -347,7 +396,9 @@ def gas_status_for_positions(
         reasons = out.setdefault(sensor.position_id, (True, []))[1]
         state: SensorState | None = getattr(sensor, "state", None)
         if not sensor.in_service:
-            reasons.append(f"{sensor.code}: out of service")
+            until = sensor.out_of_service_until
+            shown = f" until {timezone.localtime(until):%d/%m/%Y %H:%M}" if until else ""
+            reasons.append(f"{sensor.code}: out of service{shown} — not monitored")
             continue
         if state is None or state.last_ts is None:
             reasons.append(f"{sensor.code}: no reading yet")

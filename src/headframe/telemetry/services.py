@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,15 +22,19 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
+from headframe.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from headframe.core.services import audited_create, audited_update
 from headframe.org.models import Unit, UnitKind
-from headframe.org.roles import Perm
+from headframe.org.roles import Perm, Role
 from headframe.org.selectors import scope_for
 from headframe.telemetry import engine
 from headframe.telemetry.directory import SensorInfo, directory
 from headframe.telemetry.models import (
+    FAULT_LIMIT,
+    GAS_KINDS,
+    GATEWAY_LOST_LIMIT,
     KIND_DEFAULTS,
+    OVER_RANGE_LIMIT,
     STALE_LIMIT,
     Alarm,
     AlarmCondition,
@@ -144,8 +149,12 @@ def parse_ts(raw) -> int:
     raise ValueError("expected ISO-8601 text or epoch milliseconds")
 
 
-def _validate(batch: Batch, now_ms: int, good: list, bad: list) -> None:
-    """The hot loop: keep it flat. Appends (sensor id, ts, value) to good, _Bad to bad."""
+OVER, UNDER, NAN = "over", "under", "nan"  # doubtful readings: above the range, below it, not a number
+
+
+def _validate(batch: Batch, now_ms: int, good: list, bad: list, doubtful: dict) -> None:
+    """The hot loop: keep it flat. Appends (sensor id, ts, value) to good, _Bad to bad, and marks readings
+    outside the sensor's range in doubtful[(sensor id, ts)] (OVER, UNDER or NAN)."""
     known = directory.by_code()
     gateway = batch.gateway_code
     oldest = now_ms - max_age_ms()
@@ -186,25 +195,28 @@ def _validate(batch: Batch, now_ms: int, good: list, bad: list) -> None:
             except ValueError as exc:
                 bad.append(_Bad(gateway, code, ts, value, QuarantineReason.BAD_TIMESTAMP, str(exc)))
                 continue
+        if not oldest <= ts <= newest:
+            reason = QuarantineReason.FUTURE if ts > newest else QuarantineReason.TOO_OLD
+            bad.append(_Bad(gateway, code, ts, value, reason))
+            continue
         cls = value.__class__
         if cls is not float:
             if cls is int or cls is bool:
                 value = float(value)
             else:
                 bad.append(_Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER))
+                doubtful[(info.id, ts)] = NAN  # the sensor sends something that is not a measurement
                 continue
         # One chained comparison each for the common case; NaN and ±inf fail it too (ranges are finite).
         if not info.range_min <= value <= info.range_max:
             if value != value or value in (math.inf, -math.inf):
+                # Not a number: nothing to store, but the sensor is not measuring — a fault, fail safe.
                 bad.append(_Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER))
-            else:
-                detail = f"range {info.range_min:g}..{info.range_max:g}"
-                bad.append(_Bad(gateway, code, ts, value, QuarantineReason.OUT_OF_RANGE, detail))
-            continue
-        if not oldest <= ts <= newest:
-            reason = QuarantineReason.FUTURE if ts > newest else QuarantineReason.TOO_OLD
-            bad.append(_Bad(gateway, code, ts, value, reason))
-            continue
+                doubtful[(info.id, ts)] = NAN
+                continue
+            # Fail safe: an over-range gas value is the most dangerous reading there is, and a value below the
+            # range is a sensor that cannot be trusted. Both are stored as received and flagged for the engine.
+            doubtful[(info.id, ts)] = OVER if value > info.range_max else UNDER
         good.append((info.id, ts, value))
 
 
@@ -214,14 +226,15 @@ def ingest(batches: Sequence[Batch], *, now_ms: int | None = None) -> list[Inges
     results = [IngestResult(b.gateway_code, b.seq, received=len(b.readings)) for b in batches]
     per_batch: list[tuple[IngestResult, bool, list]] = []
     bad_by_result: list[tuple[IngestResult, _Bad]] = []
+    doubtful: dict[tuple[int, int], str] = {}
     for batch, result in zip(batches, results, strict=True):
         good: list[tuple] = []
         bad: list[_Bad] = []
-        _validate(batch, now_ms, good, bad)
+        _validate(batch, now_ms, good, bad, doubtful if not batch.historical else {})
         per_batch.append((result, batch.historical, good))
         bad_by_result.extend((result, b) for b in bad)
     with transaction.atomic():
-        _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms)
+        _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms, doubtful)
     return results
 
 
@@ -307,7 +320,7 @@ def _resolve_older(older, to_store, bad_by_result, store) -> None:
             bad_by_result.append((result, bad))
 
 
-def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms) -> None:
+def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms, doubtful) -> None:
     store = reading_store()
     total = sum(len(rows) for _r, _h, rows in per_batch)
     keys = {(row[0], row[1]) for _r, _h, rows in per_batch for row in rows}
@@ -353,7 +366,9 @@ def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms) -> N
             newest_stored[sid] = ts
     live = {sid: points for sid, points in live.items() if points}
     _move_state(live, newest_stored)
-    raised = _evaluate_alarms(live, now_ms)
+    raised = _evaluate_alarms(live, now_ms, doubtful)
+    if doubtful:
+        raised += _faults_without_value(doubtful, states)
     raised += _late_trips(late_rows)
     for result in results:
         if result.received and raised:
@@ -463,6 +478,7 @@ def _count(results: list[IngestResult], batches: Sequence[Batch], now_ms: int) -
         if batch.seq is not None:
             last_seq[result.gateway] = batch.seq
     seen = timezone.now()
+    _gateways_back(per_gateway, now_ms)
     for gateway_code, counts in per_gateway.items():
         _bump(gateway_code, dict(counts))
         update = {
@@ -508,6 +524,10 @@ def _conditions_for(sensor_ids: Iterable[int]) -> dict[tuple[int, str], AlarmCon
     return {(c.sensor_id, c.limit_code): c for c in rows}
 
 
+def _changed(cond: AlarmCondition, state: engine.ConditionState) -> bool:
+    return any(getattr(cond, f) != getattr(state, f) for f in _STATE_FIELDS)
+
+
 def _locked(queryset):
     """Row locks on PostgreSQL (in id order, so two writers never deadlock on a set); SQLite's IMMEDIATE
     transaction already holds the database's single write lock."""
@@ -533,16 +553,33 @@ def _idle_condition(sid: int, code: str) -> AlarmCondition:
     return _locked(AlarmCondition.objects.filter(pk=cond.pk)).get()
 
 
-def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> int:
+def _effective(limit: engine.LimitRule, flag: str | None, value: float) -> float | None:
+    """What a reading means to one limit. An out-of-range value may push a condition towards danger but never
+    clear one (fail safe): above the range it is at least every high limit (so at least the highest trip), below
+    the range at most every low limit; it says nothing to the other direction or to a rate of rise (None)."""
+    if flag is None:
+        return value
+    if limit.direction == "high":
+        return max(value, limit.threshold) if flag == OVER else None
+    if limit.direction == "low":
+        return min(value, limit.threshold) if flag == UNDER else None
+    return None
+
+
+def _evaluate_alarms(
+    live: dict[int, list[tuple[int, float]]], now_ms: int, doubtful: dict[tuple[int, int], str] | None = None
+) -> int:
     """Evaluate each sensor's new live readings against its rules, in time order.
 
     Runs under the sensor-state lock taken by _lock_states, and locks the condition rows it reads (operator
     actions lock them too), so what it decides is decided on the current state. An idle condition (normal,
     acked, no on-delay running) can only change when a reading crosses its limit, so it is read from the
-    database only then — the common case reads one short query per flush.
+    database only then — the common case reads one short query per flush. Readings outside the sensor's range
+    (doubtful) also drive the sensor's own over-range and sensor-fault conditions.
     """
     if not live:
         return 0
+    doubtful = doubtful or {}
     busy = _busy_conditions(sorted(live))
     busy_by_sensor: dict[int, list[AlarmCondition]] = defaultdict(list)
     for (cond_sid, _code), cond in busy.items():
@@ -552,23 +589,36 @@ def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> i
         info = directory.by_id(sid)
         if info is None or not info.in_service:
             continue
+        flags = [doubtful.get((sid, ts)) for ts, _v in points] if doubtful else None
         values = [value for _ts, value in points]
         low, high = min(values), max(values)
-        codes = set()
+        codes = {OVER_RANGE_LIMIT, FAULT_LIMIT}
         for rule in info.rules:
             codes.add(rule.code)
             cond = busy.get((sid, rule.code))
             if cond is None:
-                if not (rule.limit.exceeded(high) or rule.limit.exceeded(low)):
+                crossed = rule.limit.exceeded(high) or rule.limit.exceeded(low)
+                if not crossed and not (flags and any(flags)) and rule.limit.direction != "rise":
                     continue
-                cond = _idle_condition(sid, rule.code)
+                # A rate of rise is evaluated against its window's lowest value, not this flush's values.
+                cond = None if rule.limit.direction == "rise" else _idle_condition(sid, rule.code)
+            if rule.limit.direction == "rise":
+                raised += _evaluate_rise(sid, info, rule, points, flags, cond)
+                continue
             state = _state_of(cond)
-            for ts, value in points:
-                event = engine.evaluate(state, rule.limit, ts, value)
+            for index, (ts, value) in enumerate(points):
+                effective = _effective(rule.limit, flags[index] if flags else None, value)
+                if effective is None:
+                    continue
+                event = engine.evaluate(state, rule.limit, ts, effective)
                 if event is not None:
                     raised += _apply(cond, state, event, info, ts=ts, value=value, rule=rule)
-            if any(getattr(cond, f) != getattr(state, f) for f in _STATE_FIELDS):
+            if _changed(cond, state):
                 _persist(cond, state)
+        if (flags and any(flags)) or any(
+            c.limit_code in (OVER_RANGE_LIMIT, FAULT_LIMIT) for c in busy_by_sensor[sid]
+        ):
+            raised += _range_conditions(sid, info, points, flags, busy)
         ts, value = points[-1]
         for cond in busy_by_sensor.get(sid, ()):
             if cond.limit_code in codes or not cond.active:
@@ -579,7 +629,119 @@ def _evaluate_alarms(live: dict[int, list[tuple[int, float]]], now_ms: int) -> i
             event = engine.force_clear(state)
             if event is not None:
                 _apply(cond, state, event, info, ts=ts, value=value, rule=None)
+                if cond.suppressed_by:
+                    cond.suppressed, cond.suppressed_by = False, ""
+                    cond.save(update_fields=["suppressed", "suppressed_by"])
                 _persist(cond, state)
+    return raised
+
+
+def _range_conditions(sid: int, info: SensorInfo, points, flags, busy) -> int:
+    """Over-range (urgent on a gas sensor) and sensor fault, raised by a reading outside the sensor's range and
+    returned by the next reading inside it. Neither waits for a delay: a doubtful value is a danger now."""
+    raised = 0
+    for code, wanted in ((OVER_RANGE_LIMIT, OVER), (FAULT_LIMIT, UNDER)):
+        cond = busy.get((sid, code))
+        state = _state_of(cond) if cond is not None else None
+        for index, (ts, value) in enumerate(points):
+            flag = flags[index] if flags else None
+            if flag == wanted:
+                if cond is None:
+                    cond = _idle_condition(sid, code)
+                    state = _state_of(cond)
+                event = engine.force_active(state, ts)
+            elif flag is None and state is not None and state.active:
+                event = engine.force_clear(state)
+            else:
+                continue
+            if event is not None:
+                raised += _apply(cond, state, event, info, ts=ts, value=value, rule=None)
+        if cond is not None and state is not None and _changed(cond, state):
+            _persist(cond, state)
+    return raised
+
+
+def _faults_without_value(doubtful: dict[tuple[int, int], str], states) -> int:
+    """A reading that is not a number stores nothing, but its sensor is not measuring: raise its fault."""
+    raised = 0
+    newest: dict[int, int] = {}
+    for (sid, ts), flag in doubtful.items():
+        if flag == NAN and ts > newest.get(sid, -1):
+            newest[sid] = ts
+    for sid, ts in sorted(newest.items()):
+        info = directory.by_id(sid)
+        if info is None or not info.in_service:
+            continue
+        last_live = states.get(sid, (None, None))[0] if sid in states else None
+        if last_live is not None and ts <= last_live:
+            continue  # an old message: live state has moved on
+        cond = _idle_condition(sid, FAULT_LIMIT)
+        state = _state_of(cond)
+        event = engine.force_active(state, ts)
+        if event is not None:
+            raised += _apply(cond, state, event, info, ts=ts, value=None, rule=None, comment="not a number")
+            _persist(cond, state)
+    return raised
+
+
+class _RiseWindows:
+    """Per sensor, the (ts, value) readings of the last rate-of-rise window this process has seen, so a rise is
+    computed without a query per flush; a sensor's window is read once from storage when this process first
+    evaluates it. Several ingest processes each see a share of a sensor's readings: the lowest value each one
+    sees is never below the true one, so a steady rise is still seen by the process that gets its readings."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[int, deque] = {}
+
+    def lowest(self, sid: int, window_ms: int, points: list[tuple[int, float]]) -> list[float]:
+        """The lowest value in the window ending at each point (points in time order), points included."""
+        with self._lock:
+            window = self._windows.get(sid)
+        if window is None:
+            first = points[0][0]
+            window = deque(reading_store().read_raw(sid, first - window_ms, first, 100_000))
+            with self._lock:
+                self._windows[sid] = window
+        out = []
+        with self._lock:
+            for ts, value in points:
+                window.append((ts, value))
+                while window and window[0][0] < ts - window_ms:
+                    window.popleft()
+                out.append(min(v for _t, v in window))
+        return out
+
+    def clear(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+
+rise_windows = _RiseWindows()
+
+
+def _evaluate_rise(sid: int, info: SensorInfo, rule, points, flags, cond) -> int:
+    """Rate of rise (e.g. CO from spontaneous heating): each value minus the lowest value within the rule's
+    window, against the threshold, through the usual on/off-delay and deadband state machine."""
+    trusted = [(ts, v) for i, (ts, v) in enumerate(points) if not (flags and flags[i])]
+    if not trusted:
+        return 0
+    lows = rise_windows.lowest(sid, rule.limit.window_ms, trusted)
+    raised = 0
+    state = None
+    for (ts, value), lowest in zip(trusted, lows, strict=True):
+        rise = value - lowest
+        if cond is None:
+            if not rule.limit.exceeded(rise):
+                continue
+            cond = _idle_condition(sid, rule.code)
+        if state is None:
+            state = _state_of(cond)
+        event = engine.evaluate(state, rule.limit, ts, rise)
+        if event is not None:
+            raised += _apply(cond, state, event, info, ts=ts, value=value, rule=rule)
+    if cond is not None and state is not None and _changed(cond, state):
+        _persist(cond, state)
     return raised
 
 
@@ -639,67 +801,127 @@ def _persist(cond: AlarmCondition, state: engine.ConditionState) -> None:
 def _message(info: SensorInfo, rule, value: float | None) -> str:
     if rule is None:
         return f"{info.code}: no data (stale)"
-    sign = "≥" if rule.limit.direction == "high" else "≤"
+    sign = "≥" if rule.limit.direction != "low" else "≤"
     shown = "—" if value is None else f"{value:g}"
+    if rule.limit.direction == "rise":
+        window = rule.limit.window_ms // 60_000
+        return (
+            f"{info.code} {shown} {info.unit_of_measure}: +{rule.limit.threshold:g} in {window} min".strip()
+        )
     return f"{info.code} {shown} {sign} {rule.limit.threshold:g} {info.unit_of_measure}".strip()
+
+
+def _alarm_meta(code: str, info: SensorInfo, rule, value) -> tuple[str, float | None, str]:
+    """(priority, threshold, message) of a sensor condition's occurrence: a limit's, or a system condition's."""
+    if rule is not None:
+        return rule.priority, rule.limit.threshold, _message(info, rule, value)
+    shown = "—" if value is None else f"{value:g}"
+    if code == OVER_RANGE_LIMIT:
+        priority = "urgent" if info.kind in GAS_KINDS else "high"
+        return (
+            priority,
+            info.range_max,
+            f"{info.code} {shown} > {info.range_max:g} {info.unit_of_measure}: over range",
+        )
+    if code == FAULT_LIMIT:
+        priority = "urgent" if info.kind == "ch4_pct" else "high"
+        return priority, None, f"{info.code}: sensor fault ({shown})"
+    return "high", None, _message(info, None, value)
+
+
+def _open_alarm(cond, *, at, value, priority, threshold, message, site_id, site_path, sensor_id, gateway_id):
+    alarm = Alarm.objects.create(
+        condition=cond,
+        sensor_id=sensor_id,
+        gateway_id=gateway_id,
+        site_id=site_id,
+        site_path=site_path,
+        limit_code=cond.limit_code,
+        priority=priority,
+        threshold=threshold,
+        message=message[:300],
+        raised_at=at,
+        raised_value=value,
+    )
+    cond.current_alarm_id = alarm.id
+    _announce(alarm)
+    return alarm
+
+
+def _announce(alarm: Alarm) -> None:
+    """Urgent and high alarms go to the people on call (outbox rows in this same transaction)."""
 
 
 def _apply(cond, state, event: str, info: SensorInfo, *, ts: int, value, rule, user=None, comment="") -> int:
     """Record one transition: open/close the Alarm occurrence and write the journal. Returns 1 if raised."""
     at = dt.datetime.fromtimestamp(ts / 1000, tz=dt.UTC)
     alarm = None
-    if event == engine.RAISED:
-        priority = rule.priority if rule is not None else "high"
-        alarm = Alarm.objects.create(
-            condition=cond,
-            sensor_id=info.id,
+    if event == engine.REANNUNCIATED and cond.current_alarm_id:
+        # A new excursion of a latched trip the operator had acknowledged: the old occurrence ends here and a
+        # new, unacknowledged one is annunciated — never swallowed by the acknowledged one.
+        Alarm.objects.filter(pk=cond.current_alarm_id).update(closed_at=timezone.now(), returned_at=at)
+        comment = comment or "new excursion beyond the trip while latched"
+    if event in (engine.RAISED, engine.REANNUNCIATED):
+        priority, threshold, message = _alarm_meta(cond.limit_code, info, rule, value)
+        alarm = _open_alarm(
+            cond,
+            at=at,
+            value=value,
+            priority=priority,
+            threshold=threshold,
+            message=message,
             site_id=info.site_id,
             site_path=info.site_path,
-            limit_code=cond.limit_code,
-            priority=priority,
-            threshold=rule.limit.threshold if rule is not None else None,
-            message=_message(info, rule, value),
-            raised_at=at,
-            raised_value=value,
+            sensor_id=info.id,
+            gateway_id=None,
         )
-        cond.current_alarm_id = alarm.id
     else:
-        alarm = Alarm.objects.filter(pk=cond.current_alarm_id).first() if cond.current_alarm_id else None
-        if alarm is not None:
-            if event == engine.REACTIVATED:
-                alarm.returned_at = None
-            if event in (engine.RETURNED, engine.CLOSED) and alarm.returned_at is None:
-                alarm.returned_at = at
-            if event == engine.CLOSED:
-                alarm.closed_at = timezone.now()
-                cond.current_alarm_id = None
-            alarm.save(update_fields=["returned_at", "closed_at"])
-    journal_event = {
-        engine.RAISED: JournalEvent.RAISED,
-        engine.REACTIVATED: JournalEvent.RAISED,
-        engine.RETURNED: JournalEvent.RETURNED,
-        engine.LATCHED: JournalEvent.RETURNED,
-        engine.CLOSED: JournalEvent.CLOSED,
-        engine.ACKED: JournalEvent.ACKED,
-        engine.RESET: JournalEvent.RESET,
-    }[event]
+        alarm = _close_or_return(cond, event, at)
     AlarmJournal.objects.create(
         at=timezone.now() if user is not None else at,
         condition=cond,
         alarm=alarm,
         site_path=info.site_path,
-        event=journal_event,
+        event=_JOURNAL_EVENT[event],
         state=engine.display_state(state, shelved=False, suppressed=cond.suppressed, out_of_service=False),
         value=value,
         user=user,
         comment=comment,
     )
-    return 1 if event == engine.RAISED else 0
+    return 1 if event in (engine.RAISED, engine.REANNUNCIATED) else 0
+
+
+_JOURNAL_EVENT = {
+    engine.RAISED: JournalEvent.RAISED,
+    engine.REANNUNCIATED: JournalEvent.RAISED,
+    engine.REACTIVATED: JournalEvent.RAISED,
+    engine.RETURNED: JournalEvent.RETURNED,
+    engine.LATCHED: JournalEvent.RETURNED,
+    engine.CLOSED: JournalEvent.CLOSED,
+    engine.ACKED: JournalEvent.ACKED,
+    engine.RESET: JournalEvent.RESET,
+}
+
+
+def _close_or_return(cond, event: str, at: dt.datetime) -> Alarm | None:
+    alarm = Alarm.objects.filter(pk=cond.current_alarm_id).first() if cond.current_alarm_id else None
+    if alarm is not None:
+        if event == engine.REACTIVATED:
+            alarm.returned_at = None
+        if event in (engine.RETURNED, engine.CLOSED) and alarm.returned_at is None:
+            alarm.returned_at = at
+        if event == engine.CLOSED:
+            alarm.closed_at = timezone.now()
+            cond.current_alarm_id = None
+        alarm.save(update_fields=["returned_at", "closed_at"])
+    return alarm
 
 
 def stale_scan(*, now_ms: int | None = None) -> int:
     """Raise the "no data" alarm of every in-service sensor silent for 3× its period (fail safe); returns how
-    many were raised. Runs every few seconds in `headframe ingest`; any process may run it (compare-and-set)."""
+    many were raised. A sensor whose gateway is lost is not annunciated one by one: its stale condition is
+    suppressed by that rule (journalled), and annunciated only if it is still silent once its gateway is back.
+    Runs every few seconds in `headframe ingest`; any process may run it (compare-and-set)."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     silent = []
     states = {
@@ -715,7 +937,12 @@ def stale_scan(*, now_ms: int | None = None) -> int:
             last_ts = int(since.timestamp() * 1000)
         if last_ts is not None and now_ms - last_ts > 3000 * info.period_s:
             silent.append(info)
-    return _raise_stale(silent, now_ms, reason="")
+    lost = _lost_gateways()
+    by_rule = [i for i in silent if i.gateway_id in lost]
+    if by_rule:
+        _suppress_stale(by_rule, now_ms)
+    raised = _raise_stale([i for i in silent if i.gateway_id not in lost], now_ms, reason="")
+    return raised + _annunciate_after_gateway_return(silent, lost, now_ms)
 
 
 STALE_CHUNK = (
@@ -743,14 +970,199 @@ def _raise_stale(infos: list[SensorInfo], now_ms: int, *, reason: str) -> int:
     return raised
 
 
-def gateway_death(*, gateway_code: str, now_ms: int | None = None) -> int:
-    """A gateway died (Sparkplug NDEATH, or its last will): its sensors are offline and alarm as stale now."""
+# ---------------------------------------------------------------- gateways: one alarm per outage
+
+
+def _lost_gateways() -> dict[int, AlarmCondition]:
+    """Gateway id → its active "gateway lost" condition."""
+    return {
+        c.gateway_id: c
+        for c in AlarmCondition.objects.filter(
+            limit_code=GATEWAY_LOST_LIMIT, active=True, gateway__isnull=False
+        )
+    }
+
+
+def _gateway_condition(gateway_id: int) -> AlarmCondition:
+    cond, _ = AlarmCondition.objects.get_or_create(gateway_id=gateway_id, limit_code=GATEWAY_LOST_LIMIT)
+    return _locked(AlarmCondition.objects.filter(pk=cond.pk)).get()
+
+
+def _apply_gateway(cond, state, event: str, gateway: Gateway, *, ts: int, comment: str = "") -> int:
+    at = dt.datetime.fromtimestamp(ts / 1000, tz=dt.UTC)
+    if event in (engine.RAISED, engine.REACTIVATED) and not cond.current_alarm_id:
+        alarm = _open_alarm(
+            cond,
+            at=at,
+            value=None,
+            priority="urgent",
+            threshold=None,
+            message=f"gateway {gateway.code} lost",
+            site_id=gateway.site_id,
+            site_path=gateway.site.path,
+            sensor_id=None,
+            gateway_id=gateway.id,
+        )
+        event = engine.RAISED
+    else:
+        alarm = _close_or_return(cond, event, at)
+    AlarmJournal.objects.create(
+        at=at,
+        condition=cond,
+        alarm=alarm,
+        site_path=gateway.site.path,
+        event=_JOURNAL_EVENT[event],
+        state=engine.display_state(state, shelved=False, suppressed=False, out_of_service=False),
+        value=None,
+        comment=comment,
+    )
+    return 1 if event == engine.RAISED else 0
+
+
+def gateway_lost(*, gateway_code: str, now_ms: int | None = None, reason: str = "") -> int:
+    """A gateway died (Sparkplug NDEATH, its last will) or went silent past its timeout: ONE urgent "gateway
+    lost" alarm; its sensors go offline and their stale alarms are suppressed by this rule (journalled and
+    counted, listed with the suppressed alarms), not annunciated one by one. Returns alarms raised."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    infos = [i for i in directory.all() if i.gateway_code == gateway_code and i.in_service]
+    gateway = Gateway.objects.select_related("site").filter(code=gateway_code).first()
+    if gateway is None:
+        return 0
+    infos = [i for i in directory.all() if i.gateway_id == gateway.id and i.in_service]
     with transaction.atomic():
-        Gateway.objects.filter(code=gateway_code).update(online=False)
+        Gateway.objects.filter(pk=gateway.pk).update(online=False)
         SensorState.objects.filter(sensor_id__in=[i.id for i in infos]).update(online=False)
-    return _raise_stale(infos, now_ms, reason=f"gateway {gateway_code} offline")
+        cond = _gateway_condition(gateway.id)
+        state = _state_of(cond)
+        event = engine.force_active(state, now_ms)
+        raised = 0
+        if event is not None:
+            comment = reason or f"{len(infos)} sensors without data"
+            raised = _apply_gateway(cond, state, event, gateway, ts=now_ms, comment=comment)
+            _persist(cond, state)
+    _suppress_stale(infos, now_ms)
+    return raised
+
+
+# The Sparkplug NDEATH path keeps its name.
+def gateway_death(*, gateway_code: str, now_ms: int | None = None) -> int:
+    return gateway_lost(gateway_code=gateway_code, now_ms=now_ms, reason="NDEATH")
+
+
+def _suppress_stale(infos: list[SensorInfo], now_ms: int) -> int:
+    """Suppress by design the stale conditions of sensors behind a lost gateway: active (so nothing is lost
+    from the state), not annunciated, journalled with the rule. One already annunciated stays annunciated."""
+    suppressed = 0
+    for start in range(0, len(infos), STALE_CHUNK):
+        chunk = infos[start : start + STALE_CHUNK]
+        with transaction.atomic():
+            conditions = _conditions_for([i.id for i in chunk])
+            for info in chunk:
+                cond = conditions.get((info.id, STALE_LIMIT))
+                if cond is None or cond.active:
+                    continue
+                state = _state_of(cond)
+                engine.force_active(state, now_ms)
+                state.acked = True  # never annunciated: there is nothing for an operator to acknowledge
+                cond.suppressed, cond.suppressed_by = True, f"{GATEWAY_LOST_LIMIT}:{info.gateway_code}"
+                cond.save(update_fields=["suppressed", "suppressed_by"])
+                _persist(cond, state)
+                _journal(
+                    cond,
+                    info,
+                    JournalEvent.SUPPRESSED,
+                    state,
+                    None,
+                    f"suppressed by design: gateway {info.gateway_code} lost",
+                )
+                suppressed += 1
+    return suppressed
+
+
+def gateways_scan(*, now_ms: int | None = None) -> int:
+    """A gateway silent past its timeout (its own, or 3 × the shortest period of its sensors, so it is lost no
+    later than its sensors go stale) is lost. Runs in the watchdog before the stale scan."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    shortest: dict[int, int] = {}
+    for info in directory.all():
+        if info.in_service:
+            shortest[info.gateway_id] = min(shortest.get(info.gateway_id, info.period_s), info.period_s)
+    lost = _lost_gateways()
+    raised = 0
+    rows = Gateway.objects.filter(pk__in=list(shortest)).values_list("id", "code", "last_seen", "timeout_s")
+    for gateway_id, code, last_seen, timeout_s in rows:
+        if gateway_id in lost or last_seen is None:
+            continue
+        timeout_ms = 1000 * (timeout_s or 3 * shortest[gateway_id])
+        if now_ms - int(last_seen.timestamp() * 1000) > timeout_ms:
+            raised += gateway_lost(
+                gateway_code=code, now_ms=now_ms, reason=f"silent for {timeout_ms // 1000} s"
+            )
+    return raised
+
+
+def _gateways_back(gateway_codes: Iterable[str], now_ms: int) -> None:
+    """A message from a gateway that was lost: its alarm returns (to be acknowledged); its sensors' suppressed
+    stale conditions clear with their fresh data, and the stale scan annunciates any still silent after a
+    grace of their own stale time from now."""
+    back = Gateway.objects.select_related("site").filter(code__in=list(gateway_codes), online=False)
+    for gateway in back:
+        cond = AlarmCondition.objects.filter(gateway=gateway, limit_code=GATEWAY_LOST_LIMIT).first()
+        if cond is None:
+            continue
+        cond = _locked(AlarmCondition.objects.filter(pk=cond.pk)).get()
+        state = _state_of(cond)
+        event = engine.force_clear(state)
+        state.last_eval_ts = now_ms  # back since: the grace for its silent sensors counts from here
+        if event is not None:
+            _apply_gateway(cond, state, event, gateway, ts=now_ms, comment="gateway back")
+        _persist(cond, state)
+
+
+def _annunciate_after_gateway_return(silent: list[SensorInfo], lost: dict, now_ms: int) -> int:
+    """Sensors still silent after their gateway came back (and a grace of their stale time): the suppression
+    by rule ends and the stale alarm is annunciated now."""
+    candidates = [i for i in silent if i.gateway_id not in lost]
+    if not candidates:
+        return 0
+    by_id = {i.id: i for i in candidates}
+    held = list(
+        AlarmCondition.objects.filter(
+            sensor_id__in=list(by_id), limit_code=STALE_LIMIT, active=True, suppressed=True
+        ).exclude(suppressed_by="")
+    )
+    if not held:
+        return 0
+    back_since = dict(
+        AlarmCondition.objects.filter(
+            limit_code=GATEWAY_LOST_LIMIT, gateway_id__in={by_id[c.sensor_id].gateway_id for c in held}
+        ).values_list("gateway_id", "last_eval_ts")
+    )
+    raised = 0
+    for held_cond in held:
+        info = by_id[held_cond.sensor_id]
+        since = back_since.get(info.gateway_id) or 0
+        if now_ms - since <= 3000 * info.period_s:
+            continue
+        with transaction.atomic():
+            cond = _locked(AlarmCondition.objects.filter(pk=held_cond.pk, active=True)).first()
+            if cond is None or not cond.suppressed:
+                continue
+            cond.suppressed, cond.suppressed_by = False, ""
+            cond.save(update_fields=["suppressed", "suppressed_by"])
+            state = _state_of(cond)
+            state.acked = False
+            raised += _apply(
+                cond,
+                state,
+                engine.RAISED,
+                info,
+                ts=now_ms,
+                value=None,
+                rule=None,
+                comment="still silent after its gateway came back",
+            )
+            _persist(cond, state)
+    return raised
 
 
 def sensors_offline(*, gateway_code: str, sensor_ids: Sequence[int], now_ms: int | None = None) -> int:
@@ -765,9 +1177,25 @@ def sensors_offline(*, gateway_code: str, sensor_ids: Sequence[int], now_ms: int
 # ---------------------------------------------------------------- operator actions
 
 
-def _condition_for_action(actor, condition_id: int) -> tuple[AlarmCondition, SensorInfo]:
+@dataclass(frozen=True)
+class GatewaySubject:
+    """What operator actions need to know of a gateway condition's subject (a sensor's is its SensorInfo)."""
+
+    code: str
+    kind: str
+    site_path: str
+    in_service: bool = True
+    rules: tuple = ()
+
+
+def _condition_for_action(actor, condition_id: int) -> tuple[AlarmCondition, SensorInfo | GatewaySubject]:
     cond = AlarmCondition.objects.select_for_update().filter(pk=condition_id).first()
-    info = directory.by_id(cond.sensor_id) if cond else None
+    info = None
+    if cond is not None and cond.sensor_id is not None:
+        info = directory.by_id(cond.sensor_id)
+    elif cond is not None:
+        gateway = Gateway.objects.select_related("site").get(pk=cond.gateway_id)
+        info = GatewaySubject(gateway.code, "gateway", gateway.site.path)
     scope = scope_for(actor)
     if cond is None or info is None or not scope.allows(Perm.VIEW, info.site_path):
         raise NotFound("alarm not found", loc=("path", "condition"))
@@ -776,9 +1204,17 @@ def _condition_for_action(actor, condition_id: int) -> tuple[AlarmCondition, Sen
     return cond, info
 
 
-@transaction.atomic
-def alarm_acknowledge(*, actor, condition_id: int, comment: str = "") -> str | None:
-    cond, info = _condition_for_action(actor, condition_id)
+def no_operator_override(cond: AlarmCondition, info) -> bool:
+    """Conditions nobody may hide from a console or the API: limits the profile marks so (every methane trip),
+    a gas sensor's over-range and fault, and a lost gateway (fail safe)."""
+    if cond.limit_code == GATEWAY_LOST_LIMIT:
+        return True
+    if cond.limit_code in (OVER_RANGE_LIMIT, FAULT_LIMIT):
+        return info.kind in GAS_KINDS
+    return any(r.no_operator_override for r in info.rules if r.code == cond.limit_code)
+
+
+def _acknowledge(cond, info, actor, comment: str) -> str | None:
     state = _state_of(cond)
     event = engine.acknowledge(state)
     if event is None:
@@ -797,6 +1233,28 @@ def alarm_acknowledge(*, actor, condition_id: int, comment: str = "") -> str | N
         _journal(cond, info, JournalEvent.CLOSED, state, actor, "", alarm)
     _persist(cond, state)
     return event
+
+
+@transaction.atomic
+def alarm_acknowledge(*, actor, condition_id: int, comment: str = "") -> str | None:
+    cond, info = _condition_for_action(actor, condition_id)
+    return _acknowledge(cond, info, actor, comment)
+
+
+@transaction.atomic
+def alarm_acknowledge_many(*, actor, condition_ids: Sequence[int], comment: str = "") -> int:
+    """Acknowledge several alarms with one comment (one journal entry each); all or none: one the actor may
+    not handle refuses the whole request. Returns how many were acknowledged (already acked ones are skipped)."""
+    ids = sorted(set(condition_ids))
+    if not ids:
+        raise ValidationFailed("choose at least one alarm", loc=("body", "conditions"))
+    if len(ids) > 1000:
+        raise ValidationFailed("at most 1000 alarms at a time", loc=("body", "conditions"))
+    acked = 0
+    for condition_id in ids:  # in id order, so two operators never deadlock
+        cond, info = _condition_for_action(actor, condition_id)
+        acked += _acknowledge(cond, info, actor, comment) is not None
+    return acked
 
 
 @transaction.atomic
@@ -824,14 +1282,21 @@ def alarm_reset(*, actor, condition_id: int, comment: str = "") -> str | None:
 
 @transaction.atomic
 def alarm_shelve(*, actor, condition_id: int, minutes: int, reason: str) -> AlarmCondition:
+    """Shelve for a while (ISA-18.2): a reason and an expiry always; never a condition with no operator
+    override (409)."""
     cond, info = _condition_for_action(actor, condition_id)
+    if no_operator_override(cond, info):
+        raise Conflict(
+            "this alarm can be neither shelved nor suppressed: it is a trip or fail-safe alarm with no operator "
+            "override",
+            loc=("path", "condition"),
+            type="no_operator_override",
+        )
     if not reason.strip():
         raise ValidationFailed("say why the alarm is shelved", loc=("body", "reason"))
     max_minutes = getattr(settings, "TELEMETRY_MAX_SHELVE_MINUTES", 8 * 60)
     if not 1 <= minutes <= max_minutes:
         raise ValidationFailed(f"shelve for 1 to {max_minutes} minutes", loc=("body", "minutes"))
-    if info.kind in ("ch4_pct",) and any(r.limit.latching for r in info.rules if r.code == cond.limit_code):
-        raise ValidationFailed("a methane trip limit cannot be shelved", loc=("body", "condition"))
     cond.shelved_until = timezone.now() + dt.timedelta(minutes=minutes)
     cond.shelved_by = actor
     cond.shelve_reason = reason.strip()
@@ -852,33 +1317,117 @@ def alarm_unshelve(*, actor, condition_id: int, comment: str = "") -> AlarmCondi
     return cond
 
 
-@transaction.atomic
-def alarm_suppress(*, actor, condition_id: int, suppressed: bool, reason: str) -> AlarmCondition:
-    cond, info = _condition_for_action(actor, condition_id)
-    if not reason.strip():
-        raise ValidationFailed("say why", loc=("body", "reason"))
-    if cond.suppressed == suppressed:
-        return cond
-    cond.suppressed = suppressed
-    cond.save(update_fields=["suppressed"])
-    event = JournalEvent.SUPPRESSED if suppressed else JournalEvent.UNSUPPRESSED
-    _journal(cond, info, event, _state_of(cond), actor, reason.strip())
-    return cond
-
-
 def shelving_expire(*, now: dt.datetime | None = None) -> int:
     """Unshelve every alarm whose shelving expired (journalled); run by the ingest loop."""
     now = now or timezone.now()
     expired = 0
     with transaction.atomic():
         for cond in AlarmCondition.objects.select_for_update().filter(shelved_until__lte=now):
-            info = directory.by_id(cond.sensor_id)
             cond.shelved_until = None
             cond.save(update_fields=["shelved_until"])
+            info = directory.by_id(cond.sensor_id) if cond.sensor_id else None
             if info is not None:
                 _journal(cond, info, JournalEvent.UNSHELVED, _state_of(cond), None, "shelving expired")
             expired += 1
     return expired
+
+
+# ---------------------------------------------------------------- out of service: a role, a reason, an expiry
+
+OUT_OF_SERVICE_DEFAULT_HOURS = 8
+OUT_OF_SERVICE_MAX_HOURS = 24
+
+
+def _require_safety(actor, path: str, what: str) -> None:
+    """The safety officer role itself on the site (or above it): not any role that happens to include the
+    safety permission — an administrator manages the registry, a safety officer decides what is monitored."""
+    grants = scope_for(actor).grants
+    if not any(role == Role.SAFETY_OFFICER and path.startswith(root) for root, role in grants):
+        raise PermissionDenied(f"{what} needs the safety officer role at this site")
+
+
+@transaction.atomic
+def sensor_out_of_service(
+    *, actor, sensor: Sensor, reason: str, hours: float = OUT_OF_SERVICE_DEFAULT_HOURS
+) -> Sensor:
+    """Take a sensor out of service (calibration, repair) until an expiry (8 h by default, 24 h at most); only
+    a safety officer of its site. Its readings are still stored and shown; its alarms are neither evaluated nor
+    annunciated; a standing indication is listed where operators look; its position counts as not monitored.
+    Again on a sensor already out of service: a new reason and expiry (from now)."""
+    site_path = sensor.gateway.site.path
+    _require_safety(actor, site_path, "taking a sensor out of service")
+    if not reason.strip():
+        raise ValidationFailed("say why the sensor is taken out of service", loc=("body", "reason"))
+    if not 0 < hours <= OUT_OF_SERVICE_MAX_HOURS:
+        raise ValidationFailed(
+            f"out of service for more than 0 and at most {OUT_OF_SERVICE_MAX_HOURS} hours",
+            loc=("body", "hours"),
+        )
+    until = timezone.now() + dt.timedelta(hours=hours)
+    changes = {
+        "in_service": False,
+        "out_of_service_until": until,
+        "out_of_service_reason": reason.strip(),
+        "out_of_service_by": actor,
+    }
+    audited_update(actor=actor, obj=sensor, changes=changes, unit_path=site_path)
+    directory.invalidate()
+    info = directory.by_id(sensor.id)
+    cond = _conditions_for([sensor.id])[(sensor.id, STALE_LIMIT)]
+    shown = timezone.localtime(until).strftime("%d/%m/%Y %H:%M")
+    _journal(cond, info, JournalEvent.OUT_OF_SERVICE, _state_of(cond), actor, f"→ {shown}: {reason.strip()}")
+    transaction.on_commit(directory.invalidate)
+    return sensor
+
+
+def sensor_return_to_service(*, actor, sensor: Sensor, comment: str = "") -> Sensor:
+    """Back in service before the expiry (a safety officer of its site); evaluated at once."""
+    _require_safety(actor, sensor.gateway.site.path, "returning a sensor to service")
+    _return_to_service([sensor.id], actor=actor, comment=comment or "back in service")
+    sensor.refresh_from_db()
+    return sensor
+
+
+def out_of_service_expire(*, now: dt.datetime | None = None) -> int:
+    """Every sensor whose out-of-service expired is back in service by itself and evaluated at once (run by the
+    watchdog); returns how many."""
+    now = now or timezone.now()
+    ids = list(
+        Sensor.objects.filter(in_service=False, out_of_service_until__lte=now).values_list("id", flat=True)
+    )
+    if ids:
+        _return_to_service(ids, actor=None, comment="out of service expired")
+    return len(ids)
+
+
+def _return_to_service(sensor_ids: list[int], *, actor, comment: str) -> None:
+    with transaction.atomic():
+        sensors = list(
+            _locked(Sensor.objects.filter(pk__in=sensor_ids, in_service=False)).select_related(
+                "gateway__site"
+            )
+        )
+        for sensor in sensors:
+            changes = {"in_service": True, "out_of_service_until": None, "out_of_service_reason": ""}
+            changes["out_of_service_by"] = None
+            audited_update(actor=actor, obj=sensor, changes=changes, unit_path=sensor.gateway.site.path)
+        directory.invalidate()
+        ids = [s.id for s in sensors]
+        conditions = _conditions_for(ids)
+        for sid in ids:
+            cond = conditions[(sid, STALE_LIMIT)]
+            _journal(cond, directory.by_id(sid), JournalEvent.IN_SERVICE, _state_of(cond), actor, comment)
+        # Evaluated at once against the newest value it sent while out of service (fail safe: a trip that
+        # happened meanwhile is annunciated now, not at the next reading).
+        states = _lock_states(ids)
+        values = dict(SensorState.objects.filter(sensor_id__in=ids).values_list("sensor_id", "last_value"))
+        live = {
+            sid: [(last_ts, values[sid])]
+            for sid, (last_ts, _newest) in states.items()
+            if last_ts is not None and values.get(sid) is not None
+        }
+        _evaluate_alarms(live, int(time.time() * 1000))
+        transaction.on_commit(directory.invalidate)
 
 
 def _journal(cond, info: SensorInfo, event, state, actor, comment, alarm=None) -> None:
@@ -945,47 +1494,27 @@ def sensor_create(*, actor, loc: tuple = ("body",), **fields) -> Sensor:
     return sensor
 
 
-@transaction.atomic
-def sensor_set_in_service(*, actor, sensor: Sensor, in_service: bool, reason: str) -> bool:
-    """Out of service (calibration, repair): its alarms are neither evaluated nor annunciated; journalled."""
-    _require_manage_or_safety(actor, sensor.gateway.site.path)
-    if not reason.strip():
-        raise ValidationFailed("say why", loc=("body", "reason"))
-    changed = audited_update(
-        actor=actor, obj=sensor, changes={"in_service": in_service}, unit_path=sensor.gateway.site.path
-    )
-    if changed:
-        directory.invalidate()
-        info = directory.by_id(sensor.id)
-        for cond in AlarmCondition.objects.select_for_update().filter(sensor=sensor):
-            event = JournalEvent.IN_SERVICE if in_service else JournalEvent.OUT_OF_SERVICE
-            _journal(cond, info, event, _state_of(cond), actor, reason.strip())
-        transaction.on_commit(directory.invalidate)
-    return changed
-
-
-def _require_manage_or_safety(actor, path: str) -> None:
-    scope = scope_for(actor)
-    if not (scope.allows(Perm.MANAGE, path) or scope.allows(Perm.SAFETY, path)):
-        raise PermissionDenied("needs the safety officer or administrator role here")
-
-
 __all__ = [
     "Batch",
     "IngestResult",
     "alarm_acknowledge",
+    "alarm_acknowledge_many",
     "alarm_reset",
     "alarm_shelve",
-    "alarm_suppress",
     "alarm_unshelve",
     "gateway_create",
     "gateway_death",
+    "gateway_lost",
+    "gateways_scan",
     "ingest",
+    "no_operator_override",
+    "out_of_service_expire",
     "parse_ts",
     "quarantine_message",
     "readings_ingest",
     "sensor_create",
-    "sensor_set_in_service",
+    "sensor_out_of_service",
+    "sensor_return_to_service",
     "sensors_offline",
     "shelving_expire",
     "stale_scan",
