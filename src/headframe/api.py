@@ -135,6 +135,7 @@ def _object_not_found(request, exc):
 
 api.add_router("/", "headframe.org.api.router")
 api.add_router("/audit", "headframe.core.api.router")
+api.add_router("/notify", "headframe.notify.api.router")
 api.add_router("/production", "headframe.production.api.router")
 api.add_router("/telemetry", "headframe.telemetry.api.router")
 api.add_router("/briefing", "headframe.briefing.api.router")

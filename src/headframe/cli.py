@@ -57,6 +57,10 @@ def cmd_serve(args) -> int:
         from headframe.telemetry.watchdog import start_watchdog
 
         start_watchdog()  # stale-data alarms fire even when readings only arrive over HTTP
+    if not getattr(args, "no_notifier", False):
+        from headframe.notify.worker import start_notifier
+
+        start_notifier()  # alarm e-mails and webhooks, in a thread of their own
     uvicorn.run(
         "headframe.asgi:application",
         host=args.host,
@@ -367,6 +371,11 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
         "--no-watchdog",
         action="store_true",
         help="do not run the stale-data alarm scan in this process (when `headframe ingest` runs it)",
+    )
+    parser.add_argument(
+        "--no-notifier",
+        action="store_true",
+        help="do not deliver alarm notifications from this process (when `headframe ingest` delivers them)",
     )
 
 

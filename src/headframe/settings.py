@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "headframe.core",
     "headframe.org",
+    "headframe.notify",
     "headframe.production",
     "headframe.telemetry",
     "headframe.briefing",
@@ -197,6 +198,22 @@ NINJA_PAGINATION_PER_PAGE = 100
 TELEMETRY_RETENTION_RAW_DAYS = _env_int("HEADFRAME_TELEMETRY_RETENTION_RAW_DAYS", 90)
 TELEMETRY_RETENTION_MINUTE_DAYS = _env_int("HEADFRAME_TELEMETRY_RETENTION_MINUTE_DAYS", 400)
 TELEMETRY_MAX_AGE_S = _env_int("HEADFRAME_TELEMETRY_MAX_AGE_S", 7 * 86400)  # older readings are quarantined
+
+# Alarm notifications (headframe.notify): e-mail through Django's mail backends (SMTP by default) and JSON
+# webhooks signed with a shared secret, delivered by a worker thread with retries; see README "Alarm notifications".
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("HEADFRAME_EMAIL_HOST", "localhost")
+EMAIL_PORT = _env_int("HEADFRAME_EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("HEADFRAME_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("HEADFRAME_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("HEADFRAME_EMAIL_USE_TLS", False)
+NOTIFY_TIMEOUT_S = _env_int("HEADFRAME_NOTIFY_TIMEOUT_S", 5)  # per SMTP operation / webhook request
+EMAIL_TIMEOUT = NOTIFY_TIMEOUT_S
+DEFAULT_FROM_EMAIL = os.environ.get("HEADFRAME_EMAIL_FROM", "headframe@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+WEBHOOK_SECRET = os.environ.get("HEADFRAME_WEBHOOK_SECRET", "")
+NOTIFY_MAX_ATTEMPTS = _env_int("HEADFRAME_NOTIFY_MAX_ATTEMPTS", 10)  # then "failed", and still listed
+NOTIFY_SENDERS = 4  # deliveries sent at once, so one dead channel does not hold up the others
 
 LOGGING = {
     "version": 1,

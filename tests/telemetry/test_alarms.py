@@ -216,3 +216,32 @@ def test_a_historical_value_over_the_trip_level_is_reported_once(mine, send):
     send(ch4((12, 1.9)), historical=True)  # the first late excursion is still unacknowledged
     assert Alarm.objects.filter(limit_code=FACE_TRIP).count() == 1
     assert SensorState.objects.get(sensor=mine.ch4).last_value == 0.3
+
+
+def test_a_steady_co_rise_raises_the_rate_of_rise_alarm_long_before_the_fixed_limit(mine, send):
+    start = NOW_MS - 20 * 60_000
+    rising = [("A1-CO-01", start + minute * 60_000, 2.0 + 0.5 * minute) for minute in range(15)]
+    for reading in rising:  # one reading per message, as a gateway sends them
+        send([reading])
+    cond = condition(mine.co, "co_rate_of_rise")
+    alarm = Alarm.objects.get(condition=cond)
+    assert cond.active and alarm.priority == "high"
+    assert alarm.raised_value == 7.0  # +5 ppm within the 15-minute window, far under the 17 ppm limit
+    assert not AlarmCondition.objects.filter(limit_code="co_workplace_high", active=True).exists()
+
+
+def test_a_flat_co_level_raises_no_rate_of_rise_alarm(mine, send):
+    for minute in range(20):
+        send([("A1-CO-01", NOW_MS - 30 * 60_000 + minute * 60_000, 9.0 + (minute % 2) * 0.5)])
+    assert not Alarm.objects.filter(limit_code="co_rate_of_rise").exists()
+
+
+def test_an_o2_value_hovering_at_its_limit_raises_one_alarm_not_a_chatter(mine, send):
+    readings = []
+    for cycle in range(4):  # 15 s just under the limit, 15 s just over it, four times
+        base = NOW_MS - 240_000 + cycle * 30_000
+        readings += [("A1-O2-01", base + i * 5_000, 19.95) for i in range(3)]
+        readings += [("A1-O2-01", base + 15_000 + i * 5_000, 20.2) for i in range(3)]
+    for reading in readings:
+        send([reading])
+    assert Alarm.objects.filter(limit_code="o2_workplace_low").count() == 1  # the 30 s off-delay holds it

@@ -78,7 +78,7 @@ class Gateway(models.Model):
         _("silence timeout (s)"),
         null=True,
         blank=True,
-        help_text=_("Silent this long, the gateway is lost. Blank: 3 × the shortest period of its sensors."),
+        help_text=_("Silent this long, the gateway is lost. Blank: 2 × the shortest period of its sensors."),
     )
 
     class Meta:
@@ -457,6 +457,14 @@ class Alarm(models.Model):
             # Exactly one open alarm per condition, whatever the concurrency.
             models.UniqueConstraint(
                 fields=["condition"], condition=Q(closed_at__isnull=True), name="telemetry_one_open_alarm"
+            ),
+        ]
+        indexes = [
+            # The escalation scan: urgent alarms nobody has acknowledged yet (few at any time).
+            models.Index(
+                fields=["raised_at"],
+                condition=Q(priority="urgent", acked_at__isnull=True, closed_at__isnull=True),
+                name="telemetry_alarm_escalation",
             ),
         ]
 

@@ -40,6 +40,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from headframe.notify.worker import start_notifier
 from headframe.telemetry import services
 from headframe.telemetry.api import readings_tuples
 from headframe.telemetry.directory import directory
@@ -690,6 +691,7 @@ def main(argv: list[str]) -> int:
     thread = threading.Thread(target=worker.run, name="ingest-worker", daemon=True)
     worker.start_network()
     thread.start()
+    start_notifier()  # alarm e-mails and webhooks from their own thread: a dead channel never holds up ingest
     crashed = False
     while not stop.wait(0.5):
         if not thread.is_alive():

@@ -27,7 +27,7 @@ from headframe.core.services import audited_create, audited_update
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm, Role
 from headframe.org.selectors import scope_for
-from headframe.telemetry import engine
+from headframe.telemetry import engine, notifications
 from headframe.telemetry.directory import SensorInfo, directory
 from headframe.telemetry.models import (
     FAULT_LIMIT,
@@ -477,7 +477,7 @@ def _count(results: list[IngestResult], batches: Sequence[Batch], now_ms: int) -
             c[reason] += n
         if batch.seq is not None:
             last_seq[result.gateway] = batch.seq
-    seen = timezone.now()
+    seen = dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.UTC)  # the clock the watchdog compares with
     _gateways_back(per_gateway, now_ms)
     for gateway_code, counts in per_gateway.items():
         _bump(gateway_code, dict(counts))
@@ -849,7 +849,9 @@ def _open_alarm(cond, *, at, value, priority, threshold, message, site_id, site_
 
 
 def _announce(alarm: Alarm) -> None:
-    """Urgent and high alarms go to the people on call (outbox rows in this same transaction)."""
+    """Urgent and high alarms go to the people on call: outbox rows in this same transaction, delivered by the
+    notifier thread, so a channel that is down never blocks ingest nor loses the notification."""
+    notifications.alarm_raised(alarm)
 
 
 def _apply(cond, state, event: str, info: SensorInfo, *, ts: int, value, rule, user=None, comment="") -> int:
@@ -1073,14 +1075,16 @@ def _suppress_stale(infos: list[SensorInfo], now_ms: int) -> int:
                     state,
                     None,
                     f"suppressed by design: gateway {info.gateway_code} lost",
+                    at=dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.UTC),
                 )
                 suppressed += 1
     return suppressed
 
 
 def gateways_scan(*, now_ms: int | None = None) -> int:
-    """A gateway silent past its timeout (its own, or 3 × the shortest period of its sensors, so it is lost no
-    later than its sensors go stale) is lost. Runs in the watchdog before the stale scan."""
+    """A gateway silent past its timeout is lost: its own timeout, or 2 × the shortest period of its sensors —
+    shorter than the 3 periods after which a sensor is stale, so a silent gateway is lost before its sensors
+    go stale one by one. Runs in the watchdog before the stale scan."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     shortest: dict[int, int] = {}
     for info in directory.all():
@@ -1092,7 +1096,7 @@ def gateways_scan(*, now_ms: int | None = None) -> int:
     for gateway_id, code, last_seen, timeout_s in rows:
         if gateway_id in lost or last_seen is None:
             continue
-        timeout_ms = 1000 * (timeout_s or 3 * shortest[gateway_id])
+        timeout_ms = 1000 * (timeout_s or 2 * shortest[gateway_id])
         if now_ms - int(last_seen.timestamp() * 1000) > timeout_ms:
             raised += gateway_lost(
                 gateway_code=code, now_ms=now_ms, reason=f"silent for {timeout_ms // 1000} s"
@@ -1430,10 +1434,10 @@ def _return_to_service(sensor_ids: list[int], *, actor, comment: str) -> None:
         transaction.on_commit(directory.invalidate)
 
 
-def _journal(cond, info: SensorInfo, event, state, actor, comment, alarm=None) -> None:
+def _journal(cond, info: SensorInfo, event, state, actor, comment, alarm=None, at=None) -> None:
     shelved = bool(cond.shelved_until and cond.shelved_until > timezone.now())
     AlarmJournal.objects.create(
-        at=timezone.now(),
+        at=at or timezone.now(),
         condition=cond,
         alarm=alarm if alarm is not None else (Alarm.objects.filter(pk=cond.current_alarm_id).first()),
         site_path=info.site_path,

@@ -12,6 +12,7 @@ import time
 from django.db import DatabaseError, connection
 
 from headframe.telemetry import services
+from headframe.telemetry.notifications import alarms_escalate
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,11 @@ def watchdog_tick() -> tuple[int, int]:
         pruned = services.readings_prune()
         if any(pruned.values()):
             log.info("retention: %(raw)d raw readings and %(1m)d minute aggregates pruned", pruned)
-    return services.stale_scan(), services.shelving_expire()
+    # Gateways first: a lost gateway suppresses its sensors' stale alarms by rule instead of flooding.
+    lost = services.gateways_scan()
+    services.out_of_service_expire()
+    alarms_escalate()  # unacknowledged urgent alarms go to the next on-call level
+    return lost + services.stale_scan(), services.shelving_expire()
 
 
 def start_watchdog(every_s: float = 5.0) -> threading.Event:

@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='gateway',
             name='timeout_s',
-            field=models.PositiveIntegerField(blank=True, help_text='Silent this long, the gateway is lost. Blank: 3 × the shortest period of its sensors.', null=True, verbose_name='silence timeout (s)'),
+            field=models.PositiveIntegerField(blank=True, help_text='Silent this long, the gateway is lost. Blank: 2 × the shortest period of its sensors.', null=True, verbose_name='silence timeout (s)'),
         ),
         migrations.AddField(
             model_name='limit',
