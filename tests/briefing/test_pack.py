@@ -331,3 +331,31 @@ def test_the_frozen_pack_says_the_meeting_is_closed_and_when(group_meeting, user
     frozen = pack_build(m)
     assert frozen["frozen"] and frozen["meeting"]["status"] == "closed"
     assert pack_restrict(frozen, "A")["meeting"]["status"] == "closed"
+
+
+def test_a_sensor_out_of_service_stands_in_the_pack_page_and_narrative(figures, client):
+    from headframe.telemetry import services as telemetry
+    from headframe.telemetry.models import Gateway
+
+    site = Unit.objects.get(code="A-M1")
+    gateway = Gateway.objects.create(code="GW-A1", site=site, name="Trạm A1")
+    position = Unit.objects.filter(path__startswith=site.path).exclude(pk=site.pk).first() or site
+    sensor = telemetry.sensor_create(
+        actor=None,
+        code="A1-CH4-01",
+        kind="ch4_pct",
+        location="face_return",
+        position=position,
+        gateway=gateway,
+    )
+    officer = make_user("an_toan_a", ("safety_officer", "A-M1"))
+    telemetry.sensor_out_of_service(actor=officer, sensor=sensor, reason="thay đầu đo", hours=4)
+    pack = pack_for(Unit.objects.get(code="G"), START, END)
+    blocks = _by_unit(pack)
+    [item] = blocks["G"]["safety"]["out_of_service"]
+    assert (item["sensor"], item["reason"]) == ("A1-CH4-01", "thay đầu đo") and item["until"]
+    assert blocks["A"]["safety"]["out_of_service"] and not blocks["B"]["safety"]["out_of_service"]
+    from headframe.briefing.narrative import safety_sentence
+
+    sentence = safety_sentence(blocks["G"])
+    assert "1 cảm biến đang ngừng hoạt động (không được giám sát)" in sentence["vi"]

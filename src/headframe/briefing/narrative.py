@@ -277,6 +277,10 @@ def safety_sentence(block: dict) -> dict[str, str]:
         if safety["flood_periods"]:
             parts_vi.append(f"số lần cảnh báo dồn dập: {_vi(safety['flood_periods'], 0)}")
             parts_en.append(f"alarm floods: {_en(safety['flood_periods'], 0)}")
+    if safety.get("out_of_service"):
+        n = len(safety["out_of_service"])
+        parts_vi.append(f"{_vi(n, 0)} cảm biến đang ngừng hoạt động (không được giám sát)")
+        parts_en.append(f"sensors out of service (not monitored): {_en(n, 0)}")
     for key, vi, en in (
         ("incidents", "sự cố", "incidents"),
         ("open_critical", "tồn tại nghiêm trọng chưa khắc phục", "open critical findings"),

@@ -294,7 +294,7 @@ def _production(root: Unit, on: dt.date, blocks: list[Unit]) -> dict[str, dict]:
 def _telemetry(root: Unit, start: dt.date, end: dt.date) -> dict[str, dict]:
     """{site code: alarms raised in the period by priority + KPIs} for sites under root with telemetry."""
     from headframe.telemetry import selectors as telemetry
-    from headframe.telemetry.models import Alarm, Gateway
+    from headframe.telemetry.models import Alarm, Gateway, Sensor
 
     first, last = period_bounds(start, end)
     sites = {
@@ -309,6 +309,22 @@ def _telemetry(root: Unit, start: dt.date, end: dt.date) -> dict[str, dict]:
         .values_list("site_id", "priority", "n")
     ):
         by_priority[site_id][priority] = n
+    # Sensors out of service when the pack is built: not monitored, whatever their readings say.
+    out_of_service: dict[str, list[dict]] = defaultdict(list)
+    for sensor in (
+        Sensor.objects.filter(gateway__site__path__startswith=root.path, in_service=False)
+        .select_related("gateway__site", "position")
+        .order_by("code")
+    ):
+        until = sensor.out_of_service_until
+        out_of_service[sensor.gateway.site.code].append(
+            {
+                "sensor": sensor.code,
+                "position": sensor.position.code,
+                "until": until.isoformat() if until else None,
+                "reason": sensor.out_of_service_reason,
+            }
+        )
     out = {}
     for code, site in sorted(sites.items(), key=lambda kv: kv[1].path):
         kpis = telemetry.alarm_kpis(site_path=site.path, start=first, end=last)
@@ -320,6 +336,7 @@ def _telemetry(root: Unit, start: dt.date, end: dt.date) -> dict[str, dict]:
             "per_10_min": round(kpis.per_10_min, 3),
             "flood_periods": len(kpis.flood_periods),
             "standing": len(kpis.standing),
+            "out_of_service": out_of_service.get(code, []),
             "bad_actors": [
                 {"sensor": sensor, "limit": limit, "count": n} for sensor, limit, n in kpis.bad_actors[:3]
             ],
@@ -407,6 +424,7 @@ def _safety(root: Unit, start: dt.date, end: dt.date, blocks: list[Unit]) -> dic
             "by_priority": totals,
             "flood_periods": sum(s["flood_periods"] for s in own),
             "standing": sum(s["standing"] for s in own),
+            "out_of_service": [item for s in own for item in s.get("out_of_service", [])],
             **_safety_items(block, start, end),
         }
     return out
