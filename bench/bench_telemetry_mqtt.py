@@ -31,6 +31,9 @@ HOST, PORT = "127.0.0.1", 1883
 MESSAGES = int(os.environ.get("HEADFRAME_BENCH_MQTT_MESSAGES", 400))
 PER_MESSAGE = 500
 SPIKES = 40
+# Its own topic root, so a headframe running beside the benchmark (`make demo`) neither receives the benchmark's
+# readings nor sends it its own: two installations on one broker each keep their own root.
+TOPIC_ROOT = f"bench-{os.getpid()}/headframe/v1"
 LAST_E2E_RATE: float | None = None  # readings/s of the last end-to-end run, for bench_telemetry_mqtt_influx
 
 
@@ -69,7 +72,7 @@ def _payloads(start_ms: int, count: int, spike_at: dict[int, str] | None = None)
             for s in range(per_gateway)
         ]
         body = {"gateway": f"BENCH-GW{g:02d}", "seq": m, "readings": readings}
-        out.append((f"headframe/v1/{site}/BENCH-GW{g:02d}/readings", orjson.dumps(body)))
+        out.append((f"{TOPIC_ROOT}/{site}/BENCH-GW{g:02d}/readings", orjson.dumps(body)))
     return out
 
 
@@ -89,7 +92,7 @@ def _broker_baseline(payloads) -> float:
     pub = _client("bench-pub")
     started = time.perf_counter()
     for topic, body in payloads:
-        pub.publish(topic.replace("headframe/v1", "bench/echo"), body, qos=1)
+        pub.publish(topic.replace(TOPIC_ROOT, "bench/echo"), body, qos=1)
     received.wait(120)
     seconds = time.perf_counter() - started
     for c in (pub, sub):
@@ -138,10 +141,13 @@ def run() -> None:
             f"bench-ingest-{os.getpid()}",
             "--share-group",
             group,
+            "--topic-root",
+            TOPIC_ROOT,
             "--session-expiry",
             "0",
             "--log-level",
-            "WARNING",
+            os.environ.get("HEADFRAME_BENCH_INGEST_LOG", "WARNING"),
+            *os.environ.get("HEADFRAME_BENCH_INGEST_ARGS", "").split(),  # e.g. "--flush-target-ms 200"
         ],
         env=os.environ.copy(),
         cwd=Path(__file__).resolve().parent.parent,
@@ -187,7 +193,7 @@ def _wait_until_subscribed(pub, timeout_s: float = 120.0) -> None:
         body = orjson.dumps(
             {"gateway": "BENCH-GW00", "readings": [{"sensor": "BENCH-SPIKE-00", "ts": ts, "value": 0.1}]}
         )
-        pub.publish(f"headframe/v1/{site}/BENCH-GW00/readings", body, qos=1)
+        pub.publish(f"{TOPIC_ROOT}/{site}/BENCH-GW00/readings", body, qos=1)
         time.sleep(0.25)
         probe.refresh_from_db()
         if probe.last_ts is not None:
@@ -240,7 +246,7 @@ def _latency(pub) -> None:
         ts = int(time.time() * 1000)
         body = orjson.dumps({"gateway": "BENCH-GW00", "readings": [{"sensor": code, "ts": ts, "value": 1.5}]})
         sent = time.perf_counter()
-        pub.publish(f"headframe/v1/{site}/BENCH-GW00/readings", body, qos=1)
+        pub.publish(f"{TOPIC_ROOT}/{site}/BENCH-GW00/readings", body, qos=1)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             row = (

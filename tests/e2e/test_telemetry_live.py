@@ -48,9 +48,13 @@ def seed() -> None:
     import django
 
     django.setup()
+    import datetime as dt
+
+    from django.utils import timezone
+
     from headframe.org import services as org
     from headframe.telemetry import services
-    from headframe.telemetry.models import Gateway
+    from headframe.telemetry.models import Gateway, Sensor
     from tests.factories import PASSWORD
 
     seed_unit("G", "Tập đoàn Than", "group")
@@ -80,7 +84,7 @@ def seed() -> None:
         ("A1-CH4-01", "ch4_pct", face, "face_return", gw_a, {"name": "CH₄ gió thải lò chợ"}),
         ("A1-CO-01", "co_ppm", face, "face_return", gw_a, {}),
         ("A1-O2-01", "o2_pct", face, "face_return", gw_a, {}),
-        ("A1-CO-02", "co_ppm", face, "face_return", gw_a, {"in_service": False}),
+        ("A1-CO-02", "co_ppm", face, "face_return", gw_a, {}),
         ("A1-CH4-02", "ch4_pct", heading, "development_heading", gw_a, {}),
         ("A1-CH4-03", "ch4_pct", heading, "development_heading", gw_a, {}),
         ("A1-V-01", "air_velocity_ms", heading, "development_heading", gw_a, {}),
@@ -93,6 +97,12 @@ def seed() -> None:
             actor=None, code=code, kind=kind, position=position, location=location, gateway=gateway, **extra
         )
 
+    # Out of service for calibration, as a safety officer's action leaves it: a reason and an expiry.
+    Sensor.objects.filter(code="A1-CO-02").update(
+        in_service=False,
+        out_of_service_until=timezone.now() + dt.timedelta(hours=8),
+        out_of_service_reason="hiệu chuẩn",
+    )
     now = int(time.time() * 1000)
     # Six and a half days of history every 5 minutes (stored only), then the last hour every 10 s (live).
     history = []
@@ -269,7 +279,8 @@ def test_methane_alarm_appears_live_and_is_acknowledged_from_the_page(page, serv
 
     # Methane back to normal: the acknowledged warning closes; the trip stays latched until it is reset.
     simulator.levels["A1-CH4-01"] = 0.42
-    expect(page.get_by_test_id("alarm-A1-CH4-01-ch4_face_return_warn")).to_have_count(0, timeout=15_000)
+    # (the warning returns once the value has stayed clear for its 30 s off-delay)
+    expect(page.get_by_test_id("alarm-A1-CH4-01-ch4_face_return_warn")).to_have_count(0, timeout=60_000)
     page.get_by_test_id(f"reset-{trip_id}").click()
     expect(page.get_by_test_id("no-alarms")).to_be_visible()
     expect(page.get_by_test_id("sensor-A1-CH4-01")).to_have_class("sensor st-normal selected")

@@ -85,7 +85,7 @@ def test_an_entry_without_email_or_webhook_is_refused_field_by_field(api, people
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert {tuple(d["loc"]) for d in detail} == {("body", "email"), ("body", "webhook_url")}
-    assert all(d["type"] == "channel_required" and "e-mail" in d["msg"] for d in detail)
+    assert all(d["type"] == "channel_required" and "webhook" in d["msg"] for d in detail)
     assert not OnCallEntry.objects.exists() and not AuditEntry.objects.filter(
         object_type="notify.oncallentry"
     )
@@ -122,7 +122,7 @@ def test_the_admin_keeps_the_roster_through_the_audited_services(client, people,
             "active": "on",
         },
     )
-    assert response.status_code == 200 and "e-mail" in response.content.decode()  # the form shows the error
+    assert response.status_code == 200 and "webhook" in response.content.decode()  # the form shows the error
     response = client.post(
         "/admin/notify/oncallentry/add/",
         {

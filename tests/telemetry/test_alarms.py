@@ -135,11 +135,19 @@ def test_silent_sensor_raises_stale_and_fresh_data_clears_it(mine, send):
     assert not stale.active and not stale.acked  # returned, still to be acknowledged
 
 
-def test_a_sensor_that_never_reported_goes_stale_three_periods_after_it_was_registered(mine):
+def test_a_sensor_that_never_reported_goes_stale_three_periods_after_it_was_registered(mine, send):
     registered = int(SensorState.objects.get(sensor=mine.ch4).updated_at.timestamp() * 1000)
+    send([("A1-PUMP-01", registered + 25_000, 1.0)], now_ms=registered + 26_000)  # its gateway is alive
     assert services.stale_scan(now_ms=registered + 29_000) == 0
-    assert services.stale_scan(now_ms=registered + 31_000) == 4  # none of the four sensors ever reported
+    assert services.stale_scan(now_ms=registered + 31_000) == 3  # the three sensors that never reported
     assert condition(mine.ch4, "stale").active
+
+
+def test_a_gateway_that_never_reported_is_one_alarm_once_all_its_sensors_are_due(mine):
+    registered = int(SensorState.objects.get(sensor=mine.ch4).updated_at.timestamp() * 1000)
+    assert services.stale_scan(now_ms=registered + 31_000) == 1
+    assert list(Alarm.objects.values_list("limit_code", "gateway__code")) == [("gateway_lost", "GW-A1")]
+    assert AlarmCondition.objects.filter(limit_code="stale", active=True, suppressed=True).count() == 4
 
 
 def test_gateway_death_is_one_alarm_for_all_its_sensors(mine, send):

@@ -460,3 +460,34 @@ def test_sparkplug_payload_that_is_not_protobuf_is_quarantined(edge, worker, pub
     assert rows[0][0] == "GW-A1" and "not a Sparkplug B payload" in rows[0][1]
     assert rows[1][0] == "Mine-A/EDGE-UNKNOWN" and "no gateway registered" in rows[1][1]
     assert len(worker.acked) == 2
+
+
+def _body(readings) -> bytes:
+    return orjson.dumps(
+        {"gateway": "GW-A1", "readings": [{"sensor": s, "ts": ts, "value": v} for s, ts, v in readings]}
+    )
+
+
+def test_while_ingest_is_behind_a_message_that_may_raise_an_alarm_jumps_the_queue(edge, worker, publisher):
+    t = now_ms()
+    for n in range(5):  # a backlog of ordinary readings that nobody has stored yet
+        publish(publisher, TOPIC, _body([("A1-CO-01", t - 5000 + n, 2.0), ("A1-O2-01", t - 5000 + n, 20.8)]))
+    assert wait_for(lambda: worker.queue.qsize() == 5)
+    publish(publisher, TOPIC, _body([("A1-CH4-01", t - 100, 1.6)]))  # beyond the methane trip
+    assert wait_for(lambda: worker.urgent.qsize() == 1)
+    first = worker.collect(0)
+    assert [orjson.loads(m.payload)["readings"][0]["sensor"] for m in first] == ["A1-CH4-01"]
+    assert worker.process(first)
+    assert Alarm.objects.filter(limit_code="ch4_face_return_trip").count() == 1
+    assert Reading.objects.filter(sensor=edge.co).count() == 0  # the backlog is still waiting
+    assert worker.pump(lambda: Reading.objects.filter(sensor=edge.co).count() == 5)
+
+
+def test_a_sparkplug_death_never_overtakes_the_data_sent_before_it(edge, worker, publisher):
+    t = now_ms()
+    for n in range(3):
+        publish(publisher, TOPIC, _body([("A1-CO-01", t - 5000 + n, 2.0)]))
+    assert wait_for(lambda: worker.queue.qsize() == 3)
+    publish(publisher, spb("NDEATH"), encode_payload([M("bdSeq", 0, DataType.INT64)]))
+    assert wait_for(lambda: worker.queue.qsize() == 4)
+    assert worker.urgent.qsize() == 0

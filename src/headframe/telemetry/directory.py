@@ -7,6 +7,7 @@ registry changes within RELOAD_AFTER_S.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -45,6 +46,9 @@ class SensorInfo:
     site_id: int
     site_path: str
     rules: tuple[Rule, ...]
+    # The fast path's cheap test (telemetry.mqtt): a value at or beyond these may raise an alarm.
+    alert_high: float = float("inf")
+    alert_low: float = float("-inf")
 
 
 class SensorDirectory:
@@ -113,6 +117,12 @@ class SensorDirectory:
                 site_id=site.id,
                 site_path=site.path,
                 rules=tuple(rules),
+                alert_high=min(
+                    [r.limit.threshold for r in rules if r.limit.direction == "high"], default=math.inf
+                ),
+                alert_low=max(
+                    [r.limit.threshold for r in rules if r.limit.direction == "low"], default=-math.inf
+                ),
             )
             by_code[sensor.code] = info
             if sensor.sparkplug_metric:
@@ -147,6 +157,10 @@ class SensorDirectory:
         with self._lock:
             self._load()
         return True
+
+    def peek(self) -> dict[str, SensorInfo]:
+        """The sensors by code as loaded, never reloading (for threads that must not touch the database)."""
+        return self._by_code
 
     def by_id(self, sensor_id: int) -> SensorInfo | None:
         self._fresh()

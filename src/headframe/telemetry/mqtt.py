@@ -60,6 +60,7 @@ DATABASE_ERROR_ATTEMPTS = (
 GATEWAY_RELOAD_S = 30.0
 GATEWAY_MISS_RETRY_S = 3.0
 REBIRTH_EVERY_S = 10.0
+BYTES_PER_READING = 60  # a reading in the JSON message format, roughly
 
 
 @dataclass
@@ -68,10 +69,16 @@ class Options:
     port: int = 1883
     client_id: str = ""
     share_group: str = "headframe"
+    topic_root: str = JSON_PREFIX  # JSON readings arrive on <root>/<site>/<gateway>/readings
     username: str = ""
     password: str = ""
     max_batch: int = 200
     max_wait_ms: int = 20  # every message waits up to this for company: it adds to the alarm latency
+    # A flush is also cut at about this many readings, and at what the last flushes stored in flush_target_ms
+    # (the machine may be busy): an alarm candidate waits for at most one short flush.
+    max_batch_readings: int = 50_000
+    flush_target_ms: int = 100
+    fast_path_backlog: int = 2  # with more messages waiting, alarm candidates jump the queue (0: never)
     max_bytes: int = 1024 * 1024
     session_expiry_s: int = 86_400
     keepalive_s: int = 30
@@ -95,6 +102,7 @@ class Incoming:
     qos: int
     generation: int  # which connection delivered it: an ack only makes sense on that connection
     received_ms: int
+    body: object = None  # the JSON document, when the network thread already parsed it (see _on_message)
 
 
 @dataclass
@@ -148,6 +156,11 @@ class IngestWorker:
     def __init__(self, options: Options) -> None:
         self.options = options
         self.queue: queue.Queue[Incoming] = queue.Queue()
+        # Messages that may raise an alarm, taken before the bulk queue when ingest is behind (the fast path).
+        self.urgent: queue.Queue[Incoming] = queue.Queue()
+        # Bytes of messages per flush: what the recent flushes stored in flush_target_ms, so that an alarm
+        # candidate waits for one short flush however busy the machine is (~60 bytes of JSON per reading).
+        self._flush_bytes = options.max_batch_readings * BYTES_PER_READING
         self.stats = Stats()
         self.connected = threading.Event()
         self.subscribed = threading.Event()
@@ -186,7 +199,7 @@ class IngestWorker:
         share = f"$share/{self.options.share_group}/" if self.options.share_group else ""
         qos1 = SubscribeOptions(qos=1)
         return [
-            (f"{share}{JSON_PREFIX}/+/+/readings", qos1),
+            (f"{share}{self.options.topic_root}/+/+/readings", qos1),
             (f"{share}{NAMESPACE}/+/NDATA/#", qos1),
             (f"{share}{NAMESPACE}/+/DDATA/#", qos1),
             (f"{share}{NAMESPACE}/+/NDEATH/#", qos1),
@@ -254,23 +267,73 @@ class IngestWorker:
             self.subscribed.set()
 
     def _on_message(self, client, userdata, msg) -> None:
-        self.queue.put(
-            Incoming(msg.topic, msg.payload, msg.mid, msg.qos, self._generation, int(time.time() * 1000))
+        incoming = Incoming(
+            msg.topic, msg.payload, msg.mid, msg.qos, self._generation, int(time.time() * 1000)
         )
+        backlog = self.options.fast_path_backlog
+        if backlog and self.queue.qsize() >= backlog and self._may_alarm(incoming):
+            self.urgent.put(incoming)
+        else:
+            self.queue.put(incoming)
+
+    def _may_alarm(self, incoming: Incoming) -> bool:
+        """The fast path's sorting, only while ingest is behind: a JSON message with a reading beyond one of its
+        sensor's high/low limits or outside its range, or not a number, may raise an
+        alarm — it must not wait behind the backlog of bulk readings. The JSON is parsed here once and
+        kept for the worker; the sensor directory is read as loaded (never reloaded from this thread)."""
+        topic = incoming.topic
+        if topic.startswith(NAMESPACE + "/"):
+            return False  # Sparkplug keeps its order: a death must never overtake the data sent before it
+        if len(incoming.payload) > self.options.max_bytes or not topic.startswith(
+            self.options.topic_root + "/"
+        ):
+            return False
+        try:
+            body = orjson.loads(incoming.payload)
+        except orjson.JSONDecodeError:
+            return False
+        incoming.body = body
+        readings = body.get("readings") if isinstance(body, dict) else None
+        if not isinstance(readings, list):
+            return False
+        known = directory.peek()
+        for reading in readings:
+            if not isinstance(reading, dict):
+                continue
+            info = known.get(reading.get("sensor"))
+            if info is None:
+                continue
+            value = reading.get("value")
+            if value.__class__ is not float and value.__class__ is not int:
+                return True  # not a number: a sensor fault
+            if (
+                value >= info.alert_high
+                or value <= info.alert_low
+                or not info.range_min <= value <= info.range_max
+            ):
+                return True
+        return False
 
     # ------------------------------------------------------------------ worker thread
 
     def collect(self, timeout: float) -> list[Incoming]:
-        """Up to max_batch messages: wait `timeout` for the first, then at most max_wait_ms for the rest."""
+        """Up to max_batch messages (and about max_batch_readings readings): alarm candidates first, alone and
+        at once; else wait `timeout` for the first, then at most max_wait_ms for the rest."""
+        urgent = self._drain(self.urgent)
+        if urgent:
+            return urgent
         try:
             first = self.queue.get(timeout=timeout) if timeout > 0 else self.queue.get_nowait()
         except queue.Empty:
-            return []
+            return self._drain(self.urgent)
         messages = [first]
+        budget = self._flush_bytes
+        size = len(first.payload)
         deadline = time.monotonic() + self.options.max_wait_ms / 1000
-        while len(messages) < self.options.max_batch:
+        while len(messages) < self.options.max_batch and size < budget and self.urgent.empty():
             try:
                 messages.append(self.queue.get_nowait())
+                size += len(messages[-1].payload)
                 continue
             except queue.Empty:
                 pass
@@ -279,6 +342,26 @@ class IngestWorker:
                 break
             try:
                 messages.append(self.queue.get(timeout=remaining))
+                size += len(messages[-1].payload)
+            except queue.Empty:
+                break
+        return messages
+
+    def _adapt(self, size: int, seconds: float) -> None:
+        """Move the flush size towards what this flush's speed stores in flush_target_ms (smoothed)."""
+        o = self.options
+        if seconds <= 0 or size < BYTES_PER_READING * 100:
+            return  # too small to say anything about the speed
+        wanted = size / seconds * o.flush_target_ms / 1000
+        ceiling = o.max_batch_readings * BYTES_PER_READING
+        smoothed = 0.7 * self._flush_bytes + 0.3 * wanted
+        self._flush_bytes = int(min(ceiling, max(BYTES_PER_READING * 500, smoothed)))
+
+    def _drain(self, source: queue.Queue) -> list[Incoming]:
+        messages: list[Incoming] = []
+        while len(messages) < self.options.max_batch:
+            try:
+                messages.append(source.get_nowait())
             except queue.Empty:
                 break
         return messages
@@ -286,6 +369,7 @@ class IngestWorker:
     def process(self, messages: list[Incoming]) -> bool:
         """Store the messages, then acknowledge them. False (nothing acknowledged) if stopped while the
         database was unavailable: the broker delivers them again later."""
+        started = time.perf_counter()
         steps = self._with_retry(lambda: self._plan(messages))
         if steps is None:
             return False
@@ -303,6 +387,7 @@ class IngestWorker:
                 backoff = min(backoff * 2, self.options.retry_max_s)
             except Exception as exc:  # a message that breaks ingest must not stop the others
                 steps[index : index + 1] = self._isolate(step, exc)
+        self._adapt(sum(len(m.payload) for m in messages), time.perf_counter() - started)
         if self.options.ack_delay_ms:
             time.sleep(self.options.ack_delay_ms / 1000)
         self._ack(messages)
@@ -323,17 +408,16 @@ class IngestWorker:
     def run(self) -> None:
         """The worker thread: store and acknowledge until stopped, then drain what was received."""
         o = self.options
-        next_scan = time.monotonic() + o.scan_every_s
         next_log = time.monotonic() + o.log_every_s
+        # The watchdog (stale data, lost gateways, expiries, escalation) runs beside the worker, never in it: a
+        # flood of no-data alarms must not hold up the readings, and the alarms, queued behind it.
+        threading.Thread(target=self._maintenance_loop, name="ingest-watchdog", daemon=True).start()
         try:
             while not self.stopping.is_set():
                 messages = self.collect(0.25)
                 if messages and not self.process(messages):
                     break
                 now = time.monotonic()
-                if now >= next_scan:
-                    self._maintenance()
-                    next_scan = now + o.scan_every_s
                 if now >= next_log:
                     log.info("ingest: %s", self.stats.line(self.queue.qsize()))
                     next_log = now + o.log_every_s
@@ -376,25 +460,30 @@ class IngestWorker:
 
     def _topic_gateway(self, topic: str) -> str:
         parts = topic.split("/")
-        if topic.startswith(JSON_PREFIX + "/") and len(parts) == 5:
-            return parts[3]
+        root = self.options.topic_root + "/"
+        if topic.startswith(root):
+            rest = topic[len(root) :].split("/")
+            return rest[1] if len(rest) == 3 else ""
         if parts[0] == NAMESPACE and len(parts) >= 4:
             return self._nodes.get((parts[1], parts[3])) or f"{parts[1]}/{parts[3]}"
         return ""
 
     def _parse_json(self, message: Incoming) -> list:
-        parts = message.topic.split("/")
-        if len(parts) != 5 or f"{parts[0]}/{parts[1]}" != JSON_PREFIX or parts[4] != "readings":
+        root = self.options.topic_root + "/"
+        parts = message.topic[len(root) :].split("/") if message.topic.startswith(root) else []
+        if len(parts) != 3 or parts[2] != "readings":
             return [_Quarantine("", f"unexpected topic {message.topic[:200]}", message, JSON_CHANNEL)]
-        site, gateway = parts[2], parts[3]
+        site, gateway = parts[0], parts[1]
 
         def bad(reason: str) -> list:
             return [_Quarantine(gateway, reason, message, JSON_CHANNEL)]
 
-        try:
-            body = orjson.loads(message.payload)
-        except orjson.JSONDecodeError as exc:
-            return bad(f"not JSON: {exc}")
+        body = message.body
+        if body is None:
+            try:
+                body = orjson.loads(message.payload)
+            except orjson.JSONDecodeError as exc:
+                return bad(f"not JSON: {exc}")
         if not isinstance(body, dict):
             return bad("expected a JSON object with gateway, seq and readings")
         named = body.get("gateway")
@@ -542,6 +631,13 @@ class IngestWorker:
                     # name another message now): the broker delivers it again and ingest sees a duplicate.
                     self.client.ack(message.mid, message.qos)
 
+    def _maintenance_loop(self) -> None:
+        try:
+            while not self.stopping.wait(self.options.scan_every_s):
+                self._maintenance()
+        finally:
+            connections.close_all()
+
     def _maintenance(self) -> None:
         try:
             raised, expired = watchdog_tick()
@@ -595,9 +691,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--share-group", default="headframe", help="shared subscription group spreading the load (headframe)"
     )
     parser.add_argument(
+        "--topic-root",
+        default=env("HEADFRAME_MQTT_TOPIC_ROOT") or JSON_PREFIX,
+        help=f"JSON readings arrive on <root>/<site>/<gateway>/readings ({JSON_PREFIX}); "
+        "two headframe installations on one broker each keep their own root",
+    )
+    parser.add_argument(
         "--username", default=env("HEADFRAME_MQTT_USERNAME", ""), help="env HEADFRAME_MQTT_USERNAME"
     )
     parser.add_argument("--max-batch", type=_positive, default=200, help="messages per transaction (200)")
+    parser.add_argument(
+        "--max-batch-readings",
+        type=_positive,
+        default=50_000,
+        help="about this many readings per transaction at most (50000): an alarm waits for at most one flush",
+    )
+    parser.add_argument(
+        "--flush-target-ms",
+        type=_positive,
+        default=100,
+        help="size flushes to take about this long at the speed of the last ones (100): an alarm waits for one",
+    )
+    parser.add_argument(
+        "--fast-path-backlog",
+        type=_non_negative,
+        default=2,
+        help="with this many messages waiting, messages that may raise an alarm jump the queue (2; 0 = never)",
+    )
     parser.add_argument(
         "--max-wait-ms",
         type=_non_negative,
@@ -660,10 +780,14 @@ def main(argv: list[str]) -> int:
         port=args.port,
         client_id=args.client_id,
         share_group=args.share_group,
+        topic_root=args.topic_root.strip("/") or JSON_PREFIX,
         username=args.username,
         password=os.environ.get("HEADFRAME_MQTT_PASSWORD", ""),
         max_batch=args.max_batch,
+        max_batch_readings=args.max_batch_readings,
         max_wait_ms=args.max_wait_ms,
+        fast_path_backlog=args.fast_path_backlog,
+        flush_target_ms=args.flush_target_ms,
         max_bytes=args.max_bytes,
         session_expiry_s=args.session_expiry,
         scan_every_s=args.scan_every,

@@ -685,8 +685,9 @@ def _faults_without_value(doubtful: dict[tuple[int, int], str], states) -> int:
 
 
 class _RiseWindows:
-    """Per sensor, the (ts, value) readings of the last rate-of-rise window this process has seen, so a rise is
-    computed without a query per flush; a sensor's window is read once from storage when this process first
+    """Per sensor, the lowest value of the last rate-of-rise window this process has seen, kept as a monotonic
+    queue (values increasing from the oldest; a new value drops every older value that is not lower), so each
+    reading costs O(1) and no query; a sensor's window is read once from storage when this process first
     evaluates it. Several ingest processes each see a share of a sensor's readings: the lowest value each one
     sees is never below the true one, so a steady rise is still seen by the process that gets its readings."""
 
@@ -694,23 +695,28 @@ class _RiseWindows:
         self._lock = threading.Lock()
         self._windows: dict[int, deque] = {}
 
+    @staticmethod
+    def _push(window: deque, ts: int, value: float, window_ms: int) -> float:
+        while window and window[-1][1] >= value:
+            window.pop()
+        window.append((ts, value))
+        while window[0][0] < ts - window_ms:
+            window.popleft()
+        return window[0][1]
+
     def lowest(self, sid: int, window_ms: int, points: list[tuple[int, float]]) -> list[float]:
         """The lowest value in the window ending at each point (points in time order), points included."""
         with self._lock:
             window = self._windows.get(sid)
         if window is None:
             first = points[0][0]
-            window = deque(reading_store().read_raw(sid, first - window_ms, first, 100_000))
+            window = deque()
+            for ts, value in reading_store().read_raw(sid, first - window_ms, first, 100_000):
+                self._push(window, ts, value, window_ms)
             with self._lock:
                 self._windows[sid] = window
-        out = []
         with self._lock:
-            for ts, value in points:
-                window.append((ts, value))
-                while window and window[0][0] < ts - window_ms:
-                    window.popleft()
-                out.append(min(v for _t, v in window))
-        return out
+            return [self._push(window, ts, value, window_ms) for ts, value in points]
 
     def clear(self) -> None:
         with self._lock:
@@ -940,15 +946,31 @@ def stale_scan(*, now_ms: int | None = None) -> int:
         if last_ts is not None and now_ms - last_ts > 3000 * info.period_s:
             silent.append(info)
     lost = _lost_gateways()
+    raised = _never_seen_gateways_lost(silent, lost, now_ms)
+    if raised:
+        lost = _lost_gateways()
     by_rule = [i for i in silent if i.gateway_id in lost]
     if by_rule:
         _suppress_stale(by_rule, now_ms)
-    raised = _raise_stale([i for i in silent if i.gateway_id not in lost], now_ms, reason="")
+    raised += _raise_stale([i for i in silent if i.gateway_id not in lost], now_ms, reason="")
     return raised + _annunciate_after_gateway_return(silent, lost, now_ms)
 
 
+def _never_seen_gateways_lost(silent: list[SensorInfo], lost: dict, now_ms: int) -> int:
+    """A gateway that never sent anything (a new installation, a gateway never connected) has no silence of
+    its own to time: as soon as one of its sensors is due, the gateway is what is missing — one alarm, not
+    one per sensor."""
+    candidates = {info.gateway_id for info in silent if info.gateway_id not in lost}
+    if not candidates:
+        return 0
+    never_seen = Gateway.objects.filter(pk__in=candidates, last_seen__isnull=True).values_list(
+        "code", flat=True
+    )
+    return sum(gateway_lost(gateway_code=code, now_ms=now_ms, reason="never reported") for code in never_seen)
+
+
 STALE_CHUNK = (
-    50  # sensors per transaction: a gateway outage of 1 000 sensors must not stall ingest for seconds
+    20  # sensors per transaction: a flood of stale alarms must not hold SQLite's write lock for long
 )
 
 
@@ -1482,6 +1504,11 @@ def sensor_create(*, actor, loc: tuple = ("body",), **fields) -> Sensor:
         fields.setdefault("unit_of_measure", uom)
         fields.setdefault("range_min", lo)
         fields.setdefault("range_max", hi)
+    if fields.get("in_service") is False:
+        raise ValidationFailed(
+            "a new sensor is in service; a safety officer takes it out of service with a reason and an expiry",
+            loc=(*loc, "in_service"),
+        )
     sensor = Sensor(**fields)
     gateway = getattr(sensor, "gateway", None) if sensor.gateway_id else None
     position = Unit.objects.filter(pk=sensor.position_id).first() if sensor.position_id else None

@@ -1,14 +1,23 @@
 // History of one sensor: readings from /api/v1/telemetry/sensors/<code>/readings with step=auto (raw readings
 // up to 6 h, 1-minute or 1-hour aggregates beyond), average line with a min–max band for aggregates, limit
-// lines, and zooming that loads finer data for the zoomed window. No inline script (CSP).
+// lines, and zooming that loads finer data for the zoomed window. The period is the last 6 h / 1 d / 7 d / 30 d,
+// or whole calendar days (?from=dd/mm/yyyy&to=dd/mm/yyyy, bounds computed by the server in Vietnam time).
+// No inline script (CSP).
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("history-config").textContent);
   var locale = cfg.lang === "en" ? "en-GB" : "vi-VN";
   var TZ = "Asia/Ho_Chi_Minh";
-  var dayFmt = new Intl.DateTimeFormat(locale, { timeZone: TZ, day: "2-digit", month: "2-digit" });
-  var hmFmt = new Intl.DateTimeFormat(locale, { timeZone: TZ, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  var fullFmt = new Intl.DateTimeFormat(locale, { timeZone: TZ, day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  // Dates read dd/mm/yyyy HH:MM:SS in Vietnam time whatever the browser's locale.
+  var partsFmt = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, day: "2-digit", month: "2-digit", year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+  function parts(t) {
+    var p = {};
+    partsFmt.formatToParts(t).forEach(function (x) { p[x.type] = x.value; });
+    return p;
+  }
+  var dayFmt = { format: function (t) { var p = parts(t); return p.day + "/" + p.month; } };
+  var hmFmt = { format: function (t) { var p = parts(t); return p.hour + ":" + p.minute; } };
+  var fullFmt = { format: function (t) { var p = parts(t); return p.day + "/" + p.month + "/" + p.year + " " + p.hour + ":" + p.minute + ":" + p.second; } };
   var num = new Intl.NumberFormat(locale, { minimumFractionDigits: cfg.decimals, maximumFractionDigits: cfg.decimals });
   var HOUR = 3600 * 1000;
   var RANGES = { "6h": 6 * HOUR, "1d": 24 * HOUR, "7d": 7 * 24 * HOUR, "30d": 30 * 24 * HOUR };
@@ -71,7 +80,7 @@
     var span = view.to - view.from;
     chart.setOption({
       animation: false,
-      grid: { left: 60, right: 24, top: 24, bottom: 70 },
+      grid: { left: 60, right: 24, top: 24, bottom: 80 },
       title: { show: empty, text: cfg.labels.no_data, left: "center", top: "middle", textStyle: { color: "#98a2ad", fontSize: 13, fontWeight: 400 } },
       legend: { top: 0, data: [cfg.labels.avg, cfg.labels.range] },
       tooltip: {
@@ -88,7 +97,7 @@
       xAxis: {
         type: "time", min: view.from, max: view.to,
         axisLabel: {
-          hideOverlap: true,
+          hideOverlap: true, lineHeight: 15,
           formatter: function (v) { var t = new Date(v); return span > 2 * 24 * HOUR ? dayFmt.format(t) : hmFmt.format(t) + "\n" + dayFmt.format(t); }
         }
       },
@@ -108,7 +117,7 @@
             symbol: "none", silent: true,
             data: cfg.limits.map(function (l) {
               var colour = COLOURS[l.priority] || "#98a2ad";
-              return { yAxis: l.threshold, lineStyle: { color: colour, type: "dashed" }, label: { formatter: l.code + " " + (l.direction === "high" ? "≥ " : "≤ ") + num.format(l.threshold), color: colour, position: "insideEndTop" } };
+              return { yAxis: l.threshold, lineStyle: { color: colour, type: "dashed" }, label: { formatter: l.label + " " + (l.direction === "high" ? "≥ " : "≤ ") + num.format(l.threshold), color: colour, position: "insideEndTop" } };
             })
           }
         }
@@ -137,11 +146,8 @@
     }, 350);
   }
 
-  function load(rangeKey) {
-    var to = Date.now();
-    var from = to - RANGES[rangeKey];
+  function loadPeriod(from, to) {
     var request = ++view.request;
-    document.querySelectorAll(".range-bar button").forEach(function (b) { b.classList.toggle("active", b.dataset.range === rangeKey); });
     stepNode.textContent = cfg.labels.loading;
     fetchRange(from, to).then(function (data) {
       if (request !== view.request) return;
@@ -152,10 +158,22 @@
       draw(true);
     }).catch(function () { stepNode.textContent = ""; });
   }
+  function markActive(rangeKey) {
+    document.querySelectorAll(".range-bar button").forEach(function (b) {
+      b.classList.toggle("active", rangeKey ? b.dataset.range === rangeKey : !b.dataset.range);
+    });
+  }
+  function load(rangeKey) {
+    var to = Date.now();
+    markActive(rangeKey);
+    loadPeriod(to - RANGES[rangeKey], to);
+  }
 
-  document.querySelectorAll(".range-bar button").forEach(function (b) {
+  document.querySelectorAll(".range-bar button[data-range]").forEach(function (b) {
     b.addEventListener("click", function () { load(b.dataset.range); });
   });
-  function start() { load("7d"); }
+  function start() {
+    if (cfg.period) { markActive(null); loadPeriod(cfg.period.from_ms, cfg.period.to_ms); } else load("7d");
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 })();

@@ -11,8 +11,6 @@
   var HOUR = 3600 * 1000;
   var cursor = cfg.cursor || 0;
   var conn = document.getElementById("conn");
-  var banner = document.getElementById("alarm-banner");
-  var bannerList = document.getElementById("alarm-banner-list");
 
   function setConn(state) {
     conn.dataset.state = state;
@@ -56,63 +54,70 @@
   document.addEventListener("click", onGesture);
   document.addEventListener("keydown", onGesture);
   soundButton.addEventListener("click", onGesture);
-  document.getElementById("silence").addEventListener("click", function () {
-    silenced = true;
-    banner.dataset.sounding = "0";
-  });
   try { ensureAudio(); } catch (e) { /* no audio on this device */ }
   showSoundButton();
 
-  // ------------------------------------------------------------ banner: unacknowledged high/urgent alarms
+  // ------------------------------------------------------------ banner: server-rendered with the alarm list
+  // It names the few newest unacknowledged urgent/high alarms and counts the rest; it sits in the page's flow
+  // above the list, so it never covers it. Here only: sound, and silence until the next new alarm.
+  function banner() { return document.getElementById("alarm-banner"); }
+  var known = null;  // unacknowledged alert rows (condition:raised) seen so far: a new one sounds again
   function updateBanner() {
+    var node = banner();
+    if (!node) return;
     var rows = Array.prototype.slice.call(document.querySelectorAll('#alarm-list tr[data-alert="1"]'));
-    bannerList.replaceChildren.apply(bannerList, rows.map(function (row) {
-      var li = document.createElement("li");
-      li.textContent = row.dataset.message;
-      return li;
-    }));
-    banner.hidden = rows.length === 0;
-    banner.dataset.urgent = rows.some(function (r) { return r.dataset.priority === "urgent"; }) ? "1" : "0";
+    var keys = rows.map(function (r) { return r.dataset.condition + ":" + r.dataset.raised; });
+    if (known && keys.some(function (k) { return known.indexOf(k) < 0; })) silenced = false;  // a new occurrence
+    known = keys;
     if (!rows.length) silenced = false;
-    banner.dataset.sounding = !banner.hidden && !silenced ? "1" : "0";
+    node.dataset.sounding = !node.hidden && !silenced ? "1" : "0";
   }
   setInterval(function () {
-    if (!banner.hidden && !silenced) beep(banner.dataset.urgent === "1");
+    var node = banner();
+    if (node && !node.hidden && !silenced) beep(node.dataset.urgent === "1");
   }, 3000);
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest(".alarm-banner .silence")) {
+      silenced = true;
+      var node = banner();
+      if (node) node.dataset.sounding = "0";
+    }
+  });
 
-  // ------------------------------------------------------------ alarm list: server-rendered, swapped in
-  function fieldKey(el) {
-    var row = el.closest("tr[data-condition]");
-    var form = el.closest("form");
-    return row ? row.dataset.condition + "|" + (form ? form.getAttribute("action") : "") + "|" + el.name : null;
-  }
+  // ------------------------------------------------------------ alarm console: server-rendered, swapped in
+  // The console (banner, open alarms, what is hidden) is one fragment. A refresh keeps what the operator is
+  // typing, which alarms are ticked and which panels are open ([data-keep] / [data-keep-open]).
   function swapAlarms(html) {
-    var current = document.getElementById("alarm-list");
+    var current = document.getElementById("alarm-console");
     var tpl = document.createElement("template");
     tpl.innerHTML = html.trim();
-    var fresh = tpl.content.querySelector("#alarm-list");
+    var fresh = tpl.content.querySelector("#alarm-console");
     if (!current || !fresh) return;
-    // Keep what the operator is typing and which shelve panels are open.
     var kept = {};
     var focusKey = null;
-    current.querySelectorAll("tr[data-condition] input, tr[data-condition] select").forEach(function (el) {
-      var key = fieldKey(el);
-      if (key && el.value && el.type !== "hidden") kept[key] = el.value;
+    current.querySelectorAll("[data-keep]").forEach(function (el) {
+      var key = el.dataset.keep;
+      if (el.type === "checkbox") kept[key] = el.checked;
+      else if (el.value) kept[key] = el.value;
       if (el === document.activeElement) focusKey = key;
     });
     var open = {};
-    current.querySelectorAll("details.shelve[open]").forEach(function (d) {
-      open[d.closest("tr").dataset.condition] = true;
-    });
+    current.querySelectorAll("details[data-keep-open][open]").forEach(function (d) { open[d.dataset.keepOpen] = true; });
     var focusEl = null;
-    fresh.querySelectorAll("tr[data-condition] input, tr[data-condition] select").forEach(function (el) {
-      var key = fieldKey(el);
-      if (el.type !== "hidden" && kept[key] !== undefined) el.value = kept[key];
-      if (key && key === focusKey) focusEl = el;
+    fresh.querySelectorAll("[data-keep]").forEach(function (el) {
+      var key = el.dataset.keep;
+      if (kept[key] !== undefined) {
+        if (el.type === "checkbox") el.checked = kept[key];
+        else el.value = kept[key];
+      }
+      if (key === focusKey) focusEl = el;
     });
-    fresh.querySelectorAll("details.shelve").forEach(function (d) {
-      if (open[d.closest("tr").dataset.condition]) d.open = true;
+    fresh.querySelectorAll("details[data-keep-open]").forEach(function (d) {
+      if (open[d.dataset.keepOpen]) d.open = true;
     });
+    var selectAll = document.querySelector("#alarm-console .select-all");
+    var freshAll = fresh.querySelector(".select-all");
+    if (selectAll && freshAll) freshAll.checked = selectAll.checked;
     current.replaceWith(fresh);
     if (focusEl) focusEl.focus();
     updateBanner();
@@ -136,13 +141,22 @@
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(refreshAlarms, 150);
   }
+  // "Select all" ticks every unacknowledged alarm shown.
+  document.addEventListener("change", function (ev) {
+    var all = ev.target.closest && ev.target.closest("#alarm-console .select-all");
+    if (!all) return;
+    document.querySelectorAll('#alarm-console input[name="conditions"]').forEach(function (box) { box.checked = all.checked; });
+  });
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     if (!form.classList || !form.classList.contains("alarm-action")) return;
     ev.preventDefault();
-    var button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = true;
-    fetch(form.action, { method: "POST", body: new FormData(form), headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
+    var data = new FormData(form);  // includes the ticked boxes tied to the form by their form="…" attribute
+    var submitter = ev.submitter;
+    if (submitter && submitter.name) data.append(submitter.name, submitter.value);
+    var buttons = form.querySelectorAll("button[type=submit]");
+    buttons.forEach(function (b) { b.disabled = true; });
+    fetch(form.action, { method: "POST", body: data, headers: { "X-Requested-With": "fetch" }, credentials: "same-origin" })
       .then(function (r) {
         return r.text().then(function (text) {
           if (!r.ok) throw new Error(text || String(r.status));
@@ -152,10 +166,13 @@
       .then(function (html) {
         // The action's own inputs are done with: do not carry them over.
         form.querySelectorAll("input:not([type=hidden])").forEach(function (el) { el.value = ""; });
+        if (form.id === "ack-many") {
+          document.querySelectorAll('#alarm-console input[name="conditions"], #alarm-console .select-all').forEach(function (box) { box.checked = false; });
+        }
         swapAlarms(html);
       })
       .catch(function (err) {
-        if (button) button.disabled = false;
+        buttons.forEach(function (b) { b.disabled = false; });
         window.alert(err.message);
       });
   });

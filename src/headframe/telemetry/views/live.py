@@ -1,0 +1,122 @@
+"""The live page's stream (server-sent events): new alarm-journal entries (the journal id is the SSE event id, so
+a reconnecting browser resumes with Last-Event-ID) and the sensor tiles that changed since the last tick."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone, translation
+
+from headframe.org.models import Unit
+from headframe.telemetry import selectors
+from headframe.telemetry.models import JournalEvent
+from headframe.telemetry.views.console import (
+    sensor_tiles,
+    site_or_404,
+    tile_json,
+)
+from headframe.telemetry.views.words import condition_meaning
+
+log = logging.getLogger(__name__)
+
+
+STREAM_TICK_S = 1.0
+STREAM_MAX_S = 300.0  # then the stream ends and the browser reconnects with Last-Event-ID
+STREAM_HEARTBEAT_S = 15.0
+STREAM_RETRY_MS = 2000
+
+
+def _sse(event: str, data, event_id: int | None = None) -> str:
+    lines = []
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines.append(f"event: {event}")
+    lines.append("data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines) + "\n\n"
+
+
+def _journal_json(entry) -> dict:
+    at = timezone.localtime(entry.at)
+    cond = entry.condition
+    return {
+        "id": entry.id,
+        "condition": entry.condition_id,
+        "sensor": cond.sensor.code if cond.sensor_id else cond.gateway.code,
+        "limit": cond.limit_code,
+        "event": entry.event,
+        "event_label": str(JournalEvent(entry.event).label),
+        "state": entry.state,
+        "priority": entry.alarm.priority if entry.alarm else None,
+        "message": condition_meaning(cond, cond.sensor, cond.gateway.code if cond.gateway_id else ""),
+        "user": entry.user.username if entry.user else None,
+        "comment": entry.comment,
+        "time": at.strftime("%H:%M:%S"),
+    }
+
+
+def _poll(user, site: Unit, cursor: int, language: str) -> tuple[list[dict], list[dict]]:
+    """One tick of the stream, in a worker thread: journal entries after the cursor and every sensor tile."""
+    with translation.override(language):
+        entries = selectors.journal_after(user, after_id=cursor, site_path=site.path)
+        return [_journal_json(e) for e in entries], [tile_json(t) for t in sensor_tiles(user, site)]
+
+
+def _cursor(request) -> int:
+    for raw in (request.headers.get("Last-Event-ID"), request.GET.get("after")):
+        if raw:
+            try:
+                return max(0, int(raw))
+            except ValueError:
+                continue
+    return -1  # no cursor: start from the newest entry
+
+
+async def _events(user, site: Unit, cursor: int, language: str, max_s: float = STREAM_MAX_S):
+    started = last_sent = time.monotonic()
+    sent: dict[str, tuple] = {}
+    if cursor < 0:
+        cursor = await sync_to_async(selectors.journal_last_id)(site_path=site.path)
+    yield f"retry: {STREAM_RETRY_MS}\n\n"
+    try:
+        while time.monotonic() - started < max_s:
+            entries, tiles = await sync_to_async(_poll)(user, site, cursor, language)
+            for entry in entries:
+                cursor = entry["id"]
+                yield _sse("journal", entry, cursor)
+            changed = []
+            for tile in tiles:
+                key = (tile["ts"], tile["value"], tile["css"], tile["flash"], tile["stale"])
+                if sent.get(tile["code"]) != key:
+                    sent[tile["code"]] = key
+                    changed.append(tile)
+            if changed:
+                yield _sse("sensors", changed)
+            if entries or changed:
+                last_sent = time.monotonic()
+            elif time.monotonic() - last_sent >= STREAM_HEARTBEAT_S:
+                last_sent = time.monotonic()
+                yield ": keep-alive\n\n"
+            await asyncio.sleep(STREAM_TICK_S)
+    except asyncio.CancelledError:
+        log.debug("live stream of %s closed by the client at journal id %s", site.code, cursor)
+        raise
+
+
+async def stream(request, code: str):
+    """text/event-stream of a mine: `journal` events (id = journal id) and `sensors` events (changed tiles)."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse(status=401)
+    language = translation.get_language()
+    site = await sync_to_async(site_or_404)(user, code)
+    response = StreamingHttpResponse(
+        _events(user, site, _cursor(request), language), content_type="text/event-stream; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
+    return response
