@@ -131,6 +131,8 @@ def run() -> None:
         flush=True,
     )
     group = f"bench{os.getpid()}"
+    receiver = _WebhookReceiver()
+    _on_call(receiver.url)
     ingest = subprocess.Popen(
         [
             sys.executable,
@@ -149,7 +151,7 @@ def run() -> None:
             os.environ.get("HEADFRAME_BENCH_INGEST_LOG", "WARNING"),
             *os.environ.get("HEADFRAME_BENCH_INGEST_ARGS", "").split(),  # e.g. "--flush-target-ms 200"
         ],
-        env=os.environ.copy(),
+        env={**os.environ, "HEADFRAME_WEBHOOK_SECRET": "bench"},
         cwd=Path(__file__).resolve().parent.parent,
     )
     try:
@@ -174,11 +176,63 @@ def run() -> None:
             flush=True,
         )
         _latency(pub)
+        deadline = time.monotonic() + 30
+        while receiver.count < SPIKES and time.monotonic() < deadline:
+            time.sleep(0.1)
+        print(
+            f"  notifications on: {receiver.count}/{SPIKES} alarm webhooks delivered to the on-call receiver"
+        )
         pub.loop_stop()
         pub.disconnect()
     finally:
         ingest.terminate()
         ingest.wait(30)
+        receiver.stop()
+
+
+class _WebhookReceiver:
+    """The mine's SMS gateway stand-in: a local HTTP server counting the alarm webhooks it receives."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+        self.count = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.count += 1
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alarms"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def _on_call(url: str) -> None:
+    """The benchmark site's control room on call for urgent alarms, so every methane spike writes its
+    notification in the alarm's transaction and the notifier delivers it while ingest runs."""
+    from headframe.notify.models import OnCallEntry
+    from headframe.notify.services import oncall_create
+
+    site = Gateway.objects.get(code="BENCH-GW00").site
+    OnCallEntry.objects.filter(unit=site, name="bench control room").delete()
+    oncall_create(
+        actor=None,
+        unit_code=site.code,
+        level=1,
+        name="bench control room",
+        webhook_url=url,
+        min_priority="urgent",
+    )
 
 
 def _wait_until_subscribed(pub, timeout_s: float = 120.0) -> None:

@@ -20,6 +20,19 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_sensor_directory():
+    """The in-process sensor directory and rate-of-rise windows are caches keyed by ids that tests reuse."""
+    from headframe.telemetry.directory import directory
+    from headframe.telemetry.services import rise_windows
+
+    directory.invalidate()
+    rise_windows.clear()
+    yield
+    directory.invalidate()
+    rise_windows.clear()
+
+
 @pytest.fixture
 def indicator_catalogue(db):
     """Tests on a flushed database (live_server, transaction=True) put back the indicator catalogue that

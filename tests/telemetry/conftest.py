@@ -12,15 +12,6 @@ from headframe.telemetry.models import Gateway
 NOW_MS = 1_800_000_000_000  # 2027-01-15 08:00:00 UTC: a fixed "now" for ingest tests
 
 
-@pytest.fixture(autouse=True)
-def _fresh_directory():
-    directory.invalidate()
-    services.rise_windows.clear()  # sensor ids are reused from test to test
-    yield
-    directory.invalidate()
-    services.rise_windows.clear()
-
-
 @pytest.fixture
 def mine(tree, limit_profiles):
     site = tree.a_m1
