@@ -191,7 +191,7 @@ def test_all_scenarios_repeat_on_a_schedule_and_skip_what_has_no_sensors():
     world.advance(30 + 60 * 12)
     started = [r.name for r in world.runs]
     assert started[:5] == [n for n in sim.SCENARIOS if n != "pump_failure"]
-    assert len(started) >= 8  # the second cycle began
+    assert len(started) >= 6  # the second cycle began (what finds its sensors still busy is skipped)
     skipped = [e for e in world.take_events() if "skipped" in e.text and e.t < 30 + 60 * 6]
     assert [e.scenario for e in skipped] == ["pump_failure"]
 

@@ -229,3 +229,26 @@ def test_the_demo_gateway_outage_is_one_annunciated_alarm_not_a_flood(tree):
     silent = sum(1 for s in world.sensors if s.gateway == gateway)
     assert kpi.peak_10_min == 1 < 10 and kpi.suppressed_by_design == silent
     assert not AlarmCondition.objects.filter(limit_code="stale", active=True).exists()
+
+
+def test_the_demo_methane_buildup_reannunciates_its_acknowledged_latched_trip(tree):
+    from headframe.telemetry.models import Alarm, AlarmJournal
+    from tests.factories import make_user
+
+    load_telemetry_demo()
+    world = World(
+        sensors_from_db(["A-M1"]), seed=1, start_ms=NOW_MS, scenarios=["methane_buildup"], scenario_start=10
+    )
+    _ingest(world, 200)
+    face_ch4 = f"{world.runs[0].target}-CH4"
+    trip = AlarmCondition.objects.get(sensor__code=face_ch4, limit_code="ch4_face_return_trip")
+    services.alarm_acknowledge(actor=make_user("disp", ("dispatcher", "A-M1")), condition_id=trip.id)
+    _ingest(world, 330)  # methane cleared: latched, acknowledged
+    trip.refresh_from_db()
+    assert trip.latched and trip.acked
+    _ingest(world, 400)  # the second outburst (and it clears again: latched, to be acknowledged and reset)
+    trip.refresh_from_db()
+    assert trip.active and not trip.acked
+    assert Alarm.objects.filter(condition=trip).count() == 2
+    events = list(AlarmJournal.objects.filter(condition=trip).values_list("event", flat=True))
+    assert events.count("raised") == 2

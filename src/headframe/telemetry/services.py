@@ -1237,7 +1237,12 @@ def no_operator_override(cond: AlarmCondition, info) -> bool:
         return True
     if cond.limit_code in (OVER_RANGE_LIMIT, FAULT_LIMIT):
         return info.kind in GAS_KINDS
-    return any(r.no_operator_override for r in info.rules if r.code == cond.limit_code)
+    methane = info.kind == "ch4_pct"  # a methane trip, whatever a profile edit says
+    return any(
+        r.no_operator_override or (methane and r.limit.latching)
+        for r in info.rules
+        if r.code == cond.limit_code
+    )
 
 
 def _acknowledge(cond, info, actor, comment: str) -> str | None:

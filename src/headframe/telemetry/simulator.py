@@ -487,7 +487,10 @@ METHANE_KEYS: tuple[tuple[float, float | None], ...] = (
     (120, 1.35),
     (180, 1.35),
     (240, 0.7),
-    (300, None),
+    (300, 0.55),
+    (330, 1.2),  # a second outburst (a roof fall releases gas) while the first trip is still latched
+    (360, 0.6),
+    (420, None),
 )
 METHANE_FAN_RESTART_S = 180.0
 
@@ -527,7 +530,12 @@ def build_methane_buildup(world: World, rng: random.Random, start: float, busy: 
         (30, f"{ch4.code} CH₄ past 0.8 % (high alarm after its 10 s on-delay); {vel.code} below 0.25 m/s"),
         (60, f"{ch4.code} CH₄ past 1.0 % (urgent trip: de-energise the face, withdraw people)"),
         (restart, "fan restarted: air back, methane clearing (the trip stays latched until reset)"),
-        (300, f"face {face} back to baseline"),
+        (
+            330,
+            f"second outburst: {ch4.code} CH₄ past 1.0 % again — the latched trip annunciates a new alarm, "
+            "even if the first was acknowledged",
+        ),
+        (420, f"face {face} back to baseline"),
     ]
     return run
 
