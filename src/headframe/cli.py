@@ -105,6 +105,9 @@ def cmd_demo(args) -> int:
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         if telemetry is not None:
+            from headframe.telemetry.demo import sensors_registered_now
+
+            sensors_registered_now()
             telemetry.start()
         return cmd_serve(args)
     finally:

@@ -171,3 +171,14 @@ def simulator_token(*, name: str = SIMULATOR_TOKEN_NAME) -> str:
             token_revoke(actor=None, token=old)
         _, raw = token_create(actor=None, user=user, name=name)
     return raw
+
+
+def sensors_registered_now() -> int:
+    """`headframe demo` is about to start its simulator: sensors that never reported count as registered now,
+    not when the demo data was loaded minutes earlier — else the first watchdog round would find every demo
+    gateway 'never reported' and raise its lost alarm before the simulator's first message arrives."""
+    from django.utils import timezone
+
+    from headframe.telemetry.models import SensorState
+
+    return SensorState.objects.filter(last_ts__isnull=True).update(updated_at=timezone.now())
