@@ -305,3 +305,36 @@ def test_a_sparkplug_style_gateway_death_is_one_alarm(mine, http):
     assert Alarm.objects.filter(limit_code="gateway_lost").count() == 1
     assert Alarm.objects.filter(limit_code="stale").count() == 0
     assert AlarmCondition.objects.filter(limit_code="stale", suppressed=True).count() == 4
+
+
+def test_a_lost_gateway_never_hides_a_stale_alarm_nobody_acknowledged(mine, http, api, operator):
+    http([("A1-CH4-01", 0, 0.3)])
+    services.stale_scan(now_ms=int(time.time() * 1000) + 31_000)  # gateway seen: CO, O2, pump go stale
+    http([("A1-CO-01", 119_000, 2.0)])  # CO returns: its stale alarm is returned, not acknowledged
+    services.gateway_lost(gateway_code="GW-A1", now_ms=int(time.time() * 1000))
+    rows = {(r["sensor"], r["limit"]): r for r in open_alarms(api, operator)}
+    assert rows[("A1-CO-01", "stale")]["state"] == "returned_unacked"
+    assert rows[(None, "gateway_lost")]["alarm"]["priority"] == "urgent"
+
+
+def test_a_gateway_marked_lost_while_its_flag_says_online_still_returns_with_the_next_message(
+    mine, http, api
+):
+    http([("A1-CH4-01", 0, 0.3)])
+    services.gateway_lost(gateway_code="GW-A1")
+    from headframe.telemetry.models import Gateway
+
+    Gateway.objects.filter(code="GW-A1").update(online=True)  # the race: a flush set the flag after the loss
+    http([("A1-CH4-01", 119_000, 0.3)])
+    assert not AlarmCondition.objects.get(gateway__code="GW-A1", limit_code="gateway_lost").active
+
+
+def test_a_sensor_returned_to_service_by_another_process_is_evaluated_at_once(mine, http, safety_officer):
+    from headframe.telemetry.directory import directory
+
+    sensor = Sensor.objects.get(code="A1-CH4-01")
+    services.sensor_out_of_service(actor=safety_officer, sensor=sensor, reason="hiệu chuẩn")
+    directory.by_id(sensor.id)  # this process has loaded it as out of service
+    Sensor.objects.filter(pk=sensor.pk).update(in_service=True, out_of_service_until=None)  # another process
+    http([("A1-CH4-01", 119_000, 1.5)])
+    assert condition(sensor).active

@@ -470,17 +470,30 @@ def _body(readings) -> bytes:
 
 def test_while_ingest_is_behind_a_message_that_may_raise_an_alarm_jumps_the_queue(edge, worker, publisher):
     t = now_ms()
-    for n in range(5):  # a backlog of ordinary readings that nobody has stored yet
-        publish(publisher, TOPIC, _body([("A1-CO-01", t - 5000 + n, 2.0), ("A1-O2-01", t - 5000 + n, 20.8)]))
+    other = "headframe/v1/B-M1/GW-B1/readings"
+    for _ in range(5):  # a backlog of another gateway's ordinary readings that nobody has stored yet
+        publish(publisher, other, orjson.dumps({"gateway": "GW-B1", "readings": []}))
     assert wait_for(lambda: worker.queue.qsize() == 5)
     publish(publisher, TOPIC, _body([("A1-CH4-01", t - 100, 1.6)]))  # beyond the methane trip
     assert wait_for(lambda: worker.urgent.qsize() == 1)
     first = worker.collect(0)
-    assert [orjson.loads(m.payload)["readings"][0]["sensor"] for m in first] == ["A1-CH4-01"]
+    assert [orjson.loads(m.payload)["gateway"] for m in first] == ["GW-A1"]
     assert worker.process(first)
     assert Alarm.objects.filter(limit_code="ch4_face_return_trip").count() == 1
-    assert Reading.objects.filter(sensor=edge.co).count() == 0  # the backlog is still waiting
-    assert worker.pump(lambda: Reading.objects.filter(sensor=edge.co).count() == 5)
+    assert worker.queue.qsize() == 5  # the other gateway's backlog is still waiting
+
+
+def test_the_fast_path_takes_the_gateways_earlier_messages_along_in_order(edge, worker, publisher):
+    t = now_ms()
+    publish(publisher, TOPIC, _body([("A1-CO-01", t - 3000, 2.0)]))
+    publish(publisher, TOPIC, _body([("A1-CH4-01", t - 2000, 0.3)]))
+    assert wait_for(lambda: worker.queue.qsize() == 2)
+    publish(publisher, TOPIC, _body([("A1-CH4-01", t - 1000, 1.6)]))  # methane trip: jumps, with the two
+    assert wait_for(lambda: worker.urgent.qsize() == 3)
+    assert worker.queue.qsize() == 0
+    assert worker.process(worker.collect(0))
+    trip = AlarmCondition.objects.get(sensor=edge.ch4, limit_code="ch4_face_return_trip")
+    assert trip.active and not trip.acked and Reading.objects.filter(sensor=edge.ch4).count() == 2
 
 
 def test_a_sparkplug_death_never_overtakes_the_data_sent_before_it(edge, worker, publisher):
@@ -491,3 +504,17 @@ def test_a_sparkplug_death_never_overtakes_the_data_sent_before_it(edge, worker,
     publish(publisher, spb("NDEATH"), encode_payload([M("bdSeq", 0, DataType.INT64)]))
     assert wait_for(lambda: worker.queue.qsize() == 4)
     assert worker.urgent.qsize() == 0
+
+
+def test_a_message_the_fast_path_cannot_read_is_left_to_the_worker_and_intake_goes_on(
+    edge, worker, publisher
+):
+    worker.options.fast_path_backlog = 1
+    t = now_ms()
+    publish(publisher, TOPIC, _body([("A1-CO-01", t - 3000, 2.0)]))
+    assert wait_for(lambda: worker.queue.qsize() == 1)
+    strange = orjson.dumps({"gateway": "GW-A1", "readings": [{"sensor": ["A1-CH4-01"], "ts": t, "value": 1}]})
+    publish(publisher, TOPIC, strange)  # an unhashable sensor name used to kill the network thread
+    publish(publisher, TOPIC, _body([("A1-CH4-01", t - 100, 1.6)]))
+    assert wait_for(lambda: worker.queue.qsize() + worker.urgent.qsize() == 3)
+    assert worker.pump(lambda: Alarm.objects.filter(limit_code="ch4_face_return_trip").exists())

@@ -78,7 +78,9 @@ class Options:
     # (the machine may be busy): an alarm candidate waits for at most one short flush.
     max_batch_readings: int = 50_000
     flush_target_ms: int = 100
-    fast_path_backlog: int = 2  # with more messages waiting, alarm candidates jump the queue (0: never)
+    # With this many messages waiting, alarm candidates (with their gateway's earlier messages, in order) jump
+    # the queue of other gateways' readings (0: never).
+    fast_path_backlog: int = 2
     max_bytes: int = 1024 * 1024
     session_expiry_s: int = 86_400
     keepalive_s: int = 30
@@ -271,10 +273,22 @@ class IngestWorker:
             msg.topic, msg.payload, msg.mid, msg.qos, self._generation, int(time.time() * 1000)
         )
         backlog = self.options.fast_path_backlog
-        if backlog and self.queue.qsize() >= backlog and self._may_alarm(incoming):
-            self.urgent.put(incoming)
-        else:
+        try:
+            urgent = bool(backlog) and self.queue.qsize() >= backlog and self._may_alarm(incoming)
+        except Exception:  # never let a strange message stop the network thread: the worker quarantines it
+            incoming.body, urgent = None, False
+        if not urgent:
             self.queue.put(incoming)
+            return
+        # The gateway's messages still waiting go with it, in their order: its sensors' readings are evaluated
+        # in time order (a trip in an earlier message still latches), only other gateways' backlog waits.
+        with self.queue.mutex:
+            waiting = self.queue.queue
+            earlier = [m for m in waiting if m.topic == incoming.topic]
+            if earlier:
+                self.queue.queue = type(waiting)(m for m in waiting if m.topic != incoming.topic)
+        for message in (*earlier, incoming):
+            self.urgent.put(message)
 
     def _may_alarm(self, incoming: Incoming) -> bool:
         """The fast path's sorting, only while ingest is behind: a JSON message with a reading beyond one of its
@@ -716,7 +730,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--fast-path-backlog",
         type=_non_negative,
         default=2,
-        help="with this many messages waiting, messages that may raise an alarm jump the queue (2; 0 = never)",
+        help="with this many messages waiting, a message that may raise an alarm jumps the queue together with "
+        "its gateway's earlier messages, in order (2; 0 = never)",
     )
     parser.add_argument(
         "--max-wait-ms",

@@ -585,6 +585,7 @@ def _evaluate_alarms(
     for (cond_sid, _code), cond in busy.items():
         busy_by_sensor[cond_sid].append(cond)
     raised = 0
+    _refresh_if_back_in_service(live)
     for sid, points in live.items():
         info = directory.by_id(sid)
         if info is None or not info.in_service:
@@ -634,6 +635,14 @@ def _evaluate_alarms(
                     cond.save(update_fields=["suppressed", "suppressed_by"])
                 _persist(cond, state)
     return raised
+
+
+def _refresh_if_back_in_service(live: dict) -> None:
+    """Another process may have returned a sensor to service since this one loaded its directory: ask the
+    database about the (few) sensors the directory still holds out of service, so none is skipped meanwhile."""
+    out = [sid for sid in live if (info := directory.by_id(sid)) is not None and not info.in_service]
+    if out and Sensor.objects.filter(pk__in=out, in_service=True).exists():
+        directory.invalidate()
 
 
 def _range_conditions(sid: int, info: SensorInfo, points, flags, busy) -> int:
@@ -1082,8 +1091,8 @@ def _suppress_stale(infos: list[SensorInfo], now_ms: int) -> int:
             conditions = _conditions_for([i.id for i in chunk])
             for info in chunk:
                 cond = conditions.get((info.id, STALE_LIMIT))
-                if cond is None or cond.active:
-                    continue
+                if cond is None or cond.active or not cond.acked:
+                    continue  # an occurrence the operator has not acknowledged stays annunciated
                 state = _state_of(cond)
                 engine.force_active(state, now_ms)
                 state.acked = True  # never annunciated: there is nothing for an operator to acknowledge
@@ -1130,12 +1139,16 @@ def _gateways_back(gateway_codes: Iterable[str], now_ms: int) -> None:
     """A message from a gateway that was lost: its alarm returns (to be acknowledged); its sensors' suppressed
     stale conditions clear with their fresh data, and the stale scan annunciates any still silent after a
     grace of their own stale time from now."""
-    back = Gateway.objects.select_related("site").filter(code__in=list(gateway_codes), online=False)
-    for gateway in back:
-        cond = AlarmCondition.objects.filter(gateway=gateway, limit_code=GATEWAY_LOST_LIMIT).first()
+    # By the lost condition itself, not the gateway's online flag: the watchdog may mark a gateway lost
+    # between this read and the flag update below, and its alarm must still return with the next message.
+    lost = AlarmCondition.objects.filter(
+        limit_code=GATEWAY_LOST_LIMIT, active=True, gateway__code__in=list(gateway_codes)
+    ).values_list("pk", flat=True)
+    for pk in list(lost):
+        cond = _locked(AlarmCondition.objects.filter(pk=pk, active=True)).first()
         if cond is None:
             continue
-        cond = _locked(AlarmCondition.objects.filter(pk=cond.pk)).get()
+        gateway = Gateway.objects.select_related("site").get(pk=cond.gateway_id)
         state = _state_of(cond)
         event = engine.force_clear(state)
         state.last_eval_ts = now_ms  # back since: the grace for its silent sensors counts from here
