@@ -346,20 +346,30 @@ class IngestWorker:
         deadline = time.monotonic() + self.options.max_wait_ms / 1000
         while len(messages) < self.options.max_batch and size < budget and self.urgent.empty():
             try:
-                messages.append(self.queue.get_nowait())
-                size += len(messages[-1].payload)
-                continue
+                message = self.queue.get_nowait()
             except queue.Empty:
-                pass
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    message = self.queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+            if self._after_urgent(message):
+                self.urgent.put(
+                    message
+                )  # it came after an alarm candidate of its gateway: it stays behind it
                 break
-            try:
-                messages.append(self.queue.get(timeout=remaining))
-                size += len(messages[-1].payload)
-            except queue.Empty:
-                break
+            messages.append(message)
+            size += len(message.payload)
         return messages
+
+    def _after_urgent(self, message: Incoming) -> bool:
+        """An alarm candidate of this message's gateway jumped the queue while we were taking this message."""
+        if self.urgent.empty():
+            return False
+        with self.urgent.mutex:
+            return any(waiting.topic == message.topic for waiting in self.urgent.queue)
 
     def _adapt(self, size: int, seconds: float) -> None:
         """Move the flush size towards what this flush's speed stores in flush_target_ms (smoothed)."""
