@@ -283,11 +283,14 @@ def test_database_connection_lost_mid_stream_is_retried_and_nothing_is_lost(shar
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
+            cut = [row[0] for row in cursor.fetchall()]
+        assert True in cut, "no ingest connection was cut: the test proved nothing"
         for payload in messages[half:]:
             publish(publisher, TOPIC, payload)
+        # The outcome, not the path: whether the cut hit a flush or an idle connection is timing; either way
+        # every reading is stored exactly once and the ingest is still running.
         _assert_exactly_once(shared, total, ingest)
     finally:
         publisher.disconnect()
         publisher.loop_stop()
-    assert ingest.lines("database unavailable .* nothing acknowledged"), ingest.output()
-    assert ingest.process.poll() is None
+    assert ingest.process.poll() is None, ingest.output()

@@ -72,3 +72,10 @@ class PermissionDenied(HeadframeError):
 class Conflict(HeadframeError):
     status = 409
     default_type = "conflict"
+
+
+class TooLarge(HeadframeError):
+    """An upload past one of the stated limits (bytes, rows, cell size, unpacked size): HTTP 413."""
+
+    status = 413
+    default_type = "too_large"
