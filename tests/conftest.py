@@ -13,11 +13,13 @@ from tests.factories import make_unit, make_user
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Production keeps Django's default (PBKDF2); a million rounds per test user would only slow the suite.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +33,26 @@ def _fresh_sensor_directory():
     yield
     directory.invalidate()
     rise_windows.clear()
+
+
+@pytest.fixture(scope="module")
+def demo_org(django_db_setup, django_db_blocker):
+    """The organisation demo (units, people, users, sensor registry) loaded once per test module, in a
+    transaction rolled back when the module ends. Each test still runs in its own savepoint (ask for `db` as
+    well), so what one test changes the next does not see. Loading it per test cost ~30 s a time."""
+    from django.db import transaction
+    from django.test.utils import override_settings
+
+    from headframe.demo import load_demo
+
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            yield load_demo()
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from headframe.org.models import BridgePoint, Unit
 from headframe.org.roles import Role
 
 
-def test_demo_group_has_the_promised_shape(db):
-    load_demo()
+def test_demo_group_has_the_promised_shape(demo_org, db):
     count = {
         kind: Unit.objects.filter(kind=kind).count()
         for kind in ("group", "company", "site", "area", "position")
@@ -21,16 +20,14 @@ def test_demo_group_has_the_promised_shape(db):
     assert BridgePoint.objects.count() == 6
 
 
-def test_demo_has_a_user_for_every_role_who_can_log_in(db):
-    load_demo()
+def test_demo_has_a_user_for_every_role_who_can_log_in(demo_org, db):
     roles = {role for grants in DEMO_USERS.values() for role, _ in grants}
     assert roles == set(Role.values)
     admin = get_user_model().objects.get(username="admin")
     assert admin.check_password(DEMO_PASSWORD)
 
 
-def test_demo_is_idempotent(db):
-    load_demo()
+def test_demo_is_idempotent(demo_org, db):
     units, audit = Unit.objects.count(), AuditEntry.objects.count()
     again = load_demo()
     assert again.created_units == 0 and again.created_users == []

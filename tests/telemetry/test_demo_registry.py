@@ -8,7 +8,6 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 
 from headframe.core.models import AuditEntry
-from headframe.demo import load_demo
 from headframe.org.models import Unit
 from headframe.telemetry.demo import DEMO_GATEWAY_USER, load_telemetry_demo, simulator_token
 from headframe.telemetry.models import Gateway, Sensor
@@ -25,8 +24,7 @@ EXPECTED_KINDS = {
 }
 
 
-def test_every_underground_mine_gets_one_sparkplug_gateway_and_no_other_site_does(db):
-    load_demo()
+def test_every_underground_mine_gets_one_sparkplug_gateway_and_no_other_site_does(demo_org, db):
     underground = set(
         Unit.objects.filter(kind="site", site_type="underground").values_list("code", flat=True)
     )
@@ -47,8 +45,7 @@ def _underground_positions():
     ]
 
 
-def test_every_underground_work_position_has_the_sensors_of_its_kind(db):
-    load_demo()
+def test_every_underground_work_position_has_the_sensors_of_its_kind(demo_org, db):
     underground_positions = _underground_positions()
     with_sensors = set(Sensor.objects.values_list("position_id", flat=True))
     assert with_sensors == {p.id for p in underground_positions}
@@ -64,8 +61,7 @@ def test_every_underground_work_position_has_the_sensors_of_its_kind(db):
     assert Sensor.objects.get(code="NDA-M1-TG-TB1-MN").period_s == 30
 
 
-def test_a_few_calibrations_are_overdue_the_rest_due_within_a_year(db):
-    load_demo()
+def test_a_few_calibrations_are_overdue_the_rest_due_within_a_year(demo_org, db):
     Sensor.objects.all().delete()
     load_telemetry_demo(today=TODAY)
     dues = list(Sensor.objects.values_list("calibration_due", flat=True))
@@ -74,8 +70,7 @@ def test_a_few_calibrations_are_overdue_the_rest_due_within_a_year(db):
     assert max(dues) <= TODAY + dt.timedelta(days=366)
 
 
-def test_loading_twice_changes_nothing(db):
-    load_demo()
+def test_loading_twice_changes_nothing(demo_org, db):
     sensors = list(Sensor.objects.order_by("code").values_list("code", "kind", "location", "calibration_due"))
     audit = AuditEntry.objects.count()
     again = load_telemetry_demo()
@@ -88,16 +83,14 @@ def test_loading_twice_changes_nothing(db):
     assert AuditEntry.objects.count() == audit
 
 
-def test_the_registry_is_deterministic(db):
-    load_demo()
+def test_the_registry_is_deterministic(demo_org, db):
     first = list(Sensor.objects.order_by("code").values_list("code", "period_s", "calibration_due"))
     Sensor.objects.all().delete()
     load_telemetry_demo()
     assert list(Sensor.objects.order_by("code").values_list("code", "period_s", "calibration_due")) == first
 
 
-def test_the_demo_gateway_account_has_only_a_token_and_may_send_for_every_gateway(db, client):
-    load_demo()
+def test_the_demo_gateway_account_has_only_a_token_and_may_send_for_every_gateway(demo_org, db, client):
     user = get_user_model().objects.get(username=DEMO_GATEWAY_USER)
     assert not user.has_usable_password()
     token = simulator_token()
