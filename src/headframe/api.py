@@ -1,6 +1,8 @@
 """The JSON API at /api/v1/: one NinjaAPI, routers per app, one error shape.
 
-Errors are always {"detail": [{"loc": [...], "msg": "...", "type": "..."}]} with a 4xx status.
+Errors are always {"detail": [{"loc": [...], "msg": "...", "type": "..."}]}: a 4xx status for the caller's
+mistakes, 503 with Retry-After when the database is busy with another writer, and 500 (with the request id in the
+message and the X-Request-ID header, the traceback in the log) for anything else.
 """
 
 from __future__ import annotations
@@ -8,17 +10,20 @@ from __future__ import annotations
 import logging
 
 import orjson
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import BadRequest, ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 from ninja.security import HttpBearer, SessionAuth
 
+from headframe.core import failures
 from headframe.core.audit import current_channel
-from headframe.core.errors import HeadframeError
+from headframe.core.errors import HeadframeError, ValidationFailed
 from headframe.org.services import token_authenticate
 
 logger = logging.getLogger(__name__)
@@ -35,6 +40,13 @@ class BearerTokenAuth(HttpBearer):
 
 class ApiSessionAuth(SessionAuth):
     """The browser's session (with CSRF on writes), for pages that call the API."""
+
+    def _get_key(self, request):
+        # No logged-in session: nothing to protect from cross-site forgery, so no CSRF verdict either —
+        # the caller (say, a script with a wrong token) gets 401, not "403 CSRF check failed".
+        if not request.user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request, key):
         user = super().authenticate(request, key)
@@ -55,12 +67,66 @@ class OrjsonRenderer(BaseRenderer):
         return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
 
 
-api = NinjaAPI(
+# The error answers every operation may give, documented once for all of them in the OpenAPI document: the
+# error shape, and what each status means here. An operation that documents a status itself keeps its own.
+ERROR_STATUSES = {
+    400: "Malformed request (e.g. a body that is not JSON)",
+    401: "No valid bearer token or session",
+    403: "The caller may see the object but lacks the role for this action",
+    404: "Not found, or outside the caller's scope (both answer alike)",
+    409: "Conflicts with the current state or a concurrent change",
+    413: "Request body, file, rows or cell past a stated limit",
+    422: "Invalid input; `loc` names the field",
+    500: "Server error; the message quotes the request id (also in the X-Request-ID header)",
+    503: "The database is busy with another change; retry after Retry-After seconds",
+}
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["loc", "msg", "type"],
+                "properties": {
+                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                    "msg": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+
+
+class HeadframeAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                for status, description in ERROR_STATUSES.items():
+                    if status == 401 and not operation.get("security"):
+                        continue
+                    if status not in operation["responses"] and str(status) not in operation["responses"]:
+                        operation["responses"][status] = {"description": description, "content": error}
+        return schema
+
+
+api = HeadframeAPI(
     title="headframe API",
     version="1",
     description="Organisation, production, briefings, telemetry and safety of a mining group.",
     urls_namespace="api-v1",
     docs_url="/docs",
+    # Swagger UI from ninja's own static files (ninja is an installed app), no validator badge: the page asks
+    # nothing of another host, so it works on an air-gapped mine network.
+    docs=Swagger(settings={"validatorUrl": None}),
     auth=[BearerTokenAuth(), ApiSessionAuth()],
     parser=OrjsonParser(),
     renderer=OrjsonRenderer(),
@@ -77,6 +143,45 @@ def _error(request, status: int, items: list[dict], headers: dict | None = None)
 @api.exception_handler(HeadframeError)
 def _headframe_error(request, exc: HeadframeError):
     return _error(request, exc.status, exc.as_detail())
+
+
+@api.exception_handler(Exception)
+def _unhandled(request, exc: Exception):
+    """Anything no handler below knows: 503 + Retry-After if the database was busy, else 500; logged with the
+    request id either way."""
+    request_id = failures.log_failure(request, exc)
+    if failures.database_busy(exc):
+        retry = str(failures.retry_after_s())
+        response = _error(
+            request, 503, failures.busy_detail(), {"Retry-After": retry, "Cache-Control": "no-store"}
+        )
+    else:
+        response = _error(request, 500, failures.error_detail(request_id), {"Cache-Control": "no-store"})
+    response._has_been_logged = True  # logged above, with the request id; Django need not log it again
+    return response
+
+
+@api.exception_handler(DjangoPermissionDenied)
+def _django_permission_denied(request, exc):
+    items = [{"loc": [], "msg": str(exc) or "permission denied", "type": "permission_denied"}]
+    return _error(request, 403, items)
+
+
+@api.exception_handler(DjangoValidationError)
+def _django_validation_error(request, exc: DjangoValidationError):
+    """A model's own validation (full_clean) that a service let through: the caller's input, so 422."""
+    return _error(request, 422, ValidationFailed.from_django(exc).as_detail())
+
+
+@api.exception_handler(RequestDataTooBig)
+def _body_too_large(request, exc):
+    return _error(request, 413, [{"loc": ["body"], "msg": str(exc), "type": "body_too_large"}])
+
+
+@api.exception_handler(SuspiciousOperation)
+@api.exception_handler(BadRequest)
+def _bad_request(request, exc):
+    return _error(request, 400, [{"loc": [], "msg": str(exc) or "bad request", "type": "bad_request"}])
 
 
 def _public_loc(loc) -> list:

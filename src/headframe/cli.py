@@ -15,6 +15,9 @@ from pathlib import Path
 
 PROG = "headframe"
 DELEGATED = ("ingest", "simulate")  # subcommands whose options their own module parses
+# Commands that run against a database ahead of this code (see core/schema_guard.py): copying it out or in, and
+# the maintainers' escape hatch. Every other command refuses to start there.
+UNGUARDED = ("backup", "restore", "manage")
 
 
 class CommandError(Exception):
@@ -69,6 +72,10 @@ def cmd_serve(args) -> int:
         log_level="warning" if not args.access_log else "info",
         access_log=args.access_log,
         lifespan="off",
+        # The client's address (X-Forwarded-For) reaches REMOTE_ADDR only from these proxies: log-in throttling
+        # counts by it.
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips or settings.FORWARDED_ALLOW_IPS,
     )
     return 0
 
@@ -153,11 +160,12 @@ class DemoTelemetry:
             print(
                 f"demo telemetry: MQTT broker at {host}:{port}: starting `headframe ingest` and the simulator"
             )
-            # One share group and session per demo database: two demos on one broker never split the messages.
+            # One persistent session per demo database, on the plain (not shared) subscription that loses
+            # nothing on a broker restart: two demos on one broker each get every message.
             from django.conf import settings
 
             tag = hashlib.sha1(str(settings.DATABASES["default"]["NAME"]).encode()).hexdigest()[:8]
-            ingest = ["--client-id", f"headframe-demo-ingest-{tag}", "--share-group", f"headframe-demo-{tag}"]
+            ingest = ["--client-id", f"headframe-demo-ingest-{tag}"]
             self._spawn([*command, "ingest", *where, *ingest])
             self._spawn([*command, "simulate", "--transport", "mqtt", *where, *scenarios])
             return
@@ -278,6 +286,23 @@ def cmd_token(args) -> int:
     return 0
 
 
+def cmd_unlock_login(args) -> int:
+    from headframe.core.audit import channel
+    from headframe.org.login import login_unlock
+    from headframe.org.models import LoginThrottle
+
+    kind = LoginThrottle.Kind.ADDRESS if args.address else LoginThrottle.Kind.ACCOUNT
+    throttle = LoginThrottle.objects.filter(kind=kind, key=args.name).first()
+    if throttle is None:
+        print(f"no failed log-ins recorded for {kind} {args.name!r}: nothing to unlock", file=sys.stderr)
+        return 0
+    with channel("cli"):
+        was_locked = login_unlock(actor=None, throttle=throttle)
+    state = "unlocked" if was_locked else "was not locked; its failure count is cleared"
+    print(f"{kind} {args.name} {state}", file=sys.stderr)
+    return 0
+
+
 def cmd_import_actuals(args) -> int:
     from headframe.core.audit import channel
     from headframe.core.errors import PermissionDenied, ValidationFailed
@@ -355,6 +380,85 @@ def _delegate(module: str):
     return run
 
 
+def cmd_mqtt_config(args) -> int:
+    from headframe.telemetry.broker_config import BrokerConfigError, Listener, generate
+
+    listener = Listener(
+        port=args.port,
+        bind=args.bind,
+        tls_port=args.tls_port,
+        cafile=args.tls_cafile or "",
+        certfile=args.tls_certfile or "",
+        keyfile=args.tls_keyfile or "",
+    )
+    try:
+        result = generate(
+            Path(args.outdir),
+            ingest_user=args.ingest_user,
+            topic_root=args.topic_root,
+            config_dir=Path(args.config_dir) if args.config_dir else None,
+            listener=listener,
+            persistence_location=args.persistence_location or "",
+            rotate=tuple(args.rotate or ()),
+            rotate_all=args.rotate_all,
+            hasher=args.hasher,
+        )
+    except (BrokerConfigError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    print(
+        f"{result.accounts} gateway account(s) and the ingest account written to {result.folder} "
+        f"(mosquitto.conf, passwd, acl): {len(result.created)} new, {len(result.rotated)} new password(s), "
+        f"{len(result.removed)} removed"
+    )
+    if result.created or result.rotated:
+        print(
+            f"new passwords ({result.hasher}) are in {result.folder / 'credentials.txt'}: hand them out, "
+            "then delete that file",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_backup(args) -> int:
+    from headframe.core.backup import BackupError, backup
+
+    try:
+        manifest = backup(Path(args.dir))
+    except (BackupError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    database = manifest["database"]
+    media = len(manifest["files"]) - 1
+    print(
+        f"backup written to {args.dir}: {database['engine']} database ({sum(database['tables'].values()):,} rows in "
+        f"{len(database['tables'])} tables, {len(database['migrations'])} migrations applied), {media} media "
+        f"file(s), checksums in {args.dir}/manifest.json"
+    )
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from headframe.core.backup import BackupError, restore
+
+    try:
+        manifest = restore(Path(args.dir), force=args.force)
+    except (BackupError, OSError) as exc:
+        raise CommandError(str(exc)) from None
+    from headframe.core.schema_guard import known_migrations
+
+    applied = {tuple(m) for m in manifest["database"]["migrations"]}
+    pending = len(known_migrations() - applied)
+    print(
+        f"restored the backup of {manifest['created_at']} ({manifest['database']['engine']}, "
+        f"{len(manifest['files']) - 1} media file(s)); checksums, integrity and row counts verified"
+        + (
+            f"; {pending} migration(s) of this version not applied yet: run `headframe migrate`"
+            if pending
+            else ""
+        )
+    )
+    return 0
+
+
 def cmd_manage(args) -> int:
     from django.core.management import execute_from_command_line
 
@@ -370,6 +474,13 @@ def _add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     parser.add_argument("--access-log", action="store_true", help="log every request")
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="comma-separated addresses or networks of the reverse proxies whose X-Forwarded-For (the client's "
+        "address, which log-in throttling counts by) and X-Forwarded-Proto are believed; '*' for any "
+        "(default $HEADFRAME_FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)",
+    )
     parser.add_argument(
         "--no-watchdog",
         action="store_true",
@@ -442,6 +553,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_token)
 
     p = sub.add_parser(
+        "unlock-login",
+        help="lift a log-in lock (too many failed log-ins) on a user name or an address",
+        description="Lift the lock that failed log-ins put on a user name (or, with --address, on a client "
+        "address) before it runs out, and clear its count. Audited.",
+    )
+    p.add_argument("name", metavar="NAME", help="the user name (or the address with --address)")
+    p.add_argument("--address", action="store_true", help="NAME is a client address, not a user name")
+    p.set_defaults(func=cmd_unlock_login)
+
+    p = sub.add_parser(
         "import-actuals",
         help="import production figures from an Excel workbook (all or nothing)",
         description="Import the figures of an .xlsx workbook (the monthly template's layout). Every error "
@@ -481,6 +602,67 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(func=_delegate("headframe.telemetry.simulator"))
 
+    p = sub.add_parser(
+        "mqtt-config",
+        help="generate a Mosquitto configuration (accounts, ACL) from the gateway registry",
+        description="Write OUTDIR/mosquitto.conf, OUTDIR/passwd (one password per gateway, user name = gateway "
+        "code, and one for ingest), OUTDIR/acl (a gateway publishes only its own topics and Sparkplug messages) "
+        "and, for new passwords, OUTDIR/credentials.txt. Re-running keeps existing passwords.",
+    )
+    p.add_argument("outdir", metavar="OUTDIR", help="folder for the generated files (created if missing)")
+    p.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="where passwd and acl will be on the broker host, as written into mosquitto.conf (default OUTDIR)",
+    )
+    p.add_argument("--ingest-user", default="headframe-ingest", help="MQTT user of `headframe ingest`")
+    p.add_argument(
+        "--topic-root",
+        default=os.environ.get("HEADFRAME_MQTT_TOPIC_ROOT") or "headframe/v1",
+        help="root of the JSON topics (headframe/v1)",
+    )
+    p.add_argument("--port", type=int, default=1883, help="plain MQTT listener port (1883)")
+    p.add_argument(
+        "--bind", help="address of the plain listener (default: all; 127.0.0.1 when a TLS listener is set up)"
+    )
+    p.add_argument("--tls-port", type=int, default=8883, help="TLS listener port (8883)")
+    p.add_argument("--tls-cafile", metavar="PEM", help="CA certificate (TLS listener)")
+    p.add_argument("--tls-certfile", metavar="PEM", help="the broker's certificate (TLS listener)")
+    p.add_argument("--tls-keyfile", metavar="PEM", help="the broker's private key (TLS listener)")
+    p.add_argument("--persistence-location", metavar="DIR", help="(default: Debian's /var/lib/mosquitto/)")
+    p.add_argument("--rotate", action="append", metavar="USER", help="give USER a new password (repeatable)")
+    p.add_argument("--rotate-all", action="store_true", help="give every account a new password")
+    p.add_argument(
+        "--hasher",
+        choices=["auto", "mosquitto_passwd", "builtin"],
+        default="auto",
+        help="hash with mosquitto_passwd when installed (auto), or in Python (same $7$ PBKDF2-SHA512 format)",
+    )
+    p.set_defaults(func=cmd_mqtt_config)
+
+    p = sub.add_parser(
+        "backup",
+        help="back up the database and media files into a new folder (while the server runs)",
+        description="SQLite through its online backup API, PostgreSQL through pg_dump (custom format, one "
+        "snapshot); then the media files; manifest.json lists migrations, row counts and SHA-256 of every file.",
+    )
+    p.add_argument("dir", metavar="DIR", help="a new (or empty) folder")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser(
+        "restore",
+        help="restore a backup into an empty database and media folder (checksums verified first)",
+        description="Verifies every checksum, then restores the database (PostgreSQL: in one transaction) and "
+        "the media files, and checks the result against the manifest. Stop `serve` and `ingest` first.",
+    )
+    p.add_argument("dir", metavar="DIR", help="a folder written by `headframe backup`")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a database that is not empty (and move existing media files aside)",
+    )
+    p.set_defaults(func=cmd_restore)
+
     p = sub.add_parser("manage", help="run a Django management command (for maintainers)", add_help=False)
     p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)
@@ -500,6 +682,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["HEADFRAME_MODE"] = "demo"
     try:
         _setup_django()
+        if args.command not in UNGUARDED:
+            from headframe.core.schema_guard import check_schema
+
+            check_schema()  # code older than the database's migrations never starts
         return args.func(args)
     except KeyboardInterrupt:
         return 130

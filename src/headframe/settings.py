@@ -85,9 +85,12 @@ INSTALLED_APPS = [
     "headframe.briefing",
     "headframe.safety",
     "headframe.web",
+    "ninja",  # after headframe.web (its templates override ninja's): Swagger UI from ninja's own static files
 ]
 
 MIDDLEWARE = [
+    "headframe.core.middleware.RequestIdMiddleware",
+    "headframe.core.middleware.ServerErrorMiddleware",
     "headframe.core.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "headframe.core.middleware.SecurityHeadersMiddleware",
@@ -122,6 +125,17 @@ TEMPLATES = [
     }
 ]
 
+# How long a request waits for a lock another writer holds before it answers 503 (Retry-After) instead:
+# SQLite's busy timeout, PostgreSQL's lock_timeout. 0 means "wait as long as it takes" on both (SQLite gets its
+# longest busy timeout, about 24 days; PostgreSQL lock_timeout=0).
+DATABASE_LOCK_TIMEOUT_S = _env_int("HEADFRAME_DB_LOCK_TIMEOUT_S", 20)
+if DATABASE_LOCK_TIMEOUT_S < 0:
+    raise ImproperlyConfigured(
+        f"HEADFRAME_DB_LOCK_TIMEOUT_S must be 0 (wait as long as it takes) or a number of seconds, "
+        f"got {DATABASE_LOCK_TIMEOUT_S}"
+    )
+SQLITE_WAIT_FOREVER_S = 2_147_483  # SQLite's busy timeout is a C int of milliseconds
+DATABASE_BUSY_RETRY_AFTER_S = _env_int("HEADFRAME_DB_BUSY_RETRY_AFTER_S", 5)
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'headframe.sqlite3'}"
 DATABASE_URL = os.environ.get("HEADFRAME_DATABASE_URL", DEFAULT_DATABASE_URL)
 try:
@@ -138,9 +152,15 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
         ),
         "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
+        "timeout": min(DATABASE_LOCK_TIMEOUT_S, SQLITE_WAIT_FOREVER_S) or SQLITE_WAIT_FOREVER_S,
     }
     _database["TEST"] = {"NAME": os.environ.get("HEADFRAME_TEST_SQLITE_NAME") or None}
+elif _database["ENGINE"].startswith("django.db.backends.postgresql"):
+    # Set even when 0, so a lock_timeout configured on the server or role does not make 0 mean something else.
+    _pg_options = _database.setdefault("OPTIONS", {})
+    _pg_options["options"] = (
+        _pg_options.get("options", "") + f" -c lock_timeout={DATABASE_LOCK_TIMEOUT_S * 1000}"
+    ).strip()
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -151,6 +171,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Log-in throttling (org.login, whose docstring gives the reasons), counted in the database so every worker sees
+# the same numbers, within LOGIN_FAILURE_WINDOW_S: LOGIN_FAILURE_LIMIT failures for one user name at one address
+# lock that user name at that address for LOGIN_LOCKOUT_S; LOGIN_ACCOUNT_FAILURE_LIMIT failures for one user name
+# from any addresses lock it everywhere for LOGIN_LOCKOUT_S, except at addresses where the user logged in within
+# LOGIN_KNOWN_ADDRESS_DAYS; LOGIN_ADDRESS_FAILURE_LIMIT failures from one address (any user names) slow that
+# address down to one attempt per LOGIN_ADDRESS_LOCKOUT_S. 0 turns a limit off. An administrator unlocks early
+# (admin action, `headframe unlock-login`).
+LOGIN_FAILURE_LIMIT = _env_int("HEADFRAME_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ACCOUNT_FAILURE_LIMIT = _env_int("HEADFRAME_LOGIN_ACCOUNT_FAILURE_LIMIT", 25)
+LOGIN_KNOWN_ADDRESS_DAYS = _env_int("HEADFRAME_LOGIN_KNOWN_ADDRESS_DAYS", 30)
+LOGIN_ADDRESS_FAILURE_LIMIT = _env_int("HEADFRAME_LOGIN_ADDRESS_FAILURE_LIMIT", 100)
+LOGIN_ADDRESS_LOCKOUT_S = _env_int("HEADFRAME_LOGIN_ADDRESS_LOCKOUT_S", 60)
+LOGIN_FAILURE_WINDOW_S = _env_int("HEADFRAME_LOGIN_FAILURE_WINDOW_S", 15 * 60)
+LOGIN_LOCKOUT_S = _env_int("HEADFRAME_LOGIN_LOCKOUT_S", 15 * 60)
+# Addresses (comma-separated IPs or networks, "*" for any) of the reverse proxies whose X-Forwarded-For and
+# X-Forwarded-Proto `headframe serve` believes (uvicorn's forwarded_allow_ips): the client's address then reaches
+# REMOTE_ADDR, which log-in throttling counts by. Default: a proxy on this host.
+FORWARDED_ALLOW_IPS = os.environ.get("HEADFRAME_FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1,::1"
+# Bearer tokens record their last use at most this often (a read never waits on, or fails by, that write).
+TOKEN_TOUCH_INTERVAL_S = _env_int("HEADFRAME_TOKEN_TOUCH_INTERVAL_S", 5 * 60)
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -218,6 +258,16 @@ NOTIFY_SENDERS = 4  # deliveries sent at once, so one dead channel does not hold
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Every line names the request it belongs to (our X-Request-ID, and the id the client or its proxy sent, if
+    # it sent a sane one: core.failures), so a user's reference finds the traceback.
+    "filters": {"request_id": {"()": "headframe.core.failures.RequestIdLogFilter"}},
+    "formatters": {
+        "default": {
+            "format": "%(levelname)s %(name)s [request %(request_id)s client %(client_request_id)s] %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "default"}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("HEADFRAME_LOG_LEVEL", "WARNING")},
 }

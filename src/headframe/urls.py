@@ -3,9 +3,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from headframe.api import api
+from headframe.org.forms import AdminLoginForm, LoginForm
 
 admin.site.site_header = "headframe"
 admin.site.site_title = "headframe"
+admin.site.login_form = AdminLoginForm  # throttled and audited like the pages' log-in
+
+# What escapes the views and the ServerErrorMiddleware (a middleware, a session save on a locked database):
+# a plain page or the API's JSON shape with the request id, 503 when the database was only busy.
+handler500 = "headframe.core.failures.server_error"
+handler400 = "headframe.core.failures.bad_request"  # a session save refused by a locked database lands here
 
 urlpatterns = [
     path("api/v1/", api.urls),
@@ -13,7 +20,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            template_name="web/login.html", authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

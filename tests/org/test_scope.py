@@ -1,6 +1,6 @@
 import pytest
 
-from headframe.core.errors import NotFound, PermissionDenied
+from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
 from headframe.org import selectors, services
 from headframe.org.roles import Perm
 from headframe.org.selectors import Scope
@@ -67,8 +67,12 @@ def test_revoking_a_role_removes_the_scope(users):
 
 
 def test_scoped_admin_cannot_grant_roles_outside_its_subtree(users):
-    with pytest.raises(PermissionDenied):
+    # A unit the admin cannot see answers as an unknown code would: no hint that it exists.
+    with pytest.raises(ValidationFailed) as err:
         services.role_grant(actor=users.admin_a, user=users.viewer_a, role="viewer", unit_code="B")
+    assert err.value.items[0].type == "unknown_unit"
+    with pytest.raises(PermissionDenied):  # seen but not managed: refused as such
+        services.role_grant(actor=users.viewer_a, user=users.viewer_a, role="admin", unit_code="A")
 
 
 def test_scoped_admin_gets_staff_for_the_admin_site(tree):

@@ -105,8 +105,10 @@ def test_move_twice_on_the_same_day_replaces_the_placement(tree):
 
 
 def test_moving_needs_manage_on_both_ends(tree, users):
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(ValidationFailed, match="unknown unit"):  # B-M1 is not even visible to admin_a
         services.unit_move(actor=users.admin_a, unit=tree.a_m1_k1, new_parent_code="B-M1")
+    with pytest.raises(PermissionDenied):  # visible to the viewer, not managed by them
+        services.unit_move(actor=users.viewer_a, unit=tree.a_m1_k1, new_parent_code="A-M1")
     assert Unit.objects.get(code="A-M1-K1").path == "/G/A/A-M1/A-M1-K1/"
     services.unit_move(actor=users.admin_g, unit=tree.a_m1_k1, new_parent_code="B-M1")
 

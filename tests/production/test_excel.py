@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
 from headframe.cli import main
-from headframe.core.errors import ErrorItem, PermissionDenied, ValidationFailed
+from headframe.core.errors import ErrorItem, PermissionDenied, TooLarge, ValidationFailed
 from headframe.core.formatting import read_number
 from headframe.core.models import AuditEntry
 from headframe.production.excel import (
@@ -350,7 +350,7 @@ def test_a_workbook_without_data_sheet_is_refused(tree, tmp_path):
 
 def test_too_many_rows_are_refused(tree, tmp_path):
     path = write_xlsx(tmp_path / "f.xlsx", [["A-M1", dt.date(2026, 10, d), 0, d, None] for d in range(1, 6)])
-    with pytest.raises(ValidationFailed) as info:
+    with pytest.raises(TooLarge) as info:  # 413, naming the limit
         import_actuals_workbook(actor=None, file=path, max_rows=4)
     assert [(i.loc, i.type) for i in info.value.items] == [(("file",), "too_many_rows")]
     assert not Actual.objects.exists()

@@ -4,8 +4,10 @@ and the bad inputs that must be refused whole."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
+from PIL import Image
 
 from headframe.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from headframe.core.models import AuditEntry
@@ -17,9 +19,17 @@ from tests.safety.conftest import NOW, TODAY, good_answers, inspection_of
 
 pytestmark = pytest.mark.django_db
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 100
+
+def _image(fmt: str) -> bytes:
+    """A real (tiny) image: photos are read from their header, so a few magic bytes are not enough."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 3), "gray").save(buffer, fmt)
+    return buffer.getvalue()
+
+
+JPEG = _image("JPEG")
+PNG = _image("PNG")
+WEBP = _image("WEBP")
 
 
 # --- campaign generation ------------------------------------------------------------------------------------

@@ -135,23 +135,34 @@ def test_silent_sensor_raises_stale_and_fresh_data_clears_it(mine, send):
     assert not stale.active and not stale.acked  # returned, still to be acknowledged
 
 
-def test_a_sensor_that_never_reported_goes_stale_three_periods_after_it_was_registered(mine, send):
+def test_sensors_that_never_reported_are_one_alarm_of_their_gateway_three_periods_after_registration(
+    mine, send
+):
     registered = int(SensorState.objects.get(sensor=mine.ch4).updated_at.timestamp() * 1000)
     send([("A1-PUMP-01", registered + 25_000, 1.0)], now_ms=registered + 26_000)  # its gateway is alive
     assert services.stale_scan(now_ms=registered + 29_000) == 0
-    assert services.stale_scan(now_ms=registered + 31_000) == 3  # the three sensors that never reported
-    assert condition(mine.ch4, "stale").active
+    # The three sensors that never reported: ONE "never reported" alarm of their gateway naming them (a sensor's
+    # own stale alarm starts with its first reading), high priority since gas sensors are among them.
+    assert services.stale_scan(now_ms=registered + 31_000) == 1
+    [alarm] = Alarm.objects.all()
+    assert (alarm.limit_code, alarm.gateway.code, alarm.priority) == ("never_reported", "GW-A1", "high")
+    assert "3 registered sensors have never reported (A1-CH4-01, A1-CO-01, A1-O2-01)" in alarm.message
+    assert not AlarmCondition.objects.filter(limit_code="stale", active=True).exists()
 
 
 def test_a_gateway_that_never_reported_is_one_alarm_once_all_its_sensors_are_due(mine):
     registered = int(SensorState.objects.get(sensor=mine.ch4).updated_at.timestamp() * 1000)
     assert services.stale_scan(now_ms=registered + 31_000) == 1
     assert list(Alarm.objects.values_list("limit_code", "gateway__code")) == [("gateway_lost", "GW-A1")]
-    assert AlarmCondition.objects.filter(limit_code="stale", active=True, suppressed=True).count() == 4
+    # Its sensors never reported: the lost gateway speaks for them (no stale row per sensor to suppress), and
+    # no second "never reported" alarm while it is lost.
+    assert not AlarmCondition.objects.filter(limit_code="stale").exists()
+    assert services.stale_scan(now_ms=registered + 61_000) == 0
 
 
 def test_gateway_death_is_one_alarm_for_all_its_sensors(mine, send):
-    send([(code, NOW_MS - 1000, v) for code, v in [("A1-CH4-01", 0.3), ("A1-CO-01", 2.0)]])
+    readings = [("A1-CH4-01", 0.3), ("A1-CO-01", 2.0), ("A1-O2-01", 20.8), ("A1-PUMP-01", 1.0)]
+    send([(code, NOW_MS - 1000, v) for code, v in readings])
     raised = services.gateway_death(gateway_code="GW-A1", now_ms=NOW_MS)
     assert raised == 1  # one gateway alarm; its four sensors' stale conditions are suppressed by that rule
     assert AlarmCondition.objects.filter(limit_code="stale", active=True, suppressed=True).count() == 4

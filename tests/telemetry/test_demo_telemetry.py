@@ -46,7 +46,8 @@ def test_with_a_broker_demo_starts_ingest_and_the_mqtt_simulator_and_stops_them(
     ingest, simulate = (p.command for p in popen)
     assert ingest[:4] == [sys.executable, "-m", "headframe", "ingest"]
     assert ingest[4:8] == ["--host", "127.0.0.1", "--port", "1883"]
-    assert ingest[ingest.index("--share-group") + 1].startswith("headframe-demo-")
+    assert ingest[ingest.index("--client-id") + 1].startswith("headframe-demo-ingest-")
+    assert "--share-group" not in ingest  # a shared subscription loses messages on a broker restart
     assert simulate[3:] == [
         "simulate",
         "--transport",

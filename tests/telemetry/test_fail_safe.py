@@ -299,7 +299,12 @@ def test_when_the_gateway_returns_its_alarm_returns_and_sensors_still_silent_are
 
 
 def test_a_sparkplug_style_gateway_death_is_one_alarm(mine, http):
-    http([("A1-CH4-01", 0, 0.3)])
+    http(
+        [
+            (code, 0, 1.0 if code == "A1-PUMP-01" else 0.3)
+            for code in ("A1-CH4-01", "A1-CO-01", "A1-O2-01", "A1-PUMP-01")
+        ]
+    )
     assert services.gateway_death(gateway_code="GW-A1") == 1
     assert services.gateway_death(gateway_code="GW-A1") == 0
     assert Alarm.objects.filter(limit_code="gateway_lost").count() == 1
@@ -308,8 +313,8 @@ def test_a_sparkplug_style_gateway_death_is_one_alarm(mine, http):
 
 
 def test_a_lost_gateway_never_hides_a_stale_alarm_nobody_acknowledged(mine, http, api, operator):
-    http([("A1-CH4-01", 0, 0.3)])
-    services.stale_scan(now_ms=int(time.time() * 1000) + 31_000)  # gateway seen: CO, O2, pump go stale
+    http([("A1-CH4-01", 0, 0.3), ("A1-CO-01", 0, 2.0), ("A1-O2-01", 0, 20.8), ("A1-PUMP-01", 0, 1.0)])
+    services.stale_scan(now_ms=int(time.time() * 1000) + 31_000)  # gateway seen: its sensors go stale
     http([("A1-CO-01", 119_000, 2.0)])  # CO returns: its stale alarm is returned, not acknowledged
     services.gateway_lost(gateway_code="GW-A1", now_ms=int(time.time() * 1000))
     rows = {(r["sensor"], r["limit"]): r for r in open_alarms(api, operator)}

@@ -458,10 +458,8 @@ def test_the_banner_names_at_most_three_alarms_and_counts_the_rest(client, peopl
 
 def test_a_lost_gateway_is_one_row_and_its_sensors_are_listed_as_suppressed(client, people, mine, send):
     t = now_ms()
-    send(
-        [(code, t - 1000, v) for code, v in (("A1-CH4-01", 0.4), ("A1-CO-01", 4.0), ("A1-O2-01", 20.7))],
-        now_ms=t,
-    )
+    readings = (("A1-CH4-01", 0.4), ("A1-CO-01", 4.0), ("A1-O2-01", 20.7), ("A1-PUMP-01", 1.0))
+    send([(code, t - 1000, v) for code, v in readings], now_ms=t)  # all four have reported
     services.gateway_lost(gateway_code="GW-A1", now_ms=t + 40_000)
     services.stale_scan(now_ms=t + 60_000)
     client.force_login(people.dispatcher_a)

@@ -53,7 +53,7 @@ def test_bad_cells_are_all_reported_and_nothing_is_stored(mine, users, client):
         "csv!2 column period_s: must be a positive number of seconds",
         "csv!3 column kind: unknown kind 'methane' (one of ch4_pct, co_ppm, o2_pct, co2_pct, air_velocity_ms, "
         "temperature_c, water_level_m, pump_running, fan_running)",
-        "csv!4 column position: B-M1-K1-F1 is not at the gateway's site A-M1",
+        "csv!4 column position: unknown work position 'B-M1-K1-F1'",  # another company's: not revealed
         "csv!5 column calibration_due: not a date (dd/mm/yyyy): '32/13/2027'",
         "csv!7 column code: duplicate of row 6",
     ]
@@ -76,5 +76,8 @@ def test_another_company_cannot_register_sensors_here(mine, users, client):
     content = (HEADER + "A1-Y-01,ch4_pct,A-M1-K1-F1,face_return,GW-A1,10,,1\n").encode()
     response = post_file(client, users.admin_b, content, "sensors.csv")
     assert response.status_code == 422
-    assert "you do not manage this site" in response.json()["detail"][0]["msg"]
+    # Another company's gateway answers exactly like one that does not exist (no existence oracle).
+    assert response.json()["detail"] == [
+        {"loc": ["file"], "msg": "csv!2 column gateway: unknown gateway 'GW-A1'", "type": "unknown_gateway"}
+    ]
     assert not Sensor.objects.filter(code="A1-Y-01").exists()

@@ -15,6 +15,7 @@ from headframe.briefing import selectors
 from headframe.briefing.api import router
 from headframe.briefing.pack import meeting_pack_for, pack_for
 from headframe.briefing.pack_export import pack_pdf, pack_xlsx
+from headframe.core.dates import Day
 from headframe.core.downloads import XLSX_TYPE, attachment
 from headframe.core.errors import NotFound, ValidationFailed
 from headframe.org.selectors import unit_get
@@ -75,10 +76,8 @@ def meeting_pack_xlsx(request, meeting_id: int, unit: str | None = None):
 
 class PackQuery(Schema):
     unit: str = Field(description="unit code: the group or a company in your scope")
-    start: dt.date | None = Field(None, alias="from", description="first day (default: first of to's month)")
-    end: dt.date | None = Field(
-        None, alias="to", description="last day, figures as of it (default: yesterday)"
-    )
+    start: Day | None = Field(None, alias="from", description="first day (default: first of to's month)")
+    end: Day | None = Field(None, alias="to", description="last day, figures as of it (default: yesterday)")
     lang: str | None = Field(None, description="PDF language: vi (default) or en")
 
 

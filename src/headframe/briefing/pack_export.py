@@ -25,6 +25,7 @@ from headframe.briefing.narrative import narrative_of
 from headframe.briefing.pack import PRIORITIES, SECTION_LABELS, SECTIONS
 from headframe.core.downloads import html_to_pdf
 from headframe.core.formatting import format_number
+from headframe.core.spreadsheets import append_row
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "briefing"
 
@@ -266,7 +267,7 @@ def _sheet(book, title: str, headers: list[tuple[str, int, str | None]]):
     from openpyxl.styles import Alignment, Font, PatternFill
 
     sheet = book.create_sheet(title)
-    sheet.append([h for h, _w, _f in headers])
+    append_row(sheet, [h for h, _w, _f in headers])
     for i, (_h, width, _f) in enumerate(headers, start=1):
         cell = sheet.cell(row=1, column=i)
         cell.font = Font(bold=True, color="FFFFFF")
@@ -279,8 +280,7 @@ def _sheet(book, title: str, headers: list[tuple[str, int, str | None]]):
 
 
 def _append(sheet, headers, values: list, decimals: int = 0) -> None:
-    sheet.append(values)
-    row = sheet.max_row
+    row = append_row(sheet, values)  # names, titles and narrative are text, never a formula
     for i, (_h, _w, kind) in enumerate(headers, start=1):
         cell = sheet.cell(row=row, column=i)
         if kind == "n":
@@ -307,15 +307,15 @@ def pack_xlsx(pack: dict) -> bytes:
     summary.title = "Tóm tắt"
     unit = pack["unit"]
     meeting = pack.get("meeting") or {}
-    summary.append(["Báo cáo giao ban điều hành sản xuất"])
+    append_row(summary, ["Báo cáo giao ban điều hành sản xuất"])
     summary["A1"].font = Font(bold=True, size=14)
-    summary.append(["Đơn vị", f"{unit['code']} — {unit['name_vi']}"])
+    append_row(summary, ["Đơn vị", f"{unit['code']} — {unit['name_vi']}"])
     start, end = _date(pack["period"]["start"]), _date(pack["period"]["end"])
-    summary.append(["Kỳ báo cáo", f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"])
+    append_row(summary, ["Kỳ báo cáo", f"{start:%d/%m/%Y} – {end:%d/%m/%Y}"])
     if meeting:
-        summary.append(["Cuộc họp", meeting.get("title", "")])
-    summary.append(["Tóm tắt", narrative_of(pack, "vi")])
-    summary.append(["Summary (English)", narrative_of(pack, "en")])
+        append_row(summary, ["Cuộc họp", meeting.get("title", "")])
+    append_row(summary, ["Tóm tắt", narrative_of(pack, "vi")])
+    append_row(summary, ["Summary (English)", narrative_of(pack, "en")])
     summary.column_dimensions["A"].width = 20
     summary.column_dimensions["B"].width = 140
     for row in summary.iter_rows(min_row=2):

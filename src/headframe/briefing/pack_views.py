@@ -100,10 +100,13 @@ def meeting_pack(request, pk: int):
 
 def adhoc_period(raw_unit: str, raw_from: str | None, raw_to: str | None) -> tuple[dt.date, dt.date]:
     """The period of an ad-hoc pack: `to` defaults to yesterday, `from` to the first of `to`'s month."""
+    from headframe.core.dates import check_day
     from headframe.core.errors import ValidationFailed
 
     end = parse_day(raw_to, "to") or default_day()
+    check_day(end, loc=("query", "to"))
     start = parse_day(raw_from, "from") or end.replace(day=1)
+    check_day(start, loc=("query", "from"))
     if end < start:
         raise ValidationFailed("'to' must not be before 'from'", loc=("query", "to"), type="bad_period")
     return start, end

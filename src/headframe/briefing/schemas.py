@@ -8,6 +8,8 @@ from decimal import Decimal
 from ninja import Schema
 from pydantic import Field
 
+from headframe.core.dates import Day, Moment
+
 # --- meetings ------------------------------------------------------------------------------------------
 
 
@@ -28,9 +30,9 @@ class MeetingIn(Schema):
     )
     type: str = Field("monthly", description="monthly, weekly, extraordinary or mid_month")
     title: str = Field(min_length=1, max_length=300)
-    starts_at: dt.datetime
-    period_start: dt.date
-    period_end: dt.date
+    starts_at: Moment
+    period_start: Day
+    period_end: Day
     chair: str | None = Field(None, description="username of the chair")
     bridge_points: list[BridgePointItemIn] = Field(default_factory=list, max_length=200)
     agenda: list[AgendaItemSchemaIn] = Field(default_factory=list, max_length=100)
@@ -39,9 +41,9 @@ class MeetingIn(Schema):
 class MeetingPatch(Schema):
     type: str | None = None
     title: str | None = Field(None, min_length=1, max_length=300)
-    starts_at: dt.datetime | None = None
-    period_start: dt.date | None = None
-    period_end: dt.date | None = None
+    starts_at: Moment | None = None
+    period_start: Day | None = None
+    period_end: Day | None = None
     chair: str | None = None
     narrative_vi: str | None = None
     narrative_en: str | None = None
@@ -120,7 +122,7 @@ class DirectiveIn(Schema):
     text: str = Field(min_length=1, max_length=5000)
     owner_unit: str = Field(min_length=1, max_length=40)
     owner_person: str | None = Field(None, description="employee number of the person in charge")
-    deadline: dt.date
+    deadline: Day
     priority: str = Field("normal", description="high, normal or low")
     meeting: int | None = Field(None, description="id of the meeting it is raised in")
     indicator: str | None = Field(None, description="linked indicator code")

@@ -47,8 +47,10 @@ from headframe.briefing.models import (
     Section,
 )
 from headframe.core.audit import audit_record, snapshot
+from headframe.core.dates import check_day
 from headframe.core.errors import Conflict, ErrorItem, PermissionDenied, ValidationFailed
 from headframe.core.services import audited_create, audited_update
+from headframe.core.text import check_clean_text
 from headframe.org.models import BridgePoint, Person, Unit
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for, unit_named
@@ -91,6 +93,53 @@ def _allowed(actor, perms: Iterable[str], path: str) -> bool:
 def _require(actor, perms: Iterable[str], path: str, *, what: str, loc=("body",)) -> None:
     if not _allowed(actor, perms, path):
         raise PermissionDenied(f"you may not {what}: outside your scope", loc=loc)
+
+
+# Free text (several lines allowed) vs names and titles (one line): both refuse NUL, bidi overrides and
+# zero-width characters (headframe.core.text).
+MULTILINE_FIELDS = {"narrative_vi", "narrative_en", "attendees", "text", "evidence", "comment", "description"}
+
+
+def _clean_texts(texts: dict, *, loc: tuple = ("body",)) -> None:
+    """Refuse hidden or control characters in the given fields ({field: text}); loc is the body's prefix."""
+    for name, text in texts.items():
+        check_clean_text(text, loc=(*loc, name), multiline=name in MULTILINE_FIELDS, label=name)
+
+
+def _check_days(days: dict, *, loc: tuple = ("body",)) -> None:
+    for name, day in days.items():
+        check_day(day, loc=(*loc, name))
+
+
+def _on_line(a: Unit, b: Unit) -> bool:
+    """One unit lies in the other's subtree (or they are the same unit)."""
+    return a.path.startswith(b.path) or b.path.startswith(a.path)
+
+
+def _also_audit(actor, *, obj, primary: str, paths: Iterable[str], after: dict, action: str = "link") -> None:
+    """A write that touches another place as well: its auditors get the row too, unless they already see the
+    primary one (an auditor of a place sees the rows filed under it and below)."""
+    for path in sorted(set(paths)):
+        if path and not primary.startswith(path):
+            audit_record(actor=actor, action=action, obj=obj, unit_path=path, after=after)
+
+
+def _chair(actor, chair, unit: Unit, *, loc: tuple = ("body", "chair")):
+    """The chair is a user (or username) who may see the meeting's unit: the chair runs the meeting and sees
+    its pack. Anyone else is refused like an unknown user (who exists elsewhere is not revealed)."""
+    from django.contrib.auth import get_user_model
+
+    if chair in (None, ""):
+        return None
+    user = chair
+    if not getattr(chair, "pk", None):
+        user = get_user_model().objects.filter(username=str(chair), is_active=True).first()
+    name = getattr(user, "username", None) or str(chair)
+    if user is None or not user.is_active or not scope_for(user).allows(Perm.VIEW, unit.path):
+        raise ValidationFailed(
+            f"unknown user {name!r} (the chair must be a user of {unit.code})", loc=loc, type="unknown_user"
+        )
+    return user
 
 
 def _person(person, *, under: Unit, loc: tuple) -> Person | None:
@@ -152,8 +201,12 @@ def _locked(meeting: Meeting) -> Meeting:
     return Meeting.objects.select_for_update(of=("self",)).select_related("unit").get(pk=meeting.pk)
 
 
-def _check_bridge_points(meeting_unit: Unit, points: list[BridgePointIn]) -> list[tuple[BridgePoint, str]]:
-    """Bridge points by code; each must belong to the meeting's unit line (its subtree or above it)."""
+def _check_bridge_points(
+    actor, meeting_unit: Unit, points: list[BridgePointIn]
+) -> list[tuple[BridgePoint, str]]:
+    """Bridge points by code; each must belong to the meeting's unit line (its subtree or above it) and be
+    visible to the actor (one it may not see is refused like an unknown one)."""
+    scope = scope_for(actor)
     items, out, seen = [], [], set()
     by_code = {
         bp.code: bp
@@ -162,8 +215,13 @@ def _check_bridge_points(meeting_unit: Unit, points: list[BridgePointIn]) -> lis
     for n, p in enumerate(points):
         loc = ("body", "bridge_points", n, "code")
         bp = by_code.get(p.code)
-        if bp is None:
+        if bp is None or not scope.allows(Perm.VIEW, bp.unit.path):
             items.append(ErrorItem(loc, f"unknown bridge point {p.code!r}", "unknown_bridge_point"))
+            continue
+        try:
+            check_clean_text(p.attendees, loc=("body", "bridge_points", n, "attendees"), multiline=True)
+        except ValidationFailed as exc:
+            items.extend(exc.items)
             continue
         if p.code in seen:
             items.append(ErrorItem(loc, f"bridge point {p.code} is listed twice", "duplicate"))
@@ -185,10 +243,15 @@ def _check_bridge_points(meeting_unit: Unit, points: list[BridgePointIn]) -> lis
 
 
 def _check_agenda(agenda: list[AgendaItemIn]) -> None:
+    """Every item has a title and a known section; titles and presenters hold no hidden characters."""
     items = []
     for n, a in enumerate(agenda):
         if not (a.title or "").strip():
             items.append(ErrorItem(("body", "agenda", n, "title"), "an agenda item needs a title", "missing"))
+        try:
+            _clean_texts({"title": a.title, "presenter": a.presenter}, loc=("body", "agenda", n))
+        except ValidationFailed as exc:
+            items.extend(exc.items)
         if a.section not in Section.values:
             items.append(
                 ErrorItem(
@@ -269,11 +332,14 @@ def meeting_create(
     _require(
         actor, (Perm.PLAN, Perm.MANAGE), unit.path, what=f"call meetings of {unit.code}", loc=("body", "unit")
     )
+    _check_days({"starts_at": starts_at, "period_start": period_start, "period_end": period_end})
+    _clean_texts({"title": title})
     if period_end < period_start:
         raise ValidationFailed(
             "the period must end on or after its first day", loc=("body", "period_end"), type="period_order"
         )
-    points = _check_bridge_points(unit, list(bridge_points))
+    chair = _chair(actor, chair, unit)
+    points = _check_bridge_points(actor, unit, list(bridge_points))
     _check_agenda(list(agenda))
     meeting = Meeting(
         unit=unit,
@@ -311,13 +377,17 @@ def meeting_update(
     _require_run(actor, meeting, "change this meeting")
     what = ", ".join(sorted(changes)) or ("agenda" if agenda is not None else "bridge points")
     _refuse_if_closed(meeting, what)
+    _check_days({k: v for k, v in changes.items() if k in ("starts_at", "period_start", "period_end")})
+    _clean_texts({k: v for k, v in changes.items() if k in ("title", "narrative_vi", "narrative_en")})
+    if "chair" in changes:
+        changes["chair"] = _chair(actor, changes["chair"], meeting.unit)
     period_start = changes.get("period_start", meeting.period_start)
     if changes.get("period_end", meeting.period_end) < period_start:
         raise ValidationFailed(
             "the period must end on or after its first day", loc=("body", "period_end"), type="period_order"
         )
     if bridge_points is not None:
-        points = _check_bridge_points(meeting.unit, list(bridge_points))
+        points = _check_bridge_points(actor, meeting.unit, list(bridge_points))
     if agenda is not None:
         _check_agenda(list(agenda))
     audited_update(actor=actor, obj=meeting, changes=changes, unit_path=meeting.unit.path)
@@ -539,16 +609,26 @@ def directive_create(
     today = today or timezone.localdate(now)
     items: list[ErrorItem] = []
     owner = Unit.objects.filter(code=owner_unit_code).first() if owner_unit_code else None
-    if owner is None:
+    if owner is None or not _allowed(actor, (Perm.VIEW,), owner.path):  # outside one's view: not revealed
+        owner = None
         items.append(ErrorItem(("body", "owner_unit"), f"unknown unit {owner_unit_code!r}", "unknown_unit"))
-    if deadline < today:
-        items.append(
-            ErrorItem(
-                ("body", "deadline"),
-                f"the deadline {deadline:%d/%m/%Y} is in the past (today is {today:%d/%m/%Y})",
-                "deadline_in_past",
+    try:
+        check_day(deadline, loc=("body", "deadline"))
+    except ValidationFailed as exc:
+        items.extend(exc.items)
+    else:
+        if deadline < today:
+            items.append(
+                ErrorItem(
+                    ("body", "deadline"),
+                    f"the deadline {deadline:%d/%m/%Y} is in the past (today is {today:%d/%m/%Y})",
+                    "deadline_in_past",
+                )
             )
-        )
+    try:
+        check_clean_text(text, loc=("body", "text"), multiline=True, label="the directive")
+    except ValidationFailed as exc:
+        items.extend(exc.items)
     if not (text or "").strip():
         items.append(ErrorItem(("body", "text"), "write what is to be done", "missing"))
     if priority not in Priority.values:
@@ -585,13 +665,7 @@ def directive_create(
         )
     person = _person(owner_person, under=owner, loc=("body", "owner_person"))
     indicator = _indicator(indicator_code, loc=("body", "indicator"))
-    task = None
-    if key_task is not None:
-        task = key_task if isinstance(key_task, KeyTask) else KeyTask.objects.filter(pk=key_task).first()
-        if task is None:
-            raise ValidationFailed(
-                f"unknown key task {key_task!r}", loc=("body", "key_task"), type="unknown_key_task"
-            )
+    task = _linked_key_task(actor, key_task, owner)
     if indicator is not None and task is not None:
         raise ValidationFailed(
             "link either an indicator or a key task, not both", loc=("body", "key_task"), type="one_link"
@@ -614,7 +688,16 @@ def directive_create(
         )
         try:
             with transaction.atomic():
-                return audited_create(actor=actor, obj=directive, unit_path=owner.path)
+                audited_create(actor=actor, obj=directive, unit_path=owner.path)
+                if task is not None:  # the key task's own auditors see what was linked to it
+                    _also_audit(
+                        actor,
+                        obj=directive,
+                        primary=owner.path,
+                        paths=[task.owner_unit.path],
+                        after={"key_task": task.pk, "owner_unit": owner.code},
+                    )
+                return directive
         except (Conflict, ValidationFailed) as exc:
             duplicate = isinstance(exc, Conflict) or any(
                 i.type in ("unique", "unique_together") for i in exc.items
@@ -622,6 +705,35 @@ def directive_create(
             if attempt == 4 or not duplicate:
                 raise
     raise AssertionError("unreachable")
+
+
+def _linked_key_task(actor, key_task, owner: Unit) -> KeyTask | None:
+    """The key task a directive serves: one the actor may see (else unknown, like a missing one), of the owner's
+    line (a company's directive serves its own or its group's key tasks). A key task of another unit needs PLAN
+    or MANAGE there as well: the actor writes into both places."""
+    if key_task is None:
+        return None
+    pk = key_task.pk if isinstance(key_task, KeyTask) else key_task
+    task = KeyTask.objects.select_related("owner_unit").filter(pk=pk).first() if str(pk).isdigit() else None
+    if task is None or not _allowed(actor, (Perm.VIEW,), task.owner_unit.path):
+        raise ValidationFailed(f"unknown key task {pk!r}", loc=("body", "key_task"), type="unknown_key_task")
+    place = task.owner_unit
+    if not owner.path.startswith(place.path):  # not the owner's own or an enclosing unit's key task
+        _require(
+            actor,
+            (Perm.PLAN, Perm.MANAGE),
+            place.path,
+            what=f"link directives to key tasks of {place.code}",
+            loc=("body", "key_task"),
+        )
+        if not _on_line(owner, place):
+            raise ValidationFailed(
+                f"key task {task.number}/{task.year} belongs to {place.code}: a directive to {owner.code} "
+                "cannot serve it",
+                loc=("body", "key_task"),
+                type="key_task_outside_owner",
+            )
+    return task
 
 
 @transaction.atomic
@@ -676,6 +788,7 @@ def directive_update_status(
         )
     evidence = (evidence or "").strip()
     comment = (comment or "").strip()
+    _clean_texts({"comment": comment, "evidence": evidence})
     changes: dict = {"status": status}
     if evidence:
         changes["evidence"] = evidence
@@ -732,6 +845,7 @@ def key_task_create(
         what=f"set key tasks of {owner.code}",
         loc=("body", "owner_unit"),
     )
+    _clean_texts({"title_vi": title_vi, "title_en": title_en, "description": description})
     if number is None:
         number = (
             KeyTask.objects.filter(owner_unit=owner, year=year).aggregate(m=Max("number"))["m"] or 0
@@ -796,6 +910,7 @@ def kpi_create(
         )
     if comparator not in Comparator.values:
         raise ValidationFailed("comparator is ge (≥) or le (≤)", loc=("body", "comparator"), type="enum")
+    _clean_texts({"name_vi": name_vi, "name_en": name_en})
     target = _decimal(target, loc=("body", "target"))
     indicator = unit = None
     if kind == KpiKind.MANUAL:
@@ -863,6 +978,7 @@ def kpi_update_manual(
             loc=("body", "done"),
             type="not_manual",
         )
+    _clean_texts({"evidence": evidence})
     evidence = (evidence or "").strip() or kpi.evidence
     if done and not evidence:
         raise ValidationFailed(

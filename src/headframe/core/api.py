@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth import get_user_model
 from ninja import Field, Query, Router, Schema
 
+from headframe.core.errors import NotFound
+from headframe.core.models import AuditEntry
 from headframe.core.selectors import MAX_PAGE, audit_page
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for, unit_get
@@ -42,11 +45,30 @@ class AuditPageOut(Schema):
     next_cursor: int | None
 
 
+def _check_user_known(user, username: str, scope_q) -> None:
+    """A user name the caller may know: someone holding a role where the caller audits, or an actor of an entry
+    the caller may read. Any other name — another company's user or nobody — is the same 404."""
+    scope = scope_for(user)
+    holds_role = (
+        get_user_model()
+        ._default_manager.filter(username=username)
+        .filter(scope.q(Perm.AUDIT, "role_assignments__unit__path"))
+        .exists()
+    )
+    if not holds_role and not AuditEntry.objects.filter(scope_q, actor_name=username).exists():
+        raise NotFound(f"no user named {username!r}", loc=("query", "user"))
+
+
 @router.get("", response=AuditPageOut, summary="Browse the audit log (newest first)")
 def audit_list(request, filters: Query[AuditFilter]):
-    unit_path = unit_get(request.user, filters.unit, Perm.AUDIT).path if filters.unit else None
+    unit_path = (
+        unit_get(request.user, filters.unit, Perm.AUDIT, loc=("query", "unit")).path if filters.unit else None
+    )
+    scope_q = scope_for(request.user).q(Perm.AUDIT, "unit_path")
+    if filters.user:
+        _check_user_known(request.user, filters.user, scope_q)
     page = audit_page(
-        scope_for(request.user).q(Perm.AUDIT, "unit_path"),
+        scope_q,
         unit_path=unit_path,
         username=filters.user,
         since=filters.since,

@@ -1,15 +1,80 @@
 """Request guards that apply to every page and API call."""
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+
+from headframe.core.failures import (
+    CLIENT_REQUEST_ID_HEADER,
+    REQUEST_ID_HEADER,
+    client_request_id,
+    current_client_request_id,
+    current_request_id,
+    failure_response,
+    new_request_id,
+)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+# Swagger UI: still nothing from another host; it only needs inline styles and data: images and fonts.
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+class RequestIdMiddleware:
+    """Stamps every request with an id of ours (request.request_id, the X-Request-ID response header, and every
+    log line written while the request runs), and keeps a sane X-Request-ID the caller sent beside it
+    (request.client_request_id, X-Client-Request-ID, client_request_id in the log): core.failures. Outermost, so
+    even a refused body carries them."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = new_request_id()
+        theirs = client_request_id(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        request.client_request_id = theirs
+        token = current_request_id.set(request_id)
+        client_token = current_client_request_id.set(theirs or "-")
+        try:
+            response = self.get_response(request)
+        finally:
+            current_client_request_id.reset(client_token)
+            current_request_id.reset(token)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        if theirs:
+            response.headers[CLIENT_REQUEST_ID_HEADER] = theirs
+        return response
+
+
+# Exceptions Django itself answers with a 4xx page: not server errors.
+_CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
+
+
+class ServerErrorMiddleware:
+    """An exception a view did not handle: logged with its traceback and request id, answered with a plain
+    500 page (JSON under /api/) whatever DEBUG says, or a 503 with Retry-After when the database was busy."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, _CLIENT_ERRORS):
+            return None  # Django's own 400/403/404 handling
+        return failure_response(request, exception)
 
 
 class BodySizeLimitMiddleware:
@@ -46,9 +111,9 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        # The OpenAPI docs page loads its own inline bootstrap script; leave it its default policy.
-        if not request.path.startswith("/api/v1/docs"):
-            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        # The OpenAPI docs page (Swagger UI, served from our own static files) sets inline styles.
+        policy = DOCS_CONTENT_SECURITY_POLICY if request.path.startswith("/api/v1/docs") else None
+        response.headers.setdefault("Content-Security-Policy", policy or CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
 

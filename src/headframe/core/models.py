@@ -31,6 +31,14 @@ class AuditEntry(models.Model):
         DELETE = "delete", _("deleted")
         GRANT = "grant", _("granted")
         REVOKE = "revoke", _("revoked")
+        LOGIN = "login", _("logged in")
+        LOGIN_FAILED = "login_failed", _("log-in failed")
+        LOCKOUT = "lockout", _("locked out")
+        UNLOCK = "unlock", _("unlocked")
+        ALARM_ACK = "alarm_ack", _("acknowledged an alarm")
+        ALARM_RESET = "alarm_reset", _("reset an alarm")
+        ALARM_SHELVE = "alarm_shelve", _("shelved an alarm")
+        ALARM_UNSHELVE = "alarm_unshelve", _("unshelved an alarm")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

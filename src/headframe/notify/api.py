@@ -35,7 +35,7 @@ class OnCallFilter(Schema):
 
 @router.get("/on-call", response=list[OnCallOut], summary="On-call rosters of the units you may see")
 def oncall_list(request, filters: Query[OnCallFilter]):
-    under = unit_get(request.user, filters.unit) if filters.unit else None
+    under = unit_get(request.user, filters.unit, loc=("query", "unit")) if filters.unit else None
     return [_entry_out(request.user, e) for e in selectors.oncall_visible(request.user, under=under)]
 
 
@@ -105,7 +105,7 @@ def _delivery_out(d: Delivery) -> dict:
 
 @router.get("/deliveries", response=DeliveryPageOut, summary="Notification deliveries, newest first")
 def deliveries(request, filters: Query[DeliveryFilter]):
-    under = unit_get(request.user, filters.unit) if filters.unit else None
+    under = unit_get(request.user, filters.unit, loc=("query", "unit")) if filters.unit else None
     page = selectors.deliveries_visible(
         request.user,
         under=under,

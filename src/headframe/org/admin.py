@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from headframe.core.admin import ScopedChoicesMixin
 from headframe.core.audit import channel
 from headframe.core.errors import HeadframeError
-from headframe.org import services
-from headframe.org.models import BridgePoint, Person, RoleAssignment, Unit
+from headframe.core.text import hidden_character
+from headframe.org import login, services
+from headframe.org.models import BridgePoint, LoginThrottle, Person, RoleAssignment, Unit
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 
@@ -19,8 +23,9 @@ def _path_of(obj, field: str) -> str:
     return obj
 
 
-class ScopedAdmin(admin.ModelAdmin):
-    """Rows outside the user's scope do not exist for them; writes need the `manage` permission there."""
+class ScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
+    """Rows outside the user's scope do not exist for them; writes need the `manage` permission there, and a
+    form offers only the units (and logins) the user manages."""
 
     scope_field = "unit__path"
 
@@ -48,13 +53,27 @@ class ScopedAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # units, people and bridge points are deactivated, never deleted: history refers to them
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is Unit:
-            kwargs["queryset"] = Unit.objects.filter(scope_for(request.user).q(Perm.MANAGE))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+class CleanTextForm(forms.ModelForm):
+    """Names and other typed text: no NUL, control, bidi-override or zero-width characters (core.text)."""
+
+    clean_text_fields = ("name_vi", "name_en", "full_name", "job_title", "location", "phone")
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.clean_text_fields:
+            value = cleaned.get(name)
+            found = hidden_character(value) if isinstance(value, str) else None
+            if found:
+                self.add_error(
+                    name,
+                    _("This text contains an invisible or control character (%(char)s); retype it.")
+                    % {"char": found},
+                )
+        return cleaned
 
 
-class UnitAdminForm(forms.ModelForm):
+class UnitAdminForm(CleanTextForm):
     class Meta:
         model = Unit
         fields = [
@@ -140,6 +159,7 @@ class UnitFkAdmin(ScopedAdmin):
 
 @admin.register(BridgePoint)
 class BridgePointAdmin(UnitFkAdmin):
+    form = CleanTextForm
     list_display = ["code", "name_vi", "unit", "location", "is_active"]
     search_fields = ["code", "name_vi"]
     fields = ["code", "name_vi", "name_en", "unit", "location", "is_active"]
@@ -158,6 +178,7 @@ class BridgePointAdmin(UnitFkAdmin):
 
 @admin.register(Person)
 class PersonAdmin(UnitFkAdmin):
+    form = CleanTextForm
     list_display = ["employee_no", "full_name", "unit", "job_title", "is_active"]
     search_fields = ["employee_no", "full_name"]
     fields = ["employee_no", "full_name", "unit", "job_title", "phone", "is_active"]
@@ -200,3 +221,67 @@ class RoleAssignmentAdmin(ScopedAdmin):
     def delete_queryset(self, request, queryset):
         for assignment in queryset:
             self.delete_model(request, assignment)
+
+
+@admin.register(LoginThrottle)
+class LoginThrottleAdmin(admin.ModelAdmin):
+    """Failed log-ins and locks (org.login): per user name at one address, per user name, per address. An
+    administrator sees and unlocks only users whose roles all lie in the units they manage and who are not
+    superusers (login.users_unlockable_by) — not a group administrator who also holds a role in their company;
+    superusers see and unlock everything, addresses included. Every unlock is audited."""
+
+    list_display = ["what", "key", "failures", "last_failure_at", "locked_until", "locked"]
+    search_fields = ["key"]
+    fields = list_display
+    readonly_fields = list_display
+    actions = ["unlock"]
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def what(self, obj):
+        if obj.kind == login.PAIR:
+            return f"{LoginThrottle.Kind.ACCOUNT.label} @ {LoginThrottle.Kind.ADDRESS.label}"
+        return obj.get_kind_display()
+
+    @admin.display(boolean=True, description=_("locked"))
+    def locked(self, obj):
+        return obj.is_locked
+
+    def get_queryset(self, request):
+        return login.throttles_unlockable_by(request.user)
+
+    def _manages(self, request) -> bool:
+        scope = scope_for(request.user)
+        return (
+            request.user.is_active
+            and request.user.is_staff
+            and (scope.is_superuser or bool(scope.paths(Perm.MANAGE)))
+        )
+
+    def has_module_permission(self, request):
+        return self._manages(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._manages(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._manages(request)  # only through the unlock action: every field is read-only
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Unlock the selected user names / addresses"))
+    def unlock(self, request, queryset):
+        rows = list(queryset)  # already cut to what the user may unlock by get_queryset
+        with channel("admin"):
+            for row in rows:
+                login.login_unlock(actor=request.user, throttle=row)  # checks the user's right again
+        count = len(rows)
+        self.message_user(
+            request,
+            ngettext("%(count)d log-in lock cleared.", "%(count)d log-in locks cleared.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

@@ -73,7 +73,7 @@ class UnitTreeFilter(Schema):
 
 @router.get("/units", response=list[UnitNodeOut], summary="The unit tree you may see")
 def units_tree(request, filters: Query[UnitTreeFilter]):
-    root = selectors.unit_get(request.user, filters.root) if filters.root else None
+    root = selectors.unit_get(request.user, filters.root, loc=("query", "root")) if filters.root else None
     forest = selectors.unit_tree(
         request.user, root=root, max_kind=filters.down_to, active_only=bool(filters.active)
     )
@@ -124,7 +124,7 @@ def bridge_points(request):
 
 @router.get("/people", response=list[PersonOut], summary="People of the units you may see")
 def people(request, unit: str | None = None):
-    under = selectors.unit_get(request.user, unit) if unit else None
+    under = selectors.unit_get(request.user, unit, loc=("query", "unit")) if unit else None
     return [
         {
             **{f: getattr(p, f) for f in ("employee_no", "full_name", "job_title", "is_active")},

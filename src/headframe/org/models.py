@@ -251,3 +251,42 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user_id})"
+
+
+class LoginThrottle(models.Model):
+    """Failed log-ins counted per user name or per client address, in the database so every worker shares
+    them. After too many failures within the window the key is locked until `locked_until` (org.login)."""
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", _("user name")
+        ADDRESS = "address", _("address")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    key = models.CharField(_("user name or address"), max_length=150)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    failures = models.PositiveIntegerField(_("failures"), default=0)
+    window_started_at = models.DateTimeField(_("counting since"))
+    last_failure_at = models.DateTimeField(_("last failure"))
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("log-in lock")
+        verbose_name_plural = _("log-in locks")
+        ordering = ["-last_failure_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="%(app_label)s_%(class)s_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_until is not None and self.locked_until > timezone.now()

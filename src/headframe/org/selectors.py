@@ -77,15 +77,16 @@ def units_visible(user, perm: str = Perm.VIEW) -> QuerySet[Unit]:
     return Unit.objects.filter(scope_for(user).q(perm))
 
 
-def unit_get(user, code: str, perm: str = Perm.VIEW) -> Unit:
-    """The unit if the user may see it; 404 otherwise (a unit outside one's scope is not revealed).
-    If the user may see it but lacks perm on it, 403."""
+def unit_get(user, code: str, perm: str = Perm.VIEW, *, loc: tuple = ("path", "code")) -> Unit:
+    """The unit if the user may see it; 404 otherwise (a unit outside one's scope is not revealed: it answers
+    exactly as an unknown code does). If the user may see it but lacks perm on it, 403.
+    `loc` names where the code came from: ("query", "unit") for a query parameter."""
     unit = Unit.objects.filter(code=code).select_related("parent").first()
     scope = scope_for(user)
     if unit is None or not scope.allows(Perm.VIEW, unit.path):
-        raise NotFound(f"unit {code!r} not found", loc=("path", "code"))
+        raise NotFound(f"unit {code!r} not found", loc=tuple(loc))
     if perm != Perm.VIEW and not scope.allows(perm, unit.path):
-        raise PermissionDenied(f"you may not {Perm(perm).label} for unit {code}", loc=("path", "code"))
+        raise PermissionDenied(f"you may not {Perm(perm).label} for unit {code}", loc=tuple(loc))
     return unit
 
 

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
+from contextlib import contextmanager
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F, Value
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from headframe.core.audit import audit_record, snapshot
 from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
 from headframe.core.services import audited_create, audited_update, validate
+from headframe.core.text import check_clean_text
 from headframe.org.models import (
     ALLOWED_PARENT_KINDS,
     ApiToken,
@@ -34,6 +38,7 @@ from headframe.org.roles import Perm, Role
 from headframe.org.selectors import scope_for
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
 
 UNIT_EDITABLE_FIELDS = {"name_vi", "name_en", "is_active", "valid_from", "site_type", "position_kind"}
 TOKEN_PREFIX = "hf_"
@@ -44,11 +49,23 @@ def _require(actor, perm: str, path: str, *, what: str, loc=("body",)) -> None:
         raise PermissionDenied(f"you may not {what} here: outside your scope", loc=loc)
 
 
-def _unit_by_code(code: str, *, loc: tuple) -> Unit:
+def _unit_by_code(code: str, *, loc: tuple, actor=None) -> Unit:
+    """The unit a write names. One the actor may not even see answers exactly as an unknown code does (422
+    unknown_unit), so a write cannot probe which codes exist in another company; actor=None is the system."""
     unit = Unit.objects.filter(code=code).first()
-    if unit is None:
+    if unit is None or not scope_for(actor).allows(Perm.VIEW, unit.path):
         raise ValidationFailed(f"unknown unit code {code!r}", loc=loc, type="unknown_unit")
     return unit
+
+
+# Names people type: no NUL, control, bidi-override or zero-width characters (see core.text).
+_CLEAN_TEXT_FIELDS = {"name_vi", "name_en", "full_name", "job_title", "location", "phone"}
+
+
+def _check_names(values: dict, *, loc: tuple = ("body",)) -> None:
+    for name, value in values.items():
+        if name in _CLEAN_TEXT_FIELDS:
+            check_clean_text(value, loc=(*loc, name), label=name)
 
 
 def unit_check_placement(
@@ -104,7 +121,8 @@ def unit_create(
     is_active: bool = True,
     valid_from: dt.date | None = None,
 ) -> Unit:
-    parent = _unit_by_code(parent_code, loc=("body", "parent")) if parent_code else None
+    _check_names({"name_vi": name_vi, "name_en": name_en})
+    parent = _unit_by_code(parent_code, loc=("body", "parent"), actor=actor) if parent_code else None
     unit_check_placement(actor=actor, kind=kind, parent=parent)
     unit = Unit(
         code=code,
@@ -132,6 +150,7 @@ def unit_update(*, actor, unit: Unit, changes: dict) -> bool:
         name = sorted(unknown)[0]
         raise ValidationFailed(f"{name} cannot be changed", loc=("body", name), type="read_only")
     _require(actor, Perm.MANAGE, unit.path, what="change this unit", loc=("path", "code"))
+    _check_names(changes)
     changes = dict(changes)
     moved = False
     if "parent" in changes:
@@ -159,7 +178,7 @@ def unit_move(*, actor, unit: Unit, new_parent_code: str | None, on: dt.date | N
     loc = ("body", "parent")
     if new_parent_code is None:
         raise ValidationFailed("only the group may be a top-level unit", loc=loc, type="parent_required")
-    new_parent = _unit_by_code(new_parent_code, loc=loc)
+    new_parent = _unit_by_code(new_parent_code, loc=loc, actor=actor)
     _require(actor, Perm.MANAGE, unit.path, what="move this unit", loc=loc)
     unit_check_placement(actor=actor, kind=unit.kind, parent=new_parent, unit=unit, loc=loc)
     old_path, old_parent = unit.path, unit.parent
@@ -199,7 +218,8 @@ def unit_move(*, actor, unit: Unit, new_parent_code: str | None, on: dt.date | N
 def bridge_point_create(
     *, actor, code: str, name_vi: str, unit_code: str, name_en="", location=""
 ) -> BridgePoint:
-    unit = _unit_by_code(unit_code, loc=("body", "unit"))
+    _check_names({"name_vi": name_vi, "name_en": name_en, "location": location})
+    unit = _unit_by_code(unit_code, loc=("body", "unit"), actor=actor)
     _require(actor, Perm.MANAGE, unit.path, what="add bridge points", loc=("body", "unit"))
     point = BridgePoint(code=code, name_vi=name_vi, name_en=name_en, unit=unit, location=location)
     audited_create(actor=actor, obj=point, unit_path=unit.path)
@@ -210,7 +230,8 @@ def bridge_point_create(
 def person_create(
     *, actor, employee_no: str, full_name: str, unit_code: str, job_title="", phone="", user=None
 ) -> Person:
-    unit = _unit_by_code(unit_code, loc=("body", "unit"))
+    _check_names({"full_name": full_name, "job_title": job_title, "phone": phone})
+    unit = _unit_by_code(unit_code, loc=("body", "unit"), actor=actor)
     _require(actor, Perm.MANAGE, unit.path, what="add people", loc=("body", "unit"))
     person = Person(
         employee_no=employee_no, full_name=full_name, unit=unit, job_title=job_title, phone=phone, user=user
@@ -227,8 +248,9 @@ def record_update(*, actor, obj, changes: dict, editable: set[str]) -> bool:
         name = sorted(unknown)[0]
         raise ValidationFailed(f"{name} cannot be changed", loc=("body", name), type="read_only")
     _require(actor, Perm.MANAGE, obj.unit.path, what=f"change this {obj._meta.verbose_name}")
+    _check_names(changes)
     if "unit" in changes:
-        changes = {**changes, "unit": _unit_by_code(changes["unit"], loc=("body", "unit"))}
+        changes = {**changes, "unit": _unit_by_code(changes["unit"], loc=("body", "unit"), actor=actor)}
         _require(actor, Perm.MANAGE, changes["unit"].path, what="move it to that unit", loc=("body", "unit"))
     return audited_update(actor=actor, obj=obj, changes=changes, unit_path=changes.get("unit", obj.unit).path)
 
@@ -244,7 +266,7 @@ def role_grant(*, actor, user, role: str, unit_code: str, loc=("body", "unit")) 
             loc=("body", "role"),
             type="enum",
         )
-    unit = _unit_by_code(unit_code, loc=loc)
+    unit = _unit_by_code(unit_code, loc=loc, actor=actor)
     _require(actor, Perm.MANAGE, unit.path, what="grant roles", loc=loc)
     existing = RoleAssignment.objects.filter(user=user, role=role, unit=unit).first()
     if existing:
@@ -286,6 +308,7 @@ def user_create(
     """A login with one or more (role, unit code) grants. Without a password the user can only use tokens."""
     if not grants:
         raise ValidationFailed("give at least one role on a unit", loc=("body", "grants"), type="missing")
+    check_clean_text(username, loc=("body", "username"), label="username")
     user = User(username=username, email=email)
     validate(user, exclude=["password"], loc=("body",))
     if password is not None:
@@ -340,7 +363,11 @@ def token_revoke(*, actor, token: ApiToken) -> bool:
 
 
 def token_authenticate(raw: str):
-    """The active user behind a bearer token, or None. Marks the token used at most once a minute."""
+    """The active user behind a bearer token, or None.
+
+    A pure read as far as the caller is concerned: the token's last use is recorded at most once every
+    TOKEN_TOUCH_INTERVAL_S, waiting at most a moment for the write lock, and a write that cannot be made (another
+    writer holds the database) is skipped — it never delays or fails the request."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
     token = (
@@ -351,9 +378,53 @@ def token_authenticate(raw: str):
     if token is None:
         return None
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    interval = dt.timedelta(seconds=settings.TOKEN_TOUCH_INTERVAL_S)
+    if token.last_used_at is None or now - token.last_used_at >= interval:
+        _token_touch(token, now, interval)
     return token.user
+
+
+TOKEN_TOUCH_LOCK_WAIT_MS = 50
+
+
+@contextmanager
+def _sqlite_busy_timeout(ms: int):
+    """SQLite: within the block, a statement waits at most `ms` for the write lock (it is per connection)."""
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA busy_timeout")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA busy_timeout = {int(ms)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {previous}")
+
+
+def _token_touch(token: ApiToken, now, interval: dt.timedelta) -> None:
+    """Record the token's use, best effort (see token_authenticate)."""
+    stale = ApiToken.objects.filter(pk=token.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - interval)
+    )
+    try:
+        if connection.vendor == "sqlite":
+            # The busy timeout first: entering atomic() already asks for the write lock (BEGIN IMMEDIATE).
+            with _sqlite_busy_timeout(TOKEN_TOUCH_LOCK_WAIT_MS), transaction.atomic():
+                stale.update(last_used_at=now)
+        else:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    # Local to this (sub)transaction: undone with it when the update fails, restored after.
+                    cursor.execute(
+                        "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
+                        [f"{TOKEN_TOUCH_LOCK_WAIT_MS}ms"],
+                    )
+                    previous = cursor.fetchone()[0]
+                stale.update(last_used_at=now)
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+    except DatabaseError as exc:
+        logger.info("token %s: last use not recorded (%s)", token.prefix, exc)
 
 
 def user_by_username(username: str):

@@ -1,13 +1,23 @@
 """Reference data of production in the admin: the indicator catalogue and holidays are group-wide, so
 only users who manage the whole group (admin role on the group, or superusers) may change them."""
 
+from django import forms
 from django.contrib import admin
 
-from headframe.core.admin import ReadOnlyAdmin, ScopedModuleMixin, audited_admin_save
+from headframe.core.admin import (
+    GROUP_REFERENCE,
+    ReadOnlyAdmin,
+    ScopedModuleMixin,
+    audited_admin_save,
+    register_choice_scope,
+)
+from headframe.core.text import hidden_character
 from headframe.org.models import Unit
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.production.models import Holiday, Indicator, PlanVersion
+
+register_choice_scope(Indicator, GROUP_REFERENCE)  # the catalogue is the whole group's
 
 
 def _group_path() -> str:
@@ -34,8 +44,24 @@ class GroupReferenceAdmin(ScopedModuleMixin, admin.ModelAdmin):
         audited_admin_save(request, obj, form, change, unit_path=_group_path())
 
 
+class CleanNamesForm(forms.ModelForm):
+    """Names shown on every dashboard and export refuse NUL, bidi-override and zero-width characters."""
+
+    text_fields = ("code", "name_vi", "name_en", "unit_of_measure", "name")
+
+    def clean(self):
+        data = super().clean()
+        for name in self.text_fields:
+            value = data.get(name)
+            found = hidden_character(value) if isinstance(value, str) else None
+            if found:
+                self.add_error(name, f"contains an invisible or control character ({found}); retype it")
+        return data
+
+
 @admin.register(Indicator)
 class IndicatorAdmin(GroupReferenceAdmin):
+    form = CleanNamesForm
     list_display = [
         "code",
         "name_vi",
@@ -55,6 +81,7 @@ class IndicatorAdmin(GroupReferenceAdmin):
 
 @admin.register(Holiday)
 class HolidayAdmin(GroupReferenceAdmin):
+    form = CleanNamesForm
     list_display = ["day", "name"]
     date_hierarchy = "day"
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ninja import Field, Query, Router, Schema, Status
 
 from headframe.core.audit import channel
+from headframe.core.dates import Day
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import unit_get, units_visible
@@ -79,7 +78,7 @@ def summary_out(unit, on, rows, reasons) -> dict:
 
 class SummaryQuery(Schema):
     unit: str = Field(description="unit code: the summary covers its whole subtree")
-    date: dt.date | None = Field(None, description="production day; default yesterday")
+    date: Day | None = Field(None, description="production day; default yesterday")
     indicators: str | None = Field(None, description="comma-separated indicator codes; default all")
 
 
@@ -127,14 +126,14 @@ def actuals_put(request, payload: ActualsBatchIn):
 
 class ActualsQuery(Schema):
     unit: str
-    since: dt.date = Field(alias="from")
-    until: dt.date = Field(alias="to")
+    since: Day = Field(alias="from")
+    until: Day = Field(alias="to")
     indicator: str | None = None
 
 
 @router.get("/actuals", response=list[ActualOut], summary="Stored figures of a unit's subtree (max 10 000)")
 def actuals_list(request, q: Query[ActualsQuery]):
-    unit = unit_get(request.user, q.unit)
+    unit = unit_get(request.user, q.unit, loc=("query", "unit"))
     return [
         {
             "unit": a.unit.code,
@@ -153,7 +152,7 @@ def actuals_list(request, q: Query[ActualsQuery]):
 
 @router.get("/summary", response=SummaryOut, summary="Plan vs actual for a unit's subtree on a day")
 def summary(request, q: Query[SummaryQuery]):
-    unit = unit_get(request.user, q.unit)
+    unit = unit_get(request.user, q.unit, loc=("query", "unit"))
     on = q.date or selectors.default_day()
     indicators = selectors.indicators_by_codes(q.indicators.split(",")) if q.indicators else None
     rows = selectors.unit_summary(unit, on, indicators)
@@ -177,7 +176,10 @@ def plan_create(request, payload: PlanIn):
 
 @router.get("/plans", response=list[PlanOut], summary="Plan versions of a unit for a year")
 def plan_list(request, unit: str, year: int):
-    return [selectors.plan_out(v) for v in selectors.plan_versions(unit_get(request.user, unit), year)]
+    return [
+        selectors.plan_out(v)
+        for v in selectors.plan_versions(unit_get(request.user, unit, loc=("query", "unit")), year)
+    ]
 
 
 @router.post("/locks", response={201: dict}, summary="Close a month for a unit's subtree (planner)")
@@ -204,8 +206,11 @@ def deviation_create(request, payload: DeviationIn):
 
 
 @router.get("/deviations", response=list[DeviationOut], summary="Deviations of a unit's subtree in a month")
-def deviation_list(request, unit: str, month: dt.date):
-    return [selectors.deviation_out(d) for d in selectors.deviations_of(unit_get(request.user, unit), month)]
+def deviation_list(request, unit: str, month: Day):
+    return [
+        selectors.deviation_out(d)
+        for d in selectors.deviations_of(unit_get(request.user, unit, loc=("query", "unit")), month)
+    ]
 
 
 @router.get(
@@ -213,8 +218,8 @@ def deviation_list(request, unit: str, month: dt.date):
     response=list[EarlyWarningOut],
     summary="Units that will miss the year: required daily rate above their best 30-day rate",
 )
-def early_warning_list(request, unit: str, date: dt.date | None = None):
-    root = unit_get(request.user, unit)
+def early_warning_list(request, unit: str, date: Day | None = None):
+    root = unit_get(request.user, unit, loc=("query", "unit"))
     on = date or selectors.default_day()
     return [
         {
@@ -234,8 +239,8 @@ def early_warning_list(request, unit: str, date: dt.date | None = None):
     response=list[MissingReportOut],
     summary="Sites that had not reported a day by 08:00 the next morning",
 )
-def missing_report_list(request, unit: str, date: dt.date | None = None):
-    root = unit_get(request.user, unit)
+def missing_report_list(request, unit: str, date: Day | None = None):
+    root = unit_get(request.user, unit, loc=("query", "unit"))
     on = date or selectors.default_day()
     return [
         {"unit": m.unit.code, "name": m.unit.name, "last_reported": m.last_reported, "late": m.late}

@@ -33,6 +33,14 @@ from openpyxl.utils.datetime import from_excel
 
 from headframe.core.errors import ErrorItem, HeadframeError, PermissionDenied, ValidationFailed
 from headframe.core.formatting import LOCAL_TZ, read_number
+from headframe.core.spreadsheets import (
+    MAX_ROWS,
+    append_row,
+    check_cell,
+    check_row_count,
+    check_upload_size,
+    check_xlsx_archive,
+)
 from headframe.production.models import Indicator
 from headframe.production.services import ActualRow, UpsertResult, actuals_upsert
 
@@ -79,7 +87,7 @@ def actuals_template(unit, year: int, month: int, indicators: list[Indicator], u
 
     headers = [UNIT_HEADER, DAY_HEADER, SHIFT_HEADER]
     headers += [f"{i.name_vi} ({i.unit_of_measure})\n{i.code}" for i in indicators]
-    ws.append(headers)
+    append_row(ws, headers)
     for cell in ws[1]:
         cell.font, cell.fill, cell.alignment = _HEADER_FONT, _HEADER_FILL, _HEADER_ALIGN
     ws.row_dimensions[1].height = 45
@@ -95,7 +103,7 @@ def actuals_template(unit, year: int, month: int, indicators: list[Indicator], u
         site_type = site_types.get(u.pk, "")
         grey = [bool(i.site_types and site_type and site_type not in i.site_types) for i in indicators]
         for day in range(1, days + 1):
-            ws.append([u.code, dt.date(year, month, day), 0])
+            append_row(ws, [u.code, dt.date(year, month, day), 0])
             row_number += 1
             ws.cell(row_number, 2).number_format = DATE_FORMAT
             for offset, shaded in enumerate(grey):
@@ -131,7 +139,7 @@ def actuals_template(unit, year: int, month: int, indicators: list[Indicator], u
         "trang, dòng và cột.",
     ]
     for line in lines:
-        guide.append([line])
+        append_row(guide, [line])
     guide["A1"].font = Font(bold=True, size=13)
     for row in guide.iter_rows(min_row=2):
         row[0].alignment = Alignment(wrap_text=True, vertical="top")
@@ -241,26 +249,33 @@ class ParsedWorkbook:
     sheets: dict[str, _Sheet] = field(default_factory=dict)
 
 
+def _content(file) -> bytes:
+    """The file's bytes: a path, bytes, or a file object (an upload, already bounded by the request-body limit)."""
+    if isinstance(file, str | Path):
+        return Path(file).read_bytes()
+    if isinstance(file, bytes | bytearray | memoryview):
+        return bytes(file)
+    if hasattr(file, "seek"):
+        file.seek(0)
+    return file.read()
+
+
 def _open(file):
-    """A read-only workbook, or ValidationFailed if the file is not an xlsx. Paths are opened here (not by
+    """A read-only workbook, or ValidationFailed if the file is not an xlsx; TooLarge (413) past the upload,
+    unpacked-size or packing-ratio limits, before openpyxl parses anything. Paths are opened here (not by
     openpyxl, which judges a file by its name); bytes and file objects are read as they are."""
     not_xlsx = ValidationFailed(
         "tệp không phải Excel .xlsx (tệp .xls cũ hoặc .csv: mở bằng Excel và lưu lại dạng .xlsx)",
         loc=("file",),
         type="not_xlsx",
     )
-    if isinstance(file, str | Path):
-        file = io.BytesIO(Path(file).read_bytes())
-    elif isinstance(file, bytes | bytearray | memoryview):
-        file = io.BytesIO(bytes(file))
-    elif not hasattr(file, "seek"):
-        file = io.BytesIO(file.read())
-    file.seek(0)
-    if not zipfile.is_zipfile(file):
+    content = _content(file)
+    check_upload_size(content)
+    if not zipfile.is_zipfile(io.BytesIO(content)):
         raise not_xlsx
-    file.seek(0)
+    check_xlsx_archive(content)
     try:
-        return load_workbook(file, read_only=True, data_only=True)
+        return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # openpyxl raises KeyError, ValueError, BadZipFile… for a zip that is not a workbook
         raise not_xlsx from None
 
@@ -313,7 +328,7 @@ def _read_header(name: str, header: Sequence, indicators: dict[str, str], errors
 class _Reader:
     """Reads the data rows of one workbook, collecting figures and errors, and the plan year."""
 
-    def __init__(self, parsed: ParsedWorkbook, *, epoch, percent_codes: set[str], max_rows: int | None):
+    def __init__(self, parsed: ParsedWorkbook, *, epoch, percent_codes: set[str], max_rows: int):
         self.parsed, self.errors = parsed, parsed.errors
         self.epoch, self.percent_codes, self.max_rows = epoch, percent_codes, max_rows
         self.plan_year: int | None = None
@@ -340,6 +355,16 @@ class _Reader:
 
     def row(self, name: str, number: int, cells: Sequence) -> None:
         width = len(cells)
+        content = False
+        for index, cell in enumerate(cells):
+            value = cell.value
+            if isinstance(value, str):
+                check_cell(value, where=f"{name}!{get_column_letter(index + 1)}{number}")
+            content = content or not _blank(value)
+        if content:
+            # Every row with something in it counts, filled or not: the bound is on the work, not the figures.
+            self.data_rows += 1
+            check_row_count(self.data_rows, limit=self.max_rows)
         filled = [(c, cells[c[0]]) for c in self.columns if c[0] < width and not _blank(cells[c[0]].value)]
         for i in [*self.unlabelled, *range(self.header_width, width)]:
             if i < width and not _blank(cells[i].value):
@@ -350,13 +375,6 @@ class _Reader:
                 )
         if not filled:
             return  # a blank row, or a template row nobody filled in
-        self.data_rows += 1
-        if self.max_rows is not None and self.data_rows > self.max_rows:
-            raise ValidationFailed(
-                f"tệp có hơn {self.max_rows} dòng số liệu: chia thành nhiều tệp",
-                loc=("file",),
-                type="too_many_rows",
-            )
         (unit_i, unit_l), (day_i, day_l), (shift_i, shift_l) = self.keys
         raw_unit, raw_day, raw_shift = (
             cells[i].value if i < width else None for i in (unit_i, day_i, shift_i)
@@ -410,9 +428,10 @@ class _Reader:
                 self.parsed.rows.append(ActualRow(unit, code, day, shift, value, (name, number, letter)))
 
 
-def read_actuals_workbook(file, *, max_rows: int | None = None) -> ParsedWorkbook:
+def read_actuals_workbook(file, *, max_rows: int = MAX_ROWS) -> ParsedWorkbook:
     """Parse a workbook into figures, parse errors and each data sheet's column layout (used to name the
-    cell of the service's errors). `max_rows` bounds the rows carrying figures (ValidationFailed beyond)."""
+    cell of the service's errors). The upload's size, its unpacked size, every cell's length and the rows with
+    anything in them (at most `max_rows`, over all sheets) are bounded: TooLarge (413) naming the limit."""
     catalogue = list(Indicator.objects.values_list("code", "unit_of_measure"))
     indicators = {code.casefold(): code for code, _uom in catalogue}
     percent_codes = {code for code, uom in catalogue if uom.strip() == "%"}
@@ -430,7 +449,10 @@ def read_actuals_workbook(file, *, max_rows: int | None = None) -> ParsedWorkboo
             header = next(rows, None)
             if not header:
                 continue
-            sheet = _read_header(ws.title, [c.value for c in header], indicators, parsed.errors)
+            titles = [c.value for c in header]
+            for index, title in enumerate(titles):
+                check_cell(title, where=f"{ws.title}!{get_column_letter(index + 1)}1")
+            sheet = _read_header(ws.title, titles, indicators, parsed.errors)
             if sheet is None:
                 continue
             parsed.sheets[ws.title] = sheet
@@ -449,7 +471,7 @@ def read_actuals_workbook(file, *, max_rows: int | None = None) -> ParsedWorkboo
     return parsed
 
 
-def parse_actuals_workbook(file, *, max_rows: int | None = None) -> tuple[list[ActualRow], list[ErrorItem]]:
+def parse_actuals_workbook(file, *, max_rows: int = MAX_ROWS) -> tuple[list[ActualRow], list[ErrorItem]]:
     """Every filled indicator cell of every data sheet as an ActualRow, and every parse error.
 
     A data sheet is any sheet but “Hướng dẫn” whose first row has the `Mã đơn vị`/`Ngày`/`Ca` headers
@@ -485,14 +507,16 @@ def _relocated(items: Iterable[ErrorItem], sheets: dict[str, _Sheet]) -> list[Er
 
 
 def import_actuals_workbook(
-    *, actor, file, source: str = "xlsx", max_rows: int = 100_000, now: dt.datetime | None = None
+    *, actor, file, source: str = "xlsx", max_rows: int = MAX_ROWS, now: dt.datetime | None = None
 ) -> UpsertResult:
     """Parse the workbook and store its figures through `actuals_upsert`, all or nothing.
 
     Raises ValidationFailed listing every parse error (nothing is handed to the service then), or the
     service's ValidationFailed/PermissionDenied with each item's loc pointing at the cell:
-    `(sheet, row, column letter)`; `("file",)` for a file that is not an xlsx, has no data sheet, no
-    figures, or more than `max_rows` rows of figures."""
+    `(sheet, row, column letter)`; `("file",)` for a file that is not an xlsx, has no data sheet or no
+    figures; TooLarge (413, loc `("file",)`) past a size limit (bytes, unpacked bytes, `max_rows` rows,
+    characters in a cell). The file is read and checked whole before the service runs; the service then
+    validates every row outside any transaction and writes in one short one."""
     parsed = read_actuals_workbook(file, max_rows=max_rows)
     if parsed.errors:
         raise ValidationFailed(items=_relocated(parsed.errors, parsed.sheets))
@@ -563,17 +587,15 @@ def table_xlsx(
     ws.title = _sheet_title(title)
     wb.properties.title = title
     wb.properties.creator = "headframe"
-    ws.append(list(headers))
+    append_row(ws, list(headers))
     for cell in ws[1]:
         cell.font = _HEADER_FONT
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     widths = [_shown_width(h, None) for h in headers]
-    for number, row in enumerate(rows, start=2):
+    for row in rows:
         values = [_excel_value(v) for v in row]
-        ws.append(values)
+        number = append_row(ws, values)  # text from users is text, never a formula
         for index, value in enumerate(values):
-            if isinstance(value, str) and value.startswith("="):
-                ws.cell(number, index + 1).data_type = "s"  # text from users is never a formula
             fmt = formats[index] if index < len(formats) else None
             if fmt is None and isinstance(value, dt.datetime):
                 fmt = "dd/mm/yyyy hh:mm"

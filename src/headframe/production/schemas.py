@@ -4,19 +4,50 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from headframe.core.dates import Day
+
+
+def _figure(value):
+    """A JSON number or a string, as sent: the service reads it (a bool is not a figure, whatever JSON says)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise PydanticCustomError(
+            "not_a_number", 'a figure is a JSON number or a decimal string such as "1234.5"'
+        )
+    return value
+
+
+Figure = Annotated[
+    int | float | str,
+    PlainValidator(_figure),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$", "maxLength": 40},
+            ],
+            "description": "a JSON number, or ASCII digits with an optional '.' decimal part (\"1234.5\"); "
+            "stored to 4 decimals, below 10^15",
+        }
+    ),
+]
 
 
 class ActualIn(Schema):
     unit: str = Field(min_length=1, max_length=40)
     indicator: str = Field(min_length=1, max_length=40)
-    day: dt.date = Field(
-        description="production day (a shift crossing midnight belongs to the day it started)"
-    )
+    day: Day = Field(description="production day (a shift crossing midnight belongs to the day it started)")
     shift: int = Field(0, description="1, 2, 3 (4) on the unit's shift calendar; 0 for a whole-day figure")
-    value: Decimal | float | str = Field(description="in the indicator's unit of measure")
+    value: Figure = Field(
+        description="in the indicator's unit of measure: a JSON number, or ASCII digits with an optional '.' "
+        'decimal part ("1234.5"); stored to 4 decimals, below 10^15; a non-zero value that would be stored as 0 '
+        "is refused"
+    )
 
 
 class ActualsBatchIn(Schema):
@@ -106,9 +137,9 @@ class SummaryOut(Schema):
 class PlanIn(Schema):
     unit: str
     year: int = Field(ge=2000, le=2100)
-    effective_from: dt.date
+    effective_from: Day
     kind: str = Field("original", pattern="^(original|adjusted)$")
-    values: dict[str, Decimal | list[Decimal]] = Field(
+    values: dict[str, Figure | list[Figure]] = Field(
         description="indicator code → annual figure (split by working days) or 12 monthly figures"
     )
     note: str = Field("", max_length=300)
@@ -128,13 +159,13 @@ class PlanOut(Schema):
 
 class LockIn(Schema):
     unit: str
-    month: dt.date = Field(description="any day of the month to close")
+    month: Day = Field(description="any day of the month to close")
 
 
 class DeviationIn(Schema):
     unit: str
     indicator: str
-    day: dt.date
+    day: Day
     shift: int = Field(0, ge=0, le=4)
     category: str
     lost_hours: Decimal = Field(ge=0, le=24)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
 from headframe.core.audit import audit_entry, audit_record, audit_record_many
+from headframe.core.dates import check_day, day_in_range, out_of_range_message
 from headframe.core.errors import ErrorItem, PermissionDenied, ValidationFailed
+from headframe.core.text import check_clean_text
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for, unit_named
@@ -61,18 +64,51 @@ class UpsertResult:
     errors: list[ErrorItem] = field(default_factory=list)
 
 
+# A figure is a number (int, float or Decimal; never a bool) or ASCII digits with an optional "." decimal part,
+# as the API documents it. Unicode digits ("١٢٣"), digit separators ("1_000"), exponents and words are refused.
+_FIGURE_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+
+
+class FigureError(ValueError):
+    """Why a value is not a storable figure: `msg` for people, `type` for programs."""
+
+    def __init__(self, msg: str, type: str):
+        super().__init__(msg)
+        self.msg, self.type = msg, type
+
+
+def parse_figure(value) -> Decimal:
+    """A figure as stored (quantized to QUANTUM), or FigureError: not a number, beyond MAX_VALUE in size, or
+    a non-zero value that would be stored as 0 at the stored precision."""
+    number = None
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = Decimal(value)
+    elif isinstance(value, float) and math.isfinite(value):
+        number = Decimal(repr(value))
+    elif isinstance(value, str) and len(value) <= 40 and _FIGURE_TEXT.fullmatch(value.strip(" ")):
+        number = Decimal(value.strip(" "))
+    if number is None or not number.is_finite():
+        shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "…"
+        raise FigureError(f"not a number: {shown!r}", "not_a_number")
+    if abs(number) >= MAX_VALUE:
+        raise FigureError(f"value {number:.4g} is implausibly large (a figure is below 10^15)", "too_large")
+    stored = number.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+    if number and not stored:
+        raise FigureError(
+            f"value {number:g} is below the stored precision ({_plain(QUANTUM)}): it would be stored as 0",
+            "below_precision",
+        )
+    return stored
+
+
 def _as_decimal(value) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """parse_figure for callers that only need "a number or not"."""
     try:
-        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
-    except (InvalidOperation, ValueError):
+        return parse_figure(value)
+    except FigureError:
         return None
-    if not number.is_finite():
-        return None
-    return number.quantize(QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def _unit_for(actor, code: str, perm: str, *, refusal: str) -> Unit:
@@ -156,6 +192,9 @@ def actuals_upsert(
         if not isinstance(row.day, dt.date):
             errors.append(ErrorItem((*loc, "day"), "expected a date", "date_type"))
             continue
+        if not day_in_range(row.day):
+            errors.append(ErrorItem((*loc, "day"), out_of_range_message(row.day), "date_out_of_range"))
+            continue
         if row.day > today:
             errors.append(ErrorItem((*loc, "day"), f"{row.day:%d/%m/%Y} is in the future", "future_day"))
             continue
@@ -169,17 +208,13 @@ def actuals_upsert(
                 )
             )
             continue
-        value = _as_decimal(row.value)
-        if value is None:
-            errors.append(ErrorItem((*loc, "value"), f"not a number: {row.value!r}", "not_a_number"))
+        try:
+            value = parse_figure(row.value)
+        except FigureError as exc:
+            errors.append(ErrorItem((*loc, "value"), exc.msg, exc.type))
             continue
         if value < 0:
             errors.append(ErrorItem((*loc, "value"), f"negative value {_plain(value)}", "negative"))
-            continue
-        if value >= MAX_VALUE:
-            errors.append(
-                ErrorItem((*loc, "value"), f"value {_plain(value)} is implausibly large", "too_large")
-            )
             continue
         key = (unit.pk, indicator.pk, row.day, row.shift)
         if key in seen:
@@ -532,6 +567,8 @@ def plan_version_create(
     """Approve a plan version. `values` maps indicator code to an annual figure (split into months by
     working days) or to a list of twelve monthly figures (explicit split)."""
     unit = _unit_for(actor, unit_code, Perm.PLAN, refusal="you may not approve plans for {unit.code}")
+    check_day(effective_from, loc=("body", "effective_from"))
+    check_clean_text(note, loc=("body", "note"), multiline=True, label="the note")
     if effective_from.year != year:
         raise ValidationFailed(
             f"a {year} plan must come into force in {year}",
@@ -555,17 +592,18 @@ def plan_version_create(
                 ErrorItem(loc, f"{code} is computed from its terms; plan those", "derived_indicator")
             )
             continue
-        if isinstance(figure, list | tuple):
-            if len(figure) != 12:
-                errors.append(ErrorItem(loc, f"expected 12 monthly figures, got {len(figure)}", "months"))
-                continue
-            monthly = [_as_decimal(v) for v in figure]
-        else:
-            annual = _as_decimal(figure)
-            monthly = split_by_working_days(annual, year, holidays) if annual is not None else [None]
-        if any(v is None for v in monthly):
-            errors.append(ErrorItem(loc, "not a number", "not_a_number"))
-        elif any(v < 0 for v in monthly):
+        try:
+            if isinstance(figure, list | tuple):
+                if len(figure) != 12:
+                    errors.append(ErrorItem(loc, f"expected 12 monthly figures, got {len(figure)}", "months"))
+                    continue
+                monthly = [parse_figure(v) for v in figure]
+            else:
+                monthly = split_by_working_days(parse_figure(figure), year, holidays)
+        except FigureError as exc:
+            errors.append(ErrorItem(loc, exc.msg, exc.type))
+            continue
+        if any(v < 0 for v in monthly):
             errors.append(ErrorItem(loc, "plans cannot be negative", "negative"))
         else:
             months_by_indicator[indicator] = monthly
@@ -620,6 +658,7 @@ def split_by_working_days(annual: Decimal, year: int, holidays: frozenset[dt.dat
 @transaction.atomic
 def period_lock(*, actor, unit_code: str, month: dt.date) -> PeriodLock:
     unit = _unit_for(actor, unit_code, Perm.PLAN, refusal="only a planner may close months for {unit.code}")
+    check_day(month, loc=("body", "month"))
     lock, created = PeriodLock.objects.get_or_create(
         unit=unit,
         month=month.replace(day=1),
@@ -661,10 +700,16 @@ def deviation_record(
                 "enum",
             )
         )
+    try:
+        check_clean_text(note, loc=("body", "note"), multiline=True, label="the note")
+    except ValidationFailed as exc:
+        errors.extend(exc.items)
     hours = _as_decimal(lost_hours)
     if hours is None or not Decimal(0) <= hours <= Decimal(24):
         errors.append(ErrorItem(("body", "lost_hours"), "lost hours must be a number from 0 to 24", "range"))
-    if day > timezone.localdate():
+    if not day_in_range(day):
+        errors.append(ErrorItem(("body", "day"), out_of_range_message(day), "date_out_of_range"))
+    elif day > timezone.localdate():
         errors.append(ErrorItem(("body", "day"), f"{day:%d/%m/%Y} is in the future", "future_day"))
     if errors:
         raise ValidationFailed(items=errors)

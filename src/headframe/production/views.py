@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from headframe.core.audit import channel
+from headframe.core.dates import day_in_range, out_of_range_message
 from headframe.core.downloads import XLSX_TYPE, attachment
 from headframe.core.errors import HeadframeError, NotFound
 from headframe.core.formatting import format_exact
@@ -28,8 +29,11 @@ from headframe.web.params import parse_day
 
 
 def _day(request) -> dt.date:
-    """The production day asked for, else yesterday."""
-    return parse_day(request.GET.get("date") or request.POST.get("date"), "date") or selectors.default_day()
+    """The production day asked for, else yesterday; a day outside the calendar headframe works in is a 400."""
+    day = parse_day(request.GET.get("date") or request.POST.get("date"), "date") or selectors.default_day()
+    if not day_in_range(day):
+        raise BadRequest(f"date: {out_of_range_message(day)}")
+    return day
 
 
 def _unit(request, code: str, perm: str = Perm.VIEW):

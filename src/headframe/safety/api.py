@@ -4,11 +4,15 @@ countersign, photos), findings, incidents, readiness and release, exports. Parse
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.http import FileResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
+from pydantic import PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from headframe.core.audit import channel
+from headframe.core.dates import Day, Moment
 from headframe.core.downloads import attachment
 from headframe.core.errors import ValidationFailed
 from headframe.core.selectors import keyset_page
@@ -59,8 +63,8 @@ class CampaignIn(Schema):
     title_vi: str
     title_en: str = ""
     units: list[str] = Field(..., description="unit codes (mines, areas or positions) in scope")
-    starts_on: dt.date
-    due_on: dt.date
+    starts_on: Day
+    due_on: Day
     gate_mode: str = Field(
         "reject", description="reject | flag: what happens to figures of unreleased positions"
     )
@@ -72,10 +76,26 @@ class CampaignPatch(Schema):
     status: str | None = None
 
 
+def _reading(value):
+    """A number or a string as sent, for the service to read; a JSON true/false is not a reading."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float | str)):
+        raise PydanticCustomError(
+            "not_a_number", 'a reading is a JSON number or a decimal string such as "0,45"'
+        )
+    return value
+
+
+Reading = Annotated[
+    float | str | None,
+    PlainValidator(_reading),
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "null"}]}),
+]
+
+
 class AnswerSchema(Schema):
     item: str
     choice: str = ""
-    number: float | str | None = None
+    number: Reading = None
     text: str = ""
     note: str = ""
 
@@ -96,14 +116,14 @@ class FindingIn(Schema):
     position: str
     severity: str
     title: str
-    deadline: dt.date
+    deadline: Day
     detail: str = ""
     responsible: str = ""
 
 
 class FindingPatch(Schema):
     responsible: str | None = None
-    deadline: dt.date | None = None
+    deadline: Day | None = None
     severity: str | None = None
 
 
@@ -117,7 +137,7 @@ class FindingQuery(Schema):
     status: str = ""
     severity: str = ""
     overdue: bool = False
-    on: dt.date | None = None
+    on: Day | None = None
     before: int | None = Field(None, description="cursor: next_cursor of the previous page")
     limit: int = Field(100, ge=1, le=MAX_PAGE)
 
@@ -127,7 +147,7 @@ class IncidentIn(Schema):
     kind: str
     category: str
     severity: str
-    occurred_at: dt.datetime
+    occurred_at: Moment
     title: str
     description: str = ""
     people_involved: str = ""
@@ -146,14 +166,14 @@ class IncidentPatch(Schema):
 
 class PeriodQuery(Schema):
     unit: str
-    start: dt.date = Field(..., alias="from")
-    end: dt.date = Field(..., alias="to")
+    start: Day = Field(..., alias="from")
+    end: Day = Field(..., alias="to")
 
 
 class IncidentQuery(Schema):
     unit: str | None = None
-    start: dt.date | None = Field(None, alias="from")
-    end: dt.date | None = Field(None, alias="to")
+    start: Day | None = Field(None, alias="from")
+    end: Day | None = Field(None, alias="to")
     before: int | None = None
     limit: int = Field(100, ge=1, le=MAX_PAGE)
 
@@ -459,7 +479,7 @@ def campaign_patch(request, code: str, payload: CampaignPatch):
 @router.get(
     "/campaigns/{code}/progress", summary="Done / failed / pending by mine and area, and the overdue list"
 )
-def campaign_progress(request, code: str, on: dt.date | None = None):
+def campaign_progress(request, code: str, on: Day | None = None):
     campaign = selectors.campaign_get(request.user, code)
     return progress_out(selectors.campaign_progress(campaign, request.user, on=on))
 
@@ -546,7 +566,7 @@ def inspection_photo(request, inspection_id: int, file: File[UploadedFile], item
 @router.get("/photos/{photo_id}", summary="A photo (within your scope)")
 def photo_file(request, photo_id: int):
     photo = selectors.photo_get(request.user, photo_id)
-    return FileResponse(open(services.photo_path(photo), "rb"), content_type=photo.content_type)
+    return FileResponse(services.photo_open(photo), content_type=photo.content_type)
 
 
 # --- findings -----------------------------------------------------------------------------------------------
@@ -554,7 +574,7 @@ def photo_file(request, photo_id: int):
 
 @router.get("/findings", summary="Findings (open/closed, by severity, overdue), newest deadline last")
 def findings(request, filters: Query[FindingQuery]):
-    unit = unit_get(request.user, filters.unit) if filters.unit else None
+    unit = unit_get(request.user, filters.unit, loc=("query", "unit")) if filters.unit else None
     qs = selectors.findings_visible(request.user, unit=unit, status=filters.status, severity=filters.severity)
     if filters.overdue:
         qs = qs.filter(status="open", deadline__lt=filters.on or dt.date.today())
@@ -563,8 +583,8 @@ def findings(request, filters: Query[FindingQuery]):
 
 
 @router.get("/findings/overdue", summary="Overdue findings under a unit with their escalation level")
-def findings_overdue(request, unit: str, on: dt.date | None = None):
-    root = unit_get(request.user, unit)
+def findings_overdue(request, unit: str, on: Day | None = None):
+    root = unit_get(request.user, unit, loc=("query", "unit"))
     return [
         {**finding_out(o.finding), "days_overdue": o.days_overdue, "escalation_level": o.level}
         for o in selectors.overdue_findings(root, on)
@@ -632,7 +652,7 @@ def finding_photo(request, finding_id: int, file: File[UploadedFile]):
 
 @router.get("/incidents", summary="The incident register")
 def incidents(request, filters: Query[IncidentQuery]):
-    unit = unit_get(request.user, filters.unit) if filters.unit else None
+    unit = unit_get(request.user, filters.unit, loc=("query", "unit")) if filters.unit else None
     start = selectors._bound(filters.start, end=False) if filters.start else None
     end = selectors._bound(filters.end, end=True) if filters.end else None
     qs = selectors.incidents_visible(request.user, unit=unit, start=start, end=end).prefetch_related(
@@ -644,7 +664,7 @@ def incidents(request, filters: Query[IncidentQuery]):
 
 @router.get("/incidents/counts", summary="Incidents per type (and severity) in a period, for briefings")
 def incidents_counts(request, filters: Query[PeriodQuery]):
-    unit = unit_get(request.user, filters.unit)
+    unit = unit_get(request.user, filters.unit, loc=("query", "unit"))
     return {
         "unit": unit.code,
         "from": filters.start,
@@ -705,7 +725,7 @@ def incident_photo(request, incident_id: int, file: File[UploadedFile]):
     "/readiness", summary="Readiness of the work positions under a unit, with roll-ups per mine and area"
 )
 def readiness(request, filters: Query[ReadinessQuery]):
-    unit = unit_get(request.user, filters.unit)
+    unit = unit_get(request.user, filters.unit, loc=("query", "unit"))
     campaign = selectors.campaign_get(request.user, filters.campaign) if filters.campaign else None
     board = selectors.readiness_board(request.user, unit, campaign=campaign)
     return {

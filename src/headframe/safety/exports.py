@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from headframe.core.downloads import XLSX_TYPE, html_to_pdf
+from headframe.core.spreadsheets import append_row
 from headframe.org.models import Unit
 from headframe.safety import selectors
 
@@ -51,15 +52,16 @@ def _xlsx(data) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = _("Progress")[:31]
-    sheet.append([f"{campaign.code} — {campaign.title}"])
+    append_row(sheet, [f"{campaign.code} — {campaign.title}"])
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append(
+    append_row(
+        sheet,
         [
             _("From %(start)s to %(due)s")
             % {"start": f"{campaign.starts_on:%d/%m/%Y}", "due": f"{campaign.due_on:%d/%m/%Y}"}
-        ]
+        ],
     )
-    sheet.append([])
+    append_row(sheet, [])
     header = [
         _("Unit"),
         _("Name"),
@@ -72,12 +74,13 @@ def _xlsx(data) -> bytes:
         _("Released"),
         _("% done"),
     ]
-    sheet.append(header)
+    append_row(sheet, header)
     for cell in sheet[sheet.max_row]:
         cell.font, cell.fill = head_font, head_fill
 
     def line(row, indent=0):
-        sheet.append(
+        append_row(
+            sheet,
             [
                 ("  " * indent) + row.unit.code,
                 row.unit.name,
@@ -89,7 +92,7 @@ def _xlsx(data) -> bytes:
                 row.ready,
                 row.released,
                 row.done_pct / 100,
-            ]
+            ],
         )
         sheet.cell(sheet.max_row, 10).number_format = "0.0%"
 
@@ -106,7 +109,8 @@ def _xlsx(data) -> bytes:
         sheet.column_dimensions[col].width = width
 
     board = book.create_sheet(_("Readiness")[:31])
-    board.append(
+    append_row(
+        board,
         [
             _("Position"),
             _("Name"),
@@ -118,13 +122,14 @@ def _xlsx(data) -> bytes:
             _("State"),
             _("Released by"),
             _("Reasons"),
-        ]
+        ],
     )
     for cell in board[1]:
         cell.font, cell.fill = head_font, head_fill
     for p, state in data["rows"]:
         cp = p.campaign_position
-        board.append(
+        append_row(
+            board,
             [
                 cp.position.code,
                 cp.position.name,
@@ -136,7 +141,7 @@ def _xlsx(data) -> bytes:
                 state_labels().get(state.state, state.state) if state else "",
                 state.released_by if state else "",
                 "\n".join(r["msg"] for r in state.reasons) if state else "",
-            ]
+            ],
         )
         row = board.max_row
         board.cell(row, 7).number_format = "dd/mm/yyyy"
@@ -148,17 +153,18 @@ def _xlsx(data) -> bytes:
     board.freeze_panes = "B2"
 
     overdue = book.create_sheet(_("Overdue")[:31])
-    overdue.append([_("Position"), _("Name"), _("Team"), _("Due")])
+    append_row(overdue, [_("Position"), _("Name"), _("Team"), _("Due")])
     for cell in overdue[1]:
         cell.font, cell.fill = head_font, head_fill
     for p in progress.overdue:
-        overdue.append(
+        append_row(
+            overdue,
             [
                 p.campaign_position.position.code,
                 p.campaign_position.position.name,
                 p.campaign_position.team,
                 p.inspection.due_on if p.inspection else None,
-            ]
+            ],
         )
         overdue.cell(overdue.max_row, 4).number_format = "dd/mm/yyyy"
     buffer = io.BytesIO()

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import math
 import os
+import re
+import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +21,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from headframe.core.audit import audit_entry, audit_record, audit_record_many, snapshot
-from headframe.core.errors import Conflict, ErrorItem, NotFound, PermissionDenied, ValidationFailed
+from headframe.core.dates import check_day
+from headframe.core.errors import Conflict, ErrorItem, NotFound, PermissionDenied, TooLarge, ValidationFailed
 from headframe.core.services import audited_create, audited_update, validate
+from headframe.core.text import check_clean_text, hidden_character
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for, unit_named
@@ -53,6 +59,10 @@ DEADLINE_DAYS = {Severity.CRITICAL: 1, Severity.MAJOR: 3, Severity.MINOR: 7}
 CHOICES = ("pass", "fail", "na")
 MAX_TEXT = 2000
 DEFAULT_PHOTO_MAX_BYTES = 8 * 1024 * 1024
+# A phone photo is at most ~50 megapixels (8160 × 6120); a bigger image is a decompression bomb that would
+# take gigabytes to draw in a browser or a PDF. Read from the file's header, never by decoding it.
+MAX_PHOTO_SIDE = 10_000
+MAX_PHOTO_PIXELS = 50_000_000
 
 
 def _actor(actor):
@@ -66,6 +76,23 @@ def _visible(actor, unit: Unit, perm: str, *, loc: tuple, what: str = "") -> Non
         raise NotFound(f"unit {unit.code!r} not found", loc=loc)
     if not scope.allows(perm, unit.path):
         raise PermissionDenied(what or f"you may not {Perm(perm).label} for {unit.code}", loc=loc)
+
+
+def _clean_texts(texts: dict, *, loc: tuple = ("body",), multiline: Iterable[str] = ()) -> None:
+    """Refuse NUL, control, bidi-override and zero-width characters in names and free text ({field: text});
+    fields named in `multiline` may hold line breaks and tabs."""
+    multiline = set(multiline)
+    for name, text in texts.items():
+        check_clean_text(text, loc=(*loc, name), multiline=name in multiline, label=name)
+
+
+def _audit_also(actor, *, obj, primary: str, paths: Iterable[str], action: str, after: dict) -> None:
+    """A write that touches other places as well (a campaign over several units, an incident linked to
+    findings elsewhere): each place's auditors get the row, unless they already see the primary one (an
+    auditor of a place sees the rows filed under it and below)."""
+    for path in sorted(set(paths)):
+        if path and not primary.startswith(path):
+            audit_record(actor=actor, action=action, obj=obj, unit_path=path, after=after)
 
 
 def _common_path(paths: list[str]) -> str:
@@ -106,6 +133,14 @@ def template_publish(
         raise ValidationFailed(
             "a checklist needs at least one item", loc=("body", "sections"), type="missing"
         )
+    _clean_texts({"code": code, "title_vi": title_vi, "title_en": title_en, "source": source})
+    for s_no, spec in enumerate(sections):
+        _clean_texts({k: spec.get(k, "") for k in ("title_vi", "title_en")}, loc=("body", "sections", s_no))
+        for i_no, item_spec in enumerate(spec.get("items", [])):
+            _clean_texts(
+                {k: item_spec.get(k, "") for k in ("code", "text_vi", "text_en", "unit_of_measure")},
+                loc=("body", "sections", s_no, "items", i_no),
+            )
     previous = ChecklistTemplate.objects.filter(code=code).order_by("-version").first()
     template = ChecklistTemplate(
         code=code,
@@ -232,6 +267,13 @@ def campaign_create(
             chosen.append(unit)
     if gate_mode not in GateMode.values:
         errors.append(ErrorItem(("body", "gate_mode"), f"gate_mode must be one of {GateMode.values}", "enum"))
+    try:
+        check_day(starts_on, loc=("body", "starts_on"))
+        check_day(due_on, loc=("body", "due_on"))
+        _clean_texts({"code": code, "title_vi": title_vi, "title_en": title_en})
+        _clean_texts(dict(teams or {}), loc=("body", "teams"))
+    except ValidationFailed as exc:
+        errors.extend(exc.items)
     if errors:
         raise ValidationFailed(items=errors)
     if denied:
@@ -286,6 +328,15 @@ def campaign_create(
     unit_path = _common_path([u.path for u in chosen])
     audited_create(actor=actor, obj=campaign, unit_path=unit_path)
     campaign.units.set(chosen)
+    # A campaign over several units is filed where they meet; each unit's own auditors get the row as well.
+    _audit_also(
+        actor,
+        obj=campaign,
+        primary=unit_path,
+        paths=[u.path for u in chosen],
+        action="create",
+        after={"code": campaign.code, "units": sorted(u.code for u in chosen)},
+    )
     team_paths = sorted(
         ((u.path, team) for c, team in (teams or {}).items() for u in Unit.objects.filter(code=c)),
         key=lambda pt: -len(pt[0]),
@@ -365,8 +416,17 @@ def campaign_update(
             raise ValidationFailed(f"status must be one of {CampaignStatus.values}", loc=("body", "status"))
         changes["status"] = status
         changes["closed_at"] = (now or timezone.now()) if status == CampaignStatus.CLOSED else None
-    unit_path = _common_path([u.path for u in campaign.units.all()])
-    audited_update(actor=actor, obj=campaign, changes=changes, unit_path=unit_path)
+    units = list(campaign.units.all())
+    unit_path = _common_path([u.path for u in units])
+    if audited_update(actor=actor, obj=campaign, changes=changes, unit_path=unit_path):
+        _audit_also(
+            actor,
+            obj=campaign,
+            primary=unit_path,
+            paths=[u.path for u in units],
+            action="update",
+            after=snapshot(campaign, changes),
+        )
     return campaign
 
 
@@ -382,16 +442,27 @@ class AnswerIn:
     note: str = ""
 
 
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+
+
 def _as_number(value) -> float | None:
-    if value is None or value == "" or isinstance(value, bool):
+    """A reading as typed: a number, or ASCII digits with a decimal point or a Vietnamese decimal comma.
+    True/false, Unicode digits ("١٢٣"), digit separators ("1_000"), exponents and words are not readings."""
+    if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        raise ValueError(value)
     if isinstance(value, str):
         value = value.strip().replace(" ", "")
         if "," in value:  # Vietnamese decimal comma: 0,45 (a dot before it groups thousands)
             value = value.replace(".", "").replace(",", ".")
+        if not _NUMBER.fullmatch(value):
+            raise ValueError(value)
+    elif not isinstance(value, int | float):
+        raise ValueError(value)
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(value) from None
     if not math.isfinite(number):
         raise ValueError(value)
@@ -493,6 +564,11 @@ def _parse_answers(inspection: Inspection, answers: list[AnswerIn], actor, now) 
             errors.append(ErrorItem((*loc, "item"), f"item {item.code} answered twice", "duplicate"))
             continue
         seen.add(item.code)
+        try:
+            _clean_texts({"text": given.text, "note": given.note}, loc=loc, multiline=("text", "note"))
+        except ValidationFailed as exc:
+            errors.extend(exc.items)
+            continue
         answer = existing.get(item.pk) or Answer(inspection=inspection, item=item)
         answer.choice, answer.number, answer.text = "", None, ""
         answer.note = (given.note or "")[:500]
@@ -622,7 +698,41 @@ def _check_photo(content: bytes) -> tuple[str, str]:
         raise ValidationFailed(
             _("only JPEG, PNG or WebP photos are accepted"), loc=("body", "file"), type="unsupported_type"
         )
+    _check_dimensions(content)
     return kind
+
+
+def image_size(content: bytes) -> tuple[int, int] | None:
+    """(width, height) from the image's header, without decoding its pixels; None if it cannot be read."""
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:  # reads the header only (no load())
+                return image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return (MAX_PHOTO_SIDE + 1, MAX_PHOTO_SIDE + 1)  # past Pillow's own bomb limit: past ours too
+    except Exception:  # Pillow raises UnidentifiedImageError, SyntaxError, struct.error… for a broken header
+        return None
+
+
+def _check_dimensions(content: bytes) -> None:
+    size = image_size(content)
+    if size is None:
+        raise ValidationFailed(
+            _("the photo cannot be read: the file is damaged or not really an image"),
+            loc=("body", "file"),
+            type="unreadable_image",
+        )
+    width, height = size
+    if max(width, height) > MAX_PHOTO_SIDE or width * height > MAX_PHOTO_PIXELS:
+        raise TooLarge(
+            _("the photo is %(w)d × %(h)d pixels; at most %(side)d pixels a side and %(mp)d megapixels")
+            % {"w": width, "h": height, "side": MAX_PHOTO_SIDE, "mp": MAX_PHOTO_PIXELS // 1_000_000},
+            loc=("body", "file"),
+            type="image_too_large",
+        )
 
 
 def _store(content: bytes, ext: str) -> tuple[str, str]:
@@ -652,7 +762,9 @@ def photo_add(
     """Attach a photo to an inspection item, a finding (evidence) or an incident. Type is read from the
     bytes (JPEG/PNG/WebP), size is capped (SAFETY_PHOTO_MAX_BYTES, default 8 MB)."""
     now = now or timezone.now()
-    photo = Photo(original_name=(filename or "")[:200], uploaded_by=_actor(actor), uploaded_at=now)
+    # The name is only shown: hidden characters (a right-to-left override turning "gpj.exe" around) are dropped.
+    name = "".join(c for c in (filename or "") if hidden_character(c) is None)[:200]
+    photo = Photo(original_name=name, uploaded_by=_actor(actor), uploaded_at=now)
     if inspection_id is not None:
         inspection = selectors.inspection_get(actor, inspection_id, Perm.SAFETY)
         _editable(inspection)
@@ -689,6 +801,19 @@ def photo_add(
 
 def photo_path(photo: Photo) -> Path:
     return media_root() / photo.path
+
+
+def photo_open(photo: Photo):
+    """The photo's file, open for reading; NotFound (404) if it is gone from the media folder (restored from
+    an older backup, removed by hand) — the record stays, the page and the API say so instead of failing."""
+    try:
+        return open(photo_path(photo), "rb")  # the response closes it
+    except OSError:
+        raise NotFound(
+            _("the file of photo %(id)d is missing") % {"id": photo.pk},
+            loc=("path", "photo_id"),
+            type="photo_file_missing",
+        ) from None
 
 
 # --- signing ------------------------------------------------------------------------------------------------
@@ -865,6 +990,8 @@ def finding_create(
     now = now or timezone.now()
     unit = unit_named(actor, position_code, loc=("body", "position"))
     _visible(actor, unit, Perm.SAFETY, loc=("body", "position"))
+    check_day(deadline, loc=("body", "deadline"))
+    _clean_texts({"title": title, "detail": detail, "responsible": responsible}, multiline=("detail",))
     campaign = selectors.active_campaign_for(unit)
     finding = Finding(
         position=unit,
@@ -897,8 +1024,10 @@ def finding_update(
         raise Conflict(_("the finding is closed"), loc=("path", "id"), type="closed")
     changes = {}
     if responsible is not None:
+        _clean_texts({"responsible": responsible})
         changes["responsible"] = responsible
     if deadline is not None:
+        check_day(deadline, loc=("body", "deadline"))
         changes["deadline"] = deadline
     if severity is not None:
         if finding.item is not None and finding.item.critical and severity != Severity.CRITICAL:
@@ -923,6 +1052,7 @@ def finding_close(
     finding = selectors.finding_get(actor, finding_id, Perm.SAFETY)
     if finding.status == FindingStatus.CLOSED:
         raise Conflict(_("the finding is already closed"), loc=("path", "id"), type="closed")
+    _clean_texts({"action_taken": action_taken, "evidence": evidence}, multiline=("action_taken", "evidence"))
     errors = []
     if not (action_taken or "").strip():
         errors.append(
@@ -1058,6 +1188,7 @@ def position_release(
     unit = Unit.objects.filter(code=position_code).first()
     if unit is None or not scope_for(actor).allows(Perm.VIEW, unit.path):
         raise NotFound(f"unit {position_code!r} not found", loc=("body", "position"))
+    _clean_texts({"note": note}, multiline=("note",))
     _visible(
         actor,
         unit,
@@ -1127,12 +1258,39 @@ def position_release(
 
 
 def _findings_for(actor, ids, loc) -> list[Finding]:
+    """The findings an incident is linked to: each visible to the actor (else unknown, like a missing one) and
+    at a place where the actor may report or inspect — linking writes to the finding's place as well as the
+    incident's, so seeing it is not enough."""
     ids = list(ids or [])
-    found = {f.pk: f for f in selectors.findings_visible(actor).filter(pk__in=ids)}
+    found = {f.pk: f for f in selectors.findings_visible(actor).filter(pk__in=ids).select_related("position")}
     missing = [i for i in ids if i not in found]
     if missing:
         raise ValidationFailed(f"unknown finding(s) {missing}", loc=loc, type="unknown_finding")
+    scope = scope_for(actor)
+    denied = [
+        ErrorItem(
+            (*loc, n),
+            f"you may not link findings of {found[i].position.code}: outside your scope",
+            "permission_denied",
+        )
+        for n, i in enumerate(ids)
+        if not selectors.may_report_or_inspect(scope, found[i].position.path)
+    ]
+    if denied:
+        raise PermissionDenied(items=denied)
     return list(found.values())
+
+
+def _audit_links(actor, incident: Incident, findings: list[Finding]) -> None:
+    """The findings' own places learn that they were linked to this incident."""
+    _audit_also(
+        actor,
+        obj=incident,
+        primary=incident.unit.path,
+        paths=[f.position.path for f in findings],
+        action="link",
+        after={"incident": incident.pk, "findings": sorted(f.pk for f in findings)},
+    )
 
 
 @transaction.atomic
@@ -1166,6 +1324,19 @@ def incident_report(
             errors.append(
                 ErrorItem(("body", name), f"{name} must be one of {', '.join(choices.values)}", "enum")
             )
+    try:
+        _clean_texts(
+            {
+                "title": title,
+                "description": description,
+                "people_involved": people_involved,
+                "immediate_actions": immediate_actions,
+            },
+            multiline=("description", "people_involved", "immediate_actions"),
+        )
+        check_day(occurred_at, loc=("body", "occurred_at"))
+    except ValidationFailed as exc:
+        errors.extend(exc.items)
     if occurred_at is None or timezone.is_naive(occurred_at):
         errors.append(ErrorItem(("body", "occurred_at"), "give the time with its offset", "naive_time"))
     elif occurred_at > now + dt.timedelta(minutes=5):
@@ -1192,6 +1363,7 @@ def incident_report(
     audited_create(actor=actor, obj=incident, unit_path=unit.path)
     if findings:
         incident.findings.set(findings)
+        _audit_links(actor, incident, findings)
     return incident
 
 
@@ -1219,6 +1391,10 @@ def incident_update(
     }
     if severity is not None and severity not in IncidentSeverity.values:
         raise ValidationFailed(f"severity must be one of {IncidentSeverity.values}", loc=("body", "severity"))
+    _clean_texts(
+        {k: v for k, v in changes.items() if k != "severity"},
+        multiline=("investigation", "root_cause", "immediate_actions"),
+    )
     findings = _findings_for(actor, finding_ids, ("body", "findings")) if finding_ids is not None else None
     audited_update(actor=actor, obj=incident, changes=changes, unit_path=incident.unit.path)
     if findings is not None:
@@ -1230,6 +1406,7 @@ def incident_update(
             unit_path=incident.unit.path,
             after={"findings": sorted(f.pk for f in findings)},
         )
+        _audit_links(actor, incident, findings)
     return incident
 
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from headframe.core.audit import channel
 from headframe.core.downloads import attachment
 from headframe.core.errors import HeadframeError, NotFound
+from headframe.core.redirects import safe_next
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for, unit_get, units_visible
@@ -303,7 +304,7 @@ def release(request):
         messages.success(request, _("%(unit)s released to production.") % {"unit": position})
     except HeadframeError as exc:
         _flash_error(request, exc)
-    return redirect(request.POST.get("next") or reverse("safety:readiness"))
+    return redirect(safe_next(request, request.POST.get("next"), reverse("safety:readiness")))
 
 
 @login_required
@@ -421,9 +422,10 @@ def incidents(request):
 @login_required
 def photo(request, photo_id: int):
     item = _get(selectors.photo_get, request.user, photo_id)
-    path = services.photo_path(item)
-    if not path.exists():
-        raise Http404
-    response = FileResponse(open(path, "rb"), content_type=item.content_type)  # noqa: SIM115
+    try:
+        handle = services.photo_open(item)
+    except NotFound:
+        raise Http404("photo file missing") from None
+    response = FileResponse(handle, content_type=item.content_type)
     response["Cache-Control"] = "private, max-age=86400"
     return response

@@ -3,8 +3,15 @@ changed by administrators of their site; alarms, the journal and the quarantine 
 audited through the same services as the API."""
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 
-from headframe.core.admin import ReadOnlyAdmin, ScopedModuleMixin, audited_admin_save
+from headframe.core.admin import (
+    GROUP_REFERENCE,
+    ReadOnlyAdmin,
+    ScopedModuleMixin,
+    audited_admin_save,
+    register_choice_scope,
+)
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.production.admin import GroupReferenceAdmin
@@ -19,6 +26,12 @@ from headframe.telemetry.models import (
     Sensor,
     SiteLimitSetting,
 )
+
+# What a site administrator may pick in a form: their own gateways and sensors, any regulatory limit.
+register_choice_scope(Gateway, "site__path")
+register_choice_scope(Sensor, "gateway__site__path")
+register_choice_scope(LimitProfile, GROUP_REFERENCE)
+register_choice_scope(Limit, GROUP_REFERENCE)
 
 
 @admin.register(LimitProfile)
@@ -71,8 +84,26 @@ class SiteScopedAdmin(ScopedModuleMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         path = self._site_path(obj)
         if not scope_for(request.user).allows(Perm.MANAGE, path):
-            raise PermissionError("not an administrator of this site")
+            raise PermissionDenied("not an administrator of this site")
+        # The current place too (moved from another company's site?), and the move audited under both places.
+        before = type(obj).objects.get(pk=obj.pk) if change else None
+        old_path = self._site_path(before) if before is not None else path
+        if not scope_for(request.user).allows(Perm.MANAGE, old_path):
+            raise PermissionDenied("not an administrator of this site")
         audited_admin_save(request, obj, form, change, unit_path=path)
+        if before is not None and old_path != path:
+            from headframe.core.audit import diff, snapshot
+            from headframe.telemetry.services import audit_other_place
+
+            moved_from, moved_to = diff(snapshot(before), snapshot(obj))
+            audit_other_place(
+                actor=request.user,
+                obj=obj,
+                from_path=old_path,
+                to_path=path,
+                before=moved_from,
+                after=moved_to,
+            )
         directory.invalidate()
 
 
@@ -148,3 +179,13 @@ class QuarantineAdmin(ScopedModuleMixin, ReadOnlyAdmin):
     list_display = ["received_at", "gateway_code", "sensor_code", "ts_raw", "value_raw", "reason", "detail"]
     list_filter = ["reason", "channel"]
     search_fields = ["gateway_code", "sensor_code"]
+
+    def get_queryset(self, request):
+        """A company administrator sees what their own gateways sent; what came from an unknown gateway
+        belongs to no company and is shown to superusers only."""
+        rows = super().get_queryset(request)
+        scope = scope_for(request.user)
+        if scope.is_superuser:
+            return rows
+        gateways = Gateway.objects.filter(scope.q(Perm.MANAGE, "site__path")).values("code")
+        return rows.filter(gateway_code__in=gateways)

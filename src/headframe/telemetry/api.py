@@ -86,10 +86,13 @@ def list_sensors(request, filters: Query[SensorQuery]):
 
 @router.post("/sensors/import", summary="Create or update sensors from a CSV or XLSX file (all rows or none)")
 def import_sensors(request, file: File[UploadedFile]):
+    from headframe.core import spreadsheets
     from headframe.telemetry.registry_io import sensors_import
 
+    # Never more than one byte past the limit in memory: the service answers 413 naming the limit.
+    content = file.read(spreadsheets.MAX_UPLOAD_BYTES + 1)
     with channel("api"):
-        return sensors_import(actor=request.user, content=file.read(), filename=file.name or "")
+        return sensors_import(actor=request.user, content=content, filename=file.name or "")
 
 
 @router.get(
@@ -127,13 +130,30 @@ class RangeQuery(Schema):
     step: str = "auto"
 
 
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
+def _moment(value: dt.datetime, name: str) -> dt.datetime:
+    """A time from a query: with its offset, between 1970 and 2200 (0001-01-01+14:00 is no moment a mine has
+    data for, and would overflow on the way to UTC)."""
+    if timezone.is_naive(value):
+        raise ValidationFailed("give the time with its offset (Z or +07:00)", loc=("query", name))
+    try:
+        utc = value.astimezone(dt.UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValidationFailed("give a time between 1970 and 2200", loc=("query", name), type="out_of_range")
+    return value
+
+
 @router.get("/sensors/{code}/readings", summary="Readings over a time range: raw, 1m or 1h aggregates")
 def sensor_readings(request, code: str, q: Query[RangeQuery]):
     sensor = selectors.sensor_get(request.user, code)
     end = q.end or timezone.now()
     for name, value in (("from", q.start), ("to", end)):
-        if timezone.is_naive(value):
-            raise ValidationFailed("give the time with its offset (Z or +07:00)", loc=("query", name))
+        _moment(value, name)
     if q.step not in ("auto", "raw", "1m", "1h"):
         raise ValidationFailed("step must be raw, 1m, 1h or auto", loc=("query", "step"))
     data = selectors.readings_range(sensor, q.start, end, q.step)
@@ -337,7 +357,7 @@ def journal(request, q: Query[JournalQuery]):
     if q.site:
         from headframe.org.selectors import unit_get
 
-        site_path = unit_get(request.user, q.site).path
+        site_path = unit_get(request.user, q.site, loc=("query", "site")).path
     entries = selectors.journal_after(request.user, after_id=q.after, site_path=site_path, limit=q.limit)
     return [journal_out(e) for e in entries]
 
@@ -352,9 +372,9 @@ class KpiQuery(Schema):
 def kpi(request, q: Query[KpiQuery]):
     from headframe.org.selectors import unit_get
 
-    site = unit_get(request.user, q.site)
-    end = q.end or timezone.now()
-    start = q.start or end - dt.timedelta(days=1)
+    site = unit_get(request.user, q.site, loc=("query", "site"))
+    end = _moment(q.end, "to") if q.end else timezone.now()
+    start = _moment(q.start, "from") if q.start else end - dt.timedelta(days=1)
     k = selectors.alarm_kpis(site_path=site.path, start=start, end=end)
     return {
         "site": site.code,

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from headframe.core.text import hidden_character
 from headframe.org.models import Unit, code_validator
 
 
@@ -41,6 +42,8 @@ KIND_DEFAULTS: dict[str, tuple[str, float, float]] = {
 }
 
 GAS_KINDS = frozenset({SensorKind.CH4, SensorKind.CO, SensorKind.O2, SensorKind.CO2})
+# Sensors that report a state, not a measurement: the only ones whose readings may be JSON true/false.
+ON_OFF_KINDS = frozenset({SensorKind.PUMP_RUNNING, SensorKind.FAN_RUNNING})
 
 
 class Location(models.TextChoices):
@@ -89,6 +92,44 @@ class Gateway(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    def clean(self) -> None:
+        """A gateway moved to another site would take its sensors' alarms (and that site's limits) with it
+        while they stay at positions of the old site: refused while any sensor sits outside the new site."""
+        from django.core.exceptions import ValidationError
+
+        _refuse_hidden_characters(self, ("name", "sparkplug_group", "sparkplug_node"))
+        if self.pk and self.site_id:
+            outside = (
+                self.sensors.exclude(position__path__startswith=self.site.path)
+                .order_by("code")
+                .values_list("code", flat=True)
+            )
+            if outside.exists():
+                codes = ", ".join(list(outside[:5]))
+                message = _(
+                    "Sensors of this gateway are at positions of another site (%(codes)s): move them first."
+                )
+                raise ValidationError(
+                    {"site": ValidationError(message % {"codes": codes}, code="sensors_elsewhere")}
+                )
+
+
+def _refuse_hidden_characters(obj, names: tuple[str, ...]) -> None:
+    """Names shown to dispatchers hold no NUL, bidi override or zero-width character (core.text), whatever
+    door they come through (service, import, admin form)."""
+    from django.core.exceptions import ValidationError
+
+    errors = {}
+    for name in names:
+        found = hidden_character(getattr(obj, name) or "")
+        if found:
+            message = _("This text contains an invisible or control character (%(char)s); retype it.") % {
+                "char": found
+            }
+            errors[name] = ValidationError(message, code="hidden_character")
+    if errors:
+        raise ValidationError(errors)
+
 
 class Sensor(models.Model):
     code = models.CharField(_("code"), max_length=80, unique=True, validators=[code_validator])
@@ -127,6 +168,18 @@ class Sensor(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+    def clean(self) -> None:
+        """A sensor sits at a work position of its gateway's site: never at another site's (another company's)
+        position, whatever door the change comes through (service, import, admin form)."""
+        from django.core.exceptions import ValidationError
+
+        _refuse_hidden_characters(self, ("name", "sparkplug_metric"))
+        if self.gateway_id and self.position_id:
+            site = self.gateway.site
+            if not self.position.path.startswith(site.path):
+                message = _("This work position is not at the gateway's site %(site)s.") % {"site": site.code}
+                raise ValidationError({"position": ValidationError(message, code="position_not_at_site")})
 
 
 class LimitProfile(models.Model):
@@ -370,6 +423,9 @@ STALE_LIMIT = "stale"  # the condition code of the "no data" alarm every sensor 
 OVER_RANGE_LIMIT = "over_range"  # a value above the head's range: at least the highest trip (fail safe)
 FAULT_LIMIT = "sensor_fault"  # below range, not a number: the sensor cannot be trusted
 GATEWAY_LOST_LIMIT = "gateway_lost"  # the one condition of a gateway: NDEATH or silent past its timeout
+# A gateway's sensors registered but never heard from past their due time (3 periods after registration): ONE
+# condition per gateway, not one stale alarm per sensor — a sensor's own stale alarm starts with its first reading.
+NEVER_REPORTED_LIMIT = "never_reported"
 SENSOR_SYSTEM_LIMITS = (STALE_LIMIT, OVER_RANGE_LIMIT, FAULT_LIMIT)
 
 

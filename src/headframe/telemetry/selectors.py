@@ -41,14 +41,21 @@ def sensors_visible(user, *, kind: str = "", site: str = "") -> QuerySet[Sensor]
         "gateway", "gateway__site", "position", "state"
     )
     if kind:
-        qs = qs.filter(kind=kind)
+        qs = qs.filter(kind=kind) if plausible_code(kind) else qs.none()
     if site:
-        qs = qs.filter(gateway__site__code=site)
+        qs = qs.filter(gateway__site__code=site) if plausible_code(site) else qs.none()
     return qs.order_by("code")
 
 
+def plausible_code(code: str) -> bool:
+    """Codes are ASCII (org.models.code_validator): anything else names nothing, and is never sent to the
+    database (PostgreSQL refuses a NUL in a query parameter with an error, not an empty answer)."""
+    return isinstance(code, str) and code.isascii() and "\x00" not in code
+
+
 def sensor_get(user, code: str) -> Sensor:
-    sensor = sensors_visible(user).filter(code=code).first()
+    """The sensor if the user may see it; unknown and outside the user's view answer alike (404)."""
+    sensor = sensors_visible(user).filter(code=code).first() if plausible_code(code) else None
     if sensor is None:
         raise NotFound(f"sensor {code!r} not found", loc=("path", "code"))
     return sensor
@@ -58,7 +65,9 @@ def gateway_get(user, code: str, perm: str = Perm.VIEW, *, loc: tuple | None = N
     """The gateway if the user may see it (a gateway's own account sees itself), 403 without perm. Unknown —
     or outside the user's view, which is not revealed — is a 404 for a gateway named in the path, and a field
     error (422 unknown_gateway) at `loc` for one named in a request body."""
-    gateway = Gateway.objects.select_related("site").filter(code=code).first()
+    gateway = (
+        Gateway.objects.select_related("site").filter(code=code).first() if plausible_code(code) else None
+    )
     scope = scope_for(user)
     if gateway is None or not (
         scope.allows(Perm.VIEW, gateway.site.path) or scope.allows(Perm.INGEST, gateway.site.path)
@@ -156,6 +165,8 @@ def _conditions_visible(user, site: str = "") -> QuerySet[AlarmCondition]:
         "sensor", "sensor__gateway__site", "sensor__position", "gateway__site", "current_alarm", "shelved_by"
     )
     if site:
+        if not plausible_code(site):
+            return qs.none()
         qs = qs.filter(Q(sensor__gateway__site__code=site) | Q(gateway__site__code=site))
     return qs
 

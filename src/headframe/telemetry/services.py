@@ -22,8 +22,10 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from headframe.core.audit import audit_record
 from headframe.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from headframe.core.services import audited_create, audited_update
+from headframe.core.text import check_clean_text
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm, Role
 from headframe.org.selectors import scope_for
@@ -34,6 +36,8 @@ from headframe.telemetry.models import (
     GAS_KINDS,
     GATEWAY_LOST_LIMIT,
     KIND_DEFAULTS,
+    NEVER_REPORTED_LIMIT,
+    ON_OFF_KINDS,
     OVER_RANGE_LIMIT,
     STALE_LIMIT,
     Alarm,
@@ -201,10 +205,16 @@ def _validate(batch: Batch, now_ms: int, good: list, bad: list, doubtful: dict) 
             continue
         cls = value.__class__
         if cls is not float:
-            if cls is int or cls is bool:
-                value = float(value)
+            # A reading is a JSON number. Text ("0.4", "١٢٣", "1_000") is not one, whatever float() would make
+            # of it; true/false is a reading only of an on/off sensor (a pump, a fan), never of a measurement.
+            if cls is int:
+                value = _int_value(value)
+            elif cls is bool and info.kind in ON_OFF_KINDS:
+                value = 1.0 if value else 0.0
             else:
-                bad.append(_Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER))
+                bad.append(
+                    _Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER, _not_a_number(info, value))
+                )
                 doubtful[(info.id, ts)] = NAN  # the sensor sends something that is not a measurement
                 continue
         # One chained comparison each for the common case; NaN and ±inf fail it too (ranges are finite).
@@ -218,6 +228,22 @@ def _validate(batch: Batch, now_ms: int, good: list, bad: list, doubtful: dict) 
             # range is a sensor that cannot be trusted. Both are stored as received and flagged for the engine.
             doubtful[(info.id, ts)] = OVER if value > info.range_max else UNDER
         good.append((info.id, ts, value))
+
+
+def _int_value(value: int) -> float:
+    """An integer reading as a float; one beyond any float (10**400) is no measurement: inf, refused below."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def _not_a_number(info: SensorInfo, value) -> str:
+    if value.__class__ is bool:
+        return f"true/false is a reading of an on/off sensor (pump, fan) only, not of {info.kind}"
+    if isinstance(value, str):
+        return "a reading value is a JSON number, not text"
+    return ""
 
 
 def ingest(batches: Sequence[Batch], *, now_ms: int | None = None) -> list[IngestResult]:
@@ -413,21 +439,63 @@ def _move_state(live: dict[int, list[tuple[int, float]]], newest_stored: dict[in
             )
 
 
+# Refused readings kept one by one per message: past this, only the first reading of each (sensor, reason) not yet
+# kept, up to QUARANTINE_KEYS_PER_MESSAGE of them, and one more row says how many more were refused and why (the
+# counts per gateway count every one). A 1 MB message of bad readings must not become 200 000 rows, and a
+# sensor whose readings are refused (say, a methane head registered on another gateway) is never left out.
+QUARANTINE_ROWS_PER_MESSAGE = 100
+QUARANTINE_KEYS_PER_MESSAGE = 1000
+
+
+def _stored_text(value, limit: int) -> str:
+    """Text as received, safe to store: a NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8 encoding)
+    are written as escapes, never an error that would make the whole flush fail."""
+    text = value if isinstance(value, str) else str(value)
+    text = text[:limit]
+    if "\x00" in text or not text.isascii():
+        text = text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
+    return text
+
+
 def _quarantine(bad_by_result: list[tuple[IngestResult, _Bad]], results, batches) -> None:
     if not bad_by_result:
         return
     channel_of = {id(result): batch.channel for result, batch in zip(results, batches, strict=True)}
     rows = []
+    kept: Counter = Counter()
+    kept_keys: dict[int, set] = defaultdict(set)
+    more: dict[int, tuple[IngestResult, Counter]] = {}
     for result, bad in bad_by_result:
-        result.quarantined[str(bad.reason)] += 1
+        reason = str(bad.reason)
+        result.quarantined[reason] += 1
+        key = (str(bad.sensor), reason)
+        keys = kept_keys[id(result)]
+        first_of_its_kind = key not in keys and len(keys) < QUARANTINE_KEYS_PER_MESSAGE
+        if kept[id(result)] >= QUARANTINE_ROWS_PER_MESSAGE and not first_of_its_kind:
+            more.setdefault(id(result), (result, Counter()))[1][reason] += 1
+            continue
+        kept[id(result)] += 1
+        keys.add(key)
         rows.append(
             Quarantine(
-                gateway_code=bad.gateway[:120],
-                sensor_code=str(bad.sensor)[:120],
-                ts_raw=str(bad.ts)[:64],
-                value_raw=str(bad.value)[:64],
+                gateway_code=_stored_text(bad.gateway, 120),
+                sensor_code=_stored_text(bad.sensor, 120),
+                ts_raw=_stored_text(bad.ts, 64),
+                value_raw=_stored_text(bad.value, 64),
                 reason=bad.reason,
-                detail=bad.detail[:1000],
+                detail=_stored_text(bad.detail, 1000),
+                channel=channel_of.get(id(result), ""),
+            )
+        )
+    for result, counts in more.values():
+        n = sum(counts.values())
+        by_reason = ", ".join(f"{reason} {count}" for reason, count in counts.most_common())
+        rows.append(
+            Quarantine(
+                gateway_code=_stored_text(result.gateway, 120),
+                reason=counts.most_common(1)[0][0],
+                detail=f"{n} more readings of this message refused, not kept one by one (the first "
+                f"{QUARANTINE_ROWS_PER_MESSAGE} are, and the first of each sensor and reason): {by_reason}",
                 channel=channel_of.get(id(result), ""),
             )
         )
@@ -442,18 +510,20 @@ def quarantine_message(
 ) -> None:
     """A whole message that could not be parsed (not JSON, wrong types, bad protobuf, too big)."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    gateway_code = _stored_text(gateway_code, 120)
     with transaction.atomic():
         Quarantine.objects.create(
-            gateway_code=gateway_code[:120],
+            gateway_code=gateway_code,
             reason=QuarantineReason.MALFORMED,
-            detail=f"{detail[:400]} | {text[:QUARANTINE_PAYLOAD_CHARS]}",  # whole, so it can be replayed
+            # whole, so it can be replayed
+            detail=_stored_text(f"{detail[:400]} | {text}", 400 + 3 + QUARANTINE_PAYLOAD_CHARS),
             channel=channel,
         )
         _bump(gateway_code, {QuarantineReason.MALFORMED.value: 1})
 
 
 def _bump(gateway_code: str, counts: dict[str, int]) -> None:
-    rows = [(gateway_code[:120], outcome, n) for outcome, n in counts.items() if n]
+    rows = [(_stored_text(gateway_code, 120), outcome, n) for outcome, n in counts.items() if n]
     if not rows:
         return
     with connection.cursor() as cursor:
@@ -468,7 +538,8 @@ def _count(results: list[IngestResult], batches: Sequence[Batch], now_ms: int) -
     per_gateway: dict[str, Counter] = defaultdict(Counter)
     last_seq: dict[str, int] = {}
     for batch, result in zip(batches, results, strict=True):
-        c = per_gateway[result.gateway]
+        gateway_code = _stored_text(result.gateway, 120)  # as the database can hold it (MQTT topics are free)
+        c = per_gateway[gateway_code]
         c["stored"] += result.stored - result.out_of_order
         c["duplicate"] += result.duplicates
         c["out_of_order"] += result.out_of_order
@@ -476,7 +547,7 @@ def _count(results: list[IngestResult], batches: Sequence[Batch], now_ms: int) -
         for reason, n in result.quarantined.items():
             c[reason] += n
         if batch.seq is not None:
-            last_seq[result.gateway] = batch.seq
+            last_seq[gateway_code] = batch.seq
     seen = dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.UTC)  # the clock the watchdog compares with
     _gateways_back(per_gateway, now_ms)
     for gateway_code, counts in per_gateway.items():
@@ -938,31 +1009,175 @@ def stale_scan(*, now_ms: int | None = None) -> int:
     """Raise the "no data" alarm of every in-service sensor silent for 3× its period (fail safe); returns how
     many were raised. A sensor whose gateway is lost is not annunciated one by one: its stale condition is
     suppressed by that rule (journalled), and annunciated only if it is still silent once its gateway is back.
+
+    A sensor's own "no data" alarm starts with its first reading: one that was registered and has never
+    reported (commissioning, a bulk registry import) is due 3 periods after it was registered, and all such
+    sensors of a gateway make ONE "never reported" alarm of that gateway (listing them), which returns once
+    every one of them has reported — never tens of thousands of stale alarms for a registry change, and never
+    a silent sensor that nobody is told about. A sensor that has reported and stops is always its own alarm.
     Runs every few seconds in `headframe ingest`; any process may run it (compare-and-set)."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    silent = []
+    silent: list[SensorInfo] = []
+    never: list[SensorInfo] = []  # registered, never reported, past their due time
+    due_ms: dict[int, int] = {}  # when each of `never` became due
     states = {
-        sid: (last_ts, since)
-        for sid, last_ts, since in SensorState.objects.values_list("sensor_id", "last_ts", "updated_at")
+        sid: (last_ts, max_ts, since)
+        for sid, last_ts, max_ts, since in SensorState.objects.values_list(
+            "sensor_id", "last_ts", "max_ts", "updated_at"
+        )
     }
+    without_state = []
     for info in directory.all():
         if not info.in_service:
             continue
-        last_ts, since = states.get(info.id, (None, None))
-        if last_ts is None and since is not None:
-            # Never reported since it was registered (or its state created): as silent as one that stopped.
-            last_ts = int(since.timestamp() * 1000)
-        if last_ts is not None and now_ms - last_ts > 3000 * info.period_s:
+        state = states.get(info.id)
+        if state is None:
+            without_state.append(info.id)  # registered elsewhere (the admin): its clock starts now
+            continue
+        last_ts, max_ts, since = state
+        if last_ts is None:
+            if since is None:
+                continue
+            if max_ts is None:  # never reported since it was registered
+                due = int(since.timestamp() * 1000) + 3000 * info.period_s
+                if now_ms > due:
+                    never.append(info)
+                    due_ms[info.id] = due
+                continue
+            last_ts = int(since.timestamp() * 1000)  # only late (historical) values so far
+        if now_ms - last_ts > 3000 * info.period_s:
             silent.append(info)
+    if without_state:
+        SensorState.objects.bulk_create(
+            [SensorState(sensor_id=sid) for sid in without_state], ignore_conflicts=True, batch_size=500
+        )
     lost = _lost_gateways()
-    raised = _never_seen_gateways_lost(silent, lost, now_ms)
+    raised = _never_seen_gateways_lost([*silent, *never], lost, now_ms)
     if raised:
         lost = _lost_gateways()
     by_rule = [i for i in silent if i.gateway_id in lost]
     if by_rule:
         _suppress_stale(by_rule, now_ms)
     raised += _raise_stale([i for i in silent if i.gateway_id not in lost], now_ms, reason="")
+    raised += _never_reported_scan(never, due_ms, lost, now_ms)
     return raised + _annunciate_after_gateway_return(silent, lost, now_ms)
+
+
+NEVER_REPORTED_LISTED = 10  # sensor codes named in the "never reported" alarm's message
+
+
+def _never_reported_message(gateway_code: str, infos: list[SensorInfo]) -> str:
+    codes = sorted(i.code for i in infos)
+    shown = ", ".join(codes[:NEVER_REPORTED_LISTED]) + (", …" if len(codes) > NEVER_REPORTED_LISTED else "")
+    noun = "sensor has" if len(codes) == 1 else "sensors have"
+    return f"gateway {gateway_code}: {len(codes)} registered {noun} never reported ({shown})"
+
+
+def _never_reported_scan(never: list[SensorInfo], due_ms: dict[int, int], lost: dict, now_ms: int) -> int:
+    """One "never reported" condition per gateway: raised while any of its registered in-service sensors is
+    past its due time without a first reading, its message kept to the current list, returned when every one
+    has reported (or left the gateway or service). A lost gateway already says that nothing of it reports: no
+    second alarm for it meanwhile.
+
+    Fail safe: it is high priority (the people on call are told, as they would be of each sensor's own stale
+    alarm), nobody may shelve it (see no_operator_override), and a sensor that becomes due after the open
+    occurrence was raised re-annunciates it — a new unacknowledged occurrence — so a silent sensor never hides
+    behind an alarm somebody acknowledged before it existed."""
+    by_gateway: dict[int, list[SensorInfo]] = defaultdict(list)
+    for info in never:
+        by_gateway[info.gateway_id].append(info)
+    active = {
+        c.gateway_id: c
+        for c in AlarmCondition.objects.filter(
+            limit_code=NEVER_REPORTED_LIMIT, active=True, gateway__isnull=False
+        )
+    }
+    if not by_gateway and not active:
+        return 0
+    gateways = {g.id: g for g in Gateway.objects.select_related("site").filter(pk__in={*by_gateway, *active})}
+    back_since = dict(  # a gateway back from an outage: its sensors get their own stale time from its return
+        AlarmCondition.objects.filter(
+            limit_code=GATEWAY_LOST_LIMIT, gateway_id__in=list(by_gateway)
+        ).values_list("gateway_id", "last_eval_ts")
+    )
+    raised = 0
+    for gateway_id, infos in sorted(by_gateway.items()):
+        gateway = gateways.get(gateway_id)
+        if gateway is None or gateway_id in lost:
+            continue
+        grace = 3000 * min(i.period_s for i in infos)
+        if gateway_id not in active and now_ms - (back_since.get(gateway_id) or 0) <= grace:
+            continue
+        message = _never_reported_message(gateway.code, infos)
+        priority = "high"
+        if gateway_id in active:
+            raised += _never_reported_update(active[gateway_id], gateway, infos, due_ms, message, now_ms)
+            continue
+        with transaction.atomic():
+            cond = _gateway_condition(gateway_id, NEVER_REPORTED_LIMIT)
+            state = _state_of(cond)
+            event = engine.force_active(state, now_ms)
+            if event is not None:
+                raised += _apply_gateway(
+                    cond,
+                    state,
+                    event,
+                    gateway,
+                    ts=now_ms,
+                    comment=f"{len(infos)} sensors registered, no first reading",
+                    message=message,
+                    priority=priority,
+                )
+                _persist(cond, state)
+    for gateway_id, held in active.items():
+        if gateway_id in by_gateway or gateway_id not in gateways:
+            continue
+        with transaction.atomic():
+            cond = _locked(AlarmCondition.objects.filter(pk=held.pk, active=True)).first()
+            if cond is None:
+                continue
+            state = _state_of(cond)
+            event = engine.force_clear(state)
+            if event is not None:
+                comment = "every registered sensor has reported"
+                _apply_gateway(cond, state, event, gateways[gateway_id], ts=now_ms, comment=comment)
+            _persist(cond, state)
+    return raised
+
+
+def _never_reported_update(held, gateway, infos, due_ms: dict[int, int], message: str, now_ms: int) -> int:
+    """The open "never reported" occurrence of a gateway whose list changed: its message says what is left;
+    a sensor that became due after the occurrence was raised makes a new unacknowledged occurrence."""
+    alarm = Alarm.objects.filter(pk=held.current_alarm_id).first() if held.current_alarm_id else None
+    raised_ms = int(alarm.raised_at.timestamp() * 1000) if alarm is not None else None
+    if raised_ms is not None and max(due_ms[i.id] for i in infos) <= raised_ms:
+        Alarm.objects.filter(pk=alarm.pk).exclude(message=message[:300]).update(message=message[:300])
+        return 0
+    with transaction.atomic():
+        cond = _locked(AlarmCondition.objects.filter(pk=held.pk, active=True)).first()
+        if cond is None:
+            return 0
+        state = _state_of(cond)
+        at = dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.UTC)
+        if cond.current_alarm_id:
+            Alarm.objects.filter(pk=cond.current_alarm_id).update(closed_at=timezone.now(), returned_at=at)
+            cond.current_alarm_id = None
+        state.acked = False
+        raised = _apply_gateway(
+            cond,
+            state,
+            engine.RAISED,
+            gateway,
+            ts=now_ms,
+            comment=f"{len(infos)} sensors registered, no first reading (the list grew)",
+            message=message,
+            priority="high",
+        )
+        _persist(cond, state)
+        AlarmCondition.objects.filter(pk=cond.pk).update(
+            shelved_until=None, shelved_by=None, shelve_reason=""
+        )
+    return raised
 
 
 def _never_seen_gateways_lost(silent: list[SensorInfo], lost: dict, now_ms: int) -> int:
@@ -1016,21 +1231,31 @@ def _lost_gateways() -> dict[int, AlarmCondition]:
     }
 
 
-def _gateway_condition(gateway_id: int) -> AlarmCondition:
-    cond, _ = AlarmCondition.objects.get_or_create(gateway_id=gateway_id, limit_code=GATEWAY_LOST_LIMIT)
+def _gateway_condition(gateway_id: int, limit_code: str = GATEWAY_LOST_LIMIT) -> AlarmCondition:
+    cond, _ = AlarmCondition.objects.get_or_create(gateway_id=gateway_id, limit_code=limit_code)
     return _locked(AlarmCondition.objects.filter(pk=cond.pk)).get()
 
 
-def _apply_gateway(cond, state, event: str, gateway: Gateway, *, ts: int, comment: str = "") -> int:
+def _apply_gateway(
+    cond,
+    state,
+    event: str,
+    gateway: Gateway,
+    *,
+    ts: int,
+    comment: str = "",
+    message: str = "",
+    priority: str = "urgent",
+) -> int:
     at = dt.datetime.fromtimestamp(ts / 1000, tz=dt.UTC)
     if event in (engine.RAISED, engine.REACTIVATED) and not cond.current_alarm_id:
         alarm = _open_alarm(
             cond,
             at=at,
             value=None,
-            priority="urgent",
+            priority=priority,
             threshold=None,
-            message=f"gateway {gateway.code} lost",
+            message=message or f"gateway {gateway.code} lost",
             site_id=gateway.site_id,
             site_path=gateway.site.path,
             sensor_id=None,
@@ -1063,7 +1288,15 @@ def gateway_lost(*, gateway_code: str, now_ms: int | None = None, reason: str = 
     infos = [i for i in directory.all() if i.gateway_id == gateway.id and i.in_service]
     with transaction.atomic():
         Gateway.objects.filter(pk=gateway.pk).update(online=False)
-        SensorState.objects.filter(sensor_id__in=[i.id for i in infos]).update(online=False)
+        SensorState.objects.filter(sensor__gateway_id=gateway.id).update(online=False)
+        # Sensors that never reported have no "no data" alarm of their own to suppress: the lost gateway (and,
+        # once it is back, its one "never reported" alarm) speaks for them — not a journal row per sensor.
+        reported = set(
+            SensorState.objects.filter(sensor__gateway_id=gateway.id)
+            .filter(Q(last_ts__isnull=False) | Q(max_ts__isnull=False))
+            .values_list("sensor_id", flat=True)
+        )
+        infos = [i for i in infos if i.id in reported]
         cond = _gateway_condition(gateway.id)
         state = _state_of(cond)
         event = engine.force_active(state, now_ms)
@@ -1246,8 +1479,8 @@ def _condition_for_action(actor, condition_id: int) -> tuple[AlarmCondition, Sen
 def no_operator_override(cond: AlarmCondition, info) -> bool:
     """Conditions nobody may hide from a console or the API: limits the profile marks so (every methane trip),
     a gas sensor's over-range and fault, and a lost gateway (fail safe)."""
-    if cond.limit_code == GATEWAY_LOST_LIMIT:
-        return True
+    if cond.limit_code in (GATEWAY_LOST_LIMIT, NEVER_REPORTED_LIMIT):
+        return True  # the remedy for a sensor that never reported is commissioning it, or out of service
     if cond.limit_code in (OVER_RANGE_LIMIT, FAULT_LIMIT):
         return info.kind in GAS_KINDS
     methane = info.kind == "ch4_pct"  # a methane trip, whatever a profile edit says
@@ -1258,11 +1491,25 @@ def no_operator_override(cond: AlarmCondition, info) -> bool:
     )
 
 
+def _audit_alarm(actor, cond: AlarmCondition, info, action: str, **after) -> None:
+    """An operator's action on an alarm in the audit log as well as the alarm journal, filed under the site of
+    the alarm's sensor or gateway (so the site's auditors see who acknowledged, shelved or reset what)."""
+    audit_record(
+        actor=actor,
+        action=action,
+        obj=cond,
+        unit_path=info.site_path,
+        object_repr=f"{info.code}:{cond.limit_code}",
+        after={key: value for key, value in after.items() if value not in (None, "")},
+    )
+
+
 def _acknowledge(cond, info, actor, comment: str) -> str | None:
     state = _state_of(cond)
     event = engine.acknowledge(state)
     if event is None:
         return None
+    _audit_alarm(actor, cond, info, "alarm_ack", comment=comment, alarm=cond.current_alarm_id)
     alarm = Alarm.objects.filter(pk=cond.current_alarm_id).first() if cond.current_alarm_id else None
     if alarm is not None:
         alarm.acked_at = timezone.now()
@@ -1312,6 +1559,7 @@ def alarm_reset(*, actor, condition_id: int, comment: str = "") -> str | None:
     event = engine.reset(state)
     if event is None:
         return None
+    _audit_alarm(actor, cond, info, "alarm_reset", comment=comment, alarm=cond.current_alarm_id)
     alarm = Alarm.objects.filter(pk=cond.current_alarm_id).first() if cond.current_alarm_id else None
     if alarm is not None:
         alarm.returned_at = alarm.returned_at or timezone.now()
@@ -1345,6 +1593,15 @@ def alarm_shelve(*, actor, condition_id: int, minutes: int, reason: str) -> Alar
     cond.shelved_by = actor
     cond.shelve_reason = reason.strip()
     cond.save(update_fields=["shelved_until", "shelved_by", "shelve_reason"])
+    _audit_alarm(
+        actor,
+        cond,
+        info,
+        "alarm_shelve",
+        minutes=minutes,
+        until=cond.shelved_until.isoformat(),
+        reason=reason.strip(),
+    )
     _journal(cond, info, JournalEvent.SHELVED, _state_of(cond), actor, f"{minutes} min: {reason.strip()}")
     return cond
 
@@ -1357,6 +1614,7 @@ def alarm_unshelve(*, actor, condition_id: int, comment: str = "") -> AlarmCondi
     cond.shelved_until = None
     cond.shelve_reason = ""
     cond.save(update_fields=["shelved_until", "shelve_reason"])
+    _audit_alarm(actor, cond, info, "alarm_unshelve", comment=comment)
     _journal(cond, info, JournalEvent.UNSHELVED, _state_of(cond), actor, comment)
     return cond
 
@@ -1494,18 +1752,38 @@ def _journal(cond, info: SensorInfo, event, state, actor, comment, alarm=None, a
 # ---------------------------------------------------------------- registry
 
 
-def _require_manage(actor, path: str) -> None:
+def _require_manage(actor, path: str, loc: tuple = ()) -> None:
     if not scope_for(actor).allows(Perm.MANAGE, path):
-        raise PermissionDenied("changing the sensor registry needs the administrator role here")
+        raise PermissionDenied(
+            "changing the sensor registry needs the administrator role here",
+            loc=loc,
+            type="permission_denied",
+        )
+
+
+def require_manage_places(actor, *paths: str, loc: tuple = ()) -> None:
+    """Every write to the registry: the administrator role on the object's current place AND on its new one
+    (a sensor or gateway moved from one company's site to another's needs both), 403 otherwise."""
+    for path in dict.fromkeys(p for p in paths if p):
+        _require_manage(actor, path, loc)
+
+
+def audit_other_place(*, actor, obj, from_path: str, to_path: str, before: dict, after: dict) -> None:
+    """A registry object moved between sites is audited under both: the update is filed under its new place
+    by the audited service; this files the same change under the place it left, so that place's auditors see
+    what happened to their sensor or gateway."""
+    if from_path and from_path != to_path and (before or after):
+        audit_record(actor=actor, action="update", obj=obj, unit_path=from_path, before=before, after=after)
 
 
 def gateway_create(
     *, actor, code: str, site_code: str, name: str = "", sparkplug_group: str = "", sparkplug_node: str = ""
 ) -> Gateway:
     site = Unit.objects.filter(code=site_code, kind=UnitKind.SITE).first()
-    if site is None:
-        raise ValidationFailed(f"no site with code {site_code}", loc=("body", "site"))
-    _require_manage(actor, site.path)
+    if site is None or not scope_for(actor).allows(Perm.VIEW, site.path):  # one outside the scope is unknown
+        raise ValidationFailed(f"no site with code {site_code}", loc=("body", "site"), type="unknown_unit")
+    _require_manage(actor, site.path, ("body", "site"))
+    check_clean_text(name, loc=("body", "name"), label="the name")
     gateway = Gateway(
         code=code, site=site, name=name, sparkplug_group=sparkplug_group, sparkplug_node=sparkplug_node
     )
@@ -1529,14 +1807,15 @@ def sensor_create(*, actor, loc: tuple = ("body",), **fields) -> Sensor:
         )
     sensor = Sensor(**fields)
     gateway = getattr(sensor, "gateway", None) if sensor.gateway_id else None
+    if gateway is not None:  # the permission first: nothing of another company's registry is revealed
+        _require_manage(actor, gateway.site.path, (*loc, "gateway"))
+    check_clean_text(sensor.name, loc=(*loc, "name"), label="the name")
     position = Unit.objects.filter(pk=sensor.position_id).first() if sensor.position_id else None
     if gateway is not None and position is not None and not position.path.startswith(gateway.site.path):
         raise ValidationFailed(
             f"work position {position.code} is not at the gateway's site {gateway.site.code}",
             loc=(*loc, "position"),
         )
-    if gateway is not None:
-        _require_manage(actor, gateway.site.path)
     audited_create(actor=actor, obj=sensor, unit_path=gateway.site.path if gateway else "", loc=loc)
     SensorState.objects.get_or_create(sensor=sensor)
     transaction.on_commit(directory.invalidate)
@@ -1551,6 +1830,7 @@ __all__ = [
     "alarm_reset",
     "alarm_shelve",
     "alarm_unshelve",
+    "audit_other_place",
     "gateway_create",
     "gateway_death",
     "gateway_lost",
@@ -1561,6 +1841,7 @@ __all__ = [
     "parse_ts",
     "quarantine_message",
     "readings_ingest",
+    "require_manage_places",
     "sensor_create",
     "sensor_out_of_service",
     "sensor_return_to_service",

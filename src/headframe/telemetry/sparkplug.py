@@ -177,8 +177,8 @@ def _set_value(metric, datatype: int, value) -> None:
 
 
 def metric_value(metric, datatype: int | None):
-    """The metric's value as Python: numbers as int/float (signed types sign-extended), booleans as 1.0/0.0,
-    strings as str, a null metric as None."""
+    """The metric's value as Python: numbers as int/float (signed types sign-extended), booleans as bool (a
+    reading only of an on/off sensor: ingest refuses one for a measurement), strings as str, a null as None."""
     if metric.is_null:
         return None
     which = metric.WhichOneof("value")
@@ -186,7 +186,7 @@ def metric_value(metric, datatype: int | None):
         return None
     value = getattr(metric, which)
     if which == "boolean_value":
-        return 1.0 if value else 0.0
+        return bool(value)
     bits = _SIGNED_BITS.get(datatype or 0)
     if bits and which in ("int_value", "long_value"):
         # Negative values arrive as two's complement: of the field's width (Java edge nodes sign-extend to

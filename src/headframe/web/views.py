@@ -10,10 +10,10 @@ from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from headframe.core.errors import NotFound, PermissionDenied
+from headframe.core.redirects import safe_next
 from headframe.core.selectors import audit_page
 from headframe.org import selectors
 from headframe.org.models import UnitKind
@@ -165,9 +165,7 @@ def pick_unit(request):
         request.session["unit"] = unit.code
     else:
         request.session.pop("unit", None)
-    target = request.POST.get("next") or request.headers.get("Referer") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = "/"
+    target = safe_next(request, request.POST.get("next") or request.headers.get("Referer"), "/")
     if request.headers.get("HX-Request"):
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"

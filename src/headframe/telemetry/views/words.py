@@ -15,6 +15,7 @@ from headframe.telemetry.directory import directory
 from headframe.telemetry.models import (
     FAULT_LIMIT,
     GATEWAY_LOST_LIMIT,
+    NEVER_REPORTED_LIMIT,
     OVER_RANGE_LIMIT,
     STALE_LIMIT,
     SensorKind,
@@ -71,6 +72,8 @@ def limit_meaning(limit_code: str, *, kind: str = "", rule=None, rules=(), gatew
     name = str(KIND_NAME.get(kind, "")) or _("sensor")
     if limit_code == GATEWAY_LOST_LIMIT:
         return _("Gateway %(gateway)s lost") % {"gateway": gateway}
+    if limit_code == NEVER_REPORTED_LIMIT:
+        return _("Gateway %(gateway)s: registered sensors never reported") % {"gateway": gateway}
     if limit_code == STALE_LIMIT:
         return capfirst(_("no data from the sensor"))
     if limit_code == OVER_RANGE_LIMIT:
