@@ -401,6 +401,30 @@ def test_a_forced_restore_that_fails_changes_neither_the_database_nor_the_media(
     _unchanged(databases, tmp_path, target, target_media, probe)
 
 
+def test_postgresql_restore_commits_nothing_when_pg_restore_fails_after_its_output(
+    databases, tmp_path, monkeypatch
+):
+    """psql would commit whatever it read once its input ends; a pg_restore that fails (here: after writing all
+    its SQL) must leave the database as it was."""
+    if databases.vendor != "postgresql":
+        pytest.skip("pg_restore is PostgreSQL's")
+    folder, target, target_media, probe = _restored_then_changed(databases, tmp_path)
+    require = backup_module._require_tool
+    failing = tmp_path / "bin" / "pg_restore"
+    failing.parent.mkdir()
+    failing.write_text(
+        f'#!/bin/sh\n"{require("pg_restore")}" "$@" || exit\n'
+        'echo "pg_restore: error: could not read from input file: end of file" >&2\nexit 1\n'
+    )
+    failing.chmod(0o755)
+    monkeypatch.setattr(
+        backup_module, "_require_tool", lambda name: str(failing) if name == "pg_restore" else require(name)
+    )
+    with pytest.raises(BackupError, match=r"pg_restore failed, nothing changed: .*end of file"):
+        restore(folder, database=target, media=target_media, force=True, say=lambda _: None)
+    _unchanged(databases, tmp_path, target, target_media, probe)
+
+
 def test_sqlite_restore_refuses_a_database_in_use_and_keeps_the_replaced_one_aside(databases, tmp_path):
     if databases.vendor != "sqlite":
         pytest.skip("PostgreSQL replaces the schema in one transaction; nothing is kept aside")

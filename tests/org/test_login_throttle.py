@@ -251,6 +251,15 @@ def test_past_the_address_limit_an_address_is_slowed_down_for_a_minute_not_locke
     assert _try(client, "viewer_a", PASSWORD, REMOTE_ADDR="10.9.8.7").status_code == 302
 
 
+def test_counts_that_can_lock_nothing_any_more_are_forgotten(client, users, now):
+    _fail(client, "reporter_a", 2, REMOTE_ADDR="10.0.0.5")
+    now.shift(dt.timedelta(hours=1))
+    _fail(client, "viewer_a", 1, REMOTE_ADDR="10.0.0.6")
+    assert not LoginThrottle.objects.filter(key__contains="10.0.0.5").exists()
+    assert not LoginThrottle.objects.filter(key="reporter_a").exists()
+    assert LoginThrottle.objects.filter(key="viewer_a").exists()
+
+
 # --- who may unlock whom -------------------------------------------------------------------------------------
 
 

@@ -10,10 +10,17 @@
 - `manifest.json` says when, which database engine, which migrations were applied, how many rows each table held,
   and the size and SHA-256 of every file. It is written last: a backup without it is incomplete.
 
-A restore verifies every checksum before it touches anything and refuses a damaged or incomplete backup, a backup
-of the other engine or from a newer headframe (migrations this code does not know), and a database or media folder
-that is not empty (unless `force`). Afterwards it checks the restored database (SQLite integrity and foreign keys,
-migrations and row counts against the manifest).
+A restore verifies every checksum before it touches anything and refuses a damaged or incomplete backup, a manifest
+naming a file outside the backup's database file and media folder, a backup of the other engine or from a newer
+headframe (migrations this code does not know), and a database or media folder that is not empty (unless `force`).
+It is all or nothing across the database and the media files: the media files are copied and checked into a
+staging folder next to the media folder first; SQLite is restored into a file next to the database, checked
+(integrity, foreign keys, migrations and row counts against the manifest) and renamed into place, the old file
+renamed aside (kept as `<name>.before-restore-<time>` when it held tables) — refused while another process has the
+database open; PostgreSQL is restored in one transaction that runs the same checks before its COMMIT. Then the
+staging folder is renamed into place, the old media folder aside (kept as `<media>.before-restore-<time>` when it
+held files). A failure at any step leaves the database and the media folder as they were (PostgreSQL: up to the
+commit; should the final rename of the media folder then fail, the error says where the restored files are).
 
 Not in a backup: the settings (HEADFRAME_* environment, the secret key) and the MQTT broker's files.
 """
@@ -25,6 +32,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -40,6 +48,7 @@ MANIFEST = "manifest.json"
 SQLITE_FILE = "database.sqlite3"
 PG_FILE = "database.pgdump"
 MEDIA_DIR = "media"
+DATABASE_FILES = {"sqlite": SQLITE_FILE, "postgresql": PG_FILE}
 CHUNK = 1024 * 1024
 
 
@@ -450,14 +459,76 @@ def _pg_table_count(database: Database) -> int:
         return len(conn.execute(PG_TABLES).fetchall())
 
 
+PG_CHECKS = """
+CREATE FUNCTION pg_temp.headframe_rows(what text, actual bigint, expected bigint) RETURNS void
+LANGUAGE plpgsql AS $check$
+BEGIN
+  IF actual IS DISTINCT FROM expected THEN
+    RAISE EXCEPTION 'the restored database differs from the backup (%: % rows, the backup says %)',
+      what, actual, expected;
+  END IF;
+END
+$check$;
+CREATE FUNCTION pg_temp.headframe_migrations(actual jsonb, expected jsonb) RETURNS void
+LANGUAGE plpgsql AS $check$
+BEGIN
+  IF actual IS DISTINCT FROM expected THEN
+    RAISE EXCEPTION 'the restored database''s migration state differs from the manifest';
+  END IF;
+END
+$check$;
+"""
+
+
+def _pg_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"  # standard_conforming_strings is on (pg_restore sets it)
+
+
+def _pg_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _pg_check_sql(expected: dict) -> str:
+    """SQL that fails (and so rolls the restore back) unless the restored database holds the manifest's
+    migrations and row counts: run by psql in the restore's own transaction, before its COMMIT."""
+    lines = [PG_CHECKS]
+    migrations = [list(m) for m in expected.get("migrations", [])]
+    if migrations:
+        lines.append(
+            "SELECT pg_temp.headframe_migrations((SELECT COALESCE(jsonb_agg(jsonb_build_array(app, name) "
+            "ORDER BY id), '[]'::jsonb) FROM public.django_migrations), "
+            f"{_pg_literal(json.dumps(migrations))}::jsonb);"
+        )
+    for table, rows in expected.get("tables", {}).items():
+        schema, name = table.split(".", 1) if "." in table else ("public", table)
+        lines.append(
+            f"SELECT pg_temp.headframe_rows({_pg_literal(table)}, (SELECT COUNT(*) FROM "
+            f"{_pg_identifier(schema)}.{_pg_identifier(name)}), {int(rows)});"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _psql_message(output: bytes) -> str:
+    return re.sub(r"psql:\S+:\d+: ", "", _one_line(output.decode(errors="replace")))
+
+
 def _restore_postgresql(
     database: Database, folder: Path, manifest: dict, replace: bool, say: Callable[[str], None]
 ) -> None:
+    """pg_restore's SQL relayed into one psql transaction, followed by the checks against the manifest: psql
+    commits only after the last byte of a pg_restore that succeeded and checks that passed. If pg_restore fails,
+    psql is killed before it sees the end of its input, and the server rolls the transaction back."""
     pg_restore, psql = _require_tool("pg_restore"), _require_tool("psql")
     env = database.tool_env()
     preamble = ["-c", "DROP SCHEMA public CASCADE", "-c", "CREATE SCHEMA public"] if replace else []
     say(f"restoring {database.label()} with pg_restore | psql --single-transaction")
-    with tempfile.TemporaryFile() as restore_err, tempfile.TemporaryFile() as psql_out:
+    with (
+        tempfile.TemporaryFile() as restore_err,
+        tempfile.TemporaryFile() as psql_out,
+        tempfile.NamedTemporaryFile("w", suffix=".sql") as checks,
+    ):
+        checks.write(_pg_check_sql(manifest["database"]))
+        checks.flush()
         producer = subprocess.Popen(
             [pg_restore, "--no-owner", "--no-privileges", "--file=-", str(folder / PG_FILE)],
             stdout=subprocess.PIPE,
@@ -466,37 +537,43 @@ def _restore_postgresql(
         )
         consumer = subprocess.Popen(
             [
-                psql,
-                "-X",
-                "-q",
-                "--no-password",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "--single-transaction",
+                *(psql, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction"),
                 *preamble,
-                "-f",
-                "-",
+                *("-f", "-", "-f", checks.name),
             ],
-            stdin=producer.stdout,
+            stdin=subprocess.PIPE,
             stdout=psql_out,
             stderr=subprocess.STDOUT,
             env=env,
         )
-        producer.stdout.close()  # psql holds the pipe now; pg_restore sees EPIPE if psql stops
-        consumer_rc = consumer.wait()
+        psql_stopped = False
+        try:
+            while chunk := producer.stdout.read(CHUNK):
+                consumer.stdin.write(chunk)
+        except BrokenPipeError:  # psql stopped at an error: it says which
+            psql_stopped = True
+        except BaseException:
+            consumer.kill()
+            producer.kill()
+            raise
+        finally:
+            producer.stdout.close()  # pg_restore sees EPIPE if psql stopped
         producer_rc = producer.wait()
-        restore_err.seek(0)
-        psql_out.seek(0)
-        if consumer_rc != 0:
-            message = _one_line(psql_out.read().decode(errors="replace"))
-            raise BackupError(f"restore failed, nothing changed (psql: {message})")
-        if producer_rc != 0:
-            raise BackupError(f"pg_restore failed: {_one_line(restore_err.read().decode(errors='replace'))}")
+        if producer_rc != 0 and not psql_stopped:
+            consumer.kill()  # before psql reads the end of its input: nothing is committed
+            consumer.wait()
+            restore_err.seek(0)
+            message = _one_line(restore_err.read().decode(errors="replace"))
+            raise BackupError(f"pg_restore failed, nothing changed: {message}")
+        with contextlib.suppress(BrokenPipeError):
+            consumer.stdin.close()
+        consumer_rc = consumer.wait()
+        if consumer_rc != 0 or producer_rc != 0:
+            psql_out.seek(0)
+            raise BackupError(f"restore failed, nothing changed (psql: {_psql_message(psql_out.read())})")
     with _pg_connect(database, autocommit=True) as conn:
         say("analysing the restored tables")
         conn.execute("ANALYZE")
-        migrations, counts = _pg_state(conn)
-    _compare(manifest["database"], migrations, counts)
 
 
 # ---------------------------------------------------------------------- both
@@ -529,6 +606,9 @@ def backup(
         raise BackupError(f"{target} is not an empty folder: back up into a new one")
     target.mkdir(parents=True, exist_ok=True, mode=0o700)  # the backup holds every account's data
     started = dt.datetime.now(dt.UTC)
+    say(
+        f"backing up {db.label()} and the media files in {media} into {target}"
+    )  # before the database is read
     if db.engine == "sqlite":
         database_entry = _backup_sqlite(db, target, say)
     else:
@@ -565,8 +645,48 @@ def backup(
     return manifest
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """path (resolved) lies strictly inside folder (resolved): no `..`, no symbolic link leads out."""
+    return folder.resolve() in path.resolve().parents
+
+
+def _clean_relative(name: str) -> bool:
+    """A relative POSIX path of plain names: not absolute, no `..` or `.`, no empty part, no backslash or NUL."""
+    if not name or "\\" in name or "\0" in name or name.startswith("/"):
+        return False
+    return all(part not in ("", ".", "..") for part in name.split("/"))
+
+
+def _member_folder(source: Path, name: str, database_file: str) -> Path | None:
+    """The folder of the backup a manifest entry must stay in: the backup itself for the database file, `media`
+    for everything else. None for a name that is not a plain relative path, or names neither."""
+    if not _clean_relative(name):
+        return None
+    if name == database_file:
+        return source
+    if name.startswith(MEDIA_DIR + "/"):
+        return source / MEDIA_DIR
+    return None
+
+
+def _valid_state(entry: dict) -> bool:
+    migrations, tables = entry.get("migrations", []), entry.get("tables", {})
+    return (
+        isinstance(migrations, list)
+        and all(
+            isinstance(m, list) and len(m) == 2 and all(isinstance(part, str) for part in m)
+            for m in migrations
+        )
+        and isinstance(tables, dict)
+        and all(
+            isinstance(rows, int) and not isinstance(rows, bool) and rows >= 0 for rows in tables.values()
+        )
+    )
+
+
 def verify(source: Path) -> dict:
-    """The backup's manifest, after checking every file's size and SHA-256; BackupError if anything is off."""
+    """The backup's manifest, after checking every file's size and SHA-256; BackupError if anything is off,
+    including a file the manifest names outside its folder (absolute, with `..`, or through a link)."""
     source = Path(source)
     if not source.is_dir():
         raise BackupError(f"{source} is not a folder")
@@ -586,16 +706,26 @@ def verify(source: Path) -> dict:
     try:
         files = [(str(f["path"]), int(f["bytes"]), str(f["sha256"])) for f in manifest["files"]]
         engine, database_file = manifest["database"]["engine"], manifest["database"]["file"]
-    except (KeyError, TypeError, ValueError):
+        valid_state = _valid_state(manifest["database"])
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise BackupError(f"{path} is damaged (fields missing)") from None
-    if engine not in ("sqlite", "postgresql") or database_file not in {f[0] for f in files}:
+    if not valid_state:
+        raise BackupError(f"{path} is damaged (migrations or row counts)")
+    if (
+        engine not in DATABASE_FILES
+        or database_file not in DATABASE_FILES.values()
+        or database_file not in {f[0] for f in files}
+    ):
         raise BackupError(f"{path} is damaged (database entry)")
+    for name, _, _ in files:
+        folder = _member_folder(source, name, database_file)
+        if folder is None or not _inside(source / name, folder):
+            raise BackupError(
+                f"{path} names a file outside the backup's database file and media folder: {name!r}"
+            )
     problems = []
-    root = source.resolve()
     for name, size, digest in files:
-        file = (source / name).resolve()
-        if root not in file.parents:
-            raise BackupError(f"{path} names a file outside the backup: {name!r}")
+        file = source / name
         if not file.is_file():
             problems.append(f"{name} is missing")
         elif file.stat().st_size != size:
@@ -616,17 +746,25 @@ def restore(
     force: bool = False,
     say: Callable[[str], None] = _say,
 ) -> dict:
-    """Restore a verified backup into the configured (empty, or with force: replaced) database and media folder."""
+    """Restore a verified backup into the configured (empty, or with force: replaced) database and media folder,
+    all or nothing: the media files are copied and verified into a staging folder first, then the database is
+    restored aside and checked (SQLite: a file next to it; PostgreSQL: one transaction that commits only after the
+    checks) and only then put in place, and the media folder swapped in by a rename. On any failure the database
+    and the media folder are left as they were."""
     from headframe.core.schema_guard import known_migrations
 
     db = database if isinstance(database, Database) else Database.from_settings(database)
-    media = media_root() if media is None else media
+    media = media_root() if media is None else Path(media)
     source = Path(source)
     say(f"verifying {source}")
     manifest = verify(source)
     engine = manifest["database"]["engine"]
     if engine != db.engine:
         raise BackupError(f"the backup is of a {engine} database; the configured one is {db.label()}")
+    if manifest["database"]["file"] != DATABASE_FILES[engine]:
+        raise BackupError(f"{source / MANIFEST} is damaged (database entry)")
+    if db.engine == "sqlite" and db.name in ("", ":memory:"):
+        raise BackupError("cannot restore into an in-memory SQLite database")
     unknown = sorted(f"{app}.{name}" for app, name in manifest["database"].get("migrations", []))
     unknown = [m for m in unknown if tuple(m.split(".", 1)) not in known_migrations()]
     if unknown:
@@ -645,34 +783,109 @@ def restore(
     if media_present and not force:
         raise BackupError(f"{media} holds files: restore into an empty media folder, or use --force")
     if db.engine == "sqlite":
-        _restore_sqlite(db, source, manifest, say)
-    else:
-        _restore_postgresql(db, source, manifest, bool(tables), say)
+        _sqlite_release(Path(db.name))  # refuse a database in use now, not after copying everything
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+    # 1. Everything that can fail for lack of space or a bad file happens aside; nothing is touched yet.
+    staging = None
     if media_in_backup or media_present:
-        _restore_media(source, media, media_in_backup, media_present, say)
+        staging = _stage_media(source, media, media_in_backup, stamp, say)
+    prepared = None
+    try:
+        if db.engine == "sqlite":
+            prepared = _prepare_sqlite(db, source, manifest, stamp, say)
+            # 2. The database: one rename (SQLite) or one transaction (PostgreSQL).
+            database_aside = _swap_sqlite(Path(db.name), prepared, stamp)
+            prepared = None
+        else:
+            _restore_postgresql(db, source, manifest, bool(tables), say)
+            database_aside = None
+    except BaseException:
+        if prepared is not None:
+            _sqlite_remove(prepared)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    # 3. The media folder: renames.
+    media_aside = None
+    if staging is not None:
+        try:
+            media_aside = _swap_media(staging, media, stamp)
+        except OSError as exc:
+            if db.engine != "sqlite":
+                raise BackupError(
+                    f"the database was restored, but {media} could not be replaced ({exc}): the restored media "
+                    f"files are in {staging}; move them there by hand"
+                ) from None
+            _unswap_sqlite(Path(db.name), database_aside)
+            shutil.rmtree(staging, ignore_errors=True)
+            raise BackupError(f"cannot replace {media} ({exc}); nothing restored") from None
+    # 4. What was replaced: kept aside when it held anything, otherwise removed.
+    if database_aside is not None:
+        if tables:
+            say(f"the database that was there is kept in {database_aside}")
+        else:
+            _sqlite_remove(database_aside)
+    if media_aside is not None:
+        if media_present:
+            say(f"the media files that were there are kept in {media_aside}")
+        else:
+            shutil.rmtree(media_aside)  # only empty folders in it
     return manifest
 
 
-def _restore_media(source: Path, media: Path, files: list[dict], present: bool, say) -> None:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+def _stage_media(source: Path, media: Path, files: list[dict], stamp: str, say) -> Path:
+    """The backup's media files copied into a staging folder next to the media folder (same file system: the
+    swap is a rename), each checked against its SHA-256 as it is written. Nothing else is touched; on a failure
+    (a full disk) the staging folder is removed and BackupError raised."""
     media.parent.mkdir(parents=True, exist_ok=True)
     staging = media.parent / f".{media.name}.restoring-{stamp}"
-    say(f"restoring {len(files)} media file(s) into {media}")
-    for entry in files:
-        relative = entry["path"][len(MEDIA_DIR) + 1 :]
-        _, digest = _copy_hashed(source / entry["path"], staging / relative)
-        if digest != entry["sha256"]:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise BackupError(f"{entry['path']} changed while it was restored")
-    staging.mkdir(parents=True, exist_ok=True)
-    if media.exists():
-        if present:
-            aside = media.parent / f"{media.name}.before-restore-{stamp}"
-            os.replace(media, aside)
-            say(f"the media files that were there are kept in {aside}")
-        else:
-            shutil.rmtree(media)  # only empty folders in it
-    os.replace(staging, media)
+    staging.mkdir()
+    say(f"copying {len(files)} media file(s) into {staging}")
+    try:
+        for entry in files:
+            name = entry["path"]
+            relative = name[len(MEDIA_DIR) + 1 :]
+            origin, copy = source / name, staging / relative
+            if not (
+                name.startswith(MEDIA_DIR + "/")
+                and _clean_relative(relative)
+                and _inside(origin, source / MEDIA_DIR)
+                and _inside(copy, staging)
+            ):
+                raise BackupError(
+                    f"the manifest names a file outside the media folder: {name!r}; nothing restored"
+                )
+            _, digest = _copy_hashed(origin, copy)
+            if digest != entry["sha256"]:
+                raise BackupError(f"{name} changed while it was restored; nothing restored")
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        where = f": {exc.filename}" if exc.filename else ""
+        raise BackupError(
+            f"cannot copy the media files ({exc.strerror or exc}{where}); nothing restored"
+        ) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _fsync(staging)
+    return staging
+
+
+def _swap_media(staging: Path, media: Path, stamp: str) -> Path | None:
+    """The staged folder in place of the media folder; the old folder (if any) renamed aside and returned."""
+    aside = None
+    if media.exists() or media.is_symlink():
+        aside = media.parent / f"{media.name}.before-restore-{stamp}"
+        os.replace(media, aside)
+    try:
+        os.replace(staging, media)
+    except BaseException:
+        if aside is not None:
+            os.replace(aside, media)
+        raise
+    _fsync(media.parent)
+    return aside
 
 
 __all__ = ["BackupError", "Database", "backup", "media_root", "restore", "verify"]

@@ -92,7 +92,8 @@ def _address(address: str) -> str:
 
 
 def pair_key(username: str, address: str) -> str:
-    """ "<address> <user name>"; an over-long user name (only ever a typed one) by its hash."""
+    """The key of a user name at an address, "<address> <user name>" (an over-long user name, only ever a typed
+    one, by its hash)."""
     key = f"{_address(address)} {username}"
     if len(key) > KEY_LENGTH:
         key = f"{_address(address)} #{hashlib.sha256(username.encode()).hexdigest()[:40]}"
@@ -214,12 +215,17 @@ def login_refused(*, username: str, address: str, reason: str) -> None:
 
 
 def _forget_old(now: dt.datetime) -> None:
-    """Drop counts that can lock nothing any more, so the table holds only recent failures."""
+    """Drop counts that can lock nothing any more, so the table holds only recent failures. Rows another log-in
+    holds are skipped (PostgreSQL), so this never waits for one — nor deadlocks with it."""
     longest = max(settings.LOGIN_FAILURE_WINDOW_S, settings.LOGIN_LOCKOUT_S, settings.LOGIN_ADDRESS_LOCKOUT_S)
     cutoff = now - dt.timedelta(seconds=longest)
-    LoginThrottle.objects.filter(last_failure_at__lt=cutoff).filter(
-        Q(locked_until__isnull=True) | Q(locked_until__lt=now)
-    ).delete()
+    stale = (
+        LoginThrottle.objects.filter(last_failure_at__lt=cutoff)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)
+    )
+    LoginThrottle.objects.filter(pk__in=list(stale[:1000])).delete()
 
 
 @transaction.atomic
@@ -228,7 +234,6 @@ def login_failed(*, username: str, address: str) -> LoginLock | None:
     now = timezone.now()
     window = dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_S)
     user = _known_user(username)
-    _forget_old(now)
     counts: dict[str, int] = {}
     triggered: dict[str, LoginThrottle] = {}
     for counter in _counters(username, address):
@@ -251,6 +256,7 @@ def login_failed(*, username: str, address: str) -> LoginLock | None:
             triggered[counter.kind] = row
         row.save()
         counts[counter.kind] = row.failures
+    _forget_old(now)  # after this log-in's own rows are locked and counted
     _audit(
         AuditEntry.Action.LOGIN_FAILED,
         username=username,

@@ -224,8 +224,9 @@ class IngestWorker:
 
     def stale_subscriptions(self) -> list[str]:
         """Filters a resumed session may still hold from the other mode (an upgrade from the former default
-        group `headframe`, or a switch between plain and shared): unsubscribed before subscribing, so that
-        every message is not delivered twice. Births are the same in both modes and stay."""
+        group `headframe`, or a switch between plain and shared): unsubscribed right after subscribing (never
+        before: what is published in between would be dropped), so that every message is not delivered twice.
+        Births are the same in both modes and stay."""
         current = [topic for topic, _ in self.subscriptions()]
         plain = [topic.split("/", 2)[2] if topic.startswith("$share/") else topic for topic in current]
         data = [topic for topic in plain if "/NBIRTH/" not in topic and "/DBIRTH/" not in topic]
@@ -263,11 +264,13 @@ class IngestWorker:
             "session resumed" if flags.session_present else "new session",
         )
         self.connected.set()
-        if flags.session_present and (stale := self.stale_subscriptions()):
-            client.unsubscribe(stale)  # in order, before the SUBSCRIBE below
         result, mid = client.subscribe(self.subscriptions())
         if result == mqtt.MQTT_ERR_SUCCESS:
             self._pending_subscribe = {mid}
+        if flags.session_present and (stale := self.stale_subscriptions()):
+            # After the SUBSCRIBE, in order: in between, a message matches both filters and comes twice (ingest
+            # stores it once); the other way round, the broker would drop what matched neither in between.
+            client.unsubscribe(stale)
 
     def _on_connect_fail(self, client, userdata) -> None:
         log.warning("cannot reach the broker at %s:%s; retrying", self.options.host, self.options.port)
