@@ -56,7 +56,9 @@ from headframe.org.selectors import scope_for
 User = get_user_model()
 
 Kind = LoginThrottle.Kind
-PAIR = "pair"  # LoginThrottle.kind of an (address, user name) count; key "<address> <user name>"
+PAIR = (
+    LoginThrottle.Kind.PAIR.value
+)  # LoginThrottle.kind of an (address, user name) count; key "<address> <user name>"
 KEY_LENGTH = 150
 NO_ADDRESS = "-"
 

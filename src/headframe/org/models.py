@@ -260,9 +260,10 @@ class LoginThrottle(models.Model):
     class Kind(models.TextChoices):
         ACCOUNT = "account", _("user name")
         ADDRESS = "address", _("address")
+        PAIR = "pair", _("user name at an address")
 
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
-    key = models.CharField(_("user name or address"), max_length=150)
+    key = models.CharField(_("user name or address"), max_length=150)  # a pair: "<address> <user name>"
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
