@@ -179,6 +179,18 @@ def test_the_narrative_keeps_line_breaks_but_not_hidden_characters(api, points, 
     assert kept.status_code == 200 and kept.json()["narrative_vi"] == "Dòng một\nDòng hai"
 
 
+@pytest.mark.parametrize("field", ["period_start", "period_end", "starts_at", "title"])
+def test_emptying_a_meetings_period_or_time_is_a_422_not_a_500(api, points, users, field):
+    caller = api(users.admin_a)
+    created = caller.post("/api/v1/briefing/meetings", _meeting_body())
+    url = f"/api/v1/briefing/meetings/{created.json()['id']}"
+    before = caller.get(url).json()[field]
+    refused = caller.patch(url, {field: None})
+    assert refused.status_code == 422, refused.content
+    assert _detail(refused)[0]["loc"] == ["body", field]
+    assert caller.get(url).json()[field] == before
+
+
 def test_a_progress_comment_with_a_nul_is_refused(points, users):
     d = services.directive_create(
         actor=users.admin_a, text="x", owner_unit_code="A-M1", deadline=dt.date(2030, 1, 1)

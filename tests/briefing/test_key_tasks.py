@@ -206,7 +206,9 @@ def test_api_key_tasks_with_values_and_status(on_plan, users, api):
         {"name_vi": "x", "kind": "indicator_vs_plan", "indicator": "raw_coal_t", "unit": "B-M1"},
     )
     assert foreign.status_code in (422,)
-    assert foreign.json()["detail"][0]["msg"].startswith("KPI bound to an indicator of another unit")
+    # Another company's unit is unknown to A's planner, exactly as a code that does not exist.
+    assert foreign.json()["detail"][0]["type"] == "unknown_unit"
+    assert foreign.json()["detail"][0]["msg"] == "unknown unit 'B-M1'"
     listed = api(users.viewer_a).get("/api/v1/key-tasks", year=YEAR, on=ON.isoformat()).json()
     assert [(t["title_vi"], t["status"]) for t in listed] == [("Bám sát kế hoạch", "on_track")]
     (k,) = listed[0]["kpis"]

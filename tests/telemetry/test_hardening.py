@@ -613,6 +613,17 @@ def test_alarm_actions_are_in_the_audit_log_under_the_alarms_site(mine, send, ap
     assert [e.after.get("in_service") for e in sensor_updates] == [False, True]
 
 
+def test_a_sequence_number_past_64_bits_is_a_422_not_a_500(mine, users, api):
+    caller = api(make_user("gw_a2", ("gateway", "A-M1")))
+    body = {
+        "gateway": "GW-A1",
+        "seq": 2**63,
+        "readings": [{"sensor": "A1-CH4-01", "ts": now_ms(), "value": 0.3}],
+    }
+    response = caller.post("/api/v1/telemetry/readings", body)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == "seq"
+
+
 def test_out_of_scope_and_unknown_codes_answer_alike(mine, b_sensor, users, api, client, gateway_a):
     caller = api(users.admin_a)
     pairs = [
@@ -632,8 +643,15 @@ def test_out_of_scope_and_unknown_codes_answer_alike(mine, b_sensor, users, api,
             )
             == (404, ["not_found"])
         )
-    assert caller.get("/api/v1/telemetry/sensors", site="B-M1").json() == []
-    assert caller.get("/api/v1/telemetry/sensors", site="NOPE").json() == []
+    for path in ("/api/v1/telemetry/sensors", "/api/v1/telemetry/alarms", "/api/v1/telemetry/alarms/hidden"):
+        # A mistyped site is a 404, never an empty list that reads as "no alarms"; another company's alike.
+        a, b = caller.get(path, site="B-M1"), caller.get(path, site="NOPE")
+        assert (a.status_code, a.json()["detail"][0]["type"]) == (404, "not_found"), path
+        assert (b.status_code, b.json()["detail"][0]["type"]) == (404, "not_found"), path
+        assert "B-M1" not in a.json()["detail"][0]["msg"] or "NOPE" in b.json()["detail"][0]["msg"]
+    # A gateway posting another site's sensor: unknown to it, as a sensor that does not exist.
+    readings = [{"sensor": code, "ts": now_ms() - 5000, "value": 0.3} for code in ("B1-CH4-01", "B1-NOPE")]
+    assert gateway_a(readings).json()["quarantined"] == {"unknown_sensor": 2}
     hidden, unknown = gateway_a(gateway="GW-B1"), gateway_a(gateway="GW-NOPE")
     assert hidden.status_code == unknown.status_code == 422
     assert hidden.json()["detail"][0]["type"] == unknown.json()["detail"][0]["type"] == "unknown_gateway"

@@ -77,8 +77,13 @@ def test_a_value_outside_the_physical_range_is_stored_not_quarantined(mine, send
 
 
 def test_a_sensor_of_another_gateway_is_refused(mine, send):
-    result = send([("A1-CH4-01", NOW_MS, 0.4)], gateway="GW-B1")
+    from headframe.telemetry.models import Gateway
+
+    Gateway.objects.create(code="GW-A2", site=mine.site)
+    result = send([("A1-CH4-01", NOW_MS, 0.4)], gateway="GW-A2")  # a mix-up within the mine: said so
     assert dict(result.quarantined) == {"wrong_gateway": 1}
+    result = send([("A1-CH4-01", NOW_MS, 0.4)], gateway="GW-B1")  # another company's gateway: unknown to it
+    assert dict(result.quarantined) == {"unknown_sensor": 1}
     assert not _stored(mine.ch4)
 
 

@@ -33,6 +33,7 @@ from headframe.briefing.schemas import (
 from headframe.core.audit import channel
 from headframe.core.dates import Day
 from headframe.core.selectors import keyset_page
+from headframe.org.selectors import unit_get
 
 router = Router(tags=["briefing"])
 directives_router = Router(tags=["directives"])
@@ -98,8 +99,8 @@ class MeetingQuery(Schema):
 @router.get("/meetings", response=MeetingPage, summary="Meetings you may see, newest first")
 def meetings_list(request, q: Query[MeetingQuery]):
     qs = selectors.meetings_visible(request.user)
-    if q.unit:
-        qs = qs.filter(unit__code=q.unit)
+    if q.unit:  # a unit one cannot see is a 404, as an unknown code: never an empty page that means "none"
+        qs = qs.filter(unit=unit_get(request.user, q.unit, loc=("query", "unit")))
     if q.status:
         qs = qs.filter(status=q.status)
     rows, next_cursor = keyset_page(qs, before=q.before, limit=PAGE_SIZE)
@@ -268,6 +269,8 @@ class DirectiveQuery(Schema):
 @directives_router.get("", response=DirectivePage, summary="Directives you may see, newest first")
 def directives_list(request, q: Query[DirectiveQuery]):
     meeting = selectors.meeting_get(request.user, q.meeting) if q.meeting else None
+    if q.owner:
+        unit_get(request.user, q.owner, loc=("query", "owner"))
     qs = selectors.directives_list(request.user, owner=q.owner, status=q.status, meeting=meeting)
     rows, next_cursor = keyset_page(qs, before=q.before, limit=PAGE_SIZE)
     return {"items": [directive_out(d) for d in rows], "next_cursor": next_cursor}
@@ -298,6 +301,8 @@ class ReminderQuery(Schema):
 
 @directives_router.get("/reminders", response=list[ReminderOut], summary="Open directives per owner")
 def directives_reminders(request, q: Query[ReminderQuery]):
+    if q.owner:
+        unit_get(request.user, q.owner, loc=("query", "owner"))
     return [
         {
             "owner_unit": r.owner_unit.code,

@@ -151,8 +151,12 @@ def _person(person, *, under: Unit, loc: tuple) -> Person | None:
         found = qs.filter(employee_no=str(person)).first()
         if found is None and str(person).isdigit():
             found = qs.filter(pk=int(person)).first()
-        if found is None:
-            raise ValidationFailed(f"unknown person {person!r}", loc=loc, type="unknown_person")
+        if found is None or not found.unit.path.startswith(under.path):
+            # One answer for an unknown number and for someone who works elsewhere (perhaps at another
+            # company): no name, no hint that the number exists.
+            raise ValidationFailed(
+                f"no person {person!r} works in {under.code}", loc=loc, type="unknown_person"
+            )
         person = found
     if not person.unit.path.startswith(under.path):
         raise ValidationFailed(
@@ -375,6 +379,9 @@ def meeting_update(
         name = sorted(unknown)[0]
         raise ValidationFailed(f"{name} cannot be changed", loc=("body", name), type="read_only")
     _require_run(actor, meeting, "change this meeting")
+    for name in ("type", "title", "starts_at", "period_start", "period_end"):
+        if name in changes and changes[name] in (None, ""):
+            raise ValidationFailed(f"{name} cannot be emptied", loc=("body", name), type="missing")
     what = ", ".join(sorted(changes)) or ("agenda" if agenda is not None else "bridge points")
     _refuse_if_closed(meeting, what)
     _check_days({k: v for k, v in changes.items() if k in ("starts_at", "period_start", "period_end")})
@@ -926,8 +933,8 @@ def kpi_create(
                 f"a {kind} KPI needs an indicator", loc=("body", "indicator"), type="missing"
             )
         indicator = _indicator(indicator_code, loc=("body", "indicator"))
-        # any unit (as the system): it must lie under the owner, checked next
-        unit = unit_named(None, unit_code, loc=("body", "unit")) if unit_code else owner
+        # a unit the actor cannot see is unknown; one it sees must lie under the owner, checked next
+        unit = unit_named(actor, unit_code, loc=("body", "unit")) if unit_code else owner
         if not unit.path.startswith(owner.path):
             raise ValidationFailed(
                 f"KPI bound to an indicator of another unit: {unit.code} is outside {owner.code}, "

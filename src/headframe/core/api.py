@@ -7,6 +7,7 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from ninja import Field, Query, Router, Schema
 
+from headframe.core.dates import Moment
 from headframe.core.errors import NotFound
 from headframe.core.models import AuditEntry
 from headframe.core.selectors import MAX_PAGE, audit_page
@@ -19,10 +20,12 @@ router = Router(tags=["audit"])
 class AuditFilter(Schema):
     unit: str | None = Field(None, description="unit code: entries for its whole subtree")
     user: str | None = Field(None, description="username of the actor")
-    since: dt.datetime | None = Field(None, alias="from", description="ISO-8601, inclusive")
-    until: dt.datetime | None = Field(None, alias="to", description="ISO-8601, exclusive")
+    since: Moment | None = Field(None, alias="from", description="ISO-8601, inclusive")
+    until: Moment | None = Field(None, alias="to", description="ISO-8601, exclusive")
     object_type: str | None = Field(None, description="e.g. org.unit")
-    before: int | None = Field(None, description="cursor: next_cursor of the previous page")
+    before: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="cursor: next_cursor of the previous page"
+    )
     limit: int = Field(50, ge=1, le=MAX_PAGE)
 
 

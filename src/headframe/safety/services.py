@@ -267,6 +267,18 @@ def campaign_create(
             chosen.append(unit)
     if gate_mode not in GateMode.values:
         errors.append(ErrorItem(("body", "gate_mode"), f"gate_mode must be one of {GateMode.values}", "enum"))
+    # A team is named for a unit on the line of a chosen unit (the mine above an area, an area or position
+    # below it); a unit the caller cannot see answers as an unknown one.
+    team_units = {u.code: u for u in Unit.objects.filter(code__in=[str(c) for c in (teams or {})])}
+    for team_code in teams or {}:
+        unit = team_units.get(team_code)
+        where = ("body", "teams", team_code)
+        if unit is None or not scope.allows(Perm.VIEW, unit.path):
+            errors.append(ErrorItem(where, f"unknown unit {team_code!r}", "unknown_unit"))
+        elif chosen and not any(unit.path.startswith(c.path) or c.path.startswith(unit.path) for c in chosen):
+            errors.append(
+                ErrorItem(where, f"{unit.code} is not on the line of this campaign's units", "team_outside")
+            )
     try:
         check_day(starts_on, loc=("body", "starts_on"))
         check_day(due_on, loc=("body", "due_on"))

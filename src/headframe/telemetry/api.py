@@ -11,6 +11,7 @@ from ninja import Field, File, Query, Router, Schema, UploadedFile
 from headframe.core.audit import channel
 from headframe.core.errors import ValidationFailed
 from headframe.org.roles import Perm
+from headframe.org.selectors import unit_get
 from headframe.telemetry import selectors, services
 from headframe.telemetry.directory import directory
 from headframe.telemetry.services import Batch
@@ -22,7 +23,7 @@ MAX_READINGS_PER_REQUEST = 50_000
 
 class ReadingsIn(Schema):
     gateway: str = Field(min_length=1, max_length=120)
-    seq: int | None = None
+    seq: int | None = Field(None, ge=0, le=2**63 - 1)
     # Readings stay loosely typed on purpose: a bad reading is quarantined with its reason, it does not
     # make the whole batch fail.
     readings: list[Any] = Field(max_length=MAX_READINGS_PER_REQUEST)
@@ -77,8 +78,16 @@ def _sensor_out(sensor) -> dict:
     }
 
 
+def _check_site_filter(request, code: str) -> None:
+    """A site filter names a site the caller may see: a mistyped code is a 404, never an empty list that reads as
+    "no alarms" — and one outside the caller's scope answers exactly like an unknown one."""
+    if code:
+        unit_get(request.user, code, loc=("query", "site"))
+
+
 @router.get("/sensors", summary="Sensors, filtered by kind and site")
 def list_sensors(request, filters: Query[SensorQuery]):
+    _check_site_filter(request, filters.site)
     return [
         _sensor_out(s) for s in selectors.sensors_visible(request.user, kind=filters.kind, site=filters.site)
     ]
@@ -224,6 +233,7 @@ class AlarmQuery(Schema):
 def list_alarms(request, q: Query[AlarmQuery]):
     """With include_hidden, shelved and suppressed alarms are included, and every sensor out of service has
     a standing "out_of_service" entry (with until, why and by whom) whether or not it has an open alarm."""
+    _check_site_filter(request, q.site)
     out = [
         condition_out(v)
         for v in selectors.alarms_open(request.user, site=q.site, include_hidden=q.include_hidden)
@@ -239,6 +249,7 @@ def list_alarms(request, q: Query[AlarmQuery]):
     "/alarms/hidden", summary="What hides alarms: shelved, suppressed by rule, sensors out of service"
 )
 def hidden_alarms(request, site: str = ""):
+    _check_site_filter(request, site)
     hidden = selectors.alarms_hidden(request.user, site=site)
     return {
         "shelved": [condition_out(v) for v in hidden.shelved],
@@ -355,8 +366,6 @@ def journal_out(entry) -> dict:
 def journal(request, q: Query[JournalQuery]):
     site_path = ""
     if q.site:
-        from headframe.org.selectors import unit_get
-
         site_path = unit_get(request.user, q.site, loc=("query", "site")).path
     entries = selectors.journal_after(request.user, after_id=q.after, site_path=site_path, limit=q.limit)
     return [journal_out(e) for e in entries]
@@ -370,8 +379,6 @@ class KpiQuery(Schema):
 
 @router.get("/kpi", summary="Alarm KPIs for a site: rate, floods, bad actors, standing, chattering")
 def kpi(request, q: Query[KpiQuery]):
-    from headframe.org.selectors import unit_get
-
     site = unit_get(request.user, q.site, loc=("query", "site"))
     end = _moment(q.end, "to") if q.end else timezone.now()
     start = _moment(q.start, "from") if q.start else end - dt.timedelta(days=1)

@@ -153,6 +153,10 @@ def parse_ts(raw) -> int:
     raise ValueError("expected ISO-8601 text or epoch milliseconds")
 
 
+def _gateway_site_path(gateway_code: str) -> str:
+    return Gateway.objects.filter(code=gateway_code).values_list("site__path", flat=True).first() or ""
+
+
 OVER, UNDER, NAN = "over", "under", "nan"  # doubtful readings: above the range, below it, not a number
 
 
@@ -161,6 +165,7 @@ def _validate(batch: Batch, now_ms: int, good: list, bad: list, doubtful: dict) 
     outside the sensor's range in doubtful[(sensor id, ts)] (OVER, UNDER or NAN)."""
     known = directory.by_code()
     gateway = batch.gateway_code
+    gateway_site: str | None = None  # looked up only when a reading names another gateway's sensor
     oldest = now_ms - max_age_ms()
     newest = now_ms + FUTURE_TOLERANCE_MS
     retried = False
@@ -182,16 +187,21 @@ def _validate(batch: Batch, now_ms: int, good: list, bad: list, doubtful: dict) 
                 bad.append(_Bad(gateway, str(code), ts, value, QuarantineReason.UNKNOWN_SENSOR))
                 continue
         if info.gateway_code != gateway:
-            bad.append(
-                _Bad(
-                    gateway,
-                    code,
-                    ts,
-                    value,
-                    QuarantineReason.WRONG_GATEWAY,
-                    f"registered on {info.gateway_code}",
+            if gateway_site is None:
+                gateway_site = _gateway_site_path(gateway)
+            if info.site_path == gateway_site:  # a mix-up within the site: say where it is registered
+                bad.append(
+                    _Bad(
+                        gateway,
+                        code,
+                        ts,
+                        value,
+                        QuarantineReason.WRONG_GATEWAY,
+                        f"registered on {info.gateway_code}",
+                    )
                 )
-            )
+            else:  # another site's (another company's) sensor: its existence is not this gateway's business
+                bad.append(_Bad(gateway, code, ts, value, QuarantineReason.UNKNOWN_SENSOR))
             continue
         if ts.__class__ is not int:
             try:
