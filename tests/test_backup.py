@@ -493,9 +493,8 @@ def test_media_staging_refuses_a_path_that_leaves_its_folder(tmp_path):
     entry = {"path": "media/../headframe.sqlite3", "bytes": 1, "sha256": hashlib.sha256(b"x").hexdigest()}
     with pytest.raises(BackupError, match=r"names a file outside"):
         backup_module._stage_media(source, tmp_path / "var" / "media", [entry], "stamp", lambda _: None)
-    assert (
-        list((tmp_path / "var").iterdir()) == []
-    )  # nothing written next to the media folder, no staging left
+    # nothing written next to the media folder, no staging folder left
+    assert list((tmp_path / "var").iterdir()) == []
 
 
 def test_restore_refuses_a_backup_of_the_other_engine_or_from_newer_code(databases, tmp_path):

@@ -55,9 +55,40 @@ class ApiSessionAuth(SessionAuth):
         return user
 
 
+# Readings keep their own rule: a bad reading (even a NUL in its code) is quarantined with its reason, and the
+# rest of the gateway's batch is stored.
+_NUL_ALLOWED_BODY = "/telemetry/readings"
+
+
+def _nul_location(value, loc: tuple) -> tuple | None:
+    """Where the first NUL character sits in a parsed JSON body (a key or a string), or None."""
+    if isinstance(value, str):
+        return loc if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return (*loc, key.replace("\x00", ""))
+            found = _nul_location(item, (*loc, key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_location(item, (*loc, index))
+            if found:
+                return found
+    return None
+
+
 class OrjsonParser(Parser):
     def parse_body(self, request):
-        return orjson.loads(request.body)
+        body = orjson.loads(request.body)
+        if not request.path.endswith(_NUL_ALLOWED_BODY):
+            where = _nul_location(body, ("body",))
+            if where:  # PostgreSQL stores no NUL in text: refused here, as the field it is in
+                raise ValidationFailed(
+                    "a NUL character (U+0000) has no place here", loc=where, type="hidden_character"
+                )
+        return body
 
 
 class OrjsonRenderer(BaseRenderer):
@@ -216,6 +247,8 @@ def _unauthenticated(request, exc):
 
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, HeadframeError):  # the parser's own refusal (a NUL): its status and field
+        return _headframe_error(request, exc.__cause__)
     msg = exc.message
     loc: list = []
     kind = "http_error"

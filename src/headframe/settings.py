@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "headframe.core.middleware.RequestIdMiddleware",
     "headframe.core.middleware.ServerErrorMiddleware",
     "headframe.core.middleware.BodySizeLimitMiddleware",
+    "headframe.core.middleware.NulCharacterMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "headframe.core.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

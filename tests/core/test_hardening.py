@@ -260,3 +260,29 @@ def test_the_openapi_document_declares_the_error_answers_of_every_operation(clie
         for method, operation in operations.items():
             codes = set(operation["responses"])
             assert {"404", "422", "500", "503"} <= codes, f"{method.upper()} {path}: {sorted(codes)}"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "loc"),
+    [
+        ("get", "/api/v1/people?unit=%00", None, ["query", "unit"]),
+        ("get", "/api/v1/safety/templates/%00", None, ["path"]),
+        ("post", "/api/v1/telemetry/alarms/1/ack", {"comment": "a\u0000"}, ["body", "comment"]),
+        (
+            "post",
+            "/api/v1/units",
+            {"code": "X1", "name_vi": "Mỏ", "items": [{"a\u0000": 1}]},
+            ["body", "items", 0, "a"],
+        ),
+    ],
+)
+def test_a_nul_character_anywhere_in_a_request_is_a_422_naming_where(client, users, method, path, body, loc):
+    """PostgreSQL cannot hold or even compare text with a NUL: refused at the door, never a 500."""
+    client.force_login(users.admin_a)
+    if body is None:
+        response = getattr(client, method)(path)
+    else:
+        response = getattr(client, method)(path, body, content_type="application/json")
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"] == loc
+    assert response.json()["detail"][0]["type"] == "hidden_character"

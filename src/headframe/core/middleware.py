@@ -103,6 +103,34 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
 
+class NulCharacterMiddleware:
+    """A NUL character in the path or a query parameter is refused at the door (422 on the API, 400 on pages):
+    no name, code or filter holds one, and PostgreSQL cannot even compare text with one (it would be a 500).
+    JSON bodies are checked by the API's parser (headframe.api.OrjsonParser); web forms by Django's own
+    fields."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        where = None
+        if "\x00" in request.path_info:
+            where = ["path"]
+        else:
+            for key, values in request.GET.lists():
+                if "\x00" in key or any("\x00" in value for value in values):
+                    where = ["query", key.replace("\x00", "")]
+                    break
+        if where is None:
+            return self.get_response(request)
+        msg = "a NUL character (U+0000) has no place in a request"
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                {"detail": [{"loc": where, "msg": msg, "type": "hidden_character"}]}, status=422
+            )
+        return HttpResponse(msg, status=400, content_type="text/plain; charset=utf-8")
+
+
 class SecurityHeadersMiddleware:
     """Headers Django 5.2 does not set itself. Every asset is vendored, so the policy allows 'self' only."""
 
