@@ -28,6 +28,8 @@ from django.db.backends.sqlite3._functions import register as register_django_fu
 from headframe.cli import main
 from headframe.core import backup as backup_module
 from headframe.core.backup import BackupError, backup, restore, verify
+from headframe.core.backup import media as backup_media
+from headframe.core.backup import postgres as backup_postgres
 
 # The sources are what other processes can read without the test's transaction: on SQLite a file copy of the
 # migrated test database (made once per module), on PostgreSQL the test database, whose schema and migrations are
@@ -382,14 +384,14 @@ def test_a_forced_restore_that_fails_changes_neither_the_database_nor_the_media(
     before it replaces the old one."""
     folder, target, target_media, probe = _restored_then_changed(databases, tmp_path)
     if fault.startswith("media"):
-        copy = backup_module._copy_hashed
+        copy = backup_media._copy_hashed
 
         def disk_full(source, destination):
             if Path(source).is_relative_to(folder / "media"):
                 raise OSError(errno.ENOSPC, "No space left on device", str(destination))
             return copy(source, destination)
 
-        monkeypatch.setattr(backup_module, "_copy_hashed", disk_full)
+        monkeypatch.setattr(backup_media, "_copy_hashed", disk_full)  # what _stage_media calls
         expected = r"No space left on device.*nothing restored"
     else:  # the manifest's row count no longer matches the database file (the manifest has no checksum)
         manifest = json.loads((folder / "manifest.json").read_text())
@@ -409,7 +411,7 @@ def test_postgresql_restore_commits_nothing_when_pg_restore_fails_after_its_outp
     if databases.vendor != "postgresql":
         pytest.skip("pg_restore is PostgreSQL's")
     folder, target, target_media, probe = _restored_then_changed(databases, tmp_path)
-    require = backup_module._require_tool
+    require = backup_postgres._require_tool
     failing = tmp_path / "bin" / "pg_restore"
     failing.parent.mkdir()
     failing.write_text(
@@ -418,7 +420,7 @@ def test_postgresql_restore_commits_nothing_when_pg_restore_fails_after_its_outp
     )
     failing.chmod(0o755)
     monkeypatch.setattr(
-        backup_module, "_require_tool", lambda name: str(failing) if name == "pg_restore" else require(name)
+        backup_postgres, "_require_tool", lambda name: str(failing) if name == "pg_restore" else require(name)
     )
     with pytest.raises(BackupError, match=r"pg_restore failed, nothing changed: .*end of file"):
         restore(folder, database=target, media=target_media, force=True, say=lambda _: None)
