@@ -107,6 +107,7 @@ def _ensure_catalogues() -> None:
     from django.apps import apps
 
     from headframe.production.models import Indicator
+    from headframe.safety.models import ChecklistTemplate
     from headframe.telemetry.limits import load_limit_profiles
     from headframe.telemetry.models import Limit, LimitProfile
 
@@ -114,6 +115,8 @@ def _ensure_catalogues() -> None:
         importlib.import_module("headframe.production.migrations.0002_seed_indicators").seed(apps, None)
     if not Limit.objects.exists():
         load_limit_profiles(LimitProfile, Limit)
+    if not ChecklistTemplate.objects.exists():  # the restart checklists a campaign inspects with
+        importlib.import_module("headframe.safety.migrations.0002_restart_templates").seed(apps, None)
 
 
 def _company(code: str, today: dt.date, now: dt.datetime) -> Company:
