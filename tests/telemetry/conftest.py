@@ -47,3 +47,14 @@ def send():
         return services.ingest([batch], now_ms=now_ms)[0]
 
     return _send
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A Mosquitto of the test's own (free port, persistence on), so nothing reaches another ingest on the
+    machine. test_mqtt.py shares one per module (its own fixture of the same name)."""
+    from tests.telemetry.test_mqtt import Mosquitto
+
+    instance = Mosquitto(tmp_path).start()
+    yield instance
+    instance.stop()

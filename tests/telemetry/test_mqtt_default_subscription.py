@@ -20,7 +20,7 @@ import time
 import pytest
 
 from headframe.telemetry import mqtt as ingest_mqtt
-from tests.telemetry.test_mqtt import Mosquitto, connect_client, publish, wait_for
+from tests.telemetry.test_mqtt import connect_client, publish, wait_for
 from tests.telemetry.test_mqtt_reliability import (
     MESSAGES,
     PER_MESSAGE,
@@ -117,13 +117,6 @@ class HoldingProxy:
 @pytest.fixture
 def shared(mine, tmp_path):
     return SharedDatabase(tmp_path)
-
-
-@pytest.fixture
-def broker(tmp_path):
-    instance = Mosquitto(tmp_path).start()
-    yield instance
-    instance.stop()
 
 
 @pytest.fixture

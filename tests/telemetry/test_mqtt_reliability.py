@@ -27,7 +27,7 @@ import orjson
 import pytest
 from django.db import connection
 
-from tests.telemetry.test_mqtt import Mosquitto, connect_client, publish, wait_for
+from tests.telemetry.test_mqtt import connect_client, publish, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -193,13 +193,6 @@ def wait_until_ingesting(ingest: Ingest, port: int | None = None, timeout: float
 @pytest.fixture
 def shared(mine, tmp_path):
     return SharedDatabase(tmp_path)
-
-
-@pytest.fixture
-def broker(tmp_path):
-    instance = Mosquitto(tmp_path).start()
-    yield instance
-    instance.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import uuid
 
 import orjson
 import paho.mqtt.client as mqtt
-import pytest
 
 from headframe.demo import load_demo
 from headframe.telemetry import services
@@ -24,7 +23,7 @@ from headframe.telemetry.simulator import (
     sensors_from_db,
 )
 from tests.telemetry.conftest import NOW_MS
-from tests.telemetry.test_mqtt import Mosquitto, wait_for
+from tests.telemetry.test_mqtt import wait_for
 
 
 def _ingest(world: World, until: float, step: float = 1.0) -> None:
@@ -119,14 +118,6 @@ def test_the_simulator_over_http_stores_what_it_sends(db, client):
         "GW-NDA-M1",
         "GW-VSO-M1",
     }
-
-
-@pytest.fixture
-def broker(tmp_path):
-    """A Mosquitto of our own (free port, persistence on), so nothing reaches another ingest on the machine."""
-    instance = Mosquitto(tmp_path).start()
-    yield instance
-    instance.stop()
 
 
 def _subscriber(port: int, site: str, received: list) -> mqtt.Client:
