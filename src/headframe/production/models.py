@@ -89,12 +89,21 @@ class Indicator(models.Model):
 
 
 class ShiftCalendar(models.Model):
-    """When a unit's shifts start. Applies to the unit's subtree unless a unit below has its own."""
+    """When a unit's shifts start. Applies to the unit's subtree unless a unit below has its own.
+
+    The shifts of a production day cover 24 hours (shift_count × shift_hours = 24): shift n of day D starts at
+    first_shift_start + (n-1) × shift_hours on D. A day's figures are late when they arrive after the end of its
+    last shift plus `late_grace_minutes` (06:00 start, 3 × 8 h, 120 min → 08:00 the next morning)."""
 
     unit = models.OneToOneField(Unit, on_delete=models.CASCADE, related_name="shift_calendar")
     shift_count = models.PositiveSmallIntegerField(_("shifts per day"), default=3)
     first_shift_start = models.TimeField(_("first shift starts"), default=dt.time(6, 0))
     shift_hours = models.PositiveSmallIntegerField(_("hours per shift"), default=8)
+    late_grace_minutes = models.PositiveSmallIntegerField(
+        _("grace after the last shift (minutes)"),
+        default=120,
+        help_text=_("figures of a day are late after the end of its last shift plus this"),
+    )
 
     class Meta:
         verbose_name = _("shift calendar")
@@ -104,6 +113,10 @@ class ShiftCalendar(models.Model):
                 condition=Q(shift_count__gte=1, shift_count__lte=4),
                 name="%(app_label)s_%(class)s_shift_count",
             ),
+            models.CheckConstraint(
+                condition=Q(late_grace_minutes__lte=24 * 60),
+                name="%(app_label)s_%(class)s_grace_within_a_day",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,20 +124,104 @@ class ShiftCalendar(models.Model):
             f"{self.unit_id}: {self.shift_count} × {self.shift_hours} h from {self.first_shift_start:%H:%M}"
         )
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.shift_count and self.shift_hours and self.shift_count * self.shift_hours != 24:
+            raise ValidationError(
+                {
+                    "shift_hours": _(
+                        "the shifts must cover 24 hours: %(count)s shifts × %(hours)s h = %(total)s h"
+                    )
+                    % {
+                        "count": self.shift_count,
+                        "hours": self.shift_hours,
+                        "total": self.shift_count * self.shift_hours,
+                    }
+                }
+            )
+
 
 class Holiday(models.Model):
-    """A non-working day for the whole group (Tet, national holidays): no daily plan falls on it."""
+    """A non-working day (Tet, national holidays): no daily plan falls on it. Without a unit it holds for the
+    whole group; with one, for that unit's subtree only (a company's own day off)."""
 
-    day = models.DateField(_("day"), unique=True)
+    day = models.DateField(_("day"))
     name = models.CharField(_("name"), max_length=100)
+    unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("unit"),
+        help_text=_("empty: the whole group"),
+    )
 
     class Meta:
         verbose_name = _("holiday")
         verbose_name_plural = _("holidays")
         ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day"], condition=Q(unit__isnull=True), name="production_holiday_group_day"
+            ),
+            models.UniqueConstraint(fields=["unit", "day"], name="production_holiday_unit_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day:%d/%m/%Y} {self.name}"
+
+
+class PlausibleRange(models.Model):
+    """What a figure of an indicator can be (impossible outside: refused) and what it is likely to be
+    (implausible outside: accepted only when the person entering it confirms). Without a unit it holds
+    everywhere; a unit's own range replaces it in that unit's subtree (the nearest one wins)."""
+
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.CASCADE, related_name="plausible_ranges", verbose_name=_("indicator")
+    )
+    unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("unit"),
+        help_text=_("empty: everywhere"),
+    )
+    impossible_below = models.DecimalField(
+        _("impossible below"), max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    impossible_above = models.DecimalField(
+        _("impossible above"), max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    shift_above = models.DecimalField(
+        _("implausible above, per shift"), max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    day_above = models.DecimalField(
+        _("implausible above, per day"), max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    best_multiple = models.DecimalField(
+        _("implausible above this multiple of the best of the last 90 days"),
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("plausible range")
+        verbose_name_plural = _("plausible ranges")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator"], condition=Q(unit__isnull=True), name="production_plausible_everywhere"
+            ),
+            models.UniqueConstraint(fields=["indicator", "unit"], name="production_plausible_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.indicator_id}@{self.unit_id or '*'}"
 
 
 class PlanVersion(models.Model):
