@@ -99,6 +99,8 @@ def test_same_period_last_year_and_change(mines, put):
 
 
 def test_plan_revision_mid_month(mines):
+    """An adjusted plan replaces the original for the whole year, as the approved document does: every plan
+    figure on a date comes from the version in force that day, the original is kept alongside."""
     services.plan_version_create(
         actor=None,
         unit_code="A-M1",
@@ -116,10 +118,14 @@ def test_plan_revision_mid_month(mines):
     )
     s = summary("A", dt.date(2027, 1, 20), "raw_coal_t")["raw_coal_t"]
     assert s.day.plan == D(200)  # 6200 / 31 days, the adjusted version is in force
-    assert s.mtd.plan == D(15 * 100 + 5 * 200)
-    assert s.month_plan == D(15 * 100 + 16 * 200)
+    assert s.mtd.plan == D(20 * 200)  # the adjusted month's plan to date, not a blend of two documents
+    assert s.month_plan == D(6200)
+    assert s.year_plan == D(6200 + 11 * 3000) and s.plan_adjusted
+    assert s.year_plan_original == D(3100 + 11 * 3000)
     before = summary("A", dt.date(2027, 1, 15), "raw_coal_t")["raw_coal_t"]
     assert before.day.plan == D(100) and before.mtd.plan == D(1500)
+    assert before.year_plan == before.year_plan_original == D(3100 + 11 * 3000)
+    assert not before.plan_adjusted
 
 
 def test_run_rate_forecast_and_required_daily_rate(mines, put):

@@ -67,8 +67,32 @@ GREEN_FROM, AMBER_FROM = Decimal(100), Decimal(95)
 # --- small reads used by the services ------------------------------------------------------------------
 
 
-def holidays_in(year: int) -> frozenset[dt.date]:
-    return frozenset(Holiday.objects.filter(day__year=year).values_list("day", flat=True))
+def holidays_in(year: int, unit: Unit | None = None) -> frozenset[dt.date]:
+    """The year's non-working days: the group's, and with a unit also those of the unit and the units above
+    it (a company's own day off holds in its subtree)."""
+    paths = _holiday_paths(year)
+    days = set(paths.get(None, ()))
+    if unit is not None:
+        for path, own in paths.items():
+            if path is not None and unit.path.startswith(path):
+                days |= own
+    return frozenset(days)
+
+
+def _holiday_paths(year: int) -> dict[str | None, frozenset[dt.date]]:
+    """{unit path (None: the whole group): the year's holidays it declared}."""
+    out: dict = defaultdict(set)
+    for path, day in Holiday.objects.filter(day__year=year).values_list("unit__path", "day"):
+        out[path].add(day)
+    return {path: frozenset(days) for path, days in out.items()}
+
+
+def _holidays_of_path(paths: dict[str | None, frozenset[dt.date]], path: str) -> frozenset[dt.date]:
+    days = set(paths.get(None, ()))
+    for own_path, own in paths.items():
+        if own_path is not None and path.startswith(own_path):
+            days |= own
+    return frozenset(days)
 
 
 def site_types_of(units: Iterable[Unit]) -> dict[int, str]:
@@ -155,7 +179,10 @@ class IndicatorSummary:
     mtd: Figure = field(default_factory=Figure)
     ytd: Figure = field(default_factory=Figure)
     month_plan: Decimal | None = None
-    year_plan: Decimal | None = None
+    year_plan: Decimal | None = None  # the approved version in force on the date (adjusted plan)
+    year_plan_original: Decimal | None = None  # the original version's, kept for reference
+    plan_adjusted: bool = False  # a version in force is not the original
+    period: Figure | None = None  # actual and plan of a meeting's period [period_start, on], when asked
     last_year_day: Decimal | None = None
     last_year_mtd: Decimal | None = None
     last_year_ytd: Decimal | None = None
@@ -163,6 +190,20 @@ class IndicatorSummary:
     forecast_year_end: Decimal | None = None
     required_daily_month: Decimal | None = None
     required_daily_year: Decimal | None = None
+
+    @property
+    def month_pct(self) -> Decimal | None:
+        """% of the month plan: the month to date against the whole month's plan."""
+        return _pct(self.mtd.actual, self.month_plan)
+
+    @property
+    def year_pct(self) -> Decimal | None:
+        """% of the year plan (in force): the year to date against the whole year's plan."""
+        return _pct(self.ytd.actual, self.year_plan)
+
+    @property
+    def year_pct_original(self) -> Decimal | None:
+        return _pct(self.ytd.actual, self.year_plan_original)
 
     @property
     def mtd_change_pct(self) -> Decimal | None:
@@ -604,30 +645,50 @@ def _merge(a: _Acc, b: _Acc) -> _Acc:
 @dataclass
 class _PlanSeries:
     """Plans of one year per (bucket, indicator): cumulative daily plan of additive indicators (a range sum
-    is two lookups), and monthly levels of averages."""
+    is two lookups), and monthly levels of averages. Each planned unit counts with one approved version:
+    the one in force on the summary's date (an adjusted plan replaces the original for the whole year, as
+    the approved document does), or its original version."""
 
     year: int
     cumulative: dict = field(default_factory=dict)  # (bucket, ind) → [Σ plan of days before day-of-year i]
     levels: dict = field(
         default_factory=lambda: defaultdict(dict)
     )  # (bucket, ind) → {month: [(level, weight)]}
+    adjusted: set = field(
+        default_factory=set
+    )  # (bucket, ind) with a unit whose version in force is not its first
 
     def index(self, day: dt.date) -> int:
         return (day - dt.date(self.year, 1, 1)).days
 
 
-def _plan_series(root: Unit, indicators: list[Indicator], year: int, bucket: Buckets) -> _PlanSeries:
-    return _plan_series_many(root, indicators, year, {"main": bucket})["main"]
+IN_FORCE, ORIGINAL = "in force", "original"
 
 
-def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucketings: dict) -> dict:
-    """One _PlanSeries per bucketing, from one read of the plan versions."""
+def _plan_series(
+    root: Unit, indicators: list[Indicator], year: int, bucket: Buckets, on: dt.date | None = None
+) -> _PlanSeries:
+    return _plan_series_many(root, indicators, year, {"main": bucket}, on=on)["main"]
+
+
+def _plan_series_many(
+    root: Unit,
+    indicators: list[Indicator],
+    year: int,
+    bucketings: dict,
+    *,
+    on: dt.date | None = None,
+    which: str = IN_FORCE,
+) -> dict:
+    """One _PlanSeries per bucketing, from one read of the plan versions. `on` picks the version in force
+    (default: the end of the year); `which=ORIGINAL` takes each unit's first version instead."""
+    on = on or dt.date(year, 12, 31)
     base_ids = _base_indicator_ids(indicators)
     out = {name: _PlanSeries(year=year) for name in bucketings}
     versions = list(
         PlanVersion.objects.filter(unit__path__startswith=root.path, year=year)
         .select_related("unit")
-        .order_by("effective_from")
+        .order_by("effective_from", "pk")
     )
     if not versions:
         return out
@@ -644,7 +705,7 @@ def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucket
         for version in unit_versions:
             for indicator_id, _m in months[version.pk]:
                 planned[indicator_id].add(path)
-    holidays = holidays_in(year)
+    holiday_paths = _holiday_paths(year)
     aggregation, weight_of = {}, {}
     for pk, agg, weight_id in Indicator.objects.filter(pk__in=base_ids).values_list(
         "pk", "aggregation", "weight_id"
@@ -668,30 +729,27 @@ def _plan_series_many(root: Unit, indicators: list[Indicator], year: int, bucket
             for path in top:
                 key = keyed[path]
                 unit_versions = [v for v in by_unit[path] if any(k[0] == indicator_id for k in months[v.pk])]
-                version_ids = [v.id for v in unit_versions]
-                effective = [v.effective_from for v in unit_versions]
+                version = unit_versions[0] if which == ORIGINAL else _in_force(unit_versions, on)
+                if version is not unit_versions[0]:
+                    series.adjusted.add((key, indicator_id))
+                figures = months[version.pk]
+                holidays = _holidays_of_path(holiday_paths, path)
                 additive = aggregation[indicator_id] == Aggregation.SUM
                 rates = daily.setdefault((key, indicator_id), [ZERO] * year_length) if additive else None
-                pointer = 0  # the version in force: versions are ordered by effective_from, days ascend
                 for month in range(1, 13):
-                    work = working_days(year, month, holidays)
-                    if not additive:
-                        version = _in_force(unit_versions, month_days(year, month)[-1])
-                        value = months[version.id].get((indicator_id, month))
-                        if value is not None:
-                            weight = months[version.id].get((weight_of[indicator_id], month)) or ZERO
-                            series.levels[(key, indicator_id)].setdefault(month, []).append((value, weight))
+                    value = figures.get((indicator_id, month))
+                    if value is None:
                         continue
-                    per_day = {}  # version id → the month's figure spread over its working days
+                    if not additive:
+                        weight = figures.get((weight_of[indicator_id], month)) or ZERO
+                        series.levels[(key, indicator_id)].setdefault(month, []).append((value, weight))
+                        continue
+                    work = working_days(year, month, holidays)
+                    if not work:
+                        continue
+                    per_day = value / len(work)  # the month's figure spread over its working days
                     for day in work:
-                        while pointer + 1 < len(effective) and effective[pointer + 1] <= day:
-                            pointer += 1
-                        version_id = version_ids[pointer]
-                        if version_id not in per_day:
-                            value = months[version_id].get((indicator_id, month))
-                            per_day[version_id] = value / len(work) if value is not None else None
-                        if per_day[version_id] is not None:
-                            rates[day.toordinal() - first_ordinal] += per_day[version_id]
+                        rates[day.toordinal() - first_ordinal] += per_day
         for key, rates in daily.items():
             total, cumulative = ZERO, [ZERO]
             for rate in rates:
@@ -764,7 +822,7 @@ def _plan_value(indicator, series, key, start, end) -> Decimal | None:
 
 @dataclass
 class _Periods:
-    """Accumulated actuals and plans for the six periods of a summary, under one bucketing."""
+    """Accumulated actuals and plans for the periods of a summary, under one bucketing."""
 
     day: _Acc
     mtd: _Acc
@@ -773,10 +831,19 @@ class _Periods:
     ly_mtd: _Acc
     ly_ytd: _Acc
     special: dict
-    plans: _PlanSeries
+    plans: _PlanSeries  # the versions in force on the summary's date
+    original: _PlanSeries | None  # each unit's first version, when some unit's plan was adjusted
+    period: _Acc | None = None  # [period_start, on], when asked
+    period_plans: dict | None = None  # year → _PlanSeries covering the period's days of that year
 
 
-def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucketings: dict[str, Buckets]) -> dict:
+def _periods(
+    root: Unit,
+    on: dt.date,
+    indicators: list[Indicator],
+    bucketings: dict[str, Buckets],
+    period_start: dt.date | None = None,
+) -> dict:
     """{bucketing name: _Periods}: every bucketing is computed from the same rows, read once."""
     bucketings = {name: _memoised(bucket) for name, bucket in bucketings.items()}
     classes = _classes(_unit_paths(root), bucketings)
@@ -790,20 +857,36 @@ def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucketings: d
     ly_month = _month_to_date_rows(root, ids, ly, classes, ly_source)
     ly_before = _monthly_rows(root, ids, dt.date(ly.year, 1, 1), _prev_month(ly_month_first), classes)
     special = [i for i in indicators if i.aggregation in (Aggregation.LAST, Aggregation.WEIGHTED_AVERAGE)]
-    special_this = special_ly = None
+    special_this = special_ly = special_period = None
     if special:
         special_this = _special_rows(root, special, dt.date(year, 1, 1), on, classes, source)
         special_ly = _special_rows(root, special, dt.date(ly.year, 1, 1), ly, classes, ly_source)
-    plans = _plan_series_many(root, indicators, year, bucketings)
+    plans = _plan_series_many(root, indicators, year, bucketings, on=on)
+    adjusted = any(series.adjusted for series in plans.values())
+    original = (
+        _plan_series_many(root, indicators, year, bucketings, on=on, which=ORIGINAL) if adjusted else {}
+    )
+    period_rows = period_plans = None
+    if period_start is not None:
+        period_rows = _range_rows(root, ids, period_start, on, classes)
+        if special:
+            special_period = _special_range(root, special, period_start, on, classes)
+        period_plans = {year: plans}
+        for earlier in range(period_start.year, year):
+            period_plans[earlier] = _plan_series_many(
+                root, indicators, earlier, bucketings, on=dt.date(earlier, 12, 31)
+            )
     out = {}
     for name, bucket in bucketings.items():
         mtd = _accumulate(this_month, bucket, classes)
         ly_mtd = _accumulate(ly_month, bucket, classes)
-        specials: dict = {name: {} for name in ("day", "mtd", "ytd", "ly_day", "ly_mtd", "ly_ytd")}
+        specials: dict = {name: {} for name in ("day", "mtd", "ytd", "ly_day", "ly_mtd", "ly_ytd", "period")}
         if special and name == "main":  # restricted bucketings only serve ratios of additive terms
             for period in PERIODS:
                 specials[period] = _special_values(special_this, period, bucket, classes)
                 specials[f"ly_{period}"] = _special_values(special_ly, period, bucket, classes)
+            if special_period is not None:
+                specials["period"] = _special_values(special_period, "day", bucket, classes)
         out[name] = _Periods(
             day=_accumulate(this_month, bucket, classes, "ds", "dn"),
             mtd=mtd,
@@ -813,8 +896,47 @@ def _periods(root: Unit, on: dt.date, indicators: list[Indicator], bucketings: d
             ly_ytd=_merge(_accumulate(ly_before, bucket, classes), ly_mtd),
             special=specials,
             plans=plans[name],
+            original=original.get(name),
+            period=_accumulate(period_rows, bucket, classes) if period_rows is not None else None,
+            period_plans={y: series[name] for y, series in period_plans.items()} if period_plans else None,
         )
     return out
+
+
+def _range_rows(root: Unit, indicator_ids, start: dt.date, end: dt.date, classes: _Classes) -> list[dict]:
+    """Per class and indicator: sum and count over any [start, end] — whole months from their MonthlyTotal
+    rows, the partial months at either end from the days."""
+    first_full = start if start.day == 1 else _next_month(start)
+    last_full = _prev_month(end.replace(day=1)) if end != _month_last_day(end) else end.replace(day=1)
+    if first_full > last_full:
+        return _daily_rows(root, indicator_ids, start, end, end, classes)
+    rows = _monthly_rows(root, indicator_ids, first_full, last_full, classes)
+    if start < first_full:
+        rows += _daily_rows(root, indicator_ids, start, first_full - dt.timedelta(days=1), end, classes)
+    tail_start = _next_month(last_full)
+    if tail_start <= end:
+        rows += _daily_rows(root, indicator_ids, tail_start, end, end, classes)
+    return rows
+
+
+def _special_range(
+    root: Unit, special: list[Indicator], start: dt.date, end: dt.date, classes
+) -> _SpecialRows:
+    """`last` and weighted-average figures over any [start, end], in the "day" slot of a _SpecialRows."""
+    out = _SpecialRows()
+    lasts = [i.pk for i in special if i.aggregation == Aggregation.LAST]
+    if lasts:
+        out.last["day"].update(_latest_values(root, lasts, start, end))
+    weighted = [i for i in special if i.aggregation == Aggregation.WEIGHTED_AVERAGE]
+    if weighted:
+        values = _daily_values(root, weighted, start, end)
+        for indicator in weighted:
+            _weigh_days(out, "day", indicator, values, classes, sign=1)
+    return out
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return _month_last_day(day) + dt.timedelta(days=1)
 
 
 def _memoised(bucket: Buckets) -> Buckets:
@@ -845,9 +967,11 @@ def summaries(
     indicators: list[Indicator],
     bucket: Buckets | None = None,
     keys: Iterable = (WHOLE,),
+    period_start: dt.date | None = None,
 ) -> dict:
     """{bucket key: [IndicatorSummary, …]} for `root`'s subtree on a date. Without `bucket`, one key
-    (WHOLE) covering the whole subtree; with it, a summary per bucket (e.g. per child unit).
+    (WHOLE) covering the whole subtree; with it, a summary per bucket (e.g. per child unit). With
+    `period_start`, each summary also has the actual and plan of [period_start, on] (a meeting's period).
 
     A derived indicator limited to some site types (stripping ratio: open-pit mines) takes both of its
     terms from those sites only, so underground coal does not dilute an open-pit ratio."""
@@ -858,10 +982,12 @@ def summaries(
         site_type_of_path = dict(Unit.objects.filter(kind="site").values_list("path", "site_type"))
         for types in restrictions:
             bucketings["|".join(sorted(types))] = _restricted(bucket, types, site_type_of_path)
-    periods = _periods(root, on, indicators, bucketings)
+    if period_start is not None and period_start > on:
+        raise ValueError(f"the period starts ({period_start}) after it ends ({on})")
+    periods = _periods(root, on, indicators, bucketings, period_start)
     main = periods["main"]
     year = on.year
-    holidays = holidays_in(year)
+    holidays = holidays_in(year, root)
     month_work = working_days(year, on.month, holidays)
     year_work = [d for m in range(1, 13) for d in working_days(year, m, holidays)]
     month_first, year_start, year_end = on.replace(day=1), dt.date(year, 1, 1), dt.date(year, 12, 31)
@@ -880,6 +1006,15 @@ def summaries(
             )
             s.month_plan = _plan_value(ind, p.plans, key, month_first, _month_last_day(on))
             s.year_plan = _plan_value(ind, p.plans, key, year_start, year_end)
+            s.plan_adjusted = _is_adjusted(ind, p.plans, key)
+            s.year_plan_original = (
+                _plan_value(ind, p.original, key, year_start, year_end) if s.plan_adjusted else s.year_plan
+            )
+            if p.period is not None:
+                s.period = Figure(
+                    _value(ind, key, p.period, p.special["period"]),
+                    _plan_over(ind, p.period_plans, key, period_start, on),
+                )
             s.last_year_day = _value(ind, key, p.ly_day, p.special["ly_day"])
             s.last_year_mtd = _value(ind, key, p.ly_mtd, p.special["ly_mtd"])
             s.last_year_ytd = _value(ind, key, p.ly_ytd, p.special["ly_ytd"])
@@ -912,6 +1047,33 @@ def _rates(s: IndicatorSummary, on, month_work, year_work) -> None:
         s.required_daily_year = (max(s.year_plan - ytd, ZERO) / left_y).quantize(RATE_QUANTUM, ROUND_HALF_UP)
 
 
+def _is_adjusted(indicator: Indicator, series: _PlanSeries, key) -> bool:
+    if indicator.aggregation == Aggregation.RATIO:
+        return _is_adjusted(indicator.numerator, series, key) or _is_adjusted(
+            indicator.denominator, series, key
+        )
+    return (key, indicator.pk) in series.adjusted
+
+
+def _plan_over(indicator: Indicator, by_year: dict, key, start: dt.date, end: dt.date) -> Decimal | None:
+    """The plan of any [start, end], across a new year too (a week from 29/12): sums add up year by year,
+    ratios are the ratio of their terms' plans, levels are those of the last year."""
+    if start.year == end.year:
+        return _plan_value(indicator, by_year[end.year], key, start, end)
+    if indicator.aggregation == Aggregation.RATIO:
+        num = _plan_over(indicator.numerator, by_year, key, start, end)
+        den = _plan_over(indicator.denominator, by_year, key, start, end)
+        return (num / den).quantize(Decimal("0.0001")) if num is not None and den else None
+    if indicator.aggregation != Aggregation.SUM:
+        return _plan_value(indicator, by_year[end.year], key, dt.date(end.year, 1, 1), end)
+    parts = [
+        _plan_value(indicator, by_year[y], key, max(start, dt.date(y, 1, 1)), min(end, dt.date(y, 12, 31)))
+        for y in range(start.year, end.year + 1)
+    ]
+    known = [p for p in parts if p is not None]
+    return sum(known, ZERO) if known else None
+
+
 def _prev_month(first: dt.date) -> dt.date:
     return (first - dt.timedelta(days=1)).replace(day=1)
 
@@ -921,12 +1083,18 @@ def _month_last_day(day: dt.date) -> dt.date:
 
 
 def unit_summary(
-    unit: Unit, on: dt.date, indicators: list[Indicator] | None = None
+    unit: Unit, on: dt.date, indicators: list[Indicator] | None = None, period_start: dt.date | None = None
 ) -> list[IndicatorSummary]:
-    return summaries(unit, on, indicators or indicators_for())[WHOLE]
+    return summaries(unit, on, indicators or indicators_for(), period_start=period_start)[WHOLE]
 
 
-def children_summaries(unit: Unit, on: dt.date, indicators: list[Indicator], children: list[Unit]) -> dict:
+def children_summaries(
+    unit: Unit,
+    on: dt.date,
+    indicators: list[Indicator],
+    children: list[Unit],
+    period_start: dt.date | None = None,
+) -> dict:
     """{child code: [IndicatorSummary]} for each given child of unit, in one pass over unit's subtree."""
     child_paths = {c.path: c.code for c in children}
 
@@ -935,7 +1103,9 @@ def children_summaries(unit: Unit, on: dt.date, indicators: list[Indicator], chi
         prefix = "/" + "/".join(path.strip("/").split("/")[: depth + 1]) + "/"
         return child_paths.get(prefix)
 
-    return summaries(unit, on, indicators, bucket=bucket, keys=[c.code for c in children])
+    return summaries(
+        unit, on, indicators, bucket=bucket, keys=[c.code for c in children], period_start=period_start
+    )
 
 
 @dataclass
@@ -1035,19 +1205,25 @@ def early_warnings(
     root: Unit, on: dt.date, units: list[Unit], indicators: list[Indicator], per_child: dict | None = None
 ) -> list[EarlyWarning]:
     """Units whose daily rate still needed to meet the year's plan exceeds the best 30-day rate they have
-    achieved in the past year: they will miss the year unless something changes. `per_child` may pass in
-    children_summaries(root, on, indicators, units) when the caller has them already (the dashboard)."""
+    achieved in the past year: they will miss the year unless something changes. `units` are units below
+    root and may include root itself (over its whole subtree): a group behind its plan is a warning even
+    when no company is. `per_child` may pass in children_summaries(root, on, indicators, units) when the
+    caller has them already (the dashboard)."""
     additive = [i for i in indicators if i.aggregation == Aggregation.SUM and i.higher_is_better]
     if not units or not additive:
         return []
+    below = [u for u in units if u.pk != root.pk]
     if per_child is None:
-        per_child = children_summaries(root, on, additive, units)
+        per_child = children_summaries(root, on, additive, below) if below else {}
     wanted = {i.pk for i in additive}
-    per_child = {code: [s for s in rows if s.indicator.pk in wanted] for code, rows in per_child.items()}
-    best = best_30_day_rates(units, additive, on)
+    per_unit = {code: [s for s in rows if s.indicator.pk in wanted] for code, rows in per_child.items()}
+    best = best_30_day_rates(below, additive, on)
+    if len(below) < len(units):
+        per_unit[root.code] = unit_summary(root, on, additive)
+        best |= best_30_day_rates([root], additive, on)
     warnings = []
     for unit in units:
-        for s in per_child[unit.code]:
+        for s in per_unit.get(unit.code, []):
             if s.required_daily_year is None or s.year_plan is None:
                 continue
             rate = best[(unit.code, s.indicator.pk)]
@@ -1076,8 +1252,11 @@ def daily_series(unit: Unit, indicator: Indicator, start: dt.date, end: dt.date)
     return {r["day"]: r["total"] for r in rows}
 
 
-def daily_plan_series(unit: Unit, indicator: Indicator, year: int) -> dict[dt.date, Decimal]:
-    series = _plan_series(unit, [indicator], year, lambda _p: WHOLE)
+def daily_plan_series(
+    unit: Unit, indicator: Indicator, year: int, on: dt.date | None = None
+) -> dict[dt.date, Decimal]:
+    """Day by day plan of the year, from the versions in force on `on` (default: the year's end)."""
+    series = _plan_series(unit, [indicator], year, lambda _p: WHOLE, on=on)
     cumulative = series.cumulative.get((WHOLE, indicator.pk))
     if cumulative is None:
         return {}
@@ -1183,9 +1362,10 @@ def children_of(unit: Unit, visible=None) -> list[Unit]:
 
 
 def early_warnings_below(root: Unit, on: dt.date, visible) -> list[EarlyWarning]:
-    """Early warnings for the units one level below root (companies of the group, sites of a company…)."""
+    """Early warnings for root and the units one level below it (the group and its companies, a company
+    and its sites…)."""
     children = children_of(root, visible)
-    return early_warnings(root, on, children, indicators_for(key_only=True))
+    return early_warnings(root, on, [root, *children], indicators_for(key_only=True))
 
 
 def stored_values(unit: Unit, day: dt.date) -> dict[tuple[str, int], tuple[Decimal, bool]]:
