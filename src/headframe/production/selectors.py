@@ -671,6 +671,51 @@ def _plan_series(
     return _plan_series_many(root, indicators, year, {"main": bucket}, on=on)["main"]
 
 
+@dataclass
+class _PlanInputs:
+    """One read of a year's plan versions under a root, shared by every series built from them."""
+
+    year: int
+    by_unit: dict  # unit path → [PlanVersion] by effective date
+    months: dict  # version id → {(indicator id, month): value}
+    planned: dict  # indicator id → unit paths with a plan for it
+    aggregation: dict  # indicator id → aggregation
+    weight_of: dict  # indicator id → weight indicator id
+    holiday_paths: dict  # see _holiday_paths
+
+    @property
+    def any_adjusted(self) -> bool:
+        return any(len(versions) > 1 for versions in self.by_unit.values())
+
+
+def _plan_inputs(root: Unit, indicators: list[Indicator], year: int) -> _PlanInputs:
+    base_ids = _base_indicator_ids(indicators)
+    versions = list(
+        PlanVersion.objects.filter(unit__path__startswith=root.path, year=year)
+        .select_related("unit")
+        .order_by("effective_from", "pk")
+    )
+    inputs = _PlanInputs(year, defaultdict(list), defaultdict(dict), defaultdict(set), {}, {}, {})
+    if not versions:
+        return inputs
+    for version_id, indicator_id, month, value in PlanMonth.objects.filter(
+        version__in=versions, indicator_id__in=base_ids
+    ).values_list("version_id", "indicator_id", "month", "value"):
+        inputs.months[version_id][(indicator_id, month)] = value
+    for version in versions:
+        inputs.by_unit[version.unit.path].append(version)
+    for path, unit_versions in inputs.by_unit.items():
+        for version in unit_versions:
+            for indicator_id, _m in inputs.months[version.pk]:
+                inputs.planned[indicator_id].add(path)
+    inputs.holiday_paths = _holiday_paths(year)
+    for pk, agg, weight_id in Indicator.objects.filter(pk__in=base_ids).values_list(
+        "pk", "aggregation", "weight_id"
+    ):
+        inputs.aggregation[pk], inputs.weight_of[pk] = agg, weight_id
+    return inputs
+
+
 def _plan_series_many(
     root: Unit,
     indicators: list[Indicator],
@@ -679,63 +724,40 @@ def _plan_series_many(
     *,
     on: dt.date | None = None,
     which: str = IN_FORCE,
+    inputs: _PlanInputs | None = None,
 ) -> dict:
-    """One _PlanSeries per bucketing, from one read of the plan versions. `on` picks the version in force
-    (default: the end of the year); `which=ORIGINAL` takes each unit's first version instead."""
+    """One _PlanSeries per bucketing, from one read of the plan versions (or the `inputs` read already).
+    `on` picks the version in force (default: the end of the year); `which=ORIGINAL` takes each unit's first
+    version instead."""
     on = on or dt.date(year, 12, 31)
-    base_ids = _base_indicator_ids(indicators)
+    inputs = inputs or _plan_inputs(root, indicators, year)
     out = {name: _PlanSeries(year=year) for name in bucketings}
-    versions = list(
-        PlanVersion.objects.filter(unit__path__startswith=root.path, year=year)
-        .select_related("unit")
-        .order_by("effective_from", "pk")
-    )
-    if not versions:
+    if not inputs.by_unit:
         return out
-    months = defaultdict(dict)  # version id → {(indicator id, month): value}
-    for version_id, indicator_id, month, value in PlanMonth.objects.filter(
-        version__in=versions, indicator_id__in=base_ids
-    ).values_list("version_id", "indicator_id", "month", "value"):
-        months[version_id][(indicator_id, month)] = value
-    by_unit = defaultdict(list)
-    for version in versions:
-        by_unit[version.unit.path].append(version)
-    planned = defaultdict(set)  # indicator → unit paths with a plan for it
-    for path, unit_versions in by_unit.items():
-        for version in unit_versions:
-            for indicator_id, _m in months[version.pk]:
-                planned[indicator_id].add(path)
-    holiday_paths = _holiday_paths(year)
-    aggregation, weight_of = {}, {}
-    for pk, agg, weight_id in Indicator.objects.filter(pk__in=base_ids).values_list(
-        "pk", "aggregation", "weight_id"
-    ):
-        aggregation[pk], weight_of[pk] = agg, weight_id
+    by_unit, months, planned = inputs.by_unit, inputs.months, inputs.planned
+    aggregation, weight_of, holiday_paths = inputs.aggregation, inputs.weight_of, inputs.holiday_paths
     year_length = (dt.date(year, 12, 31) - dt.date(year, 1, 1)).days + 1
     first_ordinal = dt.date(year, 1, 1).toordinal()
+    indicators_of = {pk: {k[0] for k in figures} for pk, figures in months.items()}
     for name, bucket in bucketings.items():
         series = out[name]
-        daily: dict = {}
+        # (key, indicator) → {holidays: {month: Σ per-day rate}}: units with the same holidays are spread
+        # over the days together.
+        spread: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: ZERO)))
         for indicator_id, paths in planned.items():
             # A unit's own plan stands for its subtree, within a bucket: a planned ancestor in the same
             # bucket replaces its descendants' plans, one in another bucket (or none) does not.
             keyed = {p: bucket(p) for p in paths}
-            top = [
-                p
-                for p in paths
-                if keyed[p] is not None
-                and not any(q != p and p.startswith(q) and keyed[q] == keyed[p] for q in paths)
-            ]
+            top = [p for p in paths if keyed[p] is not None and not _has_planned_ancestor(p, keyed)]
             for path in top:
                 key = keyed[path]
-                unit_versions = [v for v in by_unit[path] if any(k[0] == indicator_id for k in months[v.pk])]
+                unit_versions = [v for v in by_unit[path] if indicator_id in indicators_of[v.pk]]
                 version = unit_versions[0] if which == ORIGINAL else _in_force(unit_versions, on)
                 if version is not unit_versions[0]:
                     series.adjusted.add((key, indicator_id))
                 figures = months[version.pk]
-                holidays = _holidays_of_path(holiday_paths, path)
                 additive = aggregation[indicator_id] == Aggregation.SUM
-                rates = daily.setdefault((key, indicator_id), [ZERO] * year_length) if additive else None
+                holidays = _holidays_of_path(holiday_paths, path) if additive else None
                 for month in range(1, 13):
                     value = figures.get((indicator_id, month))
                     if value is None:
@@ -745,18 +767,30 @@ def _plan_series_many(
                         series.levels[(key, indicator_id)].setdefault(month, []).append((value, weight))
                         continue
                     work = working_days(year, month, holidays)
-                    if not work:
-                        continue
-                    per_day = value / len(work)  # the month's figure spread over its working days
-                    for day in work:
+                    if work:  # the month's figure spread over its working days
+                        spread[(key, indicator_id)][holidays][month] += value / len(work)
+        for key, by_holidays in spread.items():
+            rates = [ZERO] * year_length
+            for holidays, by_month in by_holidays.items():
+                for month, per_day in by_month.items():
+                    for day in working_days(year, month, holidays):
                         rates[day.toordinal() - first_ordinal] += per_day
-        for key, rates in daily.items():
             total, cumulative = ZERO, [ZERO]
             for rate in rates:
                 total += rate
                 cumulative.append(total)
             series.cumulative[key] = cumulative
     return out
+
+
+def _has_planned_ancestor(path: str, keyed: dict[str, str | None]) -> bool:
+    """Whether a unit above `path` has a plan of its own in the same bucket."""
+    parts = path.strip("/").split("/")
+    return any(
+        keyed.get(ancestor) == keyed[path]
+        for ancestor in ("/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts)))
+        if ancestor in keyed
+    )
 
 
 def _in_force(versions: list[PlanVersion], day: dt.date) -> PlanVersion:
