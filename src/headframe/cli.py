@@ -317,7 +317,9 @@ def cmd_import_actuals(args) -> int:
         raise CommandError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     try:
         with channel("cli"):
-            result = import_actuals_workbook(actor=actor, file=content)
+            result = import_actuals_workbook(
+                actor=actor, file=content, confirm_implausible=args.confirm_implausible
+            )
     except (ValidationFailed, PermissionDenied) as exc:
         for item in exc.items:
             print(error_line(item), file=sys.stderr)
@@ -574,6 +576,12 @@ def build_parser() -> argparse.ArgumentParser:
         dest="as_user",
         metavar="USER",
         help="import with USER's rights and name (default: the system, full rights)",
+    )
+    p.add_argument(
+        "--confirm-implausible",
+        action="store_true",
+        help="store figures outside their plausible range after you have checked them (each is audited as "
+        "confirmed); impossible figures are refused whatever this says",
     )
     p.set_defaults(func=cmd_import_actuals)
 

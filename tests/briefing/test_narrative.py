@@ -130,42 +130,43 @@ def test_amounts_are_scaled_the_way_a_vietnamese_report_writes_them(value, uom, 
     assert amount_en(value, uom) == en
 
 
-def test_percentages_are_whole_unless_a_shortfall_would_read_as_one_hundred():
-    assert pct_vi(101.2) == "101%"
-    assert pct_vi(80.5) == "81%"  # half up, as planners round
+def test_percentages_have_one_decimal_as_the_group_publishes_them():
+    # Were whole percents (101%, 81%) next to tables showing 101,2 and 81,4 (issue 12, defect 8).
+    assert pct_vi(101.2) == "101,2%"
+    assert pct_vi(80.45) == "80,5%"  # half up, as planners round
     assert pct_vi(99.6) == "99,6%"
     assert pct_en(99.6) == "99.6%"
-    assert pct_vi(100) == "100%"
+    assert pct_vi(100) == "100,0%"
 
 
 def test_vietnamese_paragraph_from_hand_made_figures():
     text = narrative_draft(pack())["vi"]
     assert text == (
-        "Tháng 10, toàn Tập đoàn sản xuất 3,03 triệu tấn than nguyên khai, đạt 101% kế hoạch tháng; "
-        "lũy kế 10 tháng 32,78 triệu tấn, đạt 81% kế hoạch năm, tăng 2,4% so với cùng kỳ năm trước. "
-        "Các chỉ tiêu khác trong tháng (so với kế hoạch tháng): than tiêu thụ 4,12 triệu tấn (98%); "
-        "mét lò đào 21.350 m (97%); doanh thu 5.930 tỷ đồng (99,5%). "
-        "Theo tiến độ kế hoạch tháng, dẫn đầu về than nguyên khai là Công ty Than A (108%), "
-        "thấp nhất là Công ty Than B (91%). "
+        "Tháng 10/2026, toàn Tập đoàn sản xuất 3,03 triệu tấn than nguyên khai, đạt 101,2% kế hoạch tháng; "
+        "lũy kế 10 tháng 32,78 triệu tấn, đạt 81,4% kế hoạch năm, tăng 2,4% so với cùng kỳ năm trước. "
+        "Các chỉ tiêu khác trong tháng (so với kế hoạch tháng): than tiêu thụ 4,12 triệu tấn (98,4%); "
+        "mét lò đào 21.350 m (97,0%); doanh thu 5.930 tỷ đồng (99,5%). "
+        "Theo tiến độ kế hoạch tháng, dẫn đầu về than nguyên khai là Công ty Than A (108,0%), "
+        "thấp nhất là Công ty Than B (91,3%). "
         "Cảnh báo sớm nguy cơ không hoàn thành kế hoạch năm: Công ty Than B (than nguyên khai, mét lò đào). "
-        "Về an toàn, hệ thống quan trắc khí ghi nhận 1.250 cảnh báo trong kỳ (khẩn cấp: 12, cao: 30); "
-        "số lần cảnh báo dồn dập: 2; sự cố: 1. "
-        "Kết luận, chỉ đạo: quá hạn 2, đang đến hạn 3, hoàn thành từ kỳ giao ban trước 5."
+        "Về an toàn, hệ thống quan trắc khí ghi nhận 1.250 cảnh báo trong kỳ (12 khẩn cấp, 30 mức cao); "
+        "2 lần cảnh báo dồn dập; 1 sự cố. "
+        "Kết luận, chỉ đạo: 2 quá hạn, 3 đang đến hạn, 5 hoàn thành từ kỳ giao ban trước."
     )
 
 
 def test_english_paragraph_from_the_same_figures():
     text = narrative_draft(pack())["en"]
     assert text == (
-        "In October the group produced 3.03 million tonnes of raw coal, 101% of the month's plan; "
-        "year to date (January–October) 32.78 million tonnes, 81% of the year's plan, "
+        "In October 2026 the group produced 3.03 million tonnes of raw coal, 101.2% of the month's plan; "
+        "year to date (January–October) 32.78 million tonnes, 81.4% of the year's plan, "
         "up 2.4% on the same period last year. "
-        "Other figures for the month (against the month's plan): coal sold 4.12 million tonnes (98%); "
-        "roadway development 21,350 m (97%); revenue VND 5,930 billion (99.5%). "
-        "Against the month's plan to date, A Coal leads on raw coal (108%) and B Coal trails (91%). "
+        "Other figures for the month (against the month's plan): coal sold 4.12 million tonnes (98.4%); "
+        "roadway development 21,350 m (97.0%); revenue VND 5,930 billion (99.5%). "
+        "Against the month's plan to date, A Coal leads on raw coal (108.0%) and B Coal trails (91.3%). "
         "Early warning, at risk of missing the year's plan: B Coal (raw coal, roadway). "
-        "Safety: gas-monitoring alarms in the period: 1,250 (urgent: 12, high: 30); alarm floods: 2; incidents: 1. "
-        "Directives: overdue 2, due 3, done since the last briefing 5."
+        "Safety: 1,250 gas-monitoring alarms in the period (12 urgent, 30 high); 2 alarm floods; 1 incident. "
+        "Directives: 2 overdue, 3 due, 5 done since the last briefing."
     )
 
 
@@ -174,7 +175,7 @@ def test_a_period_ending_mid_month_says_so_and_counts_the_year_from_its_start():
     text = narrative_draft(p)
     assert text["vi"].startswith(
         "Tháng 10 (đến ngày 15/10), toàn Tập đoàn sản xuất 3,03 triệu tấn than nguyên khai, "
-        "đạt 101% kế hoạch tháng; lũy kế từ đầu năm 32,78 triệu tấn,"
+        "đạt 101,2% kế hoạch tháng; lũy kế từ đầu năm 32,78 triệu tấn,"
     )
     assert text["en"].startswith("In October (to 15/10) the group produced 3.03 million tonnes of raw coal")
     assert "year to date 32.78 million tonnes" in text["en"]
@@ -186,7 +187,7 @@ def test_a_company_is_named_and_a_fall_is_a_fall():
     block["unit"] = unit("A", "Công ty Than A", "A Coal")
     block["production"]["rows"][0]["ytd_change_pct"] = -1.25
     text = narrative_draft(p)
-    assert text["vi"].startswith("Tháng 10, Công ty Than A sản xuất")
+    assert text["vi"].startswith("Tháng 10/2026, Công ty Than A sản xuất")
     assert "giảm 1,3% so với cùng kỳ năm trước" in text["vi"]
     assert "down 1.3% on the same period last year" in text["en"]
 
@@ -207,7 +208,9 @@ def test_more_than_three_units_at_risk_are_counted_not_listed():
     warnings = p["blocks"][0]["production"]["early_warnings"]
     template = warnings[0]
     warnings[:] = [
-        {**template, "unit": c, "unit_name_vi": f"Công ty {c}", "unit_name_en": f"{c} Co"} for c in "CDEFG"
+        # not "G": that is the group's own code, which the sentence names first (pack v2)
+        {**template, "unit": c, "unit_name_vi": f"Công ty {c}", "unit_name_en": f"{c} Co"}
+        for c in "CDEFH"
     ]
     text = narrative_draft(p)
     assert (
@@ -226,8 +229,8 @@ def test_missing_sections_leave_no_empty_sentences():
     block["safety"] = {}
     text = narrative_draft(p)
     assert text["vi"] == (
-        "Tháng 10, toàn Tập đoàn sản xuất 3,03 triệu tấn than nguyên khai, đạt 101% kế hoạch tháng; "
-        "lũy kế 10 tháng 32,78 triệu tấn, đạt 81% kế hoạch năm, tăng 2,4% so với cùng kỳ năm trước."
+        "Tháng 10/2026, toàn Tập đoàn sản xuất 3,03 triệu tấn than nguyên khai, đạt 101,2% kế hoạch tháng; "
+        "lũy kế 10 tháng 32,78 triệu tấn, đạt 81,4% kế hoạch năm, tăng 2,4% so với cùng kỳ năm trước."
     )
 
 

@@ -9,7 +9,6 @@ import json
 import pytest
 from django.utils import timezone
 
-from headframe.briefing import pack as pack_module
 from headframe.briefing import services as briefing
 from headframe.briefing.pack import num, pack_build, pack_for, pack_restrict
 from headframe.org.models import Unit
@@ -29,7 +28,7 @@ KEYS = {
     "month_plan": lambda s: s.month_plan,
     "ytd_actual": lambda s: s.ytd.actual,
     "ytd_plan": lambda s: s.ytd.plan,
-    "ytd_pct": lambda s: s.ytd.pct,
+    "year_pct_to_date": lambda s: s.ytd.pct,  # v1 called it ytd_pct
     "year_plan": lambda s: s.year_plan,
     "last_year_mtd": lambda s: s.last_year_mtd,
     "last_year_ytd": lambda s: s.last_year_ytd,
@@ -58,9 +57,9 @@ def test_pack_figures_are_the_production_selectors_figures_for_group_and_each_co
             s = expected[indicator]
             for name, read in KEYS.items():
                 assert row[name] == num(read(s)), (code, indicator, name)
-            # % of the whole month's and year's plan: the selectors' own rounding (Figure.pct)
-            assert row["month_pct"] == num(selectors.Figure(s.mtd.actual, s.month_plan).pct)
-            assert row["year_pct"] == num(selectors.Figure(s.ytd.actual, s.year_plan).pct)
+            # % of the whole month's and year's plan: the selectors' own figures
+            assert row["month_pct"] == num(s.month_pct)
+            assert row["year_pct"] == num(s.year_pct)
     json.dumps(pack)  # JSON-able as it is
 
 
@@ -85,10 +84,13 @@ def test_best_and_worst_company_against_the_pro_rata_plan(figures):
 
 
 def test_early_warnings_are_the_selectors_warnings(figures):
+    # Since pack v2 the group itself is checked too (issue 12, defect 4): the root is passed with the companies.
     group = Unit.objects.get(code="G")
     blocks = _by_unit(pack_for(group, START, END))
     companies = list(Unit.objects.filter(code__in=["A", "B"]).order_by("code"))
-    expected = selectors.early_warnings(group, END, companies, selectors.indicators_for(key_only=True))
+    expected = selectors.early_warnings(
+        group, END, [group, *companies], selectors.indicators_for(key_only=True)
+    )
     assert [
         (w["unit"], w["indicator"], w["required_daily"]) for w in blocks["G"]["production"]["early_warnings"]
     ] == [(w.unit.code, w.indicator.code, num(w.required_daily)) for w in expected]
@@ -117,7 +119,7 @@ def test_directives_carried_into_the_pack_as_they_stood_at_the_period_end(group_
     assert [x["number"] for x in d["due"]] == [group_meeting.due.number]
     assert [x["number"] for x in d["done"]] == [group_meeting.done.number]
     assert d["overdue"][0]["owner"] == "B" and d["overdue"][0]["status"] == "overdue"
-    assert "quá hạn 1, đang đến hạn 1" in pack["narrative"]["vi"]
+    assert "1 quá hạn, 1 đang đến hạn" in pack["narrative"]["vi"]  # counts as a person writes them
 
 
 def test_a_company_pack_is_its_own_block_and_its_own_directives(group_meeting):
@@ -128,7 +130,7 @@ def test_a_company_pack_is_its_own_block_and_its_own_directives(group_meeting):
     assert company["blocks"][0] == _by_unit(pack)["A"]
     assert company["directives"]["overdue"] == []  # B's
     assert [x["owner"] for x in company["directives"]["due"]] == ["A"]
-    assert company["narrative"]["vi"].startswith("Tháng 10, Đơn vị A sản xuất")
+    assert company["narrative"]["vi"].startswith("Tháng 10/2026, Đơn vị A sản xuất")
     assert pack_restrict(pack, "NOPE") is None
 
 
@@ -148,7 +150,9 @@ def test_an_open_meeting_shows_the_chairs_edit_and_a_closed_one_its_frozen_pack(
     # A late correction after the meeting changes the figures, not the frozen pack.
     actuals_upsert(
         actor=None,
-        rows=[ActualRow("A-M1-K1-F1", "raw_coal_t", dt.date(2026, 10, 3), 0, 99_999)],
+        rows=[
+            ActualRow("A-M1-K1-F1", "raw_coal_t", dt.date(2026, 10, 3), 0, 99_999, confirm_implausible=True)
+        ],
         source="api",
         now=NOW,
     )
@@ -179,11 +183,18 @@ def test_telemetry_alarms_of_the_period_are_counted_per_site(figures, monkeypatc
     assert (start.isoformat(), end.isoformat()) == ("2026-10-01T00:00:00+07:00", "2026-11-01T00:00:00+07:00")
 
 
-def test_safety_app_parts_are_skipped_when_it_offers_nothing(figures, monkeypatch):
-    monkeypatch.setattr(pack_module, "_safety_app", lambda: None)
-    safety = _by_unit(pack_for(Unit.objects.get(code="G"), START, END))["G"]["safety"]
-    assert safety["available"] is False
-    assert "incidents" not in safety
+def test_a_failing_safety_read_fails_the_pack_instead_of_vanishing_from_it(figures, monkeypatch):
+    # Was: the safety app "may be missing", so a failing read was logged and left out of the pack. Every app
+    # is always installed (DESIGN §1) and a meeting freezes its pack: a pack missing its safety figures
+    # without a word is worse than no pack (issue 12).
+    from headframe.safety import selectors as safety
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("safety read failed")
+
+    monkeypatch.setattr(safety, "incident_counts", broken)
+    with pytest.raises(RuntimeError):
+        pack_for(Unit.objects.get(code="G"), START, END)
 
 
 def test_a_period_that_ends_before_it_starts_is_refused(figures):
@@ -226,7 +237,7 @@ def test_adhoc_pack_api_with_a_period(figures, users, api):
     )
     assert r.status_code == 200
     body = r.json()
-    assert body["period"] == {"start": "2026-10-01", "end": "2026-10-31"}
+    assert body["period"] == {"start": "2026-10-01", "end": "2026-10-31", "kind": "month"}  # kind: pack v2
     assert body["unit"]["code"] == "A"
     bad = api(users.viewer_a).get(
         "/api/v1/briefing/pack", unit="A", **{"from": "2026-10-31", "to": "2026-10-01"}
@@ -300,7 +311,7 @@ def test_a_company_pack_never_carries_the_chairs_group_summary(group_meeting, us
         assert narrative_of(whole, "vi") == secret_vi and narrative_of(whole, "en") == secret_en
         company = pack_restrict(whole, "A")
         assert not company.get("narrative_edited")
-        assert narrative_of(company, "vi").startswith("Tháng 10, Đơn vị A sản xuất")
+        assert narrative_of(company, "vi").startswith("Tháng 10/2026, Đơn vị A sản xuất")
         assert "61%" not in json.dumps(company, ensure_ascii=False)
         r = api(users.admin_a).get(f"/api/v1/briefing/meetings/{m.pk}/pack", unit="A")
         assert r.status_code == 200 and "61%" not in r.content.decode()

@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 
 from headframe.briefing.pack import pack_build
-from headframe.briefing.pack_export import PRODUCTION_HEADERS, pack_html, pack_pdf, pack_xlsx, rounded
+from headframe.briefing.pack_export import pack_html, pack_pdf, pack_xlsx, production_headers, rounded
 from headframe.core.formatting import format_number
 from tests.briefing import pack_fixtures
 
@@ -98,7 +98,7 @@ def test_pdf_figures_agree_with_the_pack_and_vietnamese_survives(pack, tmp_path)
 
 def test_pdf_in_english_uses_english_labels_and_numbers(pack, tmp_path):
     text = _pdf_text(pack_pdf(pack, "en"), tmp_path)
-    assert "Summary" in text and "Production" in text and "In October the group produced" in text
+    assert "Summary" in text and "Production" in text and "In October 2026 the group produced" in text
     raw = next(r for r in pack["blocks"][0]["production"]["rows"] if r["indicator"] == "raw_coal_t")
     assert format_number(rounded(raw["month_actual"], 0), 0, thousands=",", decimal_sep=".") in text
 
@@ -125,15 +125,16 @@ def test_xlsx_has_a_sheet_per_section_with_vietnamese_headers_and_the_packs_figu
         "Nhiệm vụ trọng tâm",
     ]
     sheet = book["Sản xuất"]
-    assert [c.value for c in sheet[1]] == [h for h, _w, _f in PRODUCTION_HEADERS]
+    headers, _columns = production_headers(pack)  # since pack v2 the labels of production.figures
+    assert [c.value for c in sheet[1]] == [h for h, _w, _f in headers]
     assert sheet.freeze_panes == "A2"
     cells = {(r[0].value, r[2].value): r for r in sheet.iter_rows(min_row=2)}
-    column = {h: i for i, (h, _w, _f) in enumerate(PRODUCTION_HEADERS)}
+    column = {h: i for i, (h, _w, _f) in enumerate(headers)}
     names = {
-        "month_actual": "Thực hiện tháng",
-        "month_plan": "Kế hoạch tháng",
+        "month_actual": "Lũy kế tháng",
+        "month_plan": "KH tháng",
         "ytd_actual": "Lũy kế năm",
-        "year_plan": "Kế hoạch năm",
+        "year_plan": "KH năm",
         "last_year_ytd": "Cùng kỳ năm trước (lũy kế)",
         "required_daily_year": "Cần đạt mỗi ngày (năm)",
     }

@@ -160,6 +160,7 @@ FIELDS: dict[str, Any] = {
     "photo_id": Ref("photo"),
     "finding_id": Ref("finding"),
     "incident_id": Ref("incident"),
+    "holiday_id": Ref("holiday"),
     # non-code values the schema alone does not make valid
     "year": Lit(_year),
     "month": MONTH,

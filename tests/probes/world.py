@@ -68,6 +68,7 @@ class Company:
     finding: int = 0
     incident: int = 0
     photo: int = 0
+    holiday: int = 0  # a company's own day off
     #: Every code and name of the company's own data (units, sensors, gateways, people, ...): none of them may
     #: appear in an answer to a user of the other company.
     secrets: set[str] = field(default_factory=set)
@@ -122,6 +123,7 @@ def _ensure_catalogues() -> None:
 def _company(code: str, today: dt.date, now: dt.datetime) -> Company:
     from headframe.briefing import services as briefing
     from headframe.notify import services as notify
+    from headframe.production import holidays
     from headframe.production import services as production
     from headframe.production.services import ActualRow
     from headframe.safety import services as safety
@@ -185,6 +187,9 @@ def _company(code: str, today: dt.date, now: dt.datetime) -> Company:
         actor=None, year=today.year, title_vi=f"Nhiệm vụ {code}", owner_unit_code=code, owner_person=c.person
     )
     c.key_task = task.pk
+    c.holiday = holidays.holiday_add(
+        actor=None, day=today + dt.timedelta(days=30), name=f"Ngày truyền thống {code}", unit_code=code
+    ).pk
     c.kpi = briefing.kpi_create(actor=None, key_task=task, name_vi=f"Mốc {code}", kind="manual").pk
     c.directive = briefing.directive_create(
         actor=None,

@@ -410,6 +410,20 @@ def test_cli_import_prints_a_summary(tree, tmp_path, capsys):
     assert "0 new, 0 corrected, 2 unchanged" in capsys.readouterr().out
 
 
+def test_cli_stores_an_implausible_figure_only_with_the_confirmation(tree, tmp_path, capsys):
+    assert (
+        main(["import-actuals", str(write_xlsx(tmp_path / "a.xlsx", [["A-M1", OCT_5, 0, 100, None]]))]) == 0
+    )
+    jump = write_xlsx(tmp_path / "b.xlsx", [["A-M1", OCT_6, 0, 1000, None]])  # 10 × the best day
+    assert main(["import-actuals", str(jump)]) == 1
+    assert f"{SHEET}!2 D" in capsys.readouterr().err
+    assert not Actual.objects.filter(day=OCT_6).exists()
+    assert main(["import-actuals", str(jump), "--confirm-implausible"]) == 0
+    assert stored(day=OCT_6) == 1000
+    entry = AuditEntry.objects.filter(object_type="production.actual", channel="cli").latest("pk")
+    assert entry.after["implausible_confirmed"] is True
+
+
 def test_cli_prints_every_error_on_its_own_line_and_stores_nothing(tree, tmp_path, capsys):
     path = write_xlsx(tmp_path / "f.xlsx", [["A-M1", OCT_5, 0, "x", 5], ["A-M1", "ngày 6", 0, 1, 5]])
     assert main(["import-actuals", str(path)]) == 1

@@ -91,7 +91,7 @@ def test_large_figures_add_up_to_the_cent(mines, put):
     the last digit."""
     day = dt.date(2027, 5, 5)
     value = Decimal("98765432109.8761")
-    put(*[(u, "revenue_vnd", day, 0, value) for u in ("A-M1-K1-F1", "A-M1-K2", "B-M1-K1-F1", "B-M1")])
+    put(*[(u, "revenue_vnd", day, 0, value) for u in ("A-M1-K1-F1", "A-M1-K2", "B-M1-K1-F1", "B-OP")])
     s = selectors.unit_summary(Unit.objects.get(code="G"), day, [ind("revenue_vnd")])[0]
     assert s.day.actual == value * 4
     assert s.mtd.actual == value * 4

@@ -1,6 +1,7 @@
 """Briefing demo data for the demo group: the year's 8 key tasks with their KPIs, the last three monthly
 briefings (closed, their packs frozen) with the directives raised in them in every status, and the next
-briefing planned.
+briefing planned. Also the group's 2021 register: its 8 key tasks of 2021 and the Q1/2021 briefing (closed,
+its directives done), over the 2021 figures the production demo holds.
 
 Deterministic for a given `today`: meetings are held on the 5th of the month after the one they cover,
 directives' deadlines and fates are fixed offsets from that day. Idempotent: a key task that exists (owner,
@@ -199,6 +200,227 @@ KEY_TASKS = [
     ),
 ]
 
+# The group's 2021 register of its 8 key tasks, as the group set them for the year (Tết Tân Sửu, the
+# SARS-CoV-2 epidemic), in the same shape as KEY_TASKS; done_evidence: (evidence, the day it was recorded).
+REGISTER_YEAR = 2021
+KEY_TASKS_2021 = [
+    (
+        "Tăng cường đoàn kết, giữ vững kỷ luật, phát huy truyền thống “Kỷ luật – Đồng tâm”",
+        "Unity and discipline: the “Discipline – Unity” tradition",
+        "Đoàn kết, thống nhất trong toàn Tập đoàn; chấp hành nghiêm kỷ luật lao động, kỷ luật điều hành sản xuất.",
+        [
+            (
+                MANUAL,
+                "Quán triệt nhiệm vụ năm, ký giao ước thi đua tại 100 % đơn vị",
+                "Year's tasks explained and emulation pledges signed in every unit",
+                None,
+                None,
+                ("Biên bản ký giao ước thi đua năm 2021 của 100 % đơn vị", dt.date(2021, 1, 28)),
+            ),
+            (
+                MANUAL,
+                "Không có đơn vị vi phạm kỷ luật điều hành sản xuất",
+                "No unit in breach of production-control discipline",
+                None,
+                0,
+                None,
+            ),
+        ],
+    ),
+    (
+        "Bám sát thị trường, điều hành linh hoạt, thực hiện ở mức cao nhất các chỉ tiêu kế hoạch năm 2021",
+        "Meet the 2021 plan targets at the highest level",
+        "Hoàn thành toàn diện các chỉ tiêu than nguyên khai, than tiêu thụ và doanh thu.",
+        [
+            (
+                VS_PLAN,
+                "Than nguyên khai ≥ 100 % kế hoạch",
+                "Raw coal ≥ 100 % of plan",
+                "raw_coal_t",
+                100,
+                None,
+            ),
+            (
+                VS_PLAN,
+                "Than tiêu thụ ≥ 100 % kế hoạch",
+                "Coal sold ≥ 100 % of plan",
+                "coal_sold_t",
+                100,
+                None,
+            ),
+            (VS_PLAN, "Doanh thu ≥ 100 % kế hoạch", "Revenue ≥ 100 % of plan", "revenue_vnd", 100, None),
+        ],
+    ),
+    (
+        "Tạo bước đột phá trong ứng dụng khoa học công nghệ, công nghiệp 4.0 vào sản xuất và quản trị",
+        "An Industry 4.0 breakthrough in production and management",
+        "Cơ giới hóa, tự động hóa, tin học hóa; điều hành sản xuất và giao ban trên nền tảng số.",
+        [
+            (
+                MANUAL,
+                "Giao ban điều hành sản xuất trực tuyến với tất cả điểm cầu",
+                "Online production-control briefings with every bridge point",
+                None,
+                None,
+                ("Giao ban quý I/2021 trực tuyến với 6 điểm cầu", dt.date(2021, 4, 5)),
+            ),
+            (
+                MANUAL,
+                "Đưa vào vận hành thêm lò chợ cơ giới hóa đồng bộ",
+                "Another fully mechanised longwall in operation",
+                None,
+                None,
+                None,
+            ),
+        ],
+    ),
+    (
+        "Phối hợp chặt chẽ với các bộ, ngành trong xây dựng chiến lược, quy hoạch phát triển ngành than",
+        "Work with the state agencies on the coal industry's strategy and planning",
+        "Tham gia xây dựng Chiến lược phát triển ngành than và Quy hoạch năng lượng quốc gia; tháo gỡ vướng mắc về "
+        "đất đai, tài nguyên, môi trường.",
+        [
+            (
+                MANUAL,
+                "Hoàn thành góp ý dự thảo quy hoạch phát triển ngành than gửi Bộ Công Thương",
+                "Comments on the draft coal development plan sent to the Ministry of Industry and Trade",
+                None,
+                None,
+                ("Văn bản góp ý của Tập đoàn gửi Bộ Công Thương", dt.date(2021, 3, 19)),
+            ),
+            (
+                MANUAL,
+                "Tháo gỡ thủ tục cấp phép khai thác cho các dự án mỏ mở rộng",
+                "Mining permits cleared for the mine extension projects",
+                None,
+                None,
+                None,
+            ),
+        ],
+    ),
+    (
+        "Xây dựng đội ngũ người lao động có tay nghề cao, tận tụy, gắn bó với ngành",
+        "A skilled, dedicated workforce",
+        "Đào tạo, kèm cặp, nâng bậc thợ lò, thợ cơ điện; giữ chân và thu hút lao động hầm lò.",
+        [
+            (
+                MANUAL,
+                "Đào tạo nâng bậc thợ lò, thợ cơ điện theo kế hoạch năm",
+                "Skill-grade training for miners and electricians as planned",
+                None,
+                None,
+                None,
+            ),
+            (
+                MANUAL,
+                "Tuyển đủ lao động hầm lò theo kế hoạch",
+                "Underground workforce recruited as planned",
+                None,
+                None,
+                None,
+            ),
+        ],
+    ),
+    (
+        "Phát huy dân chủ, chăm lo quyền lợi và lợi ích chính đáng của người lao động",
+        "Democracy at work; workers' rights and benefits",
+        "Thực hiện quy chế dân chủ cơ sở; bảo đảm việc làm, thu nhập, điều kiện làm việc và đời sống.",
+        [
+            (
+                MANUAL,
+                "Tổ chức Hội nghị người lao động năm 2021 tại 100 % đơn vị",
+                "Workers' conference held in every unit",
+                None,
+                None,
+                ("Báo cáo kết quả Hội nghị người lao động của các đơn vị", dt.date(2021, 3, 31)),
+            ),
+            (
+                MANUAL,
+                "Thu nhập bình quân không thấp hơn năm 2020",
+                "Average income not below 2020's",
+                None,
+                None,
+                None,
+            ),
+        ],
+    ),
+    (
+        "Giữ vững niềm tin của lãnh đạo Đảng, Nhà nước, chính quyền các cấp",
+        "Keep the trust of the Party, the State and the authorities",
+        "Hoàn thành nghĩa vụ với ngân sách nhà nước; bảo vệ môi trường, an ninh trật tự vùng mỏ.",
+        [
+            (
+                MANUAL,
+                "Nộp đủ, đúng hạn nghĩa vụ ngân sách nhà nước",
+                "State budget obligations paid in full and on time",
+                None,
+                None,
+                None,
+            ),
+            (
+                MANUAL,
+                "Không để xảy ra điểm nóng về môi trường, an ninh trật tự vùng mỏ",
+                "No environmental or public-order flashpoint in the mining region",
+                None,
+                0,
+                None,
+            ),
+        ],
+    ),
+    (
+        "Phòng, chống dịch COVID-19: không để người lao động bị lây nhiễm SARS-CoV-2, đón Tết Tân Sửu an toàn",
+        "Epidemic prevention: no worker infected with SARS-CoV-2, a safe Tết Tân Sửu",
+        "Thực hiện nghiêm “5K” và các biện pháp phòng, chống dịch tại nơi làm việc, nhà giao ca, khu tập thể; "
+        "sản xuất an toàn trước, trong và sau Tết.",
+        [
+            (
+                MANUAL,
+                "0 người lao động bị lây nhiễm SARS-CoV-2",
+                "0 workers infected with SARS-CoV-2",
+                None,
+                0,
+                None,
+            ),
+            (
+                MANUAL,
+                "Đón Tết Tân Sửu an toàn, vui tươi; sản xuất trở lại đúng kế hoạch sau Tết",
+                "A safe Tết Tân Sửu; production back on plan after the holiday",
+                None,
+                None,
+                (
+                    "Báo cáo sau Tết Tân Sửu: không có ca nhiễm, các mỏ sản xuất trở lại từ mùng 6",
+                    dt.date(2021, 2, 22),
+                ),
+            ),
+        ],
+    ),
+]
+# The Q1/2021 quarterly briefing: (title, period start, period end, the day it sat) and its directives
+# (owner company, person title index, text, days to deadline, priority) — all done since.
+BRIEFING_2021 = (
+    "Giao ban điều hành sản xuất quý I/2021",
+    dt.date(2021, 1, 1),
+    dt.date(2021, 3, 31),
+    dt.date(2021, 4, 5),
+)
+DIRECTIVES_2021 = [
+    (
+        "NDA",
+        1,
+        "Bù đắp sản lượng thiếu hụt sau Tết Tân Sửu, bảo đảm tiến độ than nguyên khai quý II",
+        30,
+        "high",
+    ),
+    ("DGI", 3, "Chủ động phương án thoát nước moong trước mùa mưa 2021", 45, "normal"),
+    (
+        "CHC",
+        0,
+        "Duy trì nghiêm các biện pháp phòng, chống dịch COVID-19 khi giao nhận than với tàu nước ngoài",
+        14,
+        "high",
+    ),
+]
+
 # Directives raised at each monthly briefing: (owner company, person title index, text, days to deadline,
 # priority, fate). Fate: done, in_progress, open, cancelled — those still open past their deadline are overdue.
 DIRECTIVES = [
@@ -281,9 +503,9 @@ def _person(company_code: str, title_index: int) -> Person | None:
     return people[title_index] if title_index < len(people) else None
 
 
-def _key_tasks(group: Unit, year: int, result: BriefingDemoResult) -> None:
+def _key_tasks(group: Unit, year: int, result: BriefingDemoResult, tasks: list = KEY_TASKS) -> None:
     existing = set(KeyTask.objects.filter(owner_unit=group, year=year).values_list("number", flat=True))
-    for number, (title_vi, title_en, description, kpis) in enumerate(KEY_TASKS, start=1):
+    for number, (title_vi, title_en, description, kpis) in enumerate(tasks, start=1):
         if number in existing:
             continue
         task = services.key_task_create(
@@ -309,13 +531,8 @@ def _key_tasks(group: Unit, year: int, result: BriefingDemoResult) -> None:
             )
             result.kpis += 1
             if evidence:
-                services.kpi_update_manual(
-                    actor=None,
-                    kpi=kpi,
-                    done=True,
-                    evidence=evidence,
-                    now=_at(dt.date(year, 1, 15), 9),
-                )
+                evidence, day = evidence if isinstance(evidence, tuple) else (evidence, dt.date(year, 1, 15))
+                services.kpi_update_manual(actor=None, kpi=kpi, done=True, evidence=evidence, now=_at(day, 9))
 
 
 def _meeting(group: Unit, month: dt.date, chair) -> tuple[Meeting, bool]:
@@ -343,24 +560,32 @@ def _meeting(group: Unit, month: dt.date, chair) -> tuple[Meeting, bool]:
     return meeting, True
 
 
+def _raise(meeting: Meeting, held: dt.date, company, title_index, text, days, priority, result):
+    """A directive raised at the meeting on the day it sat (None when the demo has no such company)."""
+    if not Unit.objects.filter(code=company).exists():
+        return None
+    directive = services.directive_create(
+        actor=None,
+        text=text,
+        owner_unit_code=company,
+        owner_person=_person(company, title_index),
+        deadline=held + dt.timedelta(days=days),
+        priority=priority,
+        meeting=meeting,
+        today=held,
+        now=_at(held, 10),
+    )
+    result.directives += 1
+    return directive
+
+
 def _raise_directives(meeting: Meeting, today: dt.date, result: BriefingDemoResult) -> None:
     held = timezone.localtime(meeting.starts_at).date()
     for company, title_index, text, days, priority, fate in DIRECTIVES:
-        if not Unit.objects.filter(code=company).exists():
+        directive = _raise(meeting, held, company, title_index, text, days, priority, result)
+        if directive is None:
             continue
-        deadline = held + dt.timedelta(days=days)
-        directive = services.directive_create(
-            actor=None,
-            text=text,
-            owner_unit_code=company,
-            owner_person=_person(company, title_index),
-            deadline=deadline,
-            priority=priority,
-            meeting=meeting,
-            today=held,
-            now=_at(held, 10),
-        )
-        result.directives += 1
+        deadline = directive.deadline
         latest = today - dt.timedelta(days=1)  # progress is never reported in the future
         if fate == "in_progress" and held + dt.timedelta(days=3) <= latest:
             services.directive_update_status(
@@ -390,6 +615,59 @@ def _raise_directives(meeting: Meeting, today: dt.date, result: BriefingDemoResu
             )
 
 
+def _register_2021(group: Unit, chair, result: BriefingDemoResult) -> None:
+    """The 2021 register: the 8 key tasks as the group set them, and the Q1/2021 briefing, closed, with its
+    directives done."""
+    _key_tasks(group, REGISTER_YEAR, result, KEY_TASKS_2021)
+    title, start, end, held = BRIEFING_2021
+    if Meeting.objects.filter(unit=group, period_start=start, period_end=end).exists():
+        return
+    points = [
+        BridgePointIn(code, ATTENDEES.get(code, ""))
+        for code in BridgePoint.objects.filter(is_active=True, unit__path__startswith=group.path)
+        .order_by("code")
+        .values_list("code", flat=True)
+    ]
+    agenda = [
+        (
+            "Tình hình thực hiện kế hoạch sản xuất quý I, lũy kế, so kế hoạch năm",
+            Section.PRODUCTION,
+            "Ban Điều khiển sản xuất",
+        ),
+        ("Công tác an toàn, phòng chống dịch COVID-19", Section.SAFETY, "Ban An toàn"),
+        ("Tiến độ 8 nhiệm vụ trọng tâm năm 2021", Section.KEY_TASKS, "Ban Kế hoạch"),
+        ("Ý kiến các đơn vị; kết luận của Chủ trì", Section.OTHER, "Chủ trì"),
+    ]
+    meeting = services.meeting_create(
+        actor=None,
+        unit_code=group.code,
+        type=MeetingType.QUARTERLY,
+        title=title,
+        starts_at=_at(held, MEETING_HOUR),
+        period_start=start,
+        period_end=end,
+        chair=chair,
+        bridge_points=points,
+        agenda=[AgendaItemIn(t, section, presenter) for t, section, presenter in agenda],
+    )
+    result.meetings += 1
+    services.meeting_start(actor=None, meeting=meeting, now=meeting.starts_at)
+    for company, title_index, text, days, priority in DIRECTIVES_2021:
+        directive = _raise(meeting, held, company, title_index, text, days, priority, result)
+        if directive is None:
+            continue
+        deadline = directive.deadline
+        services.directive_update_status(
+            actor=None,
+            directive=directive,
+            status="done",
+            comment="Đã hoàn thành",
+            evidence=EVIDENCE,
+            now=_at(deadline - dt.timedelta(days=2), 16),
+        )
+    services.meeting_close(actor=None, meeting=meeting, now=meeting.starts_at + dt.timedelta(hours=3))
+
+
 def load_briefing_demo(*, today: dt.date | None = None) -> BriefingDemoResult:
     """Key tasks of today's year, the last monthly briefings (closed) with their directives, the next one
     planned. Needs the organisation demo (group HFG, its bridge points and people)."""
@@ -401,6 +679,8 @@ def load_briefing_demo(*, today: dt.date | None = None) -> BriefingDemoResult:
     chair = get_user_model().objects.filter(username="planner").first()
     held, upcoming = meeting_months(today)
     with channel("system"), transaction.atomic():
+        if today.year > REGISTER_YEAR:
+            _register_2021(group, chair, result)
         _key_tasks(group, today.year, result)
         for month in held:
             meeting, created = _meeting(group, month, chair)

@@ -28,6 +28,7 @@ def _lang_en() -> bool:
 
 class MeetingType(models.TextChoices):
     MONTHLY = "monthly", _("Monthly briefing")
+    QUARTERLY = "quarterly", _("Quarterly briefing")
     WEEKLY = "weekly", _("Weekly briefing")
     EXTRAORDINARY = "extraordinary", _("Extraordinary briefing")
     MID_MONTH = "mid_month", _("Mid-month operational briefing")

@@ -6,22 +6,30 @@ workbook and the narrative are all drawn from this dict, so they agree to the un
 
 Figures come from the selectors of the apps that own them, never recomputed here:
 - production: `headframe.production.selectors` — the root's summary, one pass bucketed by company and one
-  bucketed by site (best and worst units), early warnings, top reasons, chart series; the figures are as of
-  the period's last day (month to date, year to date, the same periods last year, daily rates still needed);
+  bucketed by site (best and worst units), early warnings (every level, the root included), top reasons,
+  chart series. The figures are those of the meeting's own period [start, end] (`period_*`) and, as of the
+  period's last day, the month to date, the year to date, the same periods last year and the daily rates
+  still needed;
 - safety: telemetry alarms raised in the period per site with their ISA-18.2 KPIs
-  (`telemetry.selectors.alarm_kpis`), and, when the safety app offers them, incidents and open critical
-  findings (`headframe.safety.selectors`, imported lazily);
-- directives and key tasks: the briefing selectors (`directives_for_pack`, `key_task_status`), when present.
+  (`telemetry.selectors.alarm_kpis`); incidents of the period and findings as they stood at its end
+  (`headframe.safety.selectors`);
+- directives and key tasks: the briefing selectors (`directives_for_pack`, `key_task_statuses`).
+
+Every percentage of plan says its basis in its key (see `headframe.production.figures`): `month_pct` is of
+the whole month's plan, `month_pct_to_date` of the month's plan to date (tiến độ), `year_pct` of the year's
+plan in force (adjusted), `year_pct_to_date` of the year's plan to date, `year_pct_original` of the original
+year plan, `period_pct` of the period's plan. Version 1 packs (frozen on meetings closed before) call
+`year_pct_to_date` `ytd_pct` and have no period figures; every renderer reads both (`row_v2`).
 
 Numbers are floats (or None) in the indicator's base unit; percentages are those of the selectors (one
 decimal, rounded half up). Names come in both languages (`name_vi`, `name_en`): a pack frozen when a
-meeting closes renders in either language later.
+meeting closes renders in either language later. Nothing here swallows an error: a pack a meeting freezes
+is whole or not built.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from collections import defaultdict
 from decimal import Decimal
@@ -29,15 +37,18 @@ from decimal import Decimal
 from django.db.models import Count
 from django.utils import timezone, translation
 
+from headframe.briefing import selectors as briefing_selectors
 from headframe.core.formatting import LOCAL_TZ
 from headframe.org.models import Unit, UnitKind
 from headframe.production import selectors as production
 from headframe.production.calendar import month_days
+from headframe.production.figures import basis_labels
 from headframe.production.models import Aggregation, LostTimeCategory
+from headframe.safety import selectors as safety_selectors
 
 log = logging.getLogger(__name__)
 
-PACK_VERSION = 1
+PACK_VERSION = 2  # 2: percentages keyed by basis, period figures, findings as of the period end
 LEAD_INDICATOR = "raw_coal_t"  # the figure the narrative leads with and the charts show
 SECTIONS = ("summary", "production", "safety", "directives", "key_tasks")
 SECTION_LABELS = {
@@ -90,6 +101,7 @@ def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetim
 
 def _row(s: production.IndicatorSummary) -> dict:
     ind = s.indicator
+    period = s.period or production.Figure()
     return {
         "indicator": ind.code,
         "name_vi": ind.name_vi,
@@ -100,17 +112,25 @@ def _row(s: production.IndicatorSummary) -> dict:
         "higher_is_better": ind.higher_is_better,
         "day_actual": num(s.day.actual),
         "day_plan": num(s.day.plan),
+        # the meeting's own period [start, end]
+        "period_actual": num(period.actual),
+        "period_plan": num(period.plan),
+        "period_pct": num(period.pct),
+        # the month to date, against the month's plan to date and against the whole month's plan
         "month_actual": num(s.mtd.actual),
         "month_plan_to_date": num(s.mtd.plan),
         "month_pct_to_date": num(s.mtd.pct),
         "month_plan": num(s.month_plan),
-        # the month's actual against the whole month's plan, with the selectors' own rounding
-        "month_pct": num(production.Figure(s.mtd.actual, s.month_plan).pct),
+        "month_pct": num(s.month_pct),
+        # the year to date, against the year's plan to date and against the whole year's plan in force
         "ytd_actual": num(s.ytd.actual),
         "ytd_plan": num(s.ytd.plan),
-        "ytd_pct": num(s.ytd.pct),
+        "year_pct_to_date": num(s.ytd.pct),
         "year_plan": num(s.year_plan),
-        "year_pct": num(production.Figure(s.ytd.actual, s.year_plan).pct),
+        "year_pct": num(s.year_pct),
+        "plan_adjusted": bool(s.plan_adjusted),
+        "year_plan_original": num(s.year_plan_original),
+        "year_pct_original": num(s.year_pct_original),
         "last_year_mtd": num(s.last_year_mtd),
         "last_year_ytd": num(s.last_year_ytd),
         "mtd_change_pct": num(s.mtd_change_pct),
@@ -123,13 +143,45 @@ def _row(s: production.IndicatorSummary) -> dict:
     }
 
 
+# Keys a version 1 pack lacks, with what stands for them there.
+_V1_RENAMED = {"year_pct_to_date": "ytd_pct"}
+_V2_ONLY = (
+    "period_actual",
+    "period_plan",
+    "period_pct",
+    "year_plan_original",
+    "year_pct_original",
+)
+
+
+def row_v2(row: dict) -> dict:
+    """A production row with every version 2 key: a version 1 row (a meeting closed before) gets its renamed
+    keys under their new names, None for the figures it never had, and no plan adjustment."""
+    if "year_pct_to_date" in row:
+        return row
+    out = dict(row)
+    for new, old in _V1_RENAMED.items():
+        out[new] = row.get(old)
+    for key in _V2_ONLY:
+        out.setdefault(key, None)
+    out.setdefault("plan_adjusted", False)
+    return out
+
+
 def _has_figures(row: dict) -> bool:
-    return any(row[k] is not None for k in ("month_actual", "month_plan", "ytd_actual", "year_plan"))
+    return any(
+        row[k] is not None for k in ("period_actual", "month_actual", "month_plan", "ytd_actual", "year_plan")
+    )
 
 
-def _ranking(children: list[Unit], per_child: dict, indicators) -> list[dict]:
-    """Per additive key indicator, the child furthest ahead of and the one furthest behind its pro-rata plan
-    for the month (only when at least two children have a plan for it)."""
+def _ranking(children: list[Unit], per_child: dict, indicators, basis: str) -> list[dict]:
+    """Per additive key indicator, the child furthest ahead of and the one furthest behind its plan (only
+    when at least two children have a plan for it): the period's plan when the pack shows its period
+    (`basis` "period"), else the month's plan to date ("month_to_date")."""
+
+    def figure(s: production.IndicatorSummary) -> production.Figure:
+        return (s.period or production.Figure()) if basis == "period" else s.mtd
+
     out = []
     for indicator in indicators:
         if indicator.aggregation != Aggregation.SUM:
@@ -137,8 +189,8 @@ def _ranking(children: list[Unit], per_child: dict, indicators) -> list[dict]:
         scored = []
         for child in children:
             s = next((r for r in per_child.get(child.code, []) if r.indicator.pk == indicator.pk), None)
-            if s is not None and s.mtd.pct is not None:
-                scored.append((s.mtd.pct, child, s))
+            if s is not None and figure(s).pct is not None:
+                scored.append((figure(s).pct, child, s))
         if len(scored) < 2:
             continue
         if not indicator.higher_is_better:
@@ -150,8 +202,9 @@ def _ranking(children: list[Unit], per_child: dict, indicators) -> list[dict]:
                 "indicator": indicator.code,
                 "name_vi": indicator.name_vi,
                 "name_en": indicator.name_en,
-                "best": {**_unit_json(best), "pct": num(bs.mtd.pct), "actual": num(bs.mtd.actual)},
-                "worst": {**_unit_json(worst), "pct": num(ws.mtd.pct), "actual": num(ws.mtd.actual)},
+                "basis": basis,
+                "best": {**_unit_json(best), "pct": num(figure(bs).pct), "actual": num(figure(bs).actual)},
+                "worst": {**_unit_json(worst), "pct": num(figure(ws).pct), "actual": num(figure(ws).actual)},
             }
         )
     return out
@@ -197,7 +250,7 @@ def _chart(unit: Unit, on: dt.date, indicator) -> dict:
         return {}
     days = [d for d in month_days(on.year, on.month) if d <= on]
     actual = production.daily_series(unit, indicator, days[0], on)
-    plan = production.daily_plan_series(unit, indicator, on.year)
+    plan = production.daily_plan_series(unit, indicator, on.year, on=on)
     if not actual and not plan:
         return {}
     return {
@@ -214,20 +267,30 @@ def _chart(unit: Unit, on: dt.date, indicator) -> dict:
 # ---------------------------------------------------------------- production
 
 
-def _production(root: Unit, on: dt.date, blocks: list[Unit]) -> dict[str, dict]:
+def _warning_order(w: production.EarlyWarning):
+    """Worst first, as the selectors order their warnings: needed rate over the best recent rate."""
+    return (w.required_daily / w.best_30_day_rate) if w.best_30_day_rate else Decimal(10**9)
+
+
+def _production(root: Unit, start: dt.date, on: dt.date, blocks: list[Unit]) -> dict[str, dict]:
     """{unit code: production section} for the root and each block unit below it, from three summaries
-    (root whole, bucketed by block, bucketed by site) and two early-warning reads."""
+    (root whole, bucketed by block, bucketed by site), each with the period [start, on], and two
+    early-warning reads (the root with its blocks, and the sites; a pack without blocks: the root with its
+    sites) so that every level, the root included, is checked."""
+    from headframe.briefing.narrative import shows_period
+
     key = production.indicators_for(key_only=True)
     lead = next((i for i in key if i.code == LEAD_INDICATOR), key[0] if key else None)
+    basis = "period" if shows_period(start, on) else "month_to_date"
     out: dict[str, dict] = {}
-    root_rows = production.unit_summary(root, on, key)
+    root_rows = production.unit_summary(root, on, key, period_start=start)
     below = [b for b in blocks if b.pk != root.pk]
     sites = list(
         Unit.objects.filter(path__startswith=root.path, kind=UnitKind.SITE, is_active=True).order_by("path")
     )
     if root.kind == UnitKind.SITE:
         sites = []
-    per_block = production.children_summaries(root, on, key, below) if below else {}
+    per_block = production.children_summaries(root, on, key, below, period_start=start) if below else {}
     site_paths = {s.path: s.code for s in sites}
     site_depth = 2  # group / company / site
 
@@ -238,10 +301,23 @@ def _production(root: Unit, on: dt.date, blocks: list[Unit]) -> dict[str, dict]:
         return site_paths.get("/" + "/".join(parts[: site_depth + 1]) + "/")
 
     per_site = (
-        production.summaries(root, on, key, bucket=site_bucket, keys=[s.code for s in sites]) if sites else {}
+        production.summaries(
+            root, on, key, bucket=site_bucket, keys=[s.code for s in sites], period_start=start
+        )
+        if sites
+        else {}
     )
-    warn_blocks = production.early_warnings(root, on, below, key, per_child=per_block) if below else []
-    warn_sites = production.early_warnings(root, on, sites, key, per_child=per_site) if sites else []
+    # The root is a unit like any other: it may miss its year while each unit below still makes its own.
+    if below:
+        warn_top = production.early_warnings(
+            root, on, [root, *below], key, per_child={root.code: root_rows, **per_block}
+        )
+        warn_sites = production.early_warnings(root, on, sites, key, per_child=per_site) if sites else []
+    else:
+        warn_top = production.early_warnings(
+            root, on, [root, *sites], key, per_child={root.code: root_rows, **per_site}
+        )
+        warn_sites = [w for w in warn_top if w.unit.pk != root.pk]
 
     def section(unit: Unit, rows, children: list[Unit], per_child: dict, warnings) -> dict:
         rows_json = [_row(s) for s in rows]
@@ -253,6 +329,8 @@ def _production(root: Unit, on: dt.date, blocks: list[Unit]) -> dict[str, dict]:
                     **_unit_json(child),
                     "figures": {
                         code: {
+                            "period_actual": num((s.period or production.Figure()).actual),
+                            "period_pct": num((s.period or production.Figure()).pct),
                             "month_actual": num(s.mtd.actual),
                             "month_pct_to_date": num(s.mtd.pct),
                             "status": s.status,
@@ -265,7 +343,7 @@ def _production(root: Unit, on: dt.date, blocks: list[Unit]) -> dict[str, dict]:
             "on": on.isoformat(),
             "rows": [r for r in rows_json if _has_figures(r)],
             "children": children_json,
-            "ranking": _ranking(children, per_child, key),
+            "ranking": _ranking(children, per_child, key, basis),
             "early_warnings": [_warning_json(w) for w in warnings],
             "reasons": _reasons(unit, on),
             "chart": _chart(unit, on, lead),
@@ -273,17 +351,17 @@ def _production(root: Unit, on: dt.date, blocks: list[Unit]) -> dict[str, dict]:
 
     root_children = below or sites
     root_per_child = per_block if below else per_site
-    out[root.code] = section(
-        root, root_rows, root_children, root_per_child, warn_blocks if below else warn_sites
-    )
+    out[root.code] = section(root, root_rows, root_children, root_per_child, warn_top)
     for block in below:
         own_sites = [s for s in sites if s.path.startswith(block.path)]
+        own = [w for w in warn_top if w.unit.pk == block.pk]
+        own += [w for w in warn_sites if w.unit.path.startswith(block.path)]
         out[block.code] = section(
             block,
             per_block.get(block.code, []),
             own_sites,
             per_site,
-            [w for w in warn_sites if w.unit.path.startswith(block.path)],
+            sorted(own, key=_warning_order, reverse=True),
         )
     return out
 
@@ -344,72 +422,65 @@ def _telemetry(root: Unit, start: dt.date, end: dt.date) -> dict[str, dict]:
     return out
 
 
-def _safety_app():
-    """headframe.safety.selectors if the safety app offers it, else None."""
-    try:
-        return importlib.import_module("headframe.safety.selectors")
-    except ImportError:
-        return None
+def _finding_json(finding) -> dict:
+    return {
+        "id": finding.pk,
+        "text": str(finding),
+        "title": finding.title,
+        "severity": finding.severity,
+        "unit": finding.position.code,
+        "deadline": finding.deadline.isoformat(),
+        "created_at": timezone.localtime(finding.created_at).isoformat(),
+        "closed_at": timezone.localtime(finding.closed_at).isoformat() if finding.closed_at else None,
+    }
 
 
-def _listed(value) -> dict:
-    """Whatever a safety selector answers (queryset, list, dict, number) as JSON: a count and the items."""
-    if value is None:
-        return {"count": 0, "items": []}
-    if isinstance(value, int | float):
-        return {"count": value, "items": []}
-    if isinstance(value, dict):
-        return {"count": sum(v for v in value.values() if isinstance(v, int | float)), "by": _plain(value)}
-    items = list(value)
-    return {"count": len(items), "items": [_item_json(i) for i in items[:20]]}
+ITEMS_LISTED = 20
 
 
-def _plain(value):
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return num(value)
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
+def _findings(findings) -> dict:
+    findings = list(findings)
+    return {"count": len(findings), "items": [_finding_json(f) for f in findings[:ITEMS_LISTED]]}
 
 
-def _item_json(item) -> dict:
-    out = {"text": str(item)}
-    for name in ("id", "title", "description", "severity", "status", "due", "deadline", "occurred_at"):
-        value = getattr(item, name, None)
-        if value is not None and not callable(value):
-            out[name] = _plain(value)
-    unit = getattr(item, "unit", None) or getattr(item, "position", None)
-    if isinstance(unit, Unit):
-        out["unit"] = unit.code
-    return out
+SERIOUS_INCIDENTS = ("high", "fatal")
+
+
+def _incidents(counts: dict) -> dict:
+    details = counts.get("details") or {}
+    by_severity = details.get("by_severity") or {}
+    by_kind = {k: v for k, v in counts.items() if k != "details"}
+    return {
+        "count": sum(by_kind.values()),
+        "by": by_kind,
+        "by_severity": dict(by_severity),
+        "serious": sum(by_severity.get(s, 0) for s in SERIOUS_INCIDENTS),
+        "injured": details.get("injured", 0),
+    }
 
 
 def _safety_items(unit: Unit, start: dt.date, end: dt.date) -> dict:
-    """Incidents and open critical/overdue findings from the safety app, if it offers them."""
-    module = _safety_app()
-    out: dict = {"available": module is not None}
-    if module is None:
-        return out
+    """Incidents of the period; findings as they stood at its end: critical ones open at the end (raised by
+    then, not closed by then), critical ones raised and closed within the period (told apart), and findings
+    overdue at the end. A pack of a past period never counts what was raised after it."""
     first, last = period_bounds(start, end)
-    for key, name, args in (
-        ("open_critical", "open_critical_findings", (unit,)),
-        ("overdue", "overdue_findings", (unit, end)),
-        ("incidents", "incident_counts", (unit, first, last)),
-    ):
-        fn = getattr(module, name, None)
-        if fn is None:
-            continue
-        try:
-            out[key] = _listed(fn(*args))
-        except Exception:  # the safety app is built in parallel: a failing read must not sink the pack
-            log.exception("safety selector %s failed for %s", name, unit.code)
-    return out
+    overdue = safety_selectors.overdue_findings(unit, end)
+    return {
+        "available": True,
+        "as_of": end.isoformat(),
+        "open_critical": _findings(safety_selectors.open_critical_findings(unit, end)),
+        "critical_opened_and_closed": _findings(
+            safety_selectors.critical_findings_closed_within(unit, start, end)
+        ),
+        "overdue": {
+            "count": len(overdue),
+            "items": [
+                {**_finding_json(o.finding), "days_overdue": o.days_overdue, "level": o.level}
+                for o in overdue[:ITEMS_LISTED]
+            ],
+        },
+        "incidents": _incidents(safety_selectors.incident_counts(unit, first, last)),
+    }
 
 
 def _safety(root: Unit, start: dt.date, end: dt.date, blocks: list[Unit]) -> dict[str, dict]:
@@ -431,13 +502,6 @@ def _safety(root: Unit, start: dt.date, end: dt.date, blocks: list[Unit]) -> dic
 
 
 # ---------------------------------------------------------------- directives and key tasks
-
-
-def _briefing_selectors():
-    try:
-        return importlib.import_module("headframe.briefing.selectors")
-    except ImportError:
-        return None
 
 
 def _directive_json(d, on: dt.date) -> dict:
@@ -466,25 +530,17 @@ DIRECTIVE_GROUPS = ("overdue", "due", "done")
 def _directives(unit: Unit, end: dt.date) -> dict:
     """Directives owned under the unit as the register stood at the period's end: overdue, due, and done
     since the unit's previous meeting (briefing.selectors.directives_for_pack decides which is which)."""
-    module = _briefing_selectors()
-    fn = getattr(module, "directives_for_pack", None) if module else None
-    if fn is None:
-        return {"available": False}
-    answer = fn(unit, end)
-    since = getattr(answer, "since", None)
+    answer = briefing_selectors.directives_for_pack(unit, end)
+    since = answer.since
     return {
         "available": True,
         "since": since.isoformat() if since else None,
-        **{key: [_directive_json(d, end) for d in getattr(answer, key, [])] for key in DIRECTIVE_GROUPS},
+        **{key: [_directive_json(d, end) for d in getattr(answer, key)] for key in DIRECTIVE_GROUPS},
     }
 
 
 def _key_tasks(unit: Unit, end: dt.date) -> dict:
     """The year's key tasks held by the unit or a unit above it, with each KPI's value and state."""
-    module = _briefing_selectors()
-    many = getattr(module, "key_task_statuses", None) if module else None
-    if many is None:
-        return {"available": False}
     from headframe.briefing.models import KeyTask
 
     above = unit.path.strip("/").split("/")
@@ -493,7 +549,10 @@ def _key_tasks(unit: Unit, end: dt.date) -> dict:
         .select_related("owner_unit")
         .order_by("owner_unit__path", "number")
     )
-    return {"available": True, "items": [_key_task_json(status) for status in many(tasks, on=end)]}
+    return {
+        "available": True,
+        "items": [_key_task_json(status) for status in briefing_selectors.key_task_statuses(tasks, on=end)],
+    }
 
 
 def _key_task_json(status) -> dict:
@@ -543,20 +602,26 @@ def pack_blocks(unit: Unit) -> list[Unit]:
 
 
 def pack_for(unit: Unit, period_start: dt.date, period_end: dt.date, *, since: dt.date | None = None) -> dict:
-    """The pack of a unit for [period_start, period_end] (production figures as of period_end)."""
-    from headframe.briefing.narrative import narrative_draft
+    """The pack of a unit for [period_start, period_end]: the period's own figures, and the month and year
+    to date as of period_end."""
+    from headframe.briefing.narrative import narrative_draft, period_kind
 
     if period_end < period_start:
         from headframe.core.errors import ValidationFailed
 
         raise ValidationFailed("the period ends before it starts", loc=("query", "to"), type="bad_period")
     blocks = pack_blocks(unit)
-    production_by = _production(unit, period_end, blocks)
+    production_by = _production(unit, period_start, period_end, blocks)
     safety_by = _safety(unit, period_start, period_end, blocks)
     pack = {
         "version": PACK_VERSION,
         "unit": _unit_json(unit),
-        "period": {"start": period_start.isoformat(), "end": period_end.isoformat()},
+        "period": {
+            "start": period_start.isoformat(),
+            "end": period_end.isoformat(),
+            "kind": period_kind(period_start, period_end),
+        },
+        "labels": basis_labels(),
         "generated_at": timezone.now().isoformat(),
         "frozen": False,
         "meeting": None,

@@ -6,6 +6,13 @@
   the @page counter, the vendored Noto Sans so Vietnamese diacritics survive);
 - `pack_pdf(pack, language)` and `pack_xlsx(pack)` (one sheet per section, Vietnamese headers, numbers
   rounded to the decimals the page shows so the three agree to the unit, frozen header row).
+
+The production table's columns (`production_columns`) are one list for the page, the PDF and the workbook,
+each headed by the label of `headframe.production.figures` for its basis ("% KH tháng" over the month's
+actual against the whole month's plan, "% tiến độ KH tháng" over the same against the plan to date…), so
+the same label always stands on the same number. A period column group comes first when the pack's period
+is not simply the month (to date) of its end; the original year plan's columns when a plan was adjusted.
+Version 1 packs (frozen before) render through `pack.row_v2`.
 """
 
 from __future__ import annotations
@@ -19,13 +26,14 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext as _
 
-from headframe.briefing.narrative import narrative_of
-from headframe.briefing.pack import PRIORITIES, SECTION_LABELS, SECTIONS
+from headframe.briefing.narrative import month_name, narrative_of, period_name, shows_period
+from headframe.briefing.pack import PRIORITIES, SECTION_LABELS, SECTIONS, row_v2
+from headframe.briefing.selectors import kpi_state_labels, task_status_labels
 from headframe.core.downloads import html_to_pdf
 from headframe.core.formatting import format_number
 from headframe.core.spreadsheets import append_row
+from headframe.production.figures import ACTUALS, BASES, PLANS, Label
 
 STATIC_DIR = Path(__file__).resolve().parent / "static" / "briefing"
 
@@ -109,27 +117,104 @@ def chart_svg(chart: dict, language: str, width: int = 960, height: int = 240) -
     return "".join(parts)
 
 
+# ---------------------------------------------------------------- the production table's columns
+
+
+class Column:
+    """One figure of a production row: its key in the pack, its label, "n" (an amount, in the indicator's
+    decimals) or "p" (a percentage, one decimal), and its width in the workbook."""
+
+    def __init__(self, key: str, label: Label, kind: str, width: int = 14, short: Label | None = None):
+        self.key, self.label, self.kind, self.width = key, label, kind, width
+        self.short = short or label  # under its group's heading on the page, where the group says the rest
+
+
+PERIOD_COLUMNS = [
+    Column("period_actual", ACTUALS["period"], "n", 16),
+    Column("period_plan", PLANS["period"], "n", 16),
+    Column("period_pct", BASES["period"], "p", 10),
+]
+MONTH_COLUMNS = [
+    Column("month_actual", ACTUALS["month_to_date"], "n", 16),
+    Column("month_plan", PLANS["month"], "n", 16),
+    Column("month_pct", BASES["month"], "p", 10),
+    Column("month_pct_to_date", BASES["month_to_date"], "p", 12),
+]
+YEAR_COLUMNS = [
+    Column("ytd_actual", ACTUALS["year_to_date"], "n", 18),
+    Column("year_plan", PLANS["year"], "n", 18),
+    Column("year_pct", BASES["year"], "p", 10),
+    Column("year_pct_to_date", BASES["year_to_date"], "p", 12),
+]
+ORIGINAL_COLUMNS = [
+    Column("year_plan_original", PLANS["year_original"], "n", 18),
+    Column("year_pct_original", BASES["year_original"], "p", 12),
+]
+LAST_YEAR_COLUMNS = [
+    Column(
+        "last_year_ytd",
+        Label("Cùng kỳ năm trước (lũy kế)", "Same period last year (YTD)"),
+        "n",
+        18,
+        Label("Lũy kế", "YTD"),
+    ),
+    Column("ytd_change_pct", Label("± % so cùng kỳ", "± % on last year"), "p", 10, Label("± %", "± %")),
+]
+NEEDED_COLUMNS = [
+    Column(
+        "required_daily_month",
+        Label("Cần đạt mỗi ngày (tháng)", "Needed per day (month)"),
+        "n",
+        16,
+        Label("tháng", "month"),
+    ),
+    Column(
+        "required_daily_year",
+        Label("Cần đạt mỗi ngày (năm)", "Needed per day (year)"),
+        "n",
+        16,
+        Label("năm", "year"),
+    ),
+]
+FORECAST_COLUMNS = [Column("forecast_year_end", Label("Dự báo cuối năm", "Year-end forecast"), "n", 18)]
+GROUP_LABELS = {
+    "month": Label("Tháng", "Month"),
+    "year": Label("Năm", "Year"),
+    "original": Label("KH năm ban đầu", "Original year plan"),
+    "last_year": Label("Cùng kỳ năm trước", "Same period last year"),
+    "needed": Label("Cần đạt mỗi ngày", "Needed per day"),
+    "forecast": Label("Dự báo", "Forecast"),
+}
+
+
+def production_columns(pack: dict, *, forecast: bool = False) -> list[tuple[str, str, str, list[Column]]]:
+    """[(group key, Vietnamese group label, English group label, columns)] of the pack's production table:
+    the period's group when the pack shows it, the month, the year, the original year plan when any row's
+    plan was adjusted, the same period last year, the daily rates needed (and the forecast: workbook)."""
+    start, end = _date(pack["period"]["start"]), _date(pack["period"]["end"])
+    rows = [row_v2(r) for b in pack["blocks"] for r in b["production"]["rows"]]
+    groups = []
+    if shows_period(start, end) and any(r["period_actual"] is not None for r in rows):
+        groups.append(
+            ("period", period_name(start, end, "vi"), period_name(start, end, "en"), PERIOD_COLUMNS)
+        )
+    month = month_name(end, "vi", with_year=False), month_name(end, "en", with_year=False)
+    groups.append(("month", *month, MONTH_COLUMNS))
+    groups.append(("year", f"Năm {end.year}", str(end.year), YEAR_COLUMNS))
+    if any(r["plan_adjusted"] for r in rows):
+        groups.append(("original", *_pair(GROUP_LABELS["original"]), ORIGINAL_COLUMNS))
+    groups.append(("last_year", *_pair(GROUP_LABELS["last_year"]), LAST_YEAR_COLUMNS))
+    groups.append(("needed", *_pair(GROUP_LABELS["needed"]), NEEDED_COLUMNS))
+    if forecast:
+        groups.append(("forecast", *_pair(GROUP_LABELS["forecast"]), FORECAST_COLUMNS))
+    return groups
+
+
+def _pair(label: Label) -> tuple[str, str]:
+    return label.vi, label.en
+
+
 # ---------------------------------------------------------------- view model
-
-
-def kpi_state_labels() -> dict[str, str]:
-    return {
-        "met": _("met"),
-        "near": _("near the target"),
-        "missed": _("missed"),
-        "no_data": _("no data"),
-        "done": _("done"),
-        "pending": _("pending"),
-    }
-
-
-def task_status_labels() -> dict[str, str]:
-    return {
-        "on_track": _("on track"),
-        "at_risk": _("at risk"),
-        "off_track": _("off track"),
-        "done": _("done"),
-    }
 
 
 def pack_context(pack: dict, language: str) -> dict:
@@ -140,19 +225,43 @@ def pack_context(pack: dict, language: str) -> dict:
     def named(d: dict, prefix: str = "name") -> dict:
         return {**d, prefix: d.get(prefix + suffix) or d.get(prefix + "_vi")}
 
+    groups = production_columns(pack)
+    columns = [c for _g, _vi, _en, cs in groups for c in cs]
+    header = {
+        "groups": [(key, en_label if en else vi_label, len(cs)) for key, vi_label, en_label, cs in groups],
+        "columns": [(c.key, c.short.of("en" if en else "vi"), c.kind) for c in columns],
+    }
+
+    def cells(row: dict) -> list[dict]:
+        return [
+            {
+                "key": c.key,
+                "value": row[c.key],
+                "decimals": 1 if c.kind == "p" else row["decimals"],
+                "light": row.get("status", "") if c.key == "month_pct_to_date" else "",
+            }
+            for c in columns
+        ]
+
     blocks = []
     for block in pack["blocks"]:
         production = block["production"]
         safety = block["safety"]
+        rows = [row_v2(r) for r in production["rows"]]
         blocks.append(
             {
                 "unit": named(block["unit"]),
                 "is_root": block is pack["blocks"][0],
                 "on": dt.date.fromisoformat(production["on"]),
-                "rows": [named(r) for r in production["rows"]],
+                "rows": [{**named(r), "cells": cells(r)} for r in rows],
                 "children": [named(c) for c in production["children"]],
                 "ranking": [
-                    {**named(r), "best": named(r["best"]), "worst": named(r["worst"])}
+                    {
+                        **named(r),
+                        "basis_label": BASES[r.get("basis", "month_to_date")].of("en" if en else "vi"),
+                        "best": named(r["best"]),
+                        "worst": named(r["worst"]),
+                    }
                     for r in production["ranking"]
                 ],
                 "early_warnings": [
@@ -186,6 +295,12 @@ def pack_context(pack: dict, language: str) -> dict:
         "narrative_vi": narrative_of(pack, "vi"),
         "narrative_en": narrative_of(pack, "en"),
         "blocks": blocks,
+        "table": header,
+        "period_name": period_name(
+            dt.date.fromisoformat(pack["period"]["start"]),
+            dt.date.fromisoformat(pack["period"]["end"]),
+            language,
+        ),
         "directives": {
             "available": directives.get("available", False),
             "since": directives.get("since"),
@@ -238,25 +353,20 @@ def pack_pdf(pack: dict, language: str = "vi") -> bytes:
 
 # ---------------------------------------------------------------- Excel
 
-PRODUCTION_HEADERS = [
+ID_HEADERS = [
     ("Mã đơn vị", 12, None),
     ("Đơn vị", 34, None),
     ("Mã chỉ tiêu", 14, None),
     ("Chỉ tiêu", 22, None),
     ("ĐVT", 7, None),
-    ("Thực hiện tháng", 16, "n"),
-    ("Kế hoạch tháng", 16, "n"),
-    ("% KH tháng", 10, "p"),
-    ("% KH lũy kế tháng", 12, "p"),
-    ("Lũy kế năm", 18, "n"),
-    ("Kế hoạch năm", 18, "n"),
-    ("% KH năm", 10, "p"),
-    ("Cùng kỳ năm trước (lũy kế)", 18, "n"),
-    ("± % so cùng kỳ", 10, "p"),
-    ("Cần đạt mỗi ngày (tháng)", 16, "n"),
-    ("Cần đạt mỗi ngày (năm)", 16, "n"),
-    ("Dự báo cuối năm", 18, "n"),
 ]
+
+
+def production_headers(pack: dict) -> tuple[list[tuple[str, int, str | None]], list[Column]]:
+    """The production sheet's headers (Vietnamese, the labels of production.figures, each prefixed by its
+    group where the label alone would not say it) and its figure columns."""
+    columns = [c for _g, _vi, _en, cs in production_columns(pack, forecast=True) for c in cs]
+    return [*ID_HEADERS, *((c.label.vi, c.width, c.kind) for c in columns)], columns
 
 
 def _number_format(decimals: int) -> str:
@@ -323,43 +433,38 @@ def pack_xlsx(pack: dict) -> bytes:
         row[0].font = Font(bold=True)
     summary.freeze_panes = "A2"
 
-    sheet = _sheet(book, "Sản xuất", PRODUCTION_HEADERS)
+    headers, columns = production_headers(pack)
+    sheet = _sheet(book, "Sản xuất", headers)
     for block in pack["blocks"]:
         u = block["unit"]
-        for r in block["production"]["rows"]:
+        for r in map(row_v2, block["production"]["rows"]):
             d = r["decimals"]
             _append(
                 sheet,
-                PRODUCTION_HEADERS,
+                headers,
                 [
                     u["code"],
                     u["name_vi"],
                     r["indicator"],
                     r["name_vi"],
                     r["uom"],
-                    rounded(r["month_actual"], d),
-                    rounded(r["month_plan"], d),
-                    r["month_pct"],
-                    r["month_pct_to_date"],
-                    rounded(r["ytd_actual"], d),
-                    rounded(r["year_plan"], d),
-                    r["year_pct"],
-                    rounded(r["last_year_ytd"], d),
-                    r["ytd_change_pct"],
-                    rounded(r["required_daily_month"], d),
-                    rounded(r["required_daily_year"], d),
-                    rounded(r["forecast_year_end"], d),
+                    *(rounded(r[c.key], d) if c.kind == "n" else r[c.key] for c in columns),
                 ],
                 d,
             )
 
+    ranking_basis = next(
+        (r.get("basis", "month_to_date") for b in pack["blocks"] for r in b["production"]["ranking"]),
+        "month_to_date",
+    )
+    basis = BASES[ranking_basis].vi
     headers = [
         ("Khối", 12, None),
         ("Chỉ tiêu", 22, None),
         ("Dẫn đầu", 34, None),
-        ("% KH lũy kế tháng (dẫn đầu)", 14, "p"),
+        (f"{basis} (dẫn đầu)", 14, "p"),
         ("Thấp nhất", 34, None),
-        ("% KH lũy kế tháng (thấp nhất)", 14, "p"),
+        (f"{basis} (thấp nhất)", 14, "p"),
     ]
     sheet = _sheet(book, "Xếp hạng đơn vị", headers)
     for block in pack["blocks"]:
@@ -384,8 +489,8 @@ def pack_xlsx(pack: dict) -> bytes:
         ("ĐVT", 7, None),
         ("Cần đạt mỗi ngày", 16, "n"),
         ("Tốt nhất 30 ngày", 16, "n"),
-        ("Kế hoạch năm", 18, "n"),
-        ("Lũy kế năm", 18, "n"),
+        (PLANS["year"].vi, 18, "n"),
+        (ACTUALS["year_to_date"].vi, 18, "n"),
     ]
     sheet = _sheet(book, "Cảnh báo sớm", headers)
     seen = set()
@@ -445,9 +550,10 @@ def pack_xlsx(pack: dict) -> bytes:
         (label, block["unit"], block["safety"][key]["count"])
         for block in pack["blocks"]
         for key, label in (
-            ("incidents", "Sự cố"),
-            ("open_critical", "Tồn tại nghiêm trọng chưa khắc phục"),
-            ("overdue", "Tồn tại quá hạn khắc phục"),
+            ("incidents", "Sự cố trong kỳ"),
+            ("open_critical", "Tồn tại nghiêm trọng chưa khắc phục (cuối kỳ)"),
+            ("critical_opened_and_closed", "Tồn tại nghiêm trọng phát sinh và đã khắc phục trong kỳ"),
+            ("overdue", "Tồn tại quá hạn khắc phục (cuối kỳ)"),
         )
         if key in block["safety"]
     ]
@@ -504,6 +610,8 @@ def pack_xlsx(pack: dict) -> bytes:
         ("Đánh giá", 14, None),
     ]
     sheet = _sheet(book, "Nhiệm vụ trọng tâm", headers)
+    with translation.override("vi"):
+        kpi_vi, task_vi = kpi_state_labels(), task_status_labels()
     for task in (pack.get("key_tasks") or {}).get("items", []):
         kpis = task.get("kpis") or [{}]
         for kpi in kpis:
@@ -513,11 +621,11 @@ def pack_xlsx(pack: dict) -> bytes:
                 [
                     task["number"],
                     task["title_vi"],
-                    task.get("status", ""),
+                    task_vi.get(task.get("status"), task.get("status", "")),
                     kpi.get("name_vi", ""),
                     kpi.get("value") if isinstance(kpi.get("value"), int | float) else None,
                     kpi.get("target"),
-                    kpi.get("status", ""),
+                    kpi_vi.get(kpi.get("state"), kpi.get("state", "")),
                 ],
             )
     buffer = io.BytesIO()

@@ -28,7 +28,7 @@ class MeetingIn(Schema):
     unit: str = Field(
         min_length=1, max_length=40, description="the unit holding the meeting (group or company)"
     )
-    type: str = Field("monthly", description="monthly, weekly, extraordinary or mid_month")
+    type: str = Field("monthly", description="monthly, quarterly, weekly, extraordinary or mid_month")
     title: str = Field(min_length=1, max_length=300)
     starts_at: Moment
     period_start: Day
@@ -222,7 +222,11 @@ class KpiOut(Schema):
     ytd_plan: float | None
     done: bool
     evidence: str
-    state: str = Field(description="met, near, missed, no_data (bound); done, pending, missed (manual)")
+    state: str = Field(
+        description="met, near, missed, no_data, on_track (bound); done, pending, on_track, missed (manual). "
+        "A target held over the year (≤, % of plan, a manual target) is on_track until 31 December, met or "
+        "done only after; a year total (≥) is judged against the part due by the date"
+    )
 
 
 class KeyTaskOut(Schema):

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from headframe.briefing.models import (
     OPEN_STATUSES,
@@ -38,6 +39,7 @@ from headframe.core.errors import NotFound
 from headframe.org.models import Unit
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
+from headframe.production.models import Aggregation
 
 DUE_SOON_DAYS = 7
 # A bound KPI within this margin of its target is "at risk" rather than "off track":
@@ -285,6 +287,7 @@ class KpiState:
     NO_DATA = "no_data"
     DONE = "done"
     PENDING = "pending"
+    ON_TRACK = "on_track"  # a target over the year, kept so far: done only once the year is over
 
 
 class TaskStatus:
@@ -292,6 +295,28 @@ class TaskStatus:
     AT_RISK = "at_risk"
     OFF_TRACK = "off_track"
     DONE = "done"
+
+
+def kpi_state_labels() -> dict[str, str]:
+    """The one label of each KPI state (page, pack, workbook), in the active language."""
+    return {
+        KpiState.MET: _("met"),
+        KpiState.NEAR: _("close to target"),
+        KpiState.MISSED: _("missed"),
+        KpiState.NO_DATA: _("no figures yet"),
+        KpiState.DONE: _("done"),
+        KpiState.PENDING: _("in progress"),
+        KpiState.ON_TRACK: _("on track"),
+    }
+
+
+def task_status_labels() -> dict[str, str]:
+    return {
+        TaskStatus.ON_TRACK: _("On track"),
+        TaskStatus.AT_RISK: _("At risk"),
+        TaskStatus.OFF_TRACK: _("Off track"),
+        TaskStatus.DONE: _("Done"),
+    }
 
 
 @dataclass
@@ -341,18 +366,51 @@ def _compare(value: Decimal, target: Decimal, comparator: str, margin: Decimal) 
     return KpiState.NEAR if value <= target + margin else KpiState.MISSED
 
 
+def holds_over_the_year(kpi: KeyTaskKpi) -> bool:
+    """Whether the KPI's target holds over the whole year rather than being reached once: a ceiling (≤) on
+    a figure ("≤ 0 người lao động bị lây nhiễm" may still be broken in December), or a manual KPI with a
+    target ("0 người lao động bị lây nhiễm", reported by hand). Such a target is done only when the year is
+    over; before that, kept so far, it is on track."""
+    if kpi.kind == KpiKind.MANUAL:
+        return kpi.target is not None
+    # A percentage of plan to date met in June can still be missed by December.
+    return kpi.comparator == Comparator.LE or kpi.kind == KpiKind.INDICATOR_VS_PLAN
+
+
 def _kpi_state(kpi: KeyTaskKpi, value: Decimal | None, on: dt.date) -> str:
     year_over = on >= dt.date(kpi.key_task.year, 12, 31)
+    over_the_year = holds_over_the_year(kpi)
     if kpi.kind == KpiKind.MANUAL:
         if kpi.done:
-            return KpiState.DONE
+            return KpiState.ON_TRACK if over_the_year and not year_over else KpiState.DONE
         return KpiState.MISSED if year_over else KpiState.PENDING
     if value is None:
         return KpiState.NO_DATA
     target = kpi.target
     vs_plan = kpi.kind == KpiKind.INDICATOR_VS_PLAN
     margin = AT_RISK_MARGIN if vs_plan else abs(target) * AT_RISK_MARGIN / 100
-    return _compare(value, target, kpi.comparator, margin)
+    if not vs_plan and not year_over and kpi.comparator == Comparator.GE and _cumulative(kpi):
+        # A year's total to reach (≥ 1 500 m of roadway): reached is met; before the year is over it is
+        # judged against the part of the target due by now, never "missed" in January.
+        if value >= target:
+            return KpiState.MET
+        year = kpi.key_task.year
+        due = (
+            target
+            * ((on - dt.date(year, 1, 1)).days + 1)
+            / ((dt.date(year, 12, 31) - dt.date(year, 1, 1)).days + 1)
+        )
+        state = _compare(value, due, Comparator.GE, abs(due) * AT_RISK_MARGIN / 100)
+        return KpiState.ON_TRACK if state == KpiState.MET else state
+    state = _compare(value, target, kpi.comparator, margin)
+    if state == KpiState.MET and over_the_year and not year_over:
+        return KpiState.ON_TRACK
+    return state
+
+
+def _cumulative(kpi: KeyTaskKpi) -> bool:
+    """Whether the KPI's value is a year-to-date total that grows through the year (an additive indicator)."""
+    return bool(kpi.indicator_id) and kpi.indicator.aggregation == Aggregation.SUM
 
 
 def _task_status(states: list[str], year_over: bool) -> str:

@@ -51,27 +51,11 @@ KPI_LIGHT = {
     selectors.KpiState.NO_DATA: "amber",
     selectors.KpiState.PENDING: "",
     selectors.KpiState.MISSED: "red",
+    selectors.KpiState.ON_TRACK: "green",
 }
 
 
-def task_status_labels() -> dict[str, str]:
-    return {
-        selectors.TaskStatus.ON_TRACK: _("On track"),
-        selectors.TaskStatus.AT_RISK: _("At risk"),
-        selectors.TaskStatus.OFF_TRACK: _("Off track"),
-        selectors.TaskStatus.DONE: _("Done"),
-    }
-
-
-def kpi_state_labels() -> dict[str, str]:
-    return {
-        selectors.KpiState.MET: _("met"),
-        selectors.KpiState.NEAR: _("close to target"),
-        selectors.KpiState.MISSED: _("missed"),
-        selectors.KpiState.NO_DATA: _("no figures yet"),
-        selectors.KpiState.DONE: _("done"),
-        selectors.KpiState.PENDING: _("in progress"),
-    }
+task_status_labels, kpi_state_labels = selectors.task_status_labels, selectors.kpi_state_labels
 
 
 def _error_text(exc: HeadframeError) -> str:

@@ -103,6 +103,12 @@ def subtree(unit: Unit) -> QuerySet[Unit]:
     return Unit.objects.filter(path__startswith=unit.path)
 
 
+def ancestor_paths(path: str) -> list[str]:
+    """'/G/A/A-M1/' → ['/G/', '/G/A/', '/G/A/A-M1/']: the paths of the units above, the unit itself last."""
+    codes = path.strip("/").split("/")
+    return ["/" + "/".join(codes[: n + 1]) + "/" for n in range(len(codes))]
+
+
 def ancestors(unit: Unit) -> list[Unit]:
     codes = [c for c in unit.path.strip("/").split("/")][:-1]
     by_code = {u.code: u for u in Unit.objects.filter(code__in=codes)}

@@ -20,6 +20,7 @@ class ShiftPattern:
     shift_count: int = 3
     first_shift_start: dt.time = dt.time(6, 0)
     shift_hours: int = 8
+    late_grace_minutes: int = 120  # a day's figures are late after its last shift ends plus this
 
     def shift_of(self, moment: dt.datetime) -> tuple[dt.date, int]:
         """(production day, shift number) for an aware moment."""
@@ -38,6 +39,14 @@ class ShiftPattern:
     def shift_start(self, day: dt.date, shift: int) -> dt.datetime:
         start = dt.datetime.combine(day, self.first_shift_start, tzinfo=LOCAL_TZ)
         return start + dt.timedelta(hours=self.shift_hours * (shift - 1))
+
+    def day_end(self, day: dt.date) -> dt.datetime:
+        """When the last shift of production day `day` ends (aware, local)."""
+        return self.shift_start(day, self.shift_count) + dt.timedelta(hours=self.shift_hours)
+
+    def late_deadline(self, day: dt.date) -> dt.datetime:
+        """Figures of `day` entered after this are late: the end of its last shift plus the grace."""
+        return self.day_end(day) + dt.timedelta(minutes=self.late_grace_minutes)
 
 
 DEFAULT_PATTERN = ShiftPattern()

@@ -48,6 +48,12 @@ from headframe.production.models import (
 GROUP_CODE = "HFG"
 BASE_YEAR = 2026  # the year the group-level figures below describe; other years grow or shrink from it
 GROWTH = 1.025  # plans (and so output) grow ~2.5 % a year
+# Years loaded besides the recent ones: the group's 2021 register (its key tasks and the Q1/2021 briefing in
+# the briefing demo) needs 2021's plans and daily figures. 2021 is sized to the public figure: Q1/2021 raw coal
+# 9,78 Mt = 25,4 % of a year plan of ~38,5 Mt (DESIGN.md §6).
+REGISTER_YEARS = (2021,)
+LEVEL = {2021: 0.985}  # plan level against BASE_YEAR where the public figures say so, instead of GROWTH
+PACE = {(2021, 1): 1.083}  # (year, quarter) → output against the demo's usual pace: Q1/2021 ran well ahead
 
 # Group-level annual figures for BASE_YEAR, split over the sites of each type by seeded weights.
 UNDERGROUND_RAW_T = 23_800_000
@@ -141,16 +147,44 @@ def tet_holidays(year: int) -> list[tuple[dt.date, str]]:
     return days
 
 
+# Giỗ Tổ Hùng Vương: the 10th day of the 3rd lunar month (a public holiday since 2007).
+HUNG_KINGS = {
+    2021: dt.date(2021, 4, 21),
+    2022: dt.date(2022, 4, 10),
+    2023: dt.date(2023, 4, 29),
+    2024: dt.date(2024, 4, 18),
+    2025: dt.date(2025, 4, 7),
+    2026: dt.date(2026, 4, 26),
+    2027: dt.date(2027, 4, 16),
+}
+# National Day is two days since 2021 (Labour Code 2019, art. 112): 2 September and the day before or after
+# it, as the government announces each year.
+NATIONAL_DAY_SECOND = {
+    2021: dt.date(2021, 9, 3),
+    2022: dt.date(2022, 9, 1),
+    2023: dt.date(2023, 9, 1),
+    2024: dt.date(2024, 9, 3),
+    2025: dt.date(2025, 9, 1),
+    2026: dt.date(2026, 9, 1),
+}
+
+
 def demo_holidays(year: int) -> list[tuple[dt.date, str]]:
-    """Tet plus the national days: New Year, Reunification Day, Labour Day, National Day."""
+    """Tet plus the national days: New Year, the Hung Kings' day, Reunification Day, Labour Day, National
+    Day (two days from 2021). The lunar and announced days are known for 2021–2027 (Hung Kings) and
+    2021–2026 (the second National Day); other years go without them. By day."""
     days = [(dt.date(year, 1, 1), "Tết Dương lịch")]
     days += tet_holidays(year)
+    if year in HUNG_KINGS:
+        days.append((HUNG_KINGS[year], "Giỗ Tổ Hùng Vương (10/3 âm lịch)"))
     days += [
         (dt.date(year, 4, 30), "Ngày Giải phóng miền Nam"),
         (dt.date(year, 5, 1), "Ngày Quốc tế Lao động"),
         (dt.date(year, 9, 2), "Quốc khánh"),
     ]
-    return days
+    if year in NATIONAL_DAY_SECOND:
+        days.append((NATIONAL_DAY_SECOND[year], "Nghỉ Quốc khánh (ngày thứ hai)"))
+    return sorted(days)
 
 
 # --- the demo group's reporting structure --------------------------------------------------------------
@@ -274,7 +308,7 @@ def _area_weight(code: str, site_type: str) -> float:
 
 
 def _growth(year: int) -> float:
-    return GROWTH ** (year - BASE_YEAR)
+    return LEVEL.get(year, GROWTH ** (year - BASE_YEAR))
 
 
 def _seasonal(annual: float, year: int, holidays: frozenset[dt.date]) -> list[Decimal]:
@@ -471,9 +505,12 @@ class _Context:
         return float(months[day.month - 1]) if months else 0.0
 
 
-def load_production_demo(*, today: dt.date, years: int = 3, seed: int = 2027) -> dict:
+def load_production_demo(
+    *, today: dt.date, years: int = 3, seed: int = 2027, register_years: tuple[int, ...] = REGISTER_YEARS
+) -> dict:
     """Holidays, plans and daily actuals of the demo group from 1 January of (today.year - years + 1) up to
-    the day before `today`, with deviations on the bad days. Returns what it created."""
+    the day before `today`, and of each whole earlier year in `register_years`, with deviations on the bad
+    days. Returns what it created."""
     started = time.perf_counter()
     if years < 1:
         raise ValueError(f"years must be at least 1, not {years}")
@@ -482,27 +519,30 @@ def load_production_demo(*, today: dt.date, years: int = 3, seed: int = 2027) ->
         raise ValueError(f"load the organisation demo first: no unit {GROUP_CODE}")
     first_year = today.year - years + 1
     start, end = dt.date(first_year, 1, 1), today - dt.timedelta(days=1)
+    earlier = sorted({y for y in register_years if y < first_year})
+    loaded_years = [*earlier, *range(first_year, today.year + 1)]
     counts = dict.fromkeys(
         ("holidays", "plan_versions", "actuals", "daily_totals", "monthly_totals", "deviations", "days"), 0
     )
     with channel("system"), transaction.atomic():
-        for year in range(first_year, today.year + 1):
+        for year in loaded_years:
             for day, name in demo_holidays(year):
-                _, created = Holiday.objects.get_or_create(day=day, defaults={"name": name})
+                _, created = Holiday.objects.get_or_create(day=day, unit=None, defaults={"name": name})
                 counts["holidays"] += created
         sites, companies = _structure(group, seed)
         ctx = _Context(
             sites=sites,
             companies=companies,
             indicators={i.code: i for i in Indicator.objects.all()},
-            holidays=frozenset(Holiday.objects.values_list("day", flat=True)),
+            holidays=frozenset(Holiday.objects.filter(unit__isnull=True).values_list("day", flat=True)),
             today=today,
             seed=seed,
         )
-        for year in range(first_year, today.year + 1):
+        for year in loaded_years:
             ctx.events[year] = _year_events(sites, companies, year, seed)
             counts["plan_versions"] += _plans(ctx, year)
-        days = _days_to_generate(start, end)
+        days = [d for y in earlier for d in _days_to_generate(dt.date(y, 1, 1), dt.date(y, 12, 31))]
+        days += _days_to_generate(start, end)
         counts["days"] = len(days)
         if days:
             counts.update(_actuals(ctx, days))
@@ -588,8 +628,11 @@ def _scaled(figure, factor: float):
 
 
 def _days_to_generate(start: dt.date, end: dt.date) -> list[dt.date]:
-    """Days in [start, end] outside the span demo actuals already cover (they are always contiguous)."""
-    span = Actual.objects.filter(source=Actual.Source.DEMO).aggregate(first=Min("day"), last=Max("day"))
+    """Days in [start, end] outside the span demo actuals already cover in it (within one loaded range they
+    are always contiguous; a register year is a range of its own)."""
+    span = Actual.objects.filter(source=Actual.Source.DEMO, day__gte=start, day__lte=end).aggregate(
+        first=Min("day"), last=Max("day")
+    )
     days = []
     day = start
     while day <= end:
@@ -688,7 +731,7 @@ def _day_figures(ctx: _Context, day: dt.date, rows: list, deviations: list) -> N
     ind = {code: i.pk for code, i in ctx.indicators.items()}
     holiday = day in ctx.holidays
     events = ctx.events[day.year]
-    restart = _restart_factor(day)
+    pace = _restart_factor(day) * PACE.get((day.year, (day.month - 1) // 3 + 1), 1.0)
     split_shifts = day.year == ctx.today.year and day.month == ctx.today.month
     shift_rng = random.Random(
         f"{ctx.seed}:{day.isoformat()}:shifts"
@@ -711,7 +754,7 @@ def _day_figures(ctx: _Context, day: dt.date, rows: list, deviations: list) -> N
         rows.append((unit.pk, ind[code], day, 0, value))
 
     for site in ctx.sites:
-        perf = events.perf.get(site.code, 1.0) * events.week(site.code, day) * restart
+        perf = events.perf.get(site.code, 1.0) * events.week(site.code, day) * pace
         episodes = [e for e in events.episodes if e.site == site.code and e.start <= day <= e.end]
         whole_site = [e for e in episodes if not e.positions]
         if whole_site:
@@ -771,7 +814,7 @@ def _day_figures(ctx: _Context, day: dt.date, rows: list, deviations: list) -> N
         if not plan:
             continue
         mean_perf = _company_perf(ctx, company, events) * events.week(company.code, day)
-        sold = plan * mean_perf * restart * _noise(rng, 0.15)
+        sold = plan * mean_perf * pace * _noise(rng, 0.15)
         price = ctx.level(company.code, "revenue_vnd", day) / max(
             ctx.level(company.code, "coal_sold_t", day), 1
         )

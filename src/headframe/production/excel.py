@@ -22,7 +22,7 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -507,7 +507,13 @@ def _relocated(items: Iterable[ErrorItem], sheets: dict[str, _Sheet]) -> list[Er
 
 
 def import_actuals_workbook(
-    *, actor, file, source: str = "xlsx", max_rows: int = MAX_ROWS, now: dt.datetime | None = None
+    *,
+    actor,
+    file,
+    source: str = "xlsx",
+    max_rows: int = MAX_ROWS,
+    now: dt.datetime | None = None,
+    confirm_implausible: bool = False,
 ) -> UpsertResult:
     """Parse the workbook and store its figures through `actuals_upsert`, all or nothing.
 
@@ -516,7 +522,10 @@ def import_actuals_workbook(
     `(sheet, row, column letter)`; `("file",)` for a file that is not an xlsx, has no data sheet or no
     figures; TooLarge (413, loc `("file",)`) past a size limit (bytes, unpacked bytes, `max_rows` rows,
     characters in a cell). The file is read and checked whole before the service runs; the service then
-    validates every row outside any transaction and writes in one short one."""
+    validates every row outside any transaction and writes in one short one.
+
+    Implausible values (type "implausible", named by their cell) are refused unless `confirm_implausible`:
+    the person checks the listed cells and uploads the same file again with the confirmation."""
     parsed = read_actuals_workbook(file, max_rows=max_rows)
     if parsed.errors:
         raise ValidationFailed(items=_relocated(parsed.errors, parsed.sheets))
@@ -524,8 +533,11 @@ def import_actuals_workbook(
         raise ValidationFailed(
             "tệp không có số liệu nào (mọi ô chỉ tiêu đều trống)", loc=("file",), type="empty"
         )
+    rows = parsed.rows
+    if confirm_implausible:
+        rows = [replace(row, confirm_implausible=True) for row in rows]
     try:
-        return actuals_upsert(actor=actor, rows=parsed.rows, source=source, now=now)
+        return actuals_upsert(actor=actor, rows=rows, source=source, now=now)
     except (ValidationFailed, PermissionDenied) as exc:
         raise type(exc)(items=_relocated(exc.items, parsed.sheets)) from None
 
@@ -644,4 +656,33 @@ def table_csv(headers: list[str], rows: Iterable[Sequence]) -> str:
     writer.writerow(list(headers))
     for row in rows:
         writer.writerow([_csv_value(v) for v in row])
+    return buffer.getvalue()
+
+
+def _csv_value_vi(value) -> str:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return _csv_value(value)
+    if isinstance(value, Decimal | int | float):
+        return _csv_value(Decimal(str(value)) if isinstance(value, float) else value).replace(".", ",")
+    if isinstance(value, dt.datetime):
+        return (
+            value.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+            if value.tzinfo
+            else f"{value:%d/%m/%Y %H:%M}"
+        )
+    if isinstance(value, dt.date):
+        return f"{value:%d/%m/%Y}"
+    return _csv_value(value)
+
+
+def table_csv_vi(headers: list[str], rows: Iterable[Sequence]) -> str:
+    """The CSV form Excel opens directly under Vietnamese regional settings: UTF-8 BOM, ';' between fields,
+    ',' as the decimal mark and no thousands separator (1234,5), dates dd/mm/yyyy, local times. Text is
+    guarded against formulas as in table_csv. Encode the result as UTF-8."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(list(headers))
+    for row in rows:
+        writer.writerow([_csv_value_vi(v) for v in row])
     return buffer.getvalue()

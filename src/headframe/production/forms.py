@@ -15,6 +15,12 @@ def field_name(shift: int, indicator_code: str) -> str:
     return f"v-{shift}-{indicator_code}"
 
 
+def confirm_name(name: str) -> str:
+    """The checkbox confirming an implausible value of cell `name`; its value is the text it confirms, so a
+    retyped value is judged again."""
+    return f"confirm-{name}"
+
+
 @dataclass
 class DayEntry:
     rows: list[ActualRow] = field(default_factory=list)
@@ -22,7 +28,8 @@ class DayEntry:
 
 
 def parse_day_entry(post, *, unit_code: str, day: dt.date, indicators, shifts=SHIFTS) -> DayEntry:
-    """Rows for every filled cell; a cell that is not a number is reported against its own input."""
+    """Rows for every filled cell; a cell that is not a number is reported against its own input. A cell whose
+    confirmation checkbox carries the very text typed confirms its (implausible) value."""
     entry = DayEntry()
     for shift in shifts:
         for indicator in indicators:
@@ -35,5 +42,16 @@ def parse_day_entry(post, *, unit_code: str, day: dt.date, indicators, shifts=SH
             except ValueError:
                 entry.errors[name] = f"“{text}” không phải là số"
                 continue
-            entry.rows.append(ActualRow(unit_code, indicator.code, day, shift, value, loc=("form", name)))
+            confirmed = (post.get(confirm_name(name)) or "").strip() == text
+            entry.rows.append(
+                ActualRow(
+                    unit_code,
+                    indicator.code,
+                    day,
+                    shift,
+                    value,
+                    ("form", name),
+                    confirm_implausible=confirmed,
+                )
+            )
     return entry

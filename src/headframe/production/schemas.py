@@ -48,6 +48,13 @@ class ActualIn(Schema):
         'decimal part ("1234.5"); stored to 4 decimals, below 10^15; a non-zero value that would be stored as 0 '
         "is refused"
     )
+    confirm_implausible: bool = Field(
+        False,
+        description="store the value although it is implausible (outside the indicator's plausible range for "
+        "the unit: above its per-shift/per-day bound or 3 × the unit's best of the last 90 days); without "
+        "it such a row is refused (422, type 'implausible'). Confirmed values are marked in the audit log. "
+        "Impossible values (type 'impossible', 'negative') are refused whatever this says",
+    )
 
 
 class ActualsBatchIn(Schema):
@@ -59,6 +66,7 @@ class UpsertOut(Schema):
     updated: int
     unchanged: int
     late: int
+    confirmed: int = Field(0, description="implausible figures stored because their row confirmed them")
 
 
 class ActualOut(Schema):
@@ -88,10 +96,48 @@ class IndicatorOut(Schema):
     is_key: bool
 
 
-class FigureOut(Schema):
+class DayFigureOut(Schema):
     actual: float | None
-    plan: float | None
-    pct: float | None
+    plan: float | None = Field(description="the day's plan")
+    pct_of_plan: float | None = Field(description="actual ÷ the day's plan, % (basis `day`)")
+
+
+class MonthFigureOut(Schema):
+    actual: float | None = Field(description="month to date")
+    plan_to_date: float | None = Field(description="the month's plan for the days elapsed (tiến độ)")
+    pct_of_plan_to_date: float | None = Field(
+        description="actual ÷ plan to date, % (basis `month_to_date`: is the unit keeping pace?)"
+    )
+    plan: float | None = Field(description="the whole month's plan")
+    pct_of_plan: float | None = Field(description="actual ÷ the whole month's plan, % (basis `month`)")
+
+
+class YearFigureOut(Schema):
+    actual: float | None = Field(description="year to date")
+    plan_to_date: float | None = Field(description="the year plan in force for the days elapsed (tiến độ)")
+    pct_of_plan_to_date: float | None = Field(description="actual ÷ plan to date, % (basis `year_to_date`)")
+    plan: float | None = Field(description="the whole year's plan: the approved version in force on the date")
+    pct_of_plan: float | None = Field(
+        description="actual ÷ the whole year's plan in force, % (basis `year`: the figure the group publishes)"
+    )
+    plan_original: float | None = Field(description="the year's original plan (its first approved version)")
+    pct_of_plan_original: float | None = Field(
+        description="actual ÷ the original year plan, % (basis `year_original`)"
+    )
+    plan_adjusted: bool = Field(description="the plan in force is an adjusted version, not the original")
+
+
+class PeriodFigureOut(Schema):
+    start: dt.date
+    end: dt.date = Field(description="the summary's date")
+    actual: float | None
+    plan: float | None = Field(description="the plan of the days from start to end")
+    pct_of_plan: float | None = Field(description="actual ÷ the period's plan, % (basis `period`)")
+
+
+class BasisLabelOut(Schema):
+    vi: str
+    en: str
 
 
 class LastYearOut(Schema):
@@ -104,11 +150,10 @@ class IndicatorSummaryOut(Schema):
     code: str
     name: str
     unit_of_measure: str
-    day: FigureOut
-    mtd: FigureOut
-    ytd: FigureOut
-    month_plan: float | None
-    year_plan: float | None
+    day: DayFigureOut
+    mtd: MonthFigureOut
+    ytd: YearFigureOut
+    period: PeriodFigureOut | None = Field(None, description="only when `from` is asked")
     last_year: LastYearOut
     mtd_change_pct: float | None
     ytd_change_pct: float | None
@@ -130,6 +175,11 @@ class ReasonOut(Schema):
 class SummaryOut(Schema):
     unit: str
     date: dt.date
+    bases: dict[str, BasisLabelOut] = Field(
+        description="basis → its label in each language: `month` is % of the whole month plan, "
+        "`month_to_date` % of the month plan to date, `year` % of the year plan in force, `year_to_date` "
+        "% of the year plan to date, `year_original` % of the original year plan, `period` % of the period plan"
+    )
     indicators: list[IndicatorSummaryOut]
     top_reasons: list[ReasonOut]
 
@@ -197,4 +247,59 @@ class MissingReportOut(Schema):
     unit: str
     name: str
     last_reported: dt.date | None
-    late: bool
+    late: bool = Field(description="some reporting units' figures came after the deadline")
+    state: str = Field(
+        description="not_due: the day's deadline has not passed yet; missing: no figures; partial: some "
+        "reporting units reported; late: all reported, some after the deadline"
+    )
+    reported: int = Field(description="reporting units (positions, else areas, else the site) with figures")
+    expected: int = Field(description="reporting units expected to report")
+    deadline: dt.datetime = Field(description="end of the day's last shift plus the calendar's grace")
+
+
+class PlausibleRangeIn(Schema):
+    indicator: str = Field(min_length=1, max_length=40)
+    unit: str | None = Field(
+        None, max_length=40, description="unit code: the range holds in its subtree; empty: everywhere"
+    )
+    impossible_below: Decimal | None = Field(None, description="values below are refused")
+    impossible_above: Decimal | None = Field(None, description="values above are refused")
+    shift_above: Decimal | None = Field(None, ge=0, description="shift figures above need a confirmation")
+    day_above: Decimal | None = Field(
+        None, ge=0, description="day figures (shift 0) above need a confirmation"
+    )
+    best_multiple: Decimal | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description="figures above this multiple of the unit's best shift/day of the last 90 days need a "
+        "confirmation",
+    )
+
+
+class PlausibleRangeOut(Schema):
+    indicator: str
+    unit: str | None
+    impossible_below: float | None
+    impossible_above: float | None
+    shift_above: float | None
+    day_above: float | None
+    best_multiple: float | None
+
+
+class HolidayIn(Schema):
+    day: Day
+    name: str = Field(min_length=1, max_length=100)
+    unit: str | None = Field(
+        None,
+        max_length=40,
+        description="the unit whose subtree stops that day; empty (or the group's code): the whole group",
+    )
+
+
+class HolidayOut(Schema):
+    id: int
+    day: dt.date
+    name: str
+    unit: str | None = Field(description="null: the whole group")
+    scope: str = Field(description="group or unit")

@@ -44,6 +44,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Round
 
 from headframe.org.models import Unit
+from headframe.org.selectors import ancestor_paths
 from headframe.production.calendar import month_days, same_day_last_year, working_days
 from headframe.production.models import (
     Aggregation,
@@ -785,12 +786,7 @@ def _plan_series_many(
 
 def _has_planned_ancestor(path: str, keyed: dict[str, str | None]) -> bool:
     """Whether a unit above `path` has a plan of its own in the same bucket."""
-    parts = path.strip("/").split("/")
-    return any(
-        keyed.get(ancestor) == keyed[path]
-        for ancestor in ("/" + "/".join(parts[:n]) + "/" for n in range(1, len(parts)))
-        if ancestor in keyed
-    )
+    return any(keyed[ancestor] == keyed[path] for ancestor in ancestor_paths(path)[:-1] if ancestor in keyed)
 
 
 def _in_force(versions: list[PlanVersion], day: dt.date) -> PlanVersion:
@@ -1241,8 +1237,8 @@ def early_warnings(
     """Units whose daily rate still needed to meet the year's plan exceeds the best 30-day rate they have
     achieved in the past year: they will miss the year unless something changes. `units` are units below
     root and may include root itself (over its whole subtree): a group behind its plan is a warning even
-    when no company is. `per_child` may pass in children_summaries(root, on, indicators, units) when the
-    caller has them already (the dashboard)."""
+    when no company is. `per_child` may pass in children_summaries(root, on, indicators, units) — and the
+    root's own summary under its code — when the caller has them already (the dashboard, the pack)."""
     additive = [i for i in indicators if i.aggregation == Aggregation.SUM and i.higher_is_better]
     if not units or not additive:
         return []
@@ -1252,8 +1248,9 @@ def early_warnings(
     wanted = {i.pk for i in additive}
     per_unit = {code: [s for s in rows if s.indicator.pk in wanted] for code, rows in per_child.items()}
     best = best_30_day_rates(below, additive, on)
-    if len(below) < len(units):
-        per_unit[root.code] = unit_summary(root, on, additive)
+    if len(below) < len(units):  # the root itself, over its whole subtree
+        if root.code not in per_unit:
+            per_unit[root.code] = unit_summary(root, on, additive)
         best |= best_30_day_rates([root], additive, on)
     warnings = []
     for unit in units:

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from headframe.core.audit import audit_entry, audit_record, audit_record_many
 from headframe.core.dates import check_day, day_in_range, out_of_range_message
@@ -22,7 +23,7 @@ from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for, unit_named
 from headframe.production import selectors
-from headframe.production.calendar import month_days, working_days
+from headframe.production.calendar import DEFAULT_PATTERN, ShiftPattern, month_days, working_days
 from headframe.production.models import (
     Actual,
     Aggregation,
@@ -34,17 +35,20 @@ from headframe.production.models import (
     PeriodLock,
     PlanMonth,
     PlanVersion,
+    PlausibleRange,
 )
+from headframe.production.plausibility import plausibility_check
+from headframe.production.reporting import calendars_for, reporting_level_errors
 
 QUANTUM = Decimal("0.0001")
 ZERO = Decimal(0)
 MAX_VALUE = Decimal("1e15")
-LATE_AFTER = dt.time(8, 0)  # a day's figures are due by 08:00 the next morning
 
 
 @dataclass(frozen=True)
 class ActualRow:
-    """One figure to store. `loc` says where it came from, for error messages (API path or sheet/row/col)."""
+    """One figure to store. `loc` says where it came from, for error messages (API path or sheet/row/col).
+    `confirm_implausible`: the person entering it confirmed it although it is implausible (see plausibility)."""
 
     unit: str
     indicator: str
@@ -52,6 +56,7 @@ class ActualRow:
     shift: int
     value: object
     loc: tuple = ()
+    confirm_implausible: bool = False
 
 
 @dataclass
@@ -61,6 +66,7 @@ class UpsertResult:
     unchanged: int = 0
     late: int = 0
     flagged: int = 0  # figures accepted for positions not released under a campaign in "flag" mode
+    confirmed: int = 0  # implausible figures stored because the person confirmed them
     errors: list[ErrorItem] = field(default_factory=list)
 
 
@@ -125,10 +131,10 @@ def _plain(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def is_late(day: dt.date, now: dt.datetime | None = None) -> bool:
-    """Entered after 08:00 local on the day after the production day."""
-    now = timezone.localtime(now or timezone.now())
-    return now > timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), LATE_AFTER))
+def is_late(day: dt.date, now: dt.datetime | None = None, calendar: ShiftPattern | None = None) -> bool:
+    """Entered after the day's deadline on the calendar (default: 3 × 8 h from 06:00 + 120 min = 08:00 the
+    next morning); see reporting.late_deadline."""
+    return (now or timezone.now()) > (calendar or DEFAULT_PATTERN).late_deadline(day)
 
 
 def actuals_upsert(
@@ -136,7 +142,11 @@ def actuals_upsert(
 ) -> UpsertResult:
     """Store a batch of figures, all or nothing. Re-sending the same batch changes nothing; a correction
     keeps the previous value in the audit log. Raises ValidationFailed listing every bad row, or
-    PermissionDenied for rows in a unit or closed month the actor may not write."""
+    PermissionDenied for rows in a unit or closed month the actor may not write.
+
+    Besides each row's own checks: an indicator is reported at one level of the unit tree per calendar year
+    (type "reporting_level"), a shift number is within the unit's calendar ("shift_range"), a value is not
+    impossible ("negative", "impossible") and, unless its row confirms it, not implausible ("implausible")."""
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     scope = scope_for(actor)
@@ -144,12 +154,13 @@ def actuals_upsert(
     units = {u.code: u for u in Unit.objects.filter(code__in=codes)}
     indicators = {i.code: i for i in Indicator.objects.filter(code__in={r.indicator for r in rows})}
     site_types = selectors.site_types_of(units.values())
-    shift_counts = selectors.shift_counts_of(units.values())
+    calendars = calendars_for(units.values())
     locks = selectors.locked_months(units.values())
     errors: list[ErrorItem] = []
     denied: list[ErrorItem] = []
     seen: dict[tuple, tuple] = {}
     clean: list[tuple[Unit, Indicator, dt.date, int, Decimal, tuple]] = []
+    confirms: set[int] = set()  # indexes in `clean` of rows whose implausible value is confirmed
     for row in rows:
         loc = row.loc
         unit = units.get(row.unit)
@@ -198,7 +209,7 @@ def actuals_upsert(
         if row.day > today:
             errors.append(ErrorItem((*loc, "day"), f"{row.day:%d/%m/%Y} is in the future", "future_day"))
             continue
-        shifts = shift_counts[unit.pk]
+        shifts = calendars[unit.pk].shift_count
         if not isinstance(row.shift, int) or isinstance(row.shift, bool) or not 0 <= row.shift <= shifts:
             errors.append(
                 ErrorItem(
@@ -212,9 +223,6 @@ def actuals_upsert(
             value = parse_figure(row.value)
         except FigureError as exc:
             errors.append(ErrorItem((*loc, "value"), exc.msg, exc.type))
-            continue
-        if value < 0:
-            errors.append(ErrorItem((*loc, "value"), f"negative value {_plain(value)}", "negative"))
             continue
         key = (unit.pk, indicator.pk, row.day, row.shift)
         if key in seen:
@@ -237,20 +245,27 @@ def actuals_upsert(
                 )
             )
             continue
+        if row.confirm_implausible is True:
+            confirms.add(len(clean))
         clean.append((unit, indicator, row.day, row.shift, value, loc))
     errors.extend(_mixed_shift_errors(clean))
+    errors.extend(reporting_level_errors(clean))
+    judged, confirmed = plausibility_check(clean, confirms)
+    errors.extend(judged)
     gate_errors, flags = _safety_gate(clean)
     errors.extend(gate_errors)
     if errors:
         raise ValidationFailed(items=errors)
     if denied:
         raise PermissionDenied(items=denied)
+    write = {"actor": actor, "rows": clean, "source": source, "now": now, "calendars": calendars}
+    write["confirmed"] = confirmed
     if not flags:
-        return _write_actuals(actor=actor, rows=clean, source=source, now=now)
+        return _write_actuals(**write)
     from headframe.safety.services import production_flags_record
 
     with transaction.atomic():
-        result = _write_actuals(actor=actor, rows=clean, source=source, now=now)
+        result = _write_actuals(**write)
         result.flagged = production_flags_record(actor=actor, rows=flags)
     return result
 
@@ -307,7 +322,12 @@ def _mixed_shift_errors(rows) -> list[ErrorItem]:
 
 
 @transaction.atomic
-def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResult:
+def _write_actuals(
+    *, actor, rows, source: str, now: dt.datetime, calendars=None, confirmed=None
+) -> UpsertResult:
+    """`calendars`: unit id → ShiftPattern (the late deadline); `confirmed`: index in `rows` → why the
+    value was implausible, for rows stored because the person confirmed them (said so in the audit log)."""
+    calendars, confirmed = calendars or {}, confirmed or {}
     result = UpsertResult()
     if not rows:
         return result
@@ -327,9 +347,13 @@ def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResul
     to_create: list[Actual] = []
     to_update: list[Actual] = []
     audits = []
-    for unit, indicator, day, shift, value, _loc in rows:
+    note_of = {}  # actual key → the audit note of a confirmed implausible value
+    for n, (unit, indicator, day, shift, value, _loc) in enumerate(rows):
         current = existing.get((unit.pk, indicator.pk, day, shift))
-        late = is_late(day, now)
+        late = is_late(day, now, calendars.get(unit.pk))
+        if n in confirmed and (current is None or current.value != value):
+            note_of[(unit.pk, indicator.pk, day, shift)] = confirmed[n]
+            result.confirmed += 1
         if current is None:
             to_create.append(
                 Actual(
@@ -364,7 +388,7 @@ def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResul
                     unit_path=unit.path,
                     object_repr=_actual_repr(unit, indicator, day, shift),
                     before={"value": before},
-                    after={"value": _plain(value)},
+                    after={"value": _plain(value), **_confirmation(note_of, current)},
                 )
             )
     Actual.objects.bulk_create(to_create, batch_size=1000)
@@ -393,7 +417,7 @@ def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResul
                     obj=actual,
                     unit_path=actual.unit.path,
                     object_repr=_actual_repr(actual.unit, actual.indicator, actual.day, actual.shift),
-                    after={"value": _plain(actual.value), "source": source},
+                    after={"value": _plain(actual.value), "source": source, **_confirmation(note_of, actual)},
                 )
             )
     audit_record_many(audits)
@@ -401,6 +425,12 @@ def _write_actuals(*, actor, rows, source: str, now: dt.datetime) -> UpsertResul
     changed = {(u.pk, i.pk, d) for u, i, d, _s, _v, _l in rows}
     refresh_totals(changed)
     return result
+
+
+def _confirmation(notes: dict, actual: Actual) -> dict:
+    """The audit entry's mark of an implausible value stored because the person confirmed it."""
+    note = notes.get((actual.unit_id, actual.indicator_id, actual.day, actual.shift))
+    return {"implausible_confirmed": True, "implausible": note} if note else {}
 
 
 def _actual_repr(unit, indicator, day, shift) -> str:
@@ -734,3 +764,95 @@ def deviation_record(
         after={"category": category, "lost_hours": str(hours), "shortfall": str(shortfall), "note": note},
     )
     return deviation
+
+
+# --- plausible ranges ----------------------------------------------------------------------------------
+
+RANGE_FIELDS = ("impossible_below", "impossible_above", "shift_above", "day_above", "best_multiple")
+
+
+def _group_root() -> Unit | None:
+    return Unit.objects.filter(parent__isnull=True).order_by("pk").first()
+
+
+def plausible_range_set(
+    *, actor, indicator_code: str, unit_code: str | None = None, **bounds
+) -> PlausibleRange:
+    """Create or replace the plausible range of an indicator at a unit (its subtree; the nearest range wins)
+    or, without a unit, everywhere. Needs the planner's right on the unit — on the whole group for an
+    everywhere-range. `bounds` are the RANGE_FIELDS (None: no bound); a field left out is cleared. Audited."""
+    from headframe.core.services import audited_create, audited_update
+
+    unknown = set(bounds) - set(RANGE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown bounds {sorted(unknown)}")
+    if unit_code:
+        unit = _unit_for(
+            actor,
+            unit_code,
+            Perm.PLAN,
+            refusal=_("only a planner of {unit.code} may set its plausible ranges"),
+        )
+        path = unit.path
+    else:
+        unit, root = None, _group_root()
+        path = root.path if root else "/"
+        if not scope_for(actor).allows(Perm.PLAN, path):
+            raise PermissionDenied(
+                _("only a planner of the whole group may set a range that holds everywhere"),
+                loc=("body", "unit"),
+            )
+    errors: list[ErrorItem] = []
+    indicator = Indicator.objects.filter(code=indicator_code).first()
+    if indicator is None:
+        errors.append(
+            ErrorItem(("body", "indicator"), f"unknown indicator {indicator_code!r}", "unknown_indicator")
+        )
+    elif indicator.is_derived:
+        errors.append(
+            ErrorItem(
+                ("body", "indicator"), f"{indicator.code} is computed, not entered", "derived_indicator"
+            )
+        )
+    values: dict[str, Decimal | None] = {}
+    for name in RANGE_FIELDS:
+        raw = bounds.get(name)
+        if raw is None:
+            values[name] = None
+            continue
+        try:
+            values[name] = parse_figure(raw)
+        except FigureError as exc:
+            errors.append(ErrorItem(("body", name), exc.msg, exc.type))
+    low, high = values.get("impossible_below"), values.get("impossible_above")
+    if low is not None and high is not None and low >= high:
+        errors.append(
+            ErrorItem(
+                ("body", "impossible_above"),
+                _("the upper impossible bound must be above the lower one (%(low)s)") % {"low": _plain(low)},
+                "range_order",
+            )
+        )
+    for name in ("shift_above", "day_above", "best_multiple"):
+        value = values.get(name)
+        if value is not None and value <= 0:
+            errors.append(ErrorItem(("body", name), _("must be above 0"), "range"))
+    multiple = values.get("best_multiple")
+    if multiple is not None:
+        values["best_multiple"] = multiple.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if values["best_multiple"] != multiple or multiple >= 10_000:
+            errors.append(
+                ErrorItem(
+                    ("body", "best_multiple"), _("a multiple below 10 000 with at most 2 decimals"), "range"
+                )
+            )
+    if errors:
+        raise ValidationFailed(items=errors)
+    current = PlausibleRange.objects.filter(indicator=indicator, unit=unit).first()
+    with transaction.atomic():
+        if current is None:
+            return audited_create(
+                actor=actor, obj=PlausibleRange(indicator=indicator, unit=unit, **values), unit_path=path
+            )
+        audited_update(actor=actor, obj=current, changes=values, unit_path=path)
+    return current

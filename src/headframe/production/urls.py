@@ -12,4 +12,5 @@ urlpatterns = [
     path("entry/deviation/", views.deviation_add, name="deviation"),
     path("import/", views.import_page, name="import"),
     path("template/", views.template_download, name="template"),
+    path("holidays/", views.holidays_page, name="holidays"),
 ]

@@ -20,9 +20,10 @@ from headframe.core.formatting import format_exact
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import ancestors, scope_for, unit_get, units_visible
-from headframe.production import selectors, services
+from headframe.production import reporting, selectors, services
 from headframe.production.calendar import month_days
-from headframe.production.forms import field_name, parse_day_entry
+from headframe.production.figures import ACTUALS, BASES, PLANS
+from headframe.production.forms import confirm_name, field_name, parse_day_entry
 from headframe.production.models import LostTimeCategory
 from headframe.web.context_processors import picked_unit
 from headframe.web.params import parse_day
@@ -72,7 +73,7 @@ def unit_page(request, code: str):
         split = selectors.children_summaries(unit, on, key_indicators, children)
         child_rows = [(child, split[child.code]) for child in children]
     export = request.GET.get("format")
-    if export in ("xlsx", "csv"):
+    if export in ("xlsx", *CSV_FORMS):
         if request.GET.get("table") == "children":
             return _export_children(unit, on, key_indicators, child_rows, export)
         return _export(unit, on, rows, export)
@@ -86,14 +87,21 @@ def unit_page(request, code: str):
         "key_indicators": key_indicators,
         "child_rows": child_rows,
         "reasons": selectors.top_reasons(unit, on),
-        "warnings": selectors.early_warnings(unit, on, children, key_indicators, per_child=split)
-        if children
-        else [],
-        "missing": selectors.missing_reports(unit, on)
+        # Every level is evaluated, the unit itself included: a group behind its plan is a warning even
+        # when no company is.
+        "warnings": selectors.early_warnings(
+            unit, on, [unit, *children], key_indicators, per_child={unit.code: rows, **split}
+        ),
+        "missing": reporting.missing_reports(unit, on)
         if unit.kind in (UnitKind.GROUP, UnitKind.COMPANY)
         else [],
         "ancestors": [a for a in ancestors(unit) if scope.allows(Perm.VIEW, a.path)],
         "chart": _chart_data(unit, on, key_indicators),
+        "bases": BASES,
+        "plans": PLANS,
+        "actuals": ACTUALS,
+        "any_adjusted": any(s.plan_adjusted for s in rows),
+        "csv_forms": CSV_FORMS,
         "can_report": scope.allows(Perm.REPORT, unit.path),
         "can_plan": scope.allows(Perm.PLAN, unit.path),
         "locked": selectors.month_locked(unit, on),
@@ -112,7 +120,7 @@ def _chart_data(unit, on, key_indicators) -> dict:
         return {}
     days = month_days(on.year, on.month)
     actual = selectors.daily_series(unit, indicator, days[0], on)
-    plan = selectors.daily_plan_series(unit, indicator, on.year)
+    plan = selectors.daily_plan_series(unit, indicator, on.year, on=on)
     last = selectors.daily_series(unit, indicator, dt.date(on.year - 1, 1, 1), dt.date(on.year - 1, 12, 31))
     year_days = [
         dt.date(on.year, 1, 1) + dt.timedelta(days=n) for n in range((on - dt.date(on.year, 1, 1)).days + 1)
@@ -150,23 +158,37 @@ def _chart_data(unit, on, key_indicators) -> dict:
     }
 
 
+# CSV forms: "csv" is the plain form ("," between fields, "." decimals: for programs and English Excel);
+# "csv-vi" is the form Excel opens directly under Vietnamese regional settings (";" between fields, ","
+# decimals, dates dd/mm/yyyy). Both start with a UTF-8 BOM so Excel reads Vietnamese text.
+CSV_FORMS = ("csv", "csv-vi")
+
+
 def _download(unit, on, headers, table, formats, fmt: str, suffix: str = "") -> HttpResponse:
     from headframe.production import excel
 
     name = f"headframe-{unit.code}-{on:%Y%m%d}{suffix}"
     if fmt == "csv":
         return attachment(excel.table_csv(headers, table), "text/csv; charset=utf-8", f"{name}.csv")
+    if fmt == "csv-vi":
+        return attachment(
+            excel.table_csv_vi(headers, table), "text/csv; charset=utf-8", f"{name}-excel-vn.csv"
+        )
     content = excel.table_xlsx(f"{unit.code} {on:%d/%m/%Y}", headers, table, formats)
     return attachment(content, XLSX_TYPE, f"{name}.xlsx")
 
 
 def _export_children(unit, on, key_indicators, child_rows, fmt: str) -> HttpResponse:
-    """The drill-down table: units below × key indicators, month to date against the pro-rata plan."""
+    """The drill-down table: units below × key indicators, month to date against the plan to date."""
     headers = ["Mã đơn vị", "Tên đơn vị"]
     formats: list = [None, None]
     for indicator in key_indicators:
         label = f"{indicator.name_vi} ({indicator.unit_of_measure})"
-        headers += [f"{label} — TH lũy kế tháng", f"{label} — KH lũy kế tháng", f"{label} — % KH"]
+        headers += [
+            f"{label} — TH lũy kế tháng",
+            f"{label} — {PLANS['month_to_date'].vi}",
+            f"{label} — {BASES['month_to_date'].vi}",
+        ]
         formats += ["#,##0.0", "#,##0.0", "0.0"]
     table = [
         [child.code, child.name_vi]
@@ -176,55 +198,40 @@ def _export_children(unit, on, key_indicators, child_rows, fmt: str) -> HttpResp
     return _download(unit, on, headers, table, formats, fmt, suffix="-don-vi")
 
 
-def _export(unit, on, rows, fmt: str) -> HttpResponse:
+# The summary export: (header, value of an IndicatorSummary, number format). Every percentage of plan is
+# headed by its basis from production/figures.py, next to the plan it is taken on.
+SUMMARY_COLUMNS = [
+    ("Mã chỉ tiêu", lambda s: s.indicator.code, None),
+    ("Chỉ tiêu", lambda s: s.indicator.name_vi, None),
+    ("ĐVT", lambda s: s.indicator.unit_of_measure, None),
+    (ACTUALS["day"].vi, lambda s: s.day.actual, "#,##0.0"),
+    (PLANS["day"].vi, lambda s: s.day.plan, "#,##0.0"),
+    (BASES["day"].vi, lambda s: s.day.pct, "0.0"),
+    (ACTUALS["month_to_date"].vi, lambda s: s.mtd.actual, "#,##0.0"),
+    (PLANS["month_to_date"].vi, lambda s: s.mtd.plan, "#,##0.0"),
+    (BASES["month_to_date"].vi, lambda s: s.mtd.pct, "0.0"),
+    (PLANS["month"].vi, lambda s: s.month_plan, "#,##0.0"),
+    (BASES["month"].vi, lambda s: s.month_pct, "0.0"),
+    (ACTUALS["year_to_date"].vi, lambda s: s.ytd.actual, "#,##0.0"),
+    (PLANS["year_to_date"].vi, lambda s: s.ytd.plan, "#,##0.0"),
+    (BASES["year_to_date"].vi, lambda s: s.ytd.pct, "0.0"),
+    (PLANS["year"].vi, lambda s: s.year_plan, "#,##0.0"),
+    (BASES["year"].vi, lambda s: s.year_pct, "0.0"),
+    (PLANS["year_original"].vi, lambda s: s.year_plan_original, "#,##0.0"),
+    (BASES["year_original"].vi, lambda s: s.year_pct_original, "0.0"),
+    ("KH năm đã điều chỉnh", lambda s: "có" if s.plan_adjusted else "không", None),
+    ("Cùng kỳ năm trước", lambda s: s.last_year_ytd, "#,##0.0"),
+    ("% so cùng kỳ", lambda s: s.ytd_change_pct, "0.0"),
+    ("Dự báo cuối tháng", lambda s: s.forecast_month_end, "#,##0.0"),
+    ("Dự báo cuối năm", lambda s: s.forecast_year_end, "#,##0.0"),
+    ("Cần đạt mỗi ngày (năm)", lambda s: s.required_daily_year, "#,##0.0"),
+]
 
-    headers = [
-        "Mã chỉ tiêu",
-        "Chỉ tiêu",
-        "ĐVT",
-        "Thực hiện ngày",
-        "Kế hoạch ngày",
-        "Lũy kế tháng",
-        "KH lũy kế tháng",
-        "% KH tháng",
-        "Lũy kế năm",
-        "KH lũy kế năm",
-        "% KH năm",
-        "Cùng kỳ năm trước",
-        "% so cùng kỳ",
-        "Dự báo cuối tháng",
-        "Dự báo cuối năm",
-        "Cần đạt mỗi ngày (năm)",
-    ]
-    table = [
-        [
-            s.indicator.code,
-            s.indicator.name_vi,
-            s.indicator.unit_of_measure,
-            s.day.actual,
-            s.day.plan,
-            s.mtd.actual,
-            s.mtd.plan,
-            s.mtd.pct,
-            s.ytd.actual,
-            s.ytd.plan,
-            s.ytd.pct,
-            s.last_year_ytd,
-            s.ytd_change_pct,
-            s.forecast_month_end,
-            s.forecast_year_end,
-            s.required_daily_year,
-        ]
-        for s in rows
-    ]
-    formats = (
-        [None, None, None]
-        + ["#,##0.0"] * 4
-        + ["0.0"]
-        + ["#,##0.0"] * 2
-        + ["0.0", "#,##0.0", "0.0"]
-        + ["#,##0.0"] * 3
-    )
+
+def _export(unit, on, rows, fmt: str) -> HttpResponse:
+    headers = [header for header, _value, _format in SUMMARY_COLUMNS]
+    table = [[value(s) for _header, value, _format in SUMMARY_COLUMNS] for s in rows]
+    formats = [number_format for _header, _value, number_format in SUMMARY_COLUMNS]
     return _download(unit, on, headers, table, formats, fmt)
 
 
@@ -242,8 +249,10 @@ def entry(request):
     unit = _unit(request, code, Perm.REPORT)
     on = _day(request)
     indicators = selectors.reportable_indicators(unit)
-    shifts = range(1, selectors.shift_counts_of([unit])[unit.pk] + 1)
+    calendar = reporting.calendar_for(unit)
+    shifts = range(1, calendar.shift_count + 1)
     errors: dict[str, str] = {}
+    warnings: dict[str, str] = {}  # implausible values: stored once their checkbox confirms them
     if request.method == "POST":
         parsed = parse_day_entry(
             request.POST, unit_code=unit.code, day=on, indicators=indicators, shifts=shifts
@@ -255,7 +264,8 @@ def entry(request):
                     result = services.actuals_upsert(actor=request.user, rows=parsed.rows, source="web")
             except HeadframeError as exc:
                 for item in exc.items:
-                    errors[item.loc[1] if len(item.loc) > 1 else "form"] = item.msg
+                    where = item.loc[1] if len(item.loc) > 1 else "form"
+                    (warnings if item.type == "implausible" else errors)[where] = item.msg
             else:
                 messages.success(
                     request,
@@ -279,6 +289,8 @@ def entry(request):
                     "value": shown,
                     "late": late,
                     "error": errors.get(name),
+                    "warning": warnings.get(name),
+                    "confirm_name": confirm_name(name),
                     "indicator": indicator,
                 }
             )
@@ -290,11 +302,13 @@ def entry(request):
         "indicators": indicators,
         "grid": grid,
         "form_error": errors.get("form"),
+        "warnings": warnings,
+        "deadline": calendar.late_deadline(on),
         "locked": selectors.month_locked(unit, on),
         "categories": LostTimeCategory.choices,
         "active_nav": "production",
     }
-    return render(request, "production/entry.html", context, status=422 if errors else 200)
+    return render(request, "production/entry.html", context, status=422 if errors or warnings else 200)
 
 
 @login_required
@@ -335,10 +349,14 @@ def import_page(request):
             try:
                 with channel("web"):
                     context["result"] = excel.import_actuals_workbook(
-                        actor=request.user, file=upload, source="xlsx"
+                        actor=request.user,
+                        file=upload,
+                        source="xlsx",
+                        confirm_implausible=request.POST.get("confirm_implausible") == "on",
                     )
             except HeadframeError as exc:
                 context["errors"] = excel.error_lines(exc)  # "Số liệu!5 D: reason", as the CLI prints them
+                context["implausible"] = any(item.type == "implausible" for item in exc.items)
     reportable = units_visible(request.user, Perm.REPORT).exclude(kind=UnitKind.GROUP).order_by("path")
     context["units"] = reportable.filter(kind__in=[UnitKind.COMPANY, UnitKind.SITE, UnitKind.AREA])[:300]
     context["month"] = selectors.default_day().replace(day=1)
@@ -377,3 +395,67 @@ def lock_month(request, code: str):
             request, _("Month %(month)s closed for %(unit)s.") % {"month": f"{on:%m/%Y}", "unit": code}
         )
     return redirect(f"{reverse('production:unit', args=[code])}?date={on:%d/%m/%Y}")
+
+
+@login_required
+def holidays_page(request):
+    """The year's holidays as they hold at a unit (the group's and the unit's own), with add/remove for
+    the planners of the group or of the unit."""
+    from headframe.production import holidays
+
+    code = request.GET.get("unit") or request.POST.get("unit")
+    unit = _unit(request, code) if code else _root_for(request)
+    year = _year(request)
+    if request.method == "POST":
+        try:
+            with channel("web"):
+                if request.POST.get("action") == "remove":
+                    holiday = holidays.holiday_get(request.user, _int(request.POST.get("holiday")))
+                    holidays.holiday_remove(actor=request.user, holiday=holiday)
+                    messages.success(
+                        request, _("Holiday %(day)s removed.") % {"day": f"{holiday.day:%d/%m/%Y}"}
+                    )
+                else:
+                    day = parse_day(request.POST.get("day"), _("day"))
+                    if day is None:
+                        raise BadRequest(_("Type the day as dd/mm/yyyy."))
+                    holiday = holidays.holiday_add(
+                        actor=request.user,
+                        day=day,
+                        name=request.POST.get("name", ""),
+                        unit_code=unit.code if request.POST.get("scope") == "unit" else None,
+                    )
+                    messages.success(request, _("Holiday %(day)s added.") % {"day": f"{day:%d/%m/%Y}"})
+                    year = day.year
+        except HeadframeError as exc:
+            messages.error(request, "; ".join(item.msg for item in exc.items))
+        except BadRequest as exc:
+            messages.error(request, str(exc))
+        return redirect(f"{reverse('production:holidays')}?unit={unit.code}&year={year}")
+    is_group = unit.kind == UnitKind.GROUP
+    context = {
+        "unit": unit,
+        "year": year,
+        "rows": holidays.holiday_rows(request.user, year, None if is_group else unit),
+        "can_add_group": holidays.can_plan_holidays(request.user, None),
+        "can_add_unit": not is_group and holidays.can_plan_holidays(request.user, unit),
+        "active_nav": "production",
+    }
+    return render(request, "production/holidays.html", context)
+
+
+def _year(request) -> int:
+    raw = request.GET.get("year") or request.POST.get("year")
+    if not raw:
+        return selectors.default_day().year
+    year = _int(raw)
+    if not 2000 <= year <= 2100:
+        raise BadRequest("year: expected a year between 2000 and 2100")
+    return year
+
+
+def _int(raw) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise BadRequest(f"expected a whole number, got {raw!r}") from None

@@ -337,14 +337,31 @@ def escalation_level(finding: Finding, days_overdue: int) -> int:
     return 1
 
 
-def overdue_findings(unit: Unit, on: dt.date | dt.datetime | None = None) -> list[OverdueFinding]:
-    """Open findings under unit whose deadline has passed on the given day, most escalated first."""
+def _end_of(on: dt.date | dt.datetime | None) -> tuple[dt.date, dt.datetime]:
+    """(the local day, the instant it ends) of an as-of date: a date counts to its end (local midnight after
+    it), a datetime is that instant; None is now."""
+    if on is None:
+        now = timezone.now()
+        return timezone.localtime(now).date(), now
     if isinstance(on, dt.datetime):
-        on = timezone.localtime(on).date()
-    on = on or timezone.localdate()
+        return timezone.localtime(on).date(), on
+    return on, _bound(on, end=True)
+
+
+def _open_at(qs: QuerySet, instant: dt.datetime) -> QuerySet:
+    """The findings of qs that were open at an instant: raised by then and not closed by then (whatever
+    their status now)."""
+    return qs.filter(created_at__lt=instant).filter(Q(closed_at__isnull=True) | Q(closed_at__gte=instant))
+
+
+def overdue_findings(unit: Unit, on: dt.date | dt.datetime | None = None) -> list[OverdueFinding]:
+    """Findings under unit that were open at the end of the given day (default today) with their deadline
+    before that day, most escalated first. As of that day: a finding raised later does not count, one closed
+    later still does."""
+    on, instant = _end_of(on)
     rows = []
-    for finding in Finding.objects.filter(
-        position__path__startswith=unit.path, status=FindingStatus.OPEN, deadline__lt=on
+    for finding in _open_at(
+        Finding.objects.filter(position__path__startswith=unit.path, deadline__lt=on), instant
     ).select_related("position"):
         days = (on - finding.deadline).days
         rows.append(OverdueFinding(finding, days, escalation_level(finding, days)))
@@ -352,13 +369,31 @@ def overdue_findings(unit: Unit, on: dt.date | dt.datetime | None = None) -> lis
     return rows
 
 
-def open_critical_findings(unit: Unit) -> QuerySet[Finding]:
+def open_critical_findings(unit: Unit, on: dt.date | dt.datetime | None = None) -> QuerySet[Finding]:
+    """Critical findings under unit open at the end of the given day (raised by then, not closed by then);
+    without a day, those open now."""
+    qs = Finding.objects.filter(position__path__startswith=unit.path, severity=Severity.CRITICAL)
+    qs = _open_at(qs, _end_of(on)[1]) if on is not None else qs.filter(status=FindingStatus.OPEN)
+    return qs.select_related("position").order_by("deadline", "id")
+
+
+def critical_findings_closed_within(
+    unit: Unit, start: dt.date | dt.datetime, end: dt.date | dt.datetime
+) -> QuerySet[Finding]:
+    """Critical findings under unit both raised and closed within [start, end] (dates inclusive): they are
+    not open at the end, yet the period had them."""
+    first, last = _bound(start, end=False), _bound(end, end=True)
     return (
         Finding.objects.filter(
-            position__path__startswith=unit.path, status=FindingStatus.OPEN, severity=Severity.CRITICAL
+            position__path__startswith=unit.path,
+            severity=Severity.CRITICAL,
+            created_at__gte=first,
+            created_at__lt=last,
+            closed_at__gte=first,
+            closed_at__lt=last,
         )
         .select_related("position")
-        .order_by("deadline", "id")
+        .order_by("closed_at", "id")
     )
 
 
