@@ -63,10 +63,12 @@ def indicator_catalogue(db):
 
     from django.apps import apps
 
-    from headframe.production.models import Indicator
+    from headframe.production.models import Indicator, PlausibleRange
 
     if not Indicator.objects.exists():
         importlib.import_module("headframe.production.migrations.0002_seed_indicators").seed(apps, None)
+    if not PlausibleRange.objects.exists():  # and the plausible ranges of production/0007
+        importlib.import_module("headframe.production.migrations.0007_seed_plausible_ranges").seed(apps, None)
 
 
 @pytest.fixture

@@ -171,9 +171,18 @@ def _error(request, status: int, items: list[dict], headers: dict | None = None)
     return response
 
 
+def _error_language(request) -> str:
+    """Error messages in the language the request names (Accept-Language or the language cookie), else English:
+    clients written against the English messages keep working (headframe.core.messages)."""
+    from django.conf import settings
+
+    named = "HTTP_ACCEPT_LANGUAGE" in request.META or settings.LANGUAGE_COOKIE_NAME in request.COOKIES
+    return getattr(request, "LANGUAGE_CODE", None) or "en" if named else "en"
+
+
 @api.exception_handler(HeadframeError)
 def _headframe_error(request, exc: HeadframeError):
-    return _error(request, exc.status, exc.as_detail())
+    return _error(request, exc.status, exc.as_detail(_error_language(request)))
 
 
 @api.exception_handler(Exception)
@@ -273,6 +282,7 @@ def _object_not_found(request, exc):
 
 api.add_router("/", "headframe.org.api.router")
 api.add_router("/audit", "headframe.core.api.router")
+api.add_router("/search", "headframe.web.search_api.router")
 api.add_router("/notify", "headframe.notify.api.router")
 api.add_router("/production", "headframe.production.api.router")
 api.add_router("/telemetry", "headframe.telemetry.api.router")

@@ -54,6 +54,11 @@ def _secret_key() -> str:
             VAR_DIR.mkdir(parents=True, exist_ok=True)
             key_file.write_text(secrets.token_urlsafe(50))
         return key_file.read_text().strip()
+    # A command run from a demo checkout (`headframe token create admin` after `make demo`) finds the demo's key
+    # the way `headframe demo` does: in VAR_DIR, next to the demo's SQLite database. Never created here.
+    demo_key_file = VAR_DIR / "demo-secret-key"
+    if demo_key_file.is_file() and (demo_key := demo_key_file.read_text().strip()):
+        return demo_key
     raise ImproperlyConfigured(
         "HEADFRAME_SECRET_KEY is required (set it to a long random string; `headframe demo` runs without it)"
     )

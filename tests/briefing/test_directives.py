@@ -311,7 +311,7 @@ def test_directive_pages(points, users, client):
     register = client.get("/briefing/directives/", {"owner": "A"})
     assert register.status_code == 200 and d.number in register.content.decode()
     progress = client.post(f"/briefing/directives/{d.pk}/", {"status": "done", "evidence": ""})
-    assert progress.status_code == 200  # re-shown with the error
+    assert progress.status_code == 422  # re-shown with the error, next to its field
     d.refresh_from_db()
     assert d.status == "open"
     client.post(f"/briefing/directives/{d.pk}/", {"status": "done", "evidence": "Biên bản đo khí"})

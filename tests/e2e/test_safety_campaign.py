@@ -128,6 +128,12 @@ def test_inspect_fail_close_and_release_on_a_tablet(page, live_server, restart):
     expect(page.get_by_test_id("state-A-M1-K1-F1")).to_have_text("sẵn sàng")
     expect(page.get_by_test_id("state-A-M1-K1-F2")).to_have_text("chưa sẵn sàng")
     shot(page, "64-safety-readiness-ready")
+    # Releasing asks first (issue 13, item 7): going back leaves the face ready, not released.
     page.get_by_test_id("release-A-M1-K1-F1").click()
+    expect(page.get_by_test_id("confirm-dialog")).to_be_visible()
+    page.get_by_test_id("confirm-cancel").click()
+    expect(page.get_by_test_id("state-A-M1-K1-F1")).to_have_text("sẵn sàng")
+    page.get_by_test_id("release-A-M1-K1-F1").click()
+    page.get_by_test_id("confirm-ok").click()
     expect(page.get_by_test_id("state-A-M1-K1-F1")).to_have_text("đã cho phép sản xuất")
     shot(page, "65-safety-readiness-released")

@@ -57,7 +57,7 @@ def test_log_in_switch_language_and_open_the_unit_tree(page, live_server, compan
     page.get_by_test_id("lang-en").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Unit tree")
-    expect(page.get_by_test_id("nav-audit")).to_have_text("Audit log")
+    expect(page.get_by_test_id("nav-production")).to_have_text("Production")
     shot(page, "03-unit-tree-en")
 
     # Open a unit from the tree.

@@ -142,6 +142,7 @@ FIELDS: dict[str, Any] = {
     "agenda_item": Ref("agenda_item"),
     "chair": Ref("username"),
     "user": Ref("username"),
+    "responsible_user": Ref("username"),
     "findings": [Ref("finding")],
     "conditions": [Ref("condition")],
     "item": Ref("item", scoped=False),

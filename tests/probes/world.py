@@ -107,13 +107,15 @@ def _ensure_catalogues() -> None:
 
     from django.apps import apps
 
-    from headframe.production.models import Indicator
+    from headframe.production.models import Indicator, PlausibleRange
     from headframe.safety.models import ChecklistTemplate
     from headframe.telemetry.limits import load_limit_profiles
     from headframe.telemetry.models import Limit, LimitProfile
 
     if not Indicator.objects.exists():
         importlib.import_module("headframe.production.migrations.0002_seed_indicators").seed(apps, None)
+    if not PlausibleRange.objects.exists():
+        importlib.import_module("headframe.production.migrations.0007_seed_plausible_ranges").seed(apps, None)
     if not Limit.objects.exists():
         load_limit_profiles(LimitProfile, Limit)
     if not ChecklistTemplate.objects.exists():  # the restart checklists a campaign inspects with

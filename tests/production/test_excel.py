@@ -302,7 +302,9 @@ def test_indicator_the_site_does_not_report_is_refused_on_its_cell(tree, tmp_pat
     )
     assert refused(path) == [
         ErrorItem(
-            (SHEET, 2, "E"), "overburden_m3 is not reported by underground sites (A-M1)", "not_reported_here"
+            (SHEET, 2, "E"),
+            "Overburden removed is not reported by underground sites (A-M1)",
+            "not_reported_here",
         )
     ]
 
@@ -439,7 +441,7 @@ def test_cli_prints_every_error_on_its_own_line_and_stores_nothing(tree, tmp_pat
 def test_cli_as_user_imports_with_that_users_scope(users, tmp_path, capsys):
     path = write_xlsx(tmp_path / "f.xlsx", [["B-M1", OCT_5, 0, 100, None]])
     assert main(["import-actuals", str(path), "--as", "reporter_a"]) == 1
-    assert capsys.readouterr().err.splitlines()[0] == f"{SHEET}!2 A: unknown unit 'B-M1'"
+    assert capsys.readouterr().err.splitlines()[0] == f"{SHEET}!2 A: không có đơn vị 'B-M1'"  # in Vietnamese
     assert main(["import-actuals", str(path)]) == 0  # the system may
     assert Actual.objects.get().entered_by is None
 

@@ -667,11 +667,56 @@ def pack_restrict(pack: dict, code: str) -> dict | None:
     return out
 
 
+PACK_CACHE_SECONDS = 15 * 60  # an upper bound only: a new figure, alarm or directive changes the key at once
+
+
+def pack_version() -> str:
+    """What the live pack of a meeting depends on, as one short string read from primary keys only: the last
+    audit entry (every service write — figures, plans, directives, findings, meetings — audits in its own
+    transaction), the last figure, alarm and alarm-journal row (ingest and the alarm engine do not audit), each
+    with its time so a rolled-back id used again never matches, and the local day."""
+    from headframe.core.models import AuditEntry
+    from headframe.production.models import Actual
+    from headframe.telemetry.models import Alarm, AlarmJournal
+
+    parts = [timezone.localdate().isoformat()]
+    for model, stamp in (
+        (AuditEntry, "at"),
+        (Actual, "entered_at"),
+        (Alarm, "raised_at"),
+        (AlarmJournal, "at"),
+    ):
+        last = model.objects.order_by("-pk").values_list("pk", stamp).first()
+        parts.append(f"{last[0]}@{last[1].timestamp():.6f}" if last else "-")
+    return "|".join(parts)
+
+
+def _live_pack(meeting) -> dict:
+    """An open or planned meeting's pack from the cache while nothing it shows has changed, else built now."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    # Off in the test suite unless a test asks for it (settings.PACK_CACHE = True): tests roll back and reuse
+    # ids under a frozen clock, which a key read from the database cannot tell apart.
+    if not getattr(settings, "PACK_CACHE", not getattr(settings, "RUNNING_TESTS", False)):
+        return pack_for(meeting.unit, meeting.period_start, meeting.period_end)
+    period = f"{meeting.period_start}:{meeting.period_end}"
+    key = f"briefing:pack:{meeting.pk}:{meeting.unit_id}:{period}:{pack_version()}"
+    pack = cache.get(key)
+    if pack is None:
+        pack = pack_for(meeting.unit, meeting.period_start, meeting.period_end)
+        cache.set(key, pack, PACK_CACHE_SECONDS)
+    return pack
+
+
 def pack_build(meeting) -> dict:
     """A closed meeting's frozen pack; an open meeting's pack built now, with the chair's edited summary."""
     if meeting.status == "closed" and meeting.pack:
         return {**meeting.pack, "frozen": True}
-    pack = pack_for(meeting.unit, meeting.period_start, meeting.period_end)
+    if meeting.status == "closed":  # being closed: the pack to freeze, from the figures of this moment
+        pack = pack_for(meeting.unit, meeting.period_start, meeting.period_end)
+    else:
+        pack = _live_pack(meeting)
     pack["meeting"] = meeting_json(meeting)
     pack["narrative_edited"] = {"vi": meeting.narrative_vi or "", "en": meeting.narrative_en or ""}
     return pack

@@ -128,7 +128,7 @@ def adhoc_pack(request):
     except NotFound:
         raise Http404(code) from None
     except HeadframeError as exc:
-        return HttpResponse(str(exc), status=exc.status, content_type="text/plain; charset=utf-8")
+        return HttpResponse(exc.text, status=exc.status, content_type="text/plain; charset=utf-8")
     pack = pack_for(unit, start, end)
     query = f"unit={unit.code}&from={start:%Y-%m-%d}&to={end:%Y-%m-%d}"
     context = {

@@ -137,7 +137,10 @@ def _chair(actor, chair, unit: Unit, *, loc: tuple = ("body", "chair")):
     name = getattr(user, "username", None) or str(chair)
     if user is None or not user.is_active or not scope_for(user).allows(Perm.VIEW, unit.path):
         raise ValidationFailed(
-            f"unknown user {name!r} (the chair must be a user of {unit.code})", loc=loc, type="unknown_user"
+            loc=loc,
+            type="unknown_user",
+            params={"user": repr(name), "unit": unit.code},
+            key="unknown_user.chair",
         )
     return user
 
@@ -155,12 +158,18 @@ def _person(person, *, under: Unit, loc: tuple) -> Person | None:
             # One answer for an unknown number and for someone who works elsewhere (perhaps at another
             # company): no name, no hint that the number exists.
             raise ValidationFailed(
-                f"no person {person!r} works in {under.code}", loc=loc, type="unknown_person"
+                loc=loc,
+                type="unknown_person",
+                params={"person": repr(person), "unit": under.code},
+                key="unknown_person.in",
             )
         person = found
     if not person.unit.path.startswith(under.path):
         raise ValidationFailed(
-            f"{person.full_name} does not work in {under.code}", loc=loc, type="person_outside_unit"
+            loc=loc,
+            type="person_outside_unit",
+            params={"person": person.full_name, "unit": under.code},
+            key="person_outside_unit.named",
         )
     return person
 
@@ -172,7 +181,9 @@ def _indicator(code: str | None, *, loc: tuple):
         return None
     indicator = Indicator.objects.filter(code=code, is_active=True).first()
     if indicator is None:
-        raise ValidationFailed(f"unknown indicator {code!r}", loc=loc, type="unknown_indicator")
+        raise ValidationFailed(
+            loc=loc, type="unknown_indicator", params={"indicator": repr(code)}, key="unknown_indicator.named"
+        )
     return indicator
 
 
@@ -251,7 +262,7 @@ def _check_agenda(agenda: list[AgendaItemIn]) -> None:
     items = []
     for n, a in enumerate(agenda):
         if not (a.title or "").strip():
-            items.append(ErrorItem(("body", "agenda", n, "title"), "an agenda item needs a title", "missing"))
+            items.append(ErrorItem(("body", "agenda", n, "title"), "", "missing", {}, "missing.agenda_title"))
         try:
             _clean_texts({"title": a.title, "presenter": a.presenter}, loc=("body", "agenda", n))
         except ValidationFailed as exc:
@@ -340,7 +351,7 @@ def meeting_create(
     _clean_texts({"title": title})
     if period_end < period_start:
         raise ValidationFailed(
-            "the period must end on or after its first day", loc=("body", "period_end"), type="period_order"
+            loc=("body", "period_end"), type="period_order", params={}, key="period_order.end"
         )
     chair = _chair(actor, chair, unit)
     points = _check_bridge_points(actor, unit, list(bridge_points))
@@ -391,7 +402,7 @@ def meeting_update(
     period_start = changes.get("period_start", meeting.period_start)
     if changes.get("period_end", meeting.period_end) < period_start:
         raise ValidationFailed(
-            "the period must end on or after its first day", loc=("body", "period_end"), type="period_order"
+            loc=("body", "period_end"), type="period_order", params={}, key="period_order.end"
         )
     if bridge_points is not None:
         points = _check_bridge_points(actor, meeting.unit, list(bridge_points))
@@ -527,7 +538,7 @@ def meeting_set_focus(
             )
         changes["current_section"] = section
     if not changes:
-        raise ValidationFailed("give an agenda item or a section", loc=("body",), type="missing")
+        raise ValidationFailed(loc=("body",), type="missing", params={}, key="missing.agenda_or_section")
     audited_update(actor=actor, obj=meeting, changes=changes, unit_path=meeting.unit.path)
     return meeting
 
@@ -618,7 +629,15 @@ def directive_create(
     owner = Unit.objects.filter(code=owner_unit_code).first() if owner_unit_code else None
     if owner is None or not _allowed(actor, (Perm.VIEW,), owner.path):  # outside one's view: not revealed
         owner = None
-        items.append(ErrorItem(("body", "owner_unit"), f"unknown unit {owner_unit_code!r}", "unknown_unit"))
+        items.append(
+            ErrorItem(
+                ("body", "owner_unit"),
+                "",
+                "unknown_unit",
+                {"unit": repr(owner_unit_code)},
+                "unknown_unit.named",
+            )
+        )
     try:
         check_day(deadline, loc=("body", "deadline"))
     except ValidationFailed as exc:
@@ -628,8 +647,10 @@ def directive_create(
             items.append(
                 ErrorItem(
                     ("body", "deadline"),
-                    f"the deadline {deadline:%d/%m/%Y} is in the past (today is {today:%d/%m/%Y})",
+                    "",
                     "deadline_in_past",
+                    {"deadline": deadline, "today": today},
+                    "deadline_in_past.day",
                 )
             )
     try:
@@ -637,12 +658,10 @@ def directive_create(
     except ValidationFailed as exc:
         items.extend(exc.items)
     if not (text or "").strip():
-        items.append(ErrorItem(("body", "text"), "write what is to be done", "missing"))
+        items.append(ErrorItem(("body", "text"), "", "missing", {}, "missing.directive_text"))
     if priority not in Priority.values:
         items.append(
-            ErrorItem(
-                ("body", "priority"), f"unknown priority {priority!r}; expected high, normal or low", "enum"
-            )
+            ErrorItem(("body", "priority"), "", "enum", {"priority": repr(priority)}, "enum.priority")
         )
     if items:
         raise ValidationFailed(items=items)
@@ -658,9 +677,10 @@ def directive_create(
         _refuse_if_closed(meeting, "directives")
         if not owner.path.startswith(meeting.unit.path):
             raise ValidationFailed(
-                f"{owner.code} is outside {meeting.unit.code}, which holds this meeting",
                 loc=("body", "owner_unit"),
                 type="owner_outside_meeting_unit",
+                params={"owner": owner.code, "unit": meeting.unit.code},
+                key="owner_outside_meeting_unit.named",
             )
     else:
         _require(
@@ -674,9 +694,7 @@ def directive_create(
     indicator = _indicator(indicator_code, loc=("body", "indicator"))
     task = _linked_key_task(actor, key_task, owner)
     if indicator is not None and task is not None:
-        raise ValidationFailed(
-            "link either an indicator or a key task, not both", loc=("body", "key_task"), type="one_link"
-        )
+        raise ValidationFailed(loc=("body", "key_task"), type="one_link", params={}, key="one_link.both")
     # Numbers are per year of issue; two clerks raising at once: the loser of the unique (year, seq) retries.
     for attempt in range(5):
         directive = Directive(
@@ -743,6 +761,24 @@ def _linked_key_task(actor, key_task, owner: Unit) -> KeyTask | None:
     return task
 
 
+def directive_settable_statuses(actor, directive: Directive) -> list[str]:
+    """The statuses actor may give the directive (the rules of directive_update_status): its present status
+    (a comment only) and the moves of the owner unit's reporters; cancelling and reopening only where the
+    directive was issued. Empty: the actor may not report on it at all."""
+    issuer_path = directive.meeting.unit.path if directive.meeting_id else directive.owner_unit.path
+    may_report = _allowed(actor, (Perm.REPORT, Perm.PLAN, Perm.MANAGE), directive.owner_unit.path)
+    may_close = _allowed(actor, (Perm.PLAN, Perm.MANAGE), issuer_path)
+    settable = []
+    for status in DirectiveStatus.values:
+        closing_or_reopening = status == DirectiveStatus.CANCELLED or (
+            directive.status in (DirectiveStatus.DONE, DirectiveStatus.CANCELLED)
+            and status != directive.status
+        )
+        if may_close if closing_or_reopening else may_report:
+            settable.append(status)
+    return settable
+
+
 @transaction.atomic
 def directive_update_status(
     *,
@@ -802,9 +838,10 @@ def directive_update_status(
     if status == DirectiveStatus.DONE:
         if not (evidence or directive.evidence):
             raise ValidationFailed(
-                "say how it was done: a directive is marked done only with evidence",
                 loc=("body", "evidence"),
                 type="evidence_required",
+                params={},
+                key="evidence_required.directive",
             )
         if directive.status != DirectiveStatus.DONE:
             changes["done_at"] = now
@@ -989,9 +1026,7 @@ def kpi_update_manual(
     evidence = (evidence or "").strip() or kpi.evidence
     if done and not evidence:
         raise ValidationFailed(
-            "a milestone is marked done only with evidence",
-            loc=("body", "evidence"),
-            type="evidence_required",
+            loc=("body", "evidence"), type="evidence_required", params={}, key="evidence_required.milestone"
         )
     changes = {"done": done, "evidence": evidence}
     if done and not kpi.done:

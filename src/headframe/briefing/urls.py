@@ -11,6 +11,7 @@ urlpatterns = [
     path("meetings/new/", views.meeting_create, name="meeting-create"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting"),
     path("meetings/<int:pk>/directives/", views.meeting_directive, name="meeting-directive"),
+    path("meetings/<int:pk>/people/", views.meeting_people, name="meeting-people"),
     path("meetings/<int:pk>/<str:action>/", views.meeting_action, name="meeting-action"),
     path("directives/", views.directives, name="directives"),
     path("directives/<int:pk>/", views.directive_detail, name="directive"),

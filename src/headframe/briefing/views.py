@@ -59,7 +59,7 @@ task_status_labels, kpi_state_labels = selectors.task_status_labels, selectors.k
 
 
 def _error_text(exc: HeadframeError) -> str:
-    return "; ".join(item.msg for item in exc.items)
+    return "; ".join(item.text for item in exc.items)
 
 
 def _meeting(request, pk: int):
@@ -163,7 +163,15 @@ def meeting_create(request):
 
 @login_required
 def meeting_detail(request, pk: int):
-    m = _meeting(request, pk)
+    return _meeting_page(request, _meeting(request, pk))
+
+
+# The fast directive form's fields: an error's loc names one of them, else it is said above the form.
+DIRECTIVE_FIELDS = ("text", "owner_unit", "owner_person", "deadline", "priority")
+
+
+def _meeting_page(request, m, *, form=None, errors=None, status: int = 200):
+    """The meeting page; `form` (what was typed) and `errors` (field → message) re-show a refused directive."""
     can_run = selectors.can_run(request.user, m)
     directives = _decorate(selectors.directives_list(request.user, meeting=m))
     owners = []
@@ -175,6 +183,8 @@ def meeting_detail(request, pk: int):
         )
     # A closed meeting without an edited summary shows the draft frozen with its pack.
     drafted = (m.pack or {}).get("narrative") or {} if isinstance(m.pack, dict) else {}
+    form = form or {}
+    owner = next((u for u in owners if u.code == form.get("owner_unit")), owners[0] if owners else None)
     context = {
         "active_nav": "briefing",
         "meeting": m,
@@ -186,9 +196,14 @@ def meeting_detail(request, pk: int):
         "can_run": can_run,
         "can_see_pack": selectors.can_see_pack(request.user, m),
         "owners": owners,
-        "people": people_visible(request.user, under=m.unit).order_by("unit__path", "full_name")[:500]
-        if owners
+        # Only the people of the chosen owner unit (its subtree): the form's script refills the list when the
+        # owner changes.
+        "people": people_visible(request.user, under=owner).order_by("unit__path", "full_name")[:500]
+        if owner
         else [],
+        "form": form,
+        "owner": owner,
+        "errors": errors or {},
         "priorities": Priority.choices,
         "sections": dict(Section.choices),
         "statuses": dict(MeetingStatus.choices),
@@ -197,7 +212,7 @@ def meeting_detail(request, pk: int):
         "pack_url": _optional_url("briefing:pack", m.pk),
         "room_url": _optional_url("briefing:room", m.pk),
     }
-    return render(request, "briefing/meeting.html", context)
+    return render(request, "briefing/meeting.html", context, status=status)
 
 
 def _optional_url(name: str, pk: int) -> str:
@@ -242,29 +257,67 @@ def meeting_action(request, pk: int, action: str):
 @login_required
 @require_POST
 def meeting_directive(request, pk: int):
-    """The fast form: text, owner, deadline, priority — raised in this meeting."""
+    """The fast form: text, owner, deadline, priority — raised in this meeting. Refused, the page comes back with
+    everything typed and each message once, next to its field."""
     m = _meeting(request, pk)
     p = request.POST
+    errors: dict[str, str] = {}
     try:
         deadline = parse_day(p.get("deadline"), "deadline")
-        if deadline is None:
-            messages.error(request, _("Give the deadline."))
-            return redirect("briefing:meeting", pk=m.pk)
-        with channel("web"):
-            d = services.directive_create(
-                actor=request.user,
-                text=p.get("text", ""),
-                owner_unit_code=p.get("owner_unit", ""),
-                owner_person=p.get("owner_person") or None,
-                deadline=deadline,
-                priority=p.get("priority", Priority.NORMAL),
-                meeting=m,
-            )
-    except HeadframeError as exc:
-        messages.error(request, _error_text(exc))
+    except BadRequest:
+        deadline = None
+        errors["deadline"] = _("Type the day as dd/mm/yyyy.")
     else:
-        messages.success(request, _("Directive %(number)s recorded.") % {"number": d.number})
+        if deadline is None:
+            errors["deadline"] = _("Give the deadline.")
+    if not errors:
+        try:
+            with channel("web"):
+                d = services.directive_create(
+                    actor=request.user,
+                    text=p.get("text", ""),
+                    owner_unit_code=p.get("owner_unit", ""),
+                    owner_person=p.get("owner_person") or None,
+                    deadline=deadline,
+                    priority=p.get("priority", Priority.NORMAL),
+                    meeting=m,
+                )
+        except HeadframeError as exc:
+            for item in exc.items:
+                where = item.loc[1] if len(item.loc) > 1 and item.loc[1] in DIRECTIVE_FIELDS else "form"
+                errors.setdefault(where, item.text)
+    if errors:
+        form = {name: p.get(name, "") for name in DIRECTIVE_FIELDS}
+        return _meeting_page(request, m, form=form, errors=errors, status=422)
+    messages.success(request, _("Directive %(number)s recorded.") % {"number": d.number})
     return redirect(reverse("briefing:meeting", args=[m.pk]) + "#directives")
+
+
+@login_required
+def meeting_people(request, pk: int):
+    """The people an owner unit of this meeting may name as the person in charge (the form's list), as JSON."""
+    from django.http import JsonResponse
+
+    m = _meeting(request, pk)
+    code = request.GET.get("unit", "")
+    owner = units_visible(request.user).filter(code=code, path__startswith=m.unit.path).first()
+    if owner is None:
+        return JsonResponse(
+            {"detail": [{"loc": ["query", "unit"], "msg": _("Unknown unit."), "type": "unknown_unit"}]},
+            status=404,
+        )
+    people = people_visible(request.user, under=owner).order_by("unit__path", "full_name")[:500]
+    return JsonResponse(
+        {
+            "people": [
+                {
+                    "employee_no": p.employee_no,
+                    "label": f"{p.unit.code} · {p.full_name}" + (f" ({p.job_title})" if p.job_title else ""),
+                }
+                for p in people
+            ]
+        }
+    )
 
 
 # --- directives ----------------------------------------------------------------------------------------
@@ -293,12 +346,16 @@ def directives(request):
     return render(request, "briefing/directives.html", context)
 
 
+PROGRESS_FIELDS = ("status", "comment", "evidence")
+
+
 @login_required
 def directive_detail(request, pk: int):
     try:
         d = selectors.directive_get(request.user, pk)
     except NotFound:
         raise Http404(str(pk)) from None
+    errors: dict[str, str] = {}
     if request.method == "POST":
         try:
             with channel("web"):
@@ -310,7 +367,10 @@ def directive_detail(request, pk: int):
                     evidence=request.POST.get("evidence", ""),
                 )
         except HeadframeError as exc:
-            messages.error(request, _error_text(exc))
+            # Said once, next to its field; what was typed stays in the form.
+            for item in exc.items:
+                where = item.loc[1] if len(item.loc) > 1 and item.loc[1] in PROGRESS_FIELDS else "form"
+                errors.setdefault(where, item.text)
         else:
             messages.success(request, _("Progress recorded."))
             return redirect("briefing:directive", pk=d.pk)
@@ -319,10 +379,17 @@ def directive_detail(request, pk: int):
         "active_nav": "briefing",
         "d": d,
         "comments": selectors.directive_comments(d),
-        "statuses": DirectiveStatus.choices,
+        "form": {name: request.POST.get(name, "") for name in PROGRESS_FIELDS} if errors else {},
+        "errors": errors,
+        # Only the statuses this user may set: an owner is not offered "cancelled" or a reopening.
+        "statuses": [
+            (value, label)
+            for value, label in DirectiveStatus.choices
+            if value in services.directive_settable_statuses(request.user, d)
+        ],
         "status_labels": dict(DirectiveStatus.choices),
     }
-    return render(request, "briefing/directive.html", context)
+    return render(request, "briefing/directive.html", context, status=422 if errors else 200)
 
 
 # --- key tasks -----------------------------------------------------------------------------------------

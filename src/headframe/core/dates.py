@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-from headframe.core.errors import ValidationFailed
+from headframe.core.errors import ErrorItem, ValidationFailed
 
 FIRST_DAY = dt.date(2000, 1, 1)
 LAST_DAY = dt.date(2100, 12, 31)
@@ -23,6 +23,18 @@ LAST_DAY = dt.date(2100, 12, 31)
 def out_of_range_message(value) -> str:
     shown = value.isoformat() if isinstance(value, dt.date) else str(value)
     return f"{shown} is outside {FIRST_DAY:%d/%m/%Y}–{LAST_DAY:%d/%m/%Y}"
+
+
+def out_of_range_item(loc, value) -> ErrorItem:
+    """The catalogue error for a date outside FIRST_DAY..LAST_DAY."""
+    shown = value.isoformat() if isinstance(value, dt.date) else str(value)
+    return ErrorItem(
+        tuple(loc),
+        "",
+        "date_out_of_range",
+        {"day": shown, "first": FIRST_DAY, "last": LAST_DAY},
+        "date_out_of_range.day",
+    )
 
 
 def day_in_range(day: dt.date) -> bool:

@@ -1,20 +1,47 @@
 """One application error type. Services raise it; the API maps it to
-{"detail": [{"loc": [...], "msg": "...", "type": "..."}]} with its HTTP status, the CLI prints one line."""
+{"detail": [{"loc": [...], "msg": "...", "type": "..."}]} with its HTTP status, the CLI prints one line.
+
+An item carries a code (`type`) and, when raised the catalogue way, `params`: the message is then the catalogue's
+template for `key or type` (headframe.core.messages), rendered in English as `msg` (what `str(exc)` and API
+clients that name no language get, as before) and in the active language as `text` (pages and the import CLI
+show `item.text` / `exc.text`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class ErrorItem:
     loc: tuple[str | int, ...]
-    msg: str
-    type: str
+    msg: str = ""
+    type: str = "error"
+    params: dict | None = field(default=None, compare=False)
+    key: str = field(default="", compare=False)  # catalogue entry when not `type`: one code, several texts
 
-    def as_dict(self) -> dict:
-        return {"loc": list(self.loc), "msg": self.msg, "type": self.type}
+    def __post_init__(self):
+        if not self.msg and self.params is not None:
+            from headframe.core.messages import render
+
+            object.__setattr__(self, "msg", render(self, "en"))
+
+    @property
+    def text(self) -> str:
+        """The message in the active language (the UI language on a page)."""
+        from headframe.core.messages import render
+
+        return render(self)
+
+    def as_dict(self, language: str | None = None) -> dict:
+        """`language` None: `msg` as raised (English for catalogue messages); else rendered in that language."""
+        if language is None:
+            msg = self.msg
+        else:
+            from headframe.core.messages import render
+
+            msg = render(self, language)
+        return {"loc": list(self.loc), "msg": msg, "type": self.type}
 
 
 class HeadframeError(Exception):
@@ -23,19 +50,33 @@ class HeadframeError(Exception):
     status = 400
     default_type = "error"
 
-    def __init__(self, msg: str = "", *, loc: Sequence[str | int] = (), type: str = "", items=None):
-        super().__init__(msg)
+    def __init__(
+        self,
+        msg: str = "",
+        *,
+        loc: Sequence[str | int] = (),
+        type: str = "",
+        items=None,
+        params: dict | None = None,
+        key: str = "",
+    ):
         self.items: list[ErrorItem] = (
-            list(items) if items else [ErrorItem(tuple(loc), msg, type or self.default_type)]
+            list(items) if items else [ErrorItem(tuple(loc), msg, type or self.default_type, params, key)]
         )
+        super().__init__(msg or (self.items[0].msg if len(self.items) == 1 else ""))
 
     def __str__(self) -> str:
         return "; ".join(
             (".".join(str(p) for p in item.loc) + ": " if item.loc else "") + item.msg for item in self.items
         )
 
-    def as_detail(self) -> list[dict]:
-        return [item.as_dict() for item in self.items]
+    @property
+    def text(self) -> str:
+        """Every item's message in the active language, joined (for a page's message banner)."""
+        return "; ".join(item.text for item in self.items)
+
+    def as_detail(self, language: str | None = None) -> list[dict]:
+        return [item.as_dict(language) for item in self.items]
 
 
 class ValidationFailed(HeadframeError):

@@ -180,4 +180,33 @@ def bad_request(request, exception=None, *args, **kwargs) -> HttpResponse:
     if _is_api(request):
         items = [{"loc": [], "msg": "bad request", "type": "bad_request"}]
         return JsonResponse({"detail": items}, status=400)
-    return defaults.bad_request(request, exception)
+    try:
+        return bad_request_page(request, exception)
+    except Exception:  # the page needs the database (navigation): a plain page beats a second failure
+        logger.warning("bad-request page failed on %s", request.path, exc_info=True)
+        return defaults.bad_request(request, exception)
+
+
+# "date: expected …" — the pages raise BadRequest with the parameter's name first.
+_PARAMETER = re.compile(r"^([A-Za-z_][\w.-]{0,40}):\s")
+
+
+def bad_request_page(request, exception=None) -> HttpResponse:
+    """A 400 in the UI language, with the navigation and a way back: which parameter was wrong, the value
+    given and (when the page said) the form expected."""
+    from django.shortcuts import render
+
+    field = getattr(exception, "field", None)
+    if field is None:
+        match = _PARAMETER.match(str(exception or ""))
+        field = match.group(1) if match else None
+    value = getattr(exception, "value", None)
+    if value is None and field:
+        value = request.GET.get(field, request.POST.get(field) if request.method == "POST" else None)
+    context = {
+        "field": field,
+        "value": value,
+        "expected": getattr(exception, "expected", None),
+        "back": request.path if request.GET else "/",
+    }
+    return render(request, "web/bad_request.html", context, status=400)

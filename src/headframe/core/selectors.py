@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
+from django.utils import formats
+from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext as _
 
+from headframe.core.formatting import format_date, format_datetime, format_exact
 from headframe.core.models import AuditEntry
 
 MAX_PAGE = 500
@@ -57,3 +65,98 @@ def keyset_page(qs: QuerySet, *, before: int | None, limit: int) -> tuple[list, 
     has_more = len(rows) > limit
     rows = rows[:limit]
     return rows, rows[-1].pk if has_more else None
+
+
+# --- the audit log as people read it ---------------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:?\d{2}|Z)?$")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def _channel_labels() -> dict[str, str]:
+    return {
+        "web": _("web page"),
+        "api": _("API"),
+        "cli": _("command line"),
+        "admin": _("administration"),
+        "system": _("system"),
+    }
+
+
+def _audit_value(value, field=None) -> str:
+    """A stored before/after value as a person reads it in the active language: choices by their label,
+    yes/no, numbers 1.234,5 and dates dd/mm/yyyy the Vietnamese way (Django's formats for English)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    choices = dict(field.flatchoices) if field is not None and getattr(field, "choices", None) else {}
+    if choices and value in choices:
+        return str(choices[value])
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        number = Decimal(str(value))
+        return (
+            format_exact(number)
+            if _vietnamese()
+            else formats.number_format(number.normalize(), use_l10n=True)
+        )
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        day = dt.date.fromisoformat(value)
+        return format_date(day) if _vietnamese() else formats.date_format(day, "SHORT_DATE_FORMAT")
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        if moment.tzinfo is None:
+            return moment.strftime("%d/%m/%Y %H:%M")
+        return format_datetime(moment)
+    if isinstance(value, list):
+        return ", ".join(_audit_value(v, field) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_audit_value(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _vietnamese() -> bool:
+    return not (get_language() or "vi").startswith("en")
+
+
+def audit_display(entries) -> list:
+    """Give each entry what the audit page shows, in the active language: `object_label` (the model's name,
+    not `production.actual`), `channel_label`, and `changes` — [(field label, before, after)] with every
+    field by its verbose name and every value formatted (never an internal code where a label exists)."""
+    for entry in entries:
+        model = None
+        if "." in entry.object_type:
+            try:
+                model = apps.get_model(entry.object_type)
+            except (LookupError, ValueError):
+                model = None
+        entry.object_label = str(model._meta.verbose_name) if model else entry.object_type
+        entry.channel_label = _channel_labels().get(entry.channel, entry.channel)
+        before, after = entry.before or {}, entry.after or {}
+        if not isinstance(before, dict):
+            before = {"": before}
+        if not isinstance(after, dict):
+            after = {"": after}
+        changes = []
+        for name in [*before, *(k for k in after if k not in before)]:
+            field = None
+            if model is not None and name:
+                try:
+                    field = model._meta.get_field(name)
+                except FieldDoesNotExist:
+                    field = None
+            # a field without its own verbose name (Django's default "entered by") is looked up in the catalogue
+            label = gettext(str(getattr(field, "verbose_name", "") or name.replace("_", " ")))
+            changes.append(
+                (
+                    label,
+                    _audit_value(before.get(name), field) if name in before else "",
+                    _audit_value(after.get(name), field) if name in after else "",
+                )
+            )
+        entry.changes = changes
+    return entries

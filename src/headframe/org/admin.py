@@ -100,7 +100,7 @@ class UnitAdminForm(CleanTextForm):
                     unit=self.instance if self.instance.pk else None,
                 )
             except HeadframeError as exc:
-                self.add_error("parent", str(exc.items[0].msg))
+                self.add_error("parent", exc.items[0].text)
         return cleaned
 
 

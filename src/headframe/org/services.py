@@ -54,7 +54,9 @@ def _unit_by_code(code: str, *, loc: tuple, actor=None) -> Unit:
     unknown_unit), so a write cannot probe which codes exist in another company; actor=None is the system."""
     unit = Unit.objects.filter(code=code).first()
     if unit is None or not scope_for(actor).allows(Perm.VIEW, unit.path):
-        raise ValidationFailed(f"unknown unit code {code!r}", loc=loc, type="unknown_unit")
+        raise ValidationFailed(
+            loc=loc, type="unknown_unit", params={"unit": repr(code)}, key="unknown_unit.code"
+        )
     return unit
 
 
@@ -79,9 +81,10 @@ def unit_check_placement(
         _require(actor, Perm.MANAGE, parent.path, what="add units under this parent", loc=loc)
     if unit is not None and parent is not None and parent.path.startswith(unit.path):
         raise ValidationFailed(
-            f"cannot place {unit.code} under {parent.code}: it is {unit.code} itself or one of its descendants",
             loc=loc,
             type="cycle",
+            params={"unit": unit.code, "parent": parent.code},
+            key="cycle.under",
         )
     _check_parent_kind(kind, parent, loc=loc)
 
@@ -163,9 +166,10 @@ def unit_update(*, actor, unit: Unit, changes: dict) -> bool:
         active_children = unit.children.filter(is_active=True).count()
         if active_children:
             raise ValidationFailed(
-                f"deactivate the {active_children} active unit(s) under {unit.code} first",
                 loc=("body", "is_active"),
                 type="active_children",
+                params={"count": active_children, "unit": unit.code},
+                key="active_children.count",
             )
     updated = audited_update(actor=actor, obj=unit, changes=changes, unit_path=unit.path)
     return moved or updated
@@ -177,7 +181,7 @@ def unit_move(*, actor, unit: Unit, new_parent_code: str | None, on: dt.date | N
     on = on or timezone.localdate()
     loc = ("body", "parent")
     if new_parent_code is None:
-        raise ValidationFailed("only the group may be a top-level unit", loc=loc, type="parent_required")
+        raise ValidationFailed(loc=loc, type="parent_required", params={}, key="parent_required.top")
     new_parent = _unit_by_code(new_parent_code, loc=loc, actor=actor)
     _require(actor, Perm.MANAGE, unit.path, what="move this unit", loc=loc)
     unit_check_placement(actor=actor, kind=unit.kind, parent=new_parent, unit=unit, loc=loc)
@@ -307,7 +311,7 @@ def user_create(
 ):
     """A login with one or more (role, unit code) grants. Without a password the user can only use tokens."""
     if not grants:
-        raise ValidationFailed("give at least one role on a unit", loc=("body", "grants"), type="missing")
+        raise ValidationFailed(loc=("body", "grants"), type="missing", params={}, key="missing.grants")
     check_clean_text(username, loc=("body", "username"), label="username")
     user = User(username=username, email=email)
     validate(user, exclude=["password"], loc=("body",))
@@ -340,7 +344,7 @@ def _token_digest(raw: str) -> str:
 def token_create(*, actor, user, name: str = "") -> tuple[ApiToken, str]:
     """A new bearer token; the raw value is returned once and never stored."""
     if actor is not None and actor.pk != user.pk and not scope_for(actor).is_superuser:
-        raise PermissionDenied("you may only create tokens for yourself")
+        raise PermissionDenied(params={}, key="permission_denied.own_tokens")
     prefix = secrets.token_hex(4)
     raw = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=_token_digest(raw))
@@ -353,7 +357,7 @@ def token_create(*, actor, user, name: str = "") -> tuple[ApiToken, str]:
 @transaction.atomic
 def token_revoke(*, actor, token: ApiToken) -> bool:
     if actor is not None and actor.pk != token.user_id and not scope_for(actor).is_superuser:
-        raise PermissionDenied("you may only revoke your own tokens")
+        raise PermissionDenied(params={}, key="permission_denied.own_tokens")
     if token.revoked_at is not None:
         return False
     token.revoked_at = timezone.now()

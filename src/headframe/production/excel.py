@@ -498,7 +498,7 @@ def _relocated(items: Iterable[ErrorItem], sheets: dict[str, _Sheet]) -> list[Er
     out: list[ErrorItem] = []
     seen: set[tuple] = set()
     for item in items:
-        moved = ErrorItem(_cell_loc(tuple(item.loc), sheets), item.msg, item.type)
+        moved = ErrorItem(_cell_loc(tuple(item.loc), sheets), item.msg, item.type, item.params, item.key)
         key = (moved.loc, moved.msg)
         if key not in seen:  # a bad unit code is reported once per row, not once per figure
             seen.add(key)
@@ -527,15 +527,23 @@ def import_actuals_workbook(
     Implausible values (type "implausible", named by their cell) are refused unless `confirm_implausible`:
     the person checks the listed cells and uploads the same file again with the confirmation."""
     parsed = read_actuals_workbook(file, max_rows=max_rows)
-    if parsed.errors:
-        raise ValidationFailed(items=_relocated(parsed.errors, parsed.sheets))
-    if not parsed.rows:
-        raise ValidationFailed(
-            "tệp không có số liệu nào (mọi ô chỉ tiêu đều trống)", loc=("file",), type="empty"
-        )
     rows = parsed.rows
     if confirm_implausible:
         rows = [replace(row, confirm_implausible=True) for row in rows]
+    if parsed.errors:
+        # One pass: the cells that did parse are checked by the service too (bad numbers, conflicts, future
+        # days, impossible values, reporting levels, permissions), so the list names every cell to fix.
+        items = list(parsed.errors)
+        if rows:
+            try:
+                actuals_upsert(actor=actor, rows=rows, source=source, now=now, check_only=True)
+            except (ValidationFailed, PermissionDenied) as exc:
+                items.extend(exc.items)
+        raise ValidationFailed(items=_relocated(items, parsed.sheets))
+    if not rows:
+        raise ValidationFailed(
+            "tệp không có số liệu nào (mọi ô chỉ tiêu đều trống)", loc=("file",), type="empty"
+        )
     try:
         return actuals_upsert(actor=actor, rows=rows, source=source, now=now)
     except (ValidationFailed, PermissionDenied) as exc:
@@ -549,7 +557,7 @@ def error_line(item: ErrorItem) -> str:
         where = f"{loc[0]}!{loc[1]}" + "".join(f" {part}" for part in loc[2:])
     else:
         where = ".".join(str(part) for part in loc)
-    return f"{where}: {item.msg}" if where else item.msg
+    return f"{where}: {item.text}" if where else item.text
 
 
 def error_lines(exc: HeadframeError) -> list[str]:

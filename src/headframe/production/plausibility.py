@@ -127,8 +127,7 @@ def plausibility_check(rows, confirmed: set[int]) -> tuple[list[ErrorItem], dict
     pending: list[int] = []
     for n, (unit, indicator, _day, _shift, value, loc) in enumerate(rows):
         if value < 0:
-            plain = format(value.normalize(), "f")
-            errors.append(ErrorItem((*loc, "value"), f"negative value {plain}", "negative"))
+            errors.append(ErrorItem((*loc, "value"), "", "negative", {"value": value}, "negative.value"))
             continue
         b = bounds.get((unit.pk, indicator.pk))
         if b is None:

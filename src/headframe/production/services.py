@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from headframe.core.audit import audit_entry, audit_record, audit_record_many
-from headframe.core.dates import check_day, day_in_range, out_of_range_message
+from headframe.core.dates import check_day, day_in_range, out_of_range_item
 from headframe.core.errors import ErrorItem, PermissionDenied, ValidationFailed
+from headframe.core.messages import named
 from headframe.core.text import check_clean_text
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
@@ -78,9 +79,12 @@ _FIGURE_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 class FigureError(ValueError):
     """Why a value is not a storable figure: `msg` for people, `type` for programs."""
 
-    def __init__(self, msg: str, type: str):
+    def __init__(self, msg: str, type: str, key: str = "", params: dict | None = None):
         super().__init__(msg)
-        self.msg, self.type = msg, type
+        self.msg, self.type, self.key, self.params = msg, type, key, params
+
+    def item(self, loc) -> ErrorItem:
+        return ErrorItem(tuple(loc), "", self.type, self.params, self.key)
 
 
 def parse_figure(value) -> Decimal:
@@ -97,14 +101,23 @@ def parse_figure(value) -> Decimal:
         number = Decimal(value.strip(" "))
     if number is None or not number.is_finite():
         shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "…"
-        raise FigureError(f"not a number: {shown!r}", "not_a_number")
+        raise FigureError(
+            f"not a number: {shown!r}", "not_a_number", "not_a_number.value", {"value": repr(shown)}
+        )
     if abs(number) >= MAX_VALUE:
-        raise FigureError(f"value {number:.4g} is implausibly large (a figure is below 10^15)", "too_large")
+        raise FigureError(
+            f"value {number:.4g} is implausibly large (a figure is below 10^15)",
+            "too_large",
+            "too_large.figure",
+            {"value": f"{number:.4g}"},
+        )
     stored = number.quantize(QUANTUM, rounding=ROUND_HALF_UP)
     if number and not stored:
         raise FigureError(
             f"value {number:g} is below the stored precision ({_plain(QUANTUM)}): it would be stored as 0",
             "below_precision",
+            "below_precision.value",
+            {"value": number, "precision": QUANTUM.normalize()},
         )
     return stored
 
@@ -138,15 +151,17 @@ def is_late(day: dt.date, now: dt.datetime | None = None, calendar: ShiftPattern
 
 
 def actuals_upsert(
-    *, actor, rows: list[ActualRow], source: str, now: dt.datetime | None = None
-) -> UpsertResult:
+    *, actor, rows: list[ActualRow], source: str, now: dt.datetime | None = None, check_only: bool = False
+) -> UpsertResult | None:
     """Store a batch of figures, all or nothing. Re-sending the same batch changes nothing; a correction
     keeps the previous value in the audit log. Raises ValidationFailed listing every bad row, or
     PermissionDenied for rows in a unit or closed month the actor may not write.
 
     Besides each row's own checks: an indicator is reported at one level of the unit tree per calendar year
     (type "reporting_level"), a shift number is within the unit's calendar ("shift_range"), a value is not
-    impossible ("negative", "impossible") and, unless its row confirms it, not implausible ("implausible")."""
+    impossible ("negative", "impossible") and, unless its row confirms it, not implausible ("implausible").
+
+    `check_only`: run every check and raise as above, but store nothing (returns None when all pass)."""
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     scope = scope_for(actor)
@@ -166,27 +181,39 @@ def actuals_upsert(
         unit = units.get(row.unit)
         indicator = indicators.get(row.indicator)
         if unit is None or not scope.allows(Perm.VIEW, unit.path):
-            errors.append(ErrorItem((*loc, "unit"), f"unknown unit {row.unit!r}", "unknown_unit"))
+            errors.append(
+                ErrorItem((*loc, "unit"), "", "unknown_unit", {"unit": repr(row.unit)}, "unknown_unit.named")
+            )
             continue
         if not scope.allows(Perm.REPORT, unit.path):
             denied.append(
-                ErrorItem((*loc, "unit"), f"you may not report figures for {unit.code}", "permission_denied")
+                ErrorItem(
+                    (*loc, "unit"), "", "permission_denied", {"unit": unit.code}, "permission_denied.report"
+                )
             )
             continue
         if unit.kind == UnitKind.GROUP:
-            errors.append(
-                ErrorItem((*loc, "unit"), "the group does not report figures itself", "not_reporting")
-            )
+            errors.append(ErrorItem((*loc, "unit"), "", "not_reporting", {}, "not_reporting.group"))
             continue
         if indicator is None or not indicator.is_active:
             errors.append(
-                ErrorItem((*loc, "indicator"), f"unknown indicator {row.indicator!r}", "unknown_indicator")
+                ErrorItem(
+                    (*loc, "indicator"),
+                    "",
+                    "unknown_indicator",
+                    {"indicator": repr(row.indicator)},
+                    "unknown_indicator.named",
+                )
             )
             continue
         if indicator.is_derived:
             errors.append(
                 ErrorItem(
-                    (*loc, "indicator"), f"{indicator.code} is computed, not entered", "derived_indicator"
+                    (*loc, "indicator"),
+                    "",
+                    "derived_indicator",
+                    {"indicator": named(indicator)},
+                    "derived_indicator.entered",
                 )
             )
             continue
@@ -195,43 +222,54 @@ def actuals_upsert(
             errors.append(
                 ErrorItem(
                     (*loc, "indicator"),
-                    f"{indicator.code} is not reported by {site_type} sites ({unit.code})",
+                    "",
                     "not_reported_here",
+                    {"indicator": named(indicator), "site_type": site_type, "unit": unit.code},
+                    "not_reported_here.site",
                 )
             )
             continue
         if not isinstance(row.day, dt.date):
-            errors.append(ErrorItem((*loc, "day"), "expected a date", "date_type"))
+            errors.append(ErrorItem((*loc, "day"), "", "date_type", {}))
             continue
         if not day_in_range(row.day):
-            errors.append(ErrorItem((*loc, "day"), out_of_range_message(row.day), "date_out_of_range"))
+            errors.append(out_of_range_item((*loc, "day"), row.day))
             continue
         if row.day > today:
-            errors.append(ErrorItem((*loc, "day"), f"{row.day:%d/%m/%Y} is in the future", "future_day"))
+            errors.append(ErrorItem((*loc, "day"), "", "future_day", {"day": row.day}, "future_day.day"))
             continue
         shifts = calendars[unit.pk].shift_count
         if not isinstance(row.shift, int) or isinstance(row.shift, bool) or not 0 <= row.shift <= shifts:
             errors.append(
                 ErrorItem(
                     (*loc, "shift"),
-                    f"{unit.code} works {shifts} shifts: shift must be 0 (whole day) or 1–{shifts}, not {row.shift!r}",
+                    "",
                     "shift_range",
+                    {"unit": unit.code, "shifts": shifts, "shift": repr(row.shift)},
+                    "shift_range.count",
                 )
             )
             continue
         try:
             value = parse_figure(row.value)
         except FigureError as exc:
-            errors.append(ErrorItem((*loc, "value"), exc.msg, exc.type))
+            errors.append(exc.item((*loc, "value")))
             continue
         key = (unit.pk, indicator.pk, row.day, row.shift)
         if key in seen:
             errors.append(
                 ErrorItem(
                     (*loc,),
-                    f"duplicate of {'.'.join(str(p) for p in seen[key])}: {unit.code} {indicator.code} "
-                    f"{row.day:%d/%m/%Y} shift {row.shift}",
+                    "",
                     "duplicate_row",
+                    {
+                        "other": ".".join(str(p) for p in seen[key]),
+                        "unit": unit.code,
+                        "indicator": named(indicator),
+                        "day": row.day,
+                        "shift": str(row.shift),
+                    },
+                    "duplicate_row.of",
                 )
             )
             continue
@@ -240,8 +278,10 @@ def actuals_upsert(
             denied.append(
                 ErrorItem(
                     (*loc, "day"),
-                    f"{row.day:%m/%Y} is closed for {unit.code}: ask a planner",
+                    "",
                     "period_locked",
+                    {"month": f"{row.day:%m/%Y}", "unit": unit.code},
+                    "period_locked.month",
                 )
             )
             continue
@@ -258,6 +298,8 @@ def actuals_upsert(
         raise ValidationFailed(items=errors)
     if denied:
         raise PermissionDenied(items=denied)
+    if check_only:
+        return None
     write = {"actor": actor, "rows": clean, "source": source, "now": now, "calendars": calendars}
     write["confirmed"] = confirmed
     if not flags:
@@ -313,9 +355,10 @@ def _mixed_shift_errors(rows) -> list[ErrorItem]:
             errors.append(
                 ErrorItem(
                     (*loc, "shift"),
-                    f"{unit.code} {indicator.code} {day:%d/%m/%Y} is reported both for the whole day (shift 0) "
-                    "and by shift: use one or the other",
+                    "",
                     "mixed_shifts",
+                    {"unit": unit.code, "indicator": named(indicator), "day": day},
+                    "mixed_shifts.day",
                 )
             )
     return errors
@@ -606,7 +649,7 @@ def plan_version_create(
             type="year_mismatch",
         )
     if not values:
-        raise ValidationFailed("give at least one indicator", loc=("body", "values"), type="missing")
+        raise ValidationFailed(loc=("body", "values"), type="missing", params={}, key="missing.indicator")
     indicators = {i.code: i for i in Indicator.objects.filter(code__in=values)}
     holidays = selectors.holidays_in(year)
     months_by_indicator: dict[Indicator, list[Decimal]] = {}
@@ -615,26 +658,30 @@ def plan_version_create(
         loc = ("body", "values", code)
         indicator = indicators.get(code)
         if indicator is None:
-            errors.append(ErrorItem(loc, f"unknown indicator {code!r}", "unknown_indicator"))
+            errors.append(
+                ErrorItem(loc, "", "unknown_indicator", {"indicator": repr(code)}, "unknown_indicator.named")
+            )
             continue
         if indicator.is_derived:
             errors.append(
-                ErrorItem(loc, f"{code} is computed from its terms; plan those", "derived_indicator")
+                ErrorItem(
+                    loc, "", "derived_indicator", {"indicator": named(indicator)}, "derived_indicator.plan"
+                )
             )
             continue
         try:
             if isinstance(figure, list | tuple):
                 if len(figure) != 12:
-                    errors.append(ErrorItem(loc, f"expected 12 monthly figures, got {len(figure)}", "months"))
+                    errors.append(ErrorItem(loc, "", "months", {"count": len(figure)}, "months.count"))
                     continue
                 monthly = [parse_figure(v) for v in figure]
             else:
                 monthly = split_by_working_days(parse_figure(figure), year, holidays)
         except FigureError as exc:
-            errors.append(ErrorItem(loc, exc.msg, exc.type))
+            errors.append(exc.item(loc))
             continue
         if any(v < 0 for v in monthly):
-            errors.append(ErrorItem(loc, "plans cannot be negative", "negative"))
+            errors.append(ErrorItem(loc, "", "negative", {}, "negative.plan"))
         else:
             months_by_indicator[indicator] = monthly
     if errors:
@@ -720,7 +767,13 @@ def deviation_record(
     errors = []
     if indicator is None:
         errors.append(
-            ErrorItem(("body", "indicator"), f"unknown indicator {indicator_code!r}", "unknown_indicator")
+            ErrorItem(
+                ("body", "indicator"),
+                "",
+                "unknown_indicator",
+                {"indicator": repr(indicator_code)},
+                "unknown_indicator.named",
+            )
         )
     if category not in LostTimeCategory.values:
         errors.append(
@@ -736,11 +789,11 @@ def deviation_record(
         errors.extend(exc.items)
     hours = _as_decimal(lost_hours)
     if hours is None or not Decimal(0) <= hours <= Decimal(24):
-        errors.append(ErrorItem(("body", "lost_hours"), "lost hours must be a number from 0 to 24", "range"))
+        errors.append(ErrorItem(("body", "lost_hours"), "", "range", {}, "range.lost_hours"))
     if not day_in_range(day):
-        errors.append(ErrorItem(("body", "day"), out_of_range_message(day), "date_out_of_range"))
+        errors.append(out_of_range_item(("body", "day"), day))
     elif day > timezone.localdate():
-        errors.append(ErrorItem(("body", "day"), f"{day:%d/%m/%Y} is in the future", "future_day"))
+        errors.append(ErrorItem(("body", "day"), "", "future_day", {"day": day}, "future_day.day"))
     if errors:
         raise ValidationFailed(items=errors)
     figures = selectors.day_figures(unit, indicator, day)
@@ -823,7 +876,7 @@ def plausible_range_set(
         try:
             values[name] = parse_figure(raw)
         except FigureError as exc:
-            errors.append(ErrorItem(("body", name), exc.msg, exc.type))
+            errors.append(exc.item(("body", name)))
     low, high = values.get("impossible_below"), values.get("impossible_above")
     if low is not None and high is not None and low >= high:
         errors.append(

@@ -20,7 +20,7 @@ from headframe.core.formatting import format_exact
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import ancestors, scope_for, unit_get, units_visible
-from headframe.production import reporting, selectors, services
+from headframe.production import day_entry, reporting, selectors, services
 from headframe.production.calendar import month_days
 from headframe.production.figures import ACTUALS, BASES, PLANS
 from headframe.production.forms import confirm_name, field_name, parse_day_entry
@@ -250,22 +250,34 @@ def entry(request):
     on = _day(request)
     indicators = selectors.reportable_indicators(unit)
     calendar = reporting.calendar_for(unit)
-    shifts = range(1, calendar.shift_count + 1)
+    shifts = range(0, calendar.shift_count + 1)  # 0: the whole day, entered as one figure
+    gate = day_entry.entry_gate(unit, on)  # a position not released by safety: said once, before typing
     errors: dict[str, str] = {}
     warnings: dict[str, str] = {}  # implausible values: stored once their checkbox confirms them
+    stored = selectors.stored_values(unit, on)
     if request.method == "POST":
         parsed = parse_day_entry(
-            request.POST, unit_code=unit.code, day=on, indicators=indicators, shifts=shifts
+            request.POST,
+            unit_code=unit.code,
+            day=on,
+            indicators=indicators,
+            shifts=shifts,
+            stored={key: value for key, (value, _late) in stored.items()},
         )
         errors = parsed.errors
         if not errors and parsed.rows:
             try:
                 with channel("web"):
-                    result = services.actuals_upsert(actor=request.user, rows=parsed.rows, source="web")
+                    result = day_entry.day_entry_save(
+                        actor=request.user, unit=unit, day=on, rows=parsed.rows, remove=parsed.remove
+                    )
             except HeadframeError as exc:
                 for item in exc.items:
+                    if gate is not None and item.type == "not_released":
+                        errors.setdefault("gate", item.text)  # the notice above the form says it already
+                        continue
                     where = item.loc[1] if len(item.loc) > 1 else "form"
-                    (warnings if item.type == "implausible" else errors)[where] = item.msg
+                    (warnings if item.type == "implausible" else errors)[where] = item.text
             else:
                 messages.success(
                     request,
@@ -275,7 +287,6 @@ def entry(request):
                 return redirect(f"{reverse('production:entry')}?unit={unit.code}&date={on:%d/%m/%Y}")
         elif not errors:
             messages.info(request, _("Nothing to save: every cell is empty."))
-    stored = selectors.stored_values(unit, on)
     grid = []
     for shift in shifts:
         cells = []
@@ -301,7 +312,9 @@ def entry(request):
         "units": reportable[:500],
         "indicators": indicators,
         "grid": grid,
+        "summary": selectors.unit_summary(unit, on, indicators),
         "form_error": errors.get("form"),
+        "gate": gate,
         "warnings": warnings,
         "deadline": calendar.late_deadline(on),
         "locked": selectors.month_locked(unit, on),
@@ -329,7 +342,7 @@ def deviation_add(request):
                 note=request.POST.get("note", ""),
             )
     except HeadframeError as exc:
-        messages.error(request, "; ".join(item.msg for item in exc.items))
+        messages.error(request, "; ".join(item.text for item in exc.items))
     else:
         messages.success(request, _("Reason recorded."))
     return redirect(f"{reverse('production:entry')}?unit={unit_code}&date={on:%d/%m/%Y}")
@@ -389,7 +402,7 @@ def lock_month(request, code: str):
         with channel("web"):
             services.period_lock(actor=request.user, unit_code=code, month=on)
     except HeadframeError as exc:
-        messages.error(request, "; ".join(item.msg for item in exc.items))
+        messages.error(request, "; ".join(item.text for item in exc.items))
     else:
         messages.success(
             request, _("Month %(month)s closed for %(unit)s.") % {"month": f"{on:%m/%Y}", "unit": code}
@@ -428,7 +441,7 @@ def holidays_page(request):
                     messages.success(request, _("Holiday %(day)s added.") % {"day": f"{day:%d/%m/%Y}"})
                     year = day.year
         except HeadframeError as exc:
-            messages.error(request, "; ".join(item.msg for item in exc.items))
+            messages.error(request, "; ".join(item.text for item in exc.items))
         except BadRequest as exc:
             messages.error(request, str(exc))
         return redirect(f"{reverse('production:holidays')}?unit={unit.code}&year={year}")

@@ -106,6 +106,9 @@ class AnswersIn(Schema):
 
 class SignIn(Schema):
     answers: list[AnswerSchema] = Field(default_factory=list)
+    signature: str = Field(
+        "", description="the signature drawn on the screen, as a data:image/png;base64 URL"
+    )
 
 
 class RepeatIn(Schema):
@@ -123,6 +126,7 @@ class FindingIn(Schema):
 
 class FindingPatch(Schema):
     responsible: str | None = None
+    responsible_user: str | None = None
     deadline: Day | None = None
     severity: str | None = None
 
@@ -290,6 +294,7 @@ def inspection_out(inspection: Inspection, *, full: bool = True) -> dict:
         "signed_at": inspection.signed_at,
         "countersigned_by": inspection.countersigned_by.username if inspection.countersigned_by else None,
         "countersigned_at": inspection.countersigned_at,
+        "signature": inspection.signature_id,
     }
     if full:
         answers = selectors.answers_by_item(inspection)
@@ -326,6 +331,7 @@ def finding_out(finding: Finding) -> dict:
         "title": finding.title,
         "detail": finding.detail,
         "responsible": finding.responsible,
+        "responsible_user": finding.responsible_user.username if finding.responsible_user else None,
         "deadline": finding.deadline,
         "status": finding.status,
         "action_taken": finding.action_taken,
@@ -542,9 +548,19 @@ def inspection_answers(request, inspection_id: int, payload: AnswersIn):
 def inspection_sign(request, inspection_id: int, payload: SignIn):
     with channel("api"):
         inspection = services.inspection_sign(
-            actor=request.user, inspection_id=inspection_id, answers=_answers(payload.answers)
+            actor=request.user,
+            inspection_id=inspection_id,
+            answers=_answers(payload.answers),
+            signature=services.signature_from_data_url(payload.signature),
         )
     return inspection_out(inspection)
+
+
+@router.get(
+    "/inspections/{inspection_id}/pdf", summary="One inspection as a PDF: answers, notes, photos, signature"
+)
+def inspection_pdf(request, inspection_id: int):
+    return attachment(*exports.inspection_pdf(selectors.inspection_get(request.user, inspection_id)))
 
 
 @router.post("/inspections/{inspection_id}/countersign", summary="The shift overman countersigns")
@@ -618,6 +634,7 @@ def finding_patch(request, finding_id: int, payload: FindingPatch):
             actor=request.user,
             finding_id=finding_id,
             responsible=payload.responsible,
+            responsible_user=payload.responsible_user,
             deadline=payload.deadline,
             severity=payload.severity,
         )

@@ -201,4 +201,45 @@ def campaign_export(campaign, user, fmt: str) -> tuple[bytes, str, str]:
     return _xlsx(data), XLSX_TYPE, f"{campaign.code}-{stamp}.xlsx"
 
 
-__all__ = ["Unit", "campaign_export"]
+def inspection_pdf(inspection) -> tuple[bytes, str, str]:
+    """One inspection as a PDF: every item with its answer, verdict, note and photos, the findings raised and
+    the drawn signature. Photos are read from the media folder (a missing file is left out, not an error)."""
+    from headframe.safety import services
+
+    answers = selectors.answers_by_item(inspection)
+    photos = services.item_photos(inspection)
+
+    def uri(photo):
+        path = services.photo_path(photo)
+        return path.resolve().as_uri() if path.exists() else ""
+
+    sections = [
+        {
+            "section": s["section"],
+            "items": [
+                {
+                    "item": item,
+                    "answer": answers.get(item.pk),
+                    "photos": [u for u in (uri(p) for p in photos.get(item.pk, [])) if u],
+                }
+                for item in s["items"]
+            ],
+        }
+        for s in selectors.template_structure(inspection.template)
+    ]
+    html = render_to_string(
+        "safety/inspection_pdf.html",
+        {
+            "inspection": inspection,
+            "sections": sections,
+            "progress": services.inspection_progress(inspection),
+            "findings": list(inspection.findings.order_by("id")),
+            "signature": uri(inspection.signature) if inspection.signature_id else "",
+            "generated_at": timezone.localtime(),
+        },
+    )
+    name = f"{inspection.position.code}-{inspection.sequence}-{timezone.localtime().strftime('%Y%m%d')}.pdf"
+    return html_to_pdf(html, STATIC_DIR), "application/pdf", name
+
+
+__all__ = ["Unit", "campaign_export", "inspection_pdf"]

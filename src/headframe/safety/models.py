@@ -259,6 +259,15 @@ class Inspection(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     countersigned_at = models.DateTimeField(null=True, blank=True)
+    # The inspector's signature drawn on the screen when signing, a PNG kept like a photo (item-less).
+    signature = models.ForeignKey(
+        "Photo",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("signature"),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

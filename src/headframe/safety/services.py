@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from headframe.core.audit import audit_entry, audit_record, audit_record_many, snapshot
@@ -27,7 +27,7 @@ from headframe.core.services import audited_create, audited_update, validate
 from headframe.core.text import check_clean_text, hidden_character
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
-from headframe.org.selectors import scope_for, unit_named
+from headframe.org.selectors import ancestor_paths, scope_for, unit_named
 from headframe.safety import selectors
 from headframe.safety.models import (
     SEVERITY_RANK,
@@ -482,7 +482,13 @@ def _as_number(value) -> float | None:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:g}"
+    """A measured value in a verdict, the way the active language writes it: 0,2 (vi), 0.2 (en)."""
+    shown = f"{value:g}"
+    if (translation.get_language() or "vi").startswith("en") or not math.isfinite(value) or "e" in shown:
+        return shown
+    from headframe.core.formatting import format_exact
+
+    return format_exact(shown)
 
 
 def judge(item: TemplateItem, answer: Answer, site: Unit | None) -> None:
@@ -548,6 +554,12 @@ def _site_of(position: Unit) -> Unit | None:
 
 
 def _editable(inspection: Inspection) -> None:
+    """Lock the inspection row for the rest of the transaction and check, on its current state, that it is
+    still open: the tablet saves in the background while the inspector may press "Sign", and two writers
+    must not both insert the same answer (nor write answers into an inspection just signed)."""
+    inspection.status = (
+        Inspection.objects.select_for_update().values_list("status", flat=True).get(pk=inspection.pk)
+    )
     if inspection.status != InspectionStatus.PENDING:
         raise Conflict(
             _("inspection #%(id)d is already signed: its answers cannot change") % {"id": inspection.pk},
@@ -663,6 +675,38 @@ def answers_save(*, actor, inspection_id: int, answers: list[AnswerIn], now=None
         inspection.save(update_fields=["started_at"])
     _save_answers(inspection, parsed, actor)
     return inspection
+
+
+@dataclass(frozen=True)
+class InspectionProgress:
+    answered: int
+    total: int
+
+
+def _is_answered(item: TemplateItem, answer: Answer | None, photo_items: set) -> bool:
+    return {
+        AnswerType.PASS_FAIL_NA: answer is not None and answer.choice != "",
+        AnswerType.NUMBER: answer is not None and answer.number is not None,
+        AnswerType.TEXT: answer is not None and answer.text.strip() != "",
+        AnswerType.PHOTO: item.pk in photo_items,
+    }[item.answer_type]
+
+
+def inspection_progress(inspection: Inspection) -> InspectionProgress:
+    """Items answered out of all items (a photo item counts once it has a photo), for the form's counter."""
+    answers = {a.item_id: a for a in inspection.answers.all()}
+    photo_items = set(inspection.photos.exclude(item=None).values_list("item_id", flat=True))
+    items = list(inspection.template.items.all())
+    answered = sum(_is_answered(i, answers.get(i.pk), photo_items) for i in items)
+    return InspectionProgress(answered=answered, total=len(items))
+
+
+def item_photos(inspection: Inspection) -> dict[int, list[Photo]]:
+    """Photos by item id (None: on the inspection as a whole), the drawn signature left out."""
+    out: dict = {}
+    for photo in inspection.photos.exclude(pk=inspection.signature_id or 0).order_by("id"):
+        out.setdefault(photo.item_id, []).append(photo)
+    return out
 
 
 # --- photos -------------------------------------------------------------------------------------------------
@@ -830,6 +874,58 @@ def photo_open(photo: Photo):
 
 # --- signing ------------------------------------------------------------------------------------------------
 
+SIGNATURE_MAX_BYTES = 300 * 1024
+SIGNATURE_MAX_SIDE = 2000
+_DATA_URL = "data:image/png;base64,"
+
+
+def signature_from_data_url(value: str) -> bytes | None:
+    """The PNG a canvas gives as a data: URL (toDataURL), decoded; None when nothing was drawn. Anything
+    but a PNG data URL of reasonable size is refused at `signature`."""
+    import base64
+    import binascii
+
+    value = (value or "").strip()
+    if not value:
+        return None
+    loc = ("body", "signature")
+    if not value.startswith(_DATA_URL):
+        raise ValidationFailed(_("the signature must be a PNG image"), loc=loc, type="unsupported_type")
+    if len(value) > SIGNATURE_MAX_BYTES * 4 // 3 + len(_DATA_URL) + 4:
+        raise TooLarge(
+            _("the signature image is too large: at most %(kb)d KB") % {"kb": SIGNATURE_MAX_BYTES // 1024},
+            loc=loc,
+            type="too_large",
+        )
+    try:
+        return base64.b64decode(value[len(_DATA_URL) :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(
+            _("the signature must be a PNG image"), loc=loc, type="unsupported_type"
+        ) from None
+
+
+def _check_signature(content: bytes) -> None:
+    loc = ("body", "signature")
+    if len(content) > SIGNATURE_MAX_BYTES:
+        raise TooLarge(
+            _("the signature image is too large: at most %(kb)d KB") % {"kb": SIGNATURE_MAX_BYTES // 1024},
+            loc=loc,
+            type="too_large",
+        )
+    if not content.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValidationFailed(_("the signature must be a PNG image"), loc=loc, type="unsupported_type")
+    size = image_size(content)
+    if size is None:
+        raise ValidationFailed(_("the signature must be a PNG image"), loc=loc, type="unreadable_image")
+    if max(size) > SIGNATURE_MAX_SIDE:
+        raise TooLarge(
+            _("the signature image is %(w)d × %(h)d pixels; at most %(side)d pixels a side")
+            % {"w": size[0], "h": size[1], "side": SIGNATURE_MAX_SIDE},
+            loc=loc,
+            type="image_too_large",
+        )
+
 
 def _missing(inspection: Inspection) -> list[ErrorItem]:
     answers = {a.item_id: a for a in inspection.answers.all()}
@@ -858,13 +954,21 @@ def _missing(inspection: Inspection) -> list[ErrorItem]:
 
 @transaction.atomic
 def inspection_sign(
-    *, actor, inspection_id: int, answers: list[AnswerIn] | None = None, now: dt.datetime | None = None
+    *,
+    actor,
+    inspection_id: int,
+    answers: list[AnswerIn] | None = None,
+    signature: bytes | None = None,
+    now: dt.datetime | None = None,
 ) -> Inspection:
     """The inspector signs: every required item must be answered; the result is fixed (failed if any item
-    failed) and each failed item becomes a finding (critical items → critical findings)."""
+    failed) and each failed item becomes a finding (critical items → critical findings). A signature drawn
+    on the screen (PNG bytes) is kept with the inspection."""
     now = now or timezone.now()
     inspection = selectors.inspection_get(actor, inspection_id, Perm.SAFETY)
     _editable(inspection)
+    if signature is not None:
+        _check_signature(signature)
     if answers:
         _save_answers(inspection, _parse_answers(inspection, answers, actor, now), actor)
     missing = _missing(inspection)
@@ -876,6 +980,20 @@ def inspection_sign(
         if a.passed is False
     ]
     result = InspectionResult.FAILED if failed else InspectionResult.PASSED
+    signed = {}
+    if signature is not None:
+        image = Photo(
+            original_name="signature.png",
+            uploaded_by=_actor(actor),
+            uploaded_at=now,
+            inspection=inspection,
+            unit=inspection.position,
+            content_type="image/png",
+            size=len(signature),
+        )
+        image.sha256, image.path = _store(signature, "png")
+        audited_create(actor=actor, obj=image, unit_path=inspection.position.path)
+        signed["signature"] = image
     audited_update(
         actor=actor,
         obj=inspection,
@@ -885,6 +1003,7 @@ def inspection_sign(
             "signed_by": actor,
             "signed_at": now,
             "started_at": inspection.started_at or now,
+            **signed,
         },
         unit_path=inspection.position.path,
         action="sign",
@@ -1027,20 +1146,65 @@ def finding_update(
     actor,
     finding_id: int,
     responsible: str | None = None,
+    responsible_user: str | None = None,
     deadline: dt.date | None = None,
     severity: str | None = None,
     now=None,
 ) -> Finding:
+    """Change who is responsible (a name, and/or a login whose role covers the finding's position), the
+    deadline (not in the past) or the severity (the priority) of an open finding: safety role only, audited."""
+    now = now or timezone.now()
     finding = selectors.finding_get(actor, finding_id, Perm.SAFETY)
     if finding.status == FindingStatus.CLOSED:
         raise Conflict(_("the finding is closed"), loc=("path", "id"), type="closed")
     changes = {}
+    errors: list[ErrorItem] = []
     if responsible is not None:
         _clean_texts({"responsible": responsible})
-        changes["responsible"] = responsible
+        if len(responsible) > 200:
+            errors.append(ErrorItem(("body", "responsible"), _("at most 200 characters"), "too_long"))
+        changes["responsible"] = responsible.strip()
+    if responsible_user is not None:
+        if responsible_user.strip() == "":
+            changes["responsible_user"] = None
+        else:
+            person = responsible_candidates(finding).filter(username=responsible_user.strip()).first()
+            if person is None:
+                errors.append(
+                    ErrorItem(
+                        ("body", "responsible_user"),
+                        _("%(user)s has no role at %(unit)s: choose someone of that unit")
+                        % {"user": responsible_user.strip()[:60], "unit": finding.position.code},
+                        "outside_unit",
+                    )
+                )
+            else:
+                changes["responsible_user"] = person
+                if responsible is None and not finding.responsible:
+                    changes["responsible"] = person.get_full_name() or person.username
     if deadline is not None:
         check_day(deadline, loc=("body", "deadline"))
+        today = timezone.localtime(now).date()
+        if deadline < today and deadline != finding.deadline:
+            errors.append(
+                ErrorItem(
+                    ("body", "deadline"),
+                    _("the deadline %(day)s is in the past") % {"day": deadline.strftime("%d/%m/%Y")},
+                    "deadline_in_past",
+                )
+            )
         changes["deadline"] = deadline
+    if severity is not None and severity not in Severity.values:
+        errors.append(
+            ErrorItem(
+                ("body", "severity"),
+                _("choose a severity: %(choices)s") % {"choices": ", ".join(Severity.values)},
+                "enum",
+            )
+        )
+        severity = None
+    if errors:
+        raise ValidationFailed(items=errors)
     if severity is not None:
         if finding.item is not None and finding.item.critical and severity != Severity.CRITICAL:
             raise ValidationFailed(
@@ -1050,8 +1214,22 @@ def finding_update(
             )
         changes["severity"] = severity
     audited_update(actor=actor, obj=finding, changes=changes, unit_path=finding.position.path)
-    _refresh_after(actor, finding.position, finding.campaign, now or timezone.now())
+    _refresh_after(actor, finding.position, finding.campaign, now)
     return finding
+
+
+def responsible_candidates(finding: Finding):
+    """Logins that may be made responsible for a finding: those holding a role on its position or above."""
+    from django.contrib.auth import get_user_model
+
+    path = finding.position.path
+    prefixes = [p for p in ancestor_paths(path) if p] + [path]
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, role_assignments__unit__path__in=prefixes)
+        .distinct()
+        .order_by("username")
+    )
 
 
 @transaction.atomic

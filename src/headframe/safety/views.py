@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from headframe.core.audit import channel
 from headframe.core.downloads import attachment
-from headframe.core.errors import HeadframeError, NotFound
+from headframe.core.errors import HeadframeError, NotFound, ValidationFailed
 from headframe.core.redirects import safe_next
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
@@ -36,7 +36,7 @@ NAV = {"active_nav": "safety"}
 
 
 def _errors(exc: HeadframeError) -> list[str]:
-    return [item.msg for item in exc.items]
+    return [item.text for item in exc.items]
 
 
 def _flash_error(request, exc: HeadframeError) -> None:
@@ -111,7 +111,9 @@ def campaign_gate(request, code: str):
     return redirect("safety:campaign", code=campaign.code)
 
 
-def _answers_from_post(request, inspection) -> list[services.AnswerIn]:
+def _answers_from_post(request, inspection, *, answered: frozenset = frozenset()) -> list[services.AnswerIn]:
+    """The answers in a posted form; an item already `answered` on the server is sent even when emptied, so
+    that clearing a reading or a note is saved too."""
     out = []
     for item in inspection.template.items.all():
         prefix = f"a-{item.code}"
@@ -119,11 +121,73 @@ def _answers_from_post(request, inspection) -> list[services.AnswerIn]:
         number = request.POST.get(f"{prefix}-number", "")
         text = request.POST.get(f"{prefix}-text", "")
         note = request.POST.get(f"{prefix}-note", "")
-        if choice or number.strip() or text.strip() or note.strip():
+        present = any(f"{prefix}-{k}" in request.POST for k in ("choice", "number", "text", "note"))
+        if choice or number.strip() or text.strip() or note.strip() or (present and item.code in answered):
             out.append(
                 services.AnswerIn(item.code, choice=choice, number=number or None, text=text, note=note)
             )
     return out
+
+
+def _json_error(exc: HeadframeError, answers_post: list | None = None) -> JsonResponse:
+    """The API error shape, plus `fields`: item code → message, for the form to mark the items."""
+    fields: dict[str, str] = {}
+    for error in exc.items:
+        loc = error.loc
+        if len(loc) >= 3 and loc[1] == "answers":
+            key = loc[2]
+            if isinstance(key, int) and answers_post is not None and key < len(answers_post):
+                key = answers_post[key].item
+            fields[str(key)] = error.msg
+    return JsonResponse({"detail": exc.as_detail(), "fields": fields}, status=exc.status)
+
+
+def _progress_json(inspection) -> dict:
+    progress = services.inspection_progress(inspection)
+    return {"answered": progress.answered, "total": progress.total}
+
+
+@login_required
+@require_POST
+def inspection_autosave(request, inspection_id: int):
+    """Answers sent by the tablet as they are typed (fetch, no navigation): JSON back, never a redirect."""
+    inspection = _get(selectors.inspection_get, request.user, inspection_id)
+    answered = frozenset(a.item.code for a in inspection.answers.select_related("item"))
+    answers_post = _answers_from_post(request, inspection, answered=answered)
+    try:
+        with channel("web"):
+            services.answers_save(actor=request.user, inspection_id=inspection.pk, answers=answers_post)
+    except HeadframeError as exc:
+        return _json_error(exc, answers_post)
+    return JsonResponse({"saved": len(answers_post), **_progress_json(inspection)})
+
+
+@login_required
+@require_POST
+def inspection_photo(request, inspection_id: int):
+    """A photo on any item of the inspection, uploaded by fetch/XHR: JSON back with the photo's address."""
+    inspection = _get(selectors.inspection_get, request.user, inspection_id)
+    upload = request.FILES.get("photo")
+    try:
+        with channel("web"):
+            photo = services.photo_add(
+                actor=request.user,
+                content=upload.read() if upload else b"",
+                filename=upload.name if upload else "",
+                inspection_id=inspection.pk,
+                item_code=request.POST.get("item", ""),
+            )
+    except HeadframeError as exc:
+        return _json_error(exc)
+    return JsonResponse(
+        {
+            "id": photo.pk,
+            "item": photo.item.code if photo.item else "",
+            "url": reverse("safety:photo", args=[photo.pk]),
+            **_progress_json(inspection),
+        },
+        status=201,
+    )
 
 
 @login_required
@@ -146,6 +210,8 @@ def inspection_form(request, inspection_id: int):
                         item_code=request.POST.get("item", ""),
                     )
                     messages.success(request, _("Photo attached."))
+                    # Not "?saved=1": the answers typed but not sent are still only in the tablet's draft.
+                    return redirect("safety:inspection", inspection_id=inspection.pk)
                 elif action == "countersign":
                     services.inspection_countersign(actor=request.user, inspection_id=inspection.pk)
                     messages.success(request, _("Inspection countersigned."))
@@ -153,7 +219,10 @@ def inspection_form(request, inspection_id: int):
                     answers = _answers_from_post(request, inspection)
                     if action == "sign":
                         services.inspection_sign(
-                            actor=request.user, inspection_id=inspection.pk, answers=answers
+                            actor=request.user,
+                            inspection_id=inspection.pk,
+                            answers=answers,
+                            signature=services.signature_from_data_url(request.POST.get("signature", "")),
                         )
                         messages.success(request, _("Inspection signed."))
                     else:
@@ -178,8 +247,10 @@ def inspection_form(request, inspection_id: int):
             if field_errors:
                 messages.error(request, _("Some answers need attention: see the marked items."))
             inspection = _get(selectors.inspection_get, request.user, inspection_id)
+    if request.GET.get("format") == "pdf":
+        return attachment(*exports.inspection_pdf(inspection))
     answers = selectors.answers_by_item(inspection)
-    photos = selectors.photos_by_item(inspection)
+    photos = services.item_photos(inspection)
     site = services._site_of(inspection.position)
     posted = request.POST if field_errors else None
 
@@ -221,6 +292,7 @@ def inspection_form(request, inspection_id: int):
         "findings": inspection.findings.all().order_by("id"),
         "readiness": selectors.readiness(inspection.position, campaign=inspection.campaign),
         "draft_key": f"hf-inspection-{inspection.pk}",
+        "progress": services.inspection_progress(inspection),
         "saved": request.GET.get("saved") == "1" or inspection.status != InspectionStatus.PENDING,
         "has_errors": bool(field_errors),
         **NAV,
@@ -329,10 +401,34 @@ def findings(request):
     return render(request, "safety/findings.html", context)
 
 
+def _finding_changes(request, finding) -> dict:
+    """Only what the form changed: an untouched past deadline of an overdue finding is not re-judged."""
+    changes: dict = {}
+    post = request.POST
+    if "responsible" in post and post["responsible"].strip() != finding.responsible:
+        changes["responsible"] = post["responsible"]
+    current_user = finding.responsible_user.username if finding.responsible_user else ""
+    if "responsible_user" in post and post["responsible_user"] != current_user:
+        changes["responsible_user"] = post["responsible_user"]
+    if "severity" in post and post["severity"] != finding.severity:
+        changes["severity"] = post["severity"]
+    if "deadline" in post:
+        try:
+            deadline = dt.date.fromisoformat(post["deadline"])
+        except ValueError:
+            raise ValidationFailed(
+                _("give the deadline as a date"), loc=("body", "deadline"), type="date_parsing"
+            ) from None
+        if deadline != finding.deadline:
+            changes["deadline"] = deadline
+    return changes
+
+
 @login_required
 def finding_detail(request, finding_id: int):
     finding = _get(selectors.finding_get, request.user, finding_id)
     scope = scope_for(request.user)
+    edit_errors: dict[str, str] = {}
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -346,6 +442,11 @@ def finding_detail(request, finding_id: int):
                         finding_id=finding.pk,
                     )
                     messages.success(request, _("Evidence photo attached."))
+                elif action == "update":
+                    services.finding_update(
+                        actor=request.user, finding_id=finding.pk, **_finding_changes(request, finding)
+                    )
+                    messages.success(request, _("Finding updated."))
                 else:
                     services.finding_close(
                         actor=request.user,
@@ -356,7 +457,12 @@ def finding_detail(request, finding_id: int):
                     messages.success(request, _("Finding closed and verified."))
             return redirect("safety:finding", finding_id=finding.pk)
         except HeadframeError as exc:
-            _flash_error(request, exc)
+            if action == "update":
+                for error in exc.items:
+                    edit_errors[str(error.loc[-1]) if error.loc else ""] = error.msg
+                messages.error(request, _("The finding was not changed: see the marked fields."))
+            else:
+                _flash_error(request, exc)
             finding = _get(selectors.finding_get, request.user, finding_id)
     context = {
         "finding": finding,
@@ -365,6 +471,10 @@ def finding_detail(request, finding_id: int):
         and scope.allows(Perm.SAFETY, finding.position.path),
         "can_add_evidence": finding.status == FindingStatus.OPEN
         and selectors.may_report_or_inspect(scope, finding.position.path),
+        "can_edit": finding.status == FindingStatus.OPEN and scope.allows(Perm.SAFETY, finding.position.path),
+        "candidates": services.responsible_candidates(finding),
+        "severities": Severity.choices,
+        "edit_errors": edit_errors,
         "readiness": selectors.readiness(finding.position),
         "posted": request.POST,
         **NAV,

@@ -3,6 +3,16 @@
 import datetime as dt
 
 from django.core.exceptions import BadRequest
+from django.utils.translation import gettext_lazy as _
+
+
+class BadParameter(BadRequest):
+    """A 400 naming the query or form parameter that is wrong, the value given and the form expected (in the
+    UI language): the bad-request page shows them. str() stays the English line logs and older callers read."""
+
+    def __init__(self, field: str, value, expected, english: str):
+        super().__init__(english)
+        self.field, self.value, self.expected = field, value, expected
 
 
 def parse_day(value: str | None, field: str) -> dt.date | None:
@@ -15,4 +25,6 @@ def parse_day(value: str | None, field: str) -> dt.date | None:
             return dt.datetime.strptime(value.strip(), pattern).date()
         except ValueError:
             continue
-    raise BadRequest(f"{field}: expected a date as dd/mm/yyyy, got {value!r}")
+    raise BadParameter(
+        field, value, _("a date as dd/mm/yyyy"), f"{field}: expected a date as dd/mm/yyyy, got {value!r}"
+    )

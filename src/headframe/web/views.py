@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from headframe.core.errors import NotFound, PermissionDenied
 from headframe.core.redirects import safe_next
-from headframe.core.selectors import audit_page
+from headframe.core.selectors import audit_display, audit_page
 from headframe.org import selectors
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
@@ -86,7 +86,9 @@ def unit_detail(request, code: str):
     children = selectors.units_visible(request.user).filter(parent=unit).order_by("code")
     audit = None
     if scope.allows(Perm.AUDIT, unit.path):
-        audit = audit_page(scope.q(Perm.AUDIT, "unit_path"), unit_path=unit.path, limit=10).entries
+        audit = audit_display(
+            audit_page(scope.q(Perm.AUDIT, "unit_path"), unit_path=unit.path, limit=10).entries
+        )
     return render(
         request,
         "web/unit_detail.html",
@@ -118,7 +120,7 @@ def audit_log(request):
     except NotFound:
         raise Http404(f"unit {code} not found") from None
     except PermissionDenied as exc:
-        return render(request, "web/forbidden.html", {"message": str(exc)}, status=403)
+        return render(request, "web/forbidden.html", {"message": exc.text}, status=403)
     if unit is None and not scope.paths(Perm.AUDIT) and not scope.is_superuser:
         return render(
             request,
@@ -141,6 +143,7 @@ def audit_log(request):
         before=before,
         limit=50,
     )
+    audit_display(page.entries)
     query = request.GET.copy()
     query.pop("before", None)
     return render(
@@ -178,3 +181,27 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+@login_required
+@require_GET
+def search_page(request):
+    """The top bar's search: the whole page, or (htmx) only the grouped results for the box's drop-down."""
+    from headframe.core.errors import ValidationFailed
+    from headframe.web.search import MAX_QUERY, MIN_QUERY, query_error_text, search
+
+    error, result, status = "", None, 200
+    try:
+        result = search(request.user, request.GET.get("q"))
+    except ValidationFailed as exc:
+        error, status = query_error_text(exc), 400
+    context = {
+        "q": (request.GET.get("q") or "")[: MAX_QUERY * 2],
+        "result": result,
+        "error": error,
+        "min_query": MIN_QUERY,
+        "max_query": MAX_QUERY,
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "web/_search_results.html", context, status=status)
+    return render(request, "web/search.html", context, status=status)

@@ -354,7 +354,7 @@ def _error_text(exc: HeadframeError, action: str) -> str:
         return _("Out of service for 1 to %(max)d hours.") % {"max": services.OUT_OF_SERVICE_MAX_HOURS}
     if field == "conditions":
         return _("Choose at least one alarm to acknowledge.")
-    return _("The action was refused: %(reason)s") % {"reason": item.msg if item else str(exc)}
+    return _("The action was refused: %(reason)s") % {"reason": item.text if item else exc.text}
 
 
 def _answer(request, site: Unit, error: str, fallback: str):

@@ -167,11 +167,17 @@ SYSTEM_COMMENT_PATTERNS = (
 )
 
 
+_SHELVED_FOR = re.compile(r"^(?P<minutes>\d+) min: (?P<reason>.*)$", re.S)
+
+
 def journal_comment(entry) -> str:
     """A journal comment as shown: what a person wrote, as written; what the system wrote, in the active
     language (the journal stores the system's notes in English)."""
     comment = entry.comment or ""
     if entry.user_id is not None and comment != "back in service":
+        shelved = _SHELVED_FOR.match(comment)  # "15 min: reason", as the shelving service writes it
+        if shelved:
+            return _("%(minutes)s min: %(reason)s") % shelved.groupdict()
         return comment
     if comment in SYSTEM_COMMENTS:
         return str(SYSTEM_COMMENTS[comment])

@@ -1,0 +1,109 @@
+"""The pack of a planned or open meeting comes from the cache until a new figure, directive or alarm arrives;
+a closed meeting keeps its frozen pack (issue 13, item 12)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from headframe.briefing import services as briefing
+from headframe.briefing.pack import pack_build, pack_version
+from headframe.production.services import ActualRow, actuals_upsert
+from tests.briefing import pack_fixtures
+from tests.briefing.pack_fixtures import NOW, YEAR
+
+pytestmark = pytest.mark.django_db
+figures, group_meeting = pack_fixtures.figures, pack_fixtures.group_meeting  # the shared fixtures
+
+
+@pytest.fixture(autouse=True)
+def _pack_cache_on(settings):
+    settings.PACK_CACHE = True
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _month_actual(pack: dict, code: str) -> float:
+    block = next(b for b in pack["blocks"] if b["unit"]["code"] == code)
+    row = next(r for r in block["production"]["rows"] if r["indicator"] == "raw_coal_t")
+    return row["month_actual"]
+
+
+def _build(meeting) -> tuple[dict, int]:
+    with CaptureQueriesContext(connection) as queries:
+        pack = pack_build(meeting)
+    return pack, len(queries)
+
+
+def test_the_second_build_comes_from_the_cache(group_meeting):
+    meeting = group_meeting.meeting
+    first, cold = _build(meeting)
+    second, warm = _build(meeting)
+    assert second == first  # same figures, same generated_at: the very pack built first
+    assert warm <= 4 < cold  # the version read (four primary-key lookups), nothing else
+    assert second["meeting"]["id"] == meeting.pk and not second["frozen"]
+
+
+def test_a_new_figure_invalidates_the_cached_pack(group_meeting):
+    meeting = group_meeting.meeting
+    before = _month_actual(pack_build(meeting), "A")
+    actuals_upsert(
+        actor=None,
+        rows=[
+            ActualRow("A-M1-K1-F1", "raw_coal_t", dt.date(YEAR, 10, 3), 0, 5_000, confirm_implausible=True)
+        ],
+        source="api",
+        now=NOW,
+    )
+    after = pack_build(meeting)
+    assert _month_actual(after, "A") != before  # the pack shows the new figure
+    assert _month_actual(after, "A") == pytest.approx(before - (1_050 + 50 + 3) + 5_000)
+
+
+def test_a_directive_raised_invalidates_the_cached_pack(group_meeting, users):
+    meeting = group_meeting.meeting
+    version = pack_version()
+
+    def texts(pack):
+        return [d["text"] for items in pack["directives"].values() if isinstance(items, list) for d in items]
+
+    assert "Kiểm tra lại hệ thống thông gió lò chợ B" not in texts(pack_build(meeting))
+    briefing.directive_create(
+        actor=users.planner_g,
+        text="Kiểm tra lại hệ thống thông gió lò chợ B",
+        owner_unit_code="B",
+        deadline=dt.date(YEAR, 10, 30),
+        today=dt.date(YEAR, 10, 2),
+        now=dt.datetime(YEAR, 10, 2, 3, 0, tzinfo=dt.UTC),
+    )
+    assert pack_version() != version
+    assert "Kiểm tra lại hệ thống thông gió lò chợ B" in texts(pack_build(meeting))
+
+
+def test_the_chairs_edit_shows_at_once_and_a_closed_meeting_keeps_its_frozen_pack(group_meeting, users):
+    meeting = group_meeting.meeting
+    pack_build(meeting)
+    briefing.meeting_update(actor=users.planner_g, meeting=meeting, changes={"narrative_vi": "Đã sửa."})
+    meeting.refresh_from_db()
+    assert pack_build(meeting)["narrative_edited"]["vi"] == "Đã sửa."
+    briefing.meeting_start(actor=users.planner_g, meeting=meeting)
+    briefing.meeting_close(actor=users.planner_g, meeting=meeting)
+    meeting.refresh_from_db()
+    frozen = pack_build(meeting)
+    assert frozen["frozen"] and frozen["meeting"]["status"] == "closed"
+    before = _month_actual(frozen, "A")
+    actuals_upsert(
+        actor=None,
+        rows=[
+            ActualRow("A-M1-K1-F1", "raw_coal_t", dt.date(YEAR, 10, 4), 0, 7_777, confirm_implausible=True)
+        ],
+        source="api",
+        now=NOW,
+    )
+    meeting.refresh_from_db()
+    assert _month_actual(pack_build(meeting), "A") == before
