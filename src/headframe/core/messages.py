@@ -17,6 +17,7 @@ mixes languages. Every code raised anywhere in src/ has an entry here with a Vie
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from decimal import Decimal
 
 from django.conf import settings
@@ -24,6 +25,8 @@ from django.utils.translation import get_language, gettext, override
 from django.utils.translation import gettext_noop as N
 
 from headframe.core.formatting import format_date, format_datetime, format_exact
+
+log = logging.getLogger(__name__)
 
 CATALOGUE: dict[str, str] = {
     # generic message of every code (shown for items raised without params)
@@ -235,7 +238,9 @@ def render(item, language: str | None = None) -> str:
                     **{name: format_param(value, language) for name, value in item.params.items()}
                 )
             except (KeyError, IndexError, ValueError):
-                pass
+                # A translation whose placeholders do not fit the parameters (test_messages guards the
+                # catalogue): say so, and fall back to the message as raised rather than fail the page.
+                log.warning("message %s does not fit its parameters %s", item.key or item.type, item.params)
         if not item.msg:
             return gettext(template) if template else item.type
         translated = gettext(item.msg)

@@ -21,7 +21,7 @@ from headframe.core.errors import Conflict, NotFound, PermissionDenied, Validati
 from headframe.core.text import check_clean_text
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
-from headframe.org.selectors import scope_for, unit_named
+from headframe.org.selectors import ancestor_paths, scope_for, unit_named
 from headframe.production.models import Holiday, PeriodLock
 
 NAME_MAX = 100
@@ -35,18 +35,12 @@ def group_root() -> Unit | None:
     return Unit.objects.filter(kind=UnitKind.GROUP).order_by("depth", "code").first()
 
 
-def _above_or_self(unit: Unit) -> list[str]:
-    """Paths of the unit and the units above it: "/G/A/A-M1/" → ["/G/", "/G/A/", "/G/A/A-M1/"]."""
-    parts = unit.path.strip("/").split("/")
-    return ["/" + "/".join(parts[: n + 1]) + "/" for n in range(len(parts))]
-
-
 def holidays_at(year: int, unit: Unit | None = None) -> list[Holiday]:
     """The year's holidays that hold at `unit`: the group's and those of the unit and the units above it,
     by day (the group's first on a day both declare). Without a unit: the group's only."""
     scope = Q(unit__isnull=True)
     if unit is not None:
-        scope |= Q(unit__path__in=_above_or_self(unit))
+        scope |= Q(unit__path__in=ancestor_paths(unit.path))
     return list(
         Holiday.objects.filter(scope, day__year=year)
         .select_related("unit")
@@ -122,7 +116,9 @@ def _check_open(day: dt.date, unit: Unit | None, *, loc: tuple) -> None:
     above it or anywhere below it (anywhere at all for a group-wide day)."""
     locks = PeriodLock.objects.filter(month=day.replace(day=1))
     if unit is not None:
-        locks = locks.filter(Q(unit__path__in=_above_or_self(unit)) | Q(unit__path__startswith=unit.path))
+        locks = locks.filter(
+            Q(unit__path__in=ancestor_paths(unit.path)) | Q(unit__path__startswith=unit.path)
+        )
     lock = locks.select_related("unit").order_by("unit__depth").first()
     if lock is not None:
         raise Conflict(

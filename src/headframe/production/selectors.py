@@ -72,12 +72,7 @@ def holidays_in(year: int, unit: Unit | None = None) -> frozenset[dt.date]:
     """The year's non-working days: the group's, and with a unit also those of the unit and the units above
     it (a company's own day off holds in its subtree)."""
     paths = _holiday_paths(year)
-    days = set(paths.get(None, ()))
-    if unit is not None:
-        for path, own in paths.items():
-            if path is not None and unit.path.startswith(path):
-                days |= own
-    return frozenset(days)
+    return _holidays_of_path(paths, unit.path) if unit is not None else paths.get(None, frozenset())
 
 
 def _holiday_paths(year: int) -> dict[str | None, frozenset[dt.date]]:
@@ -102,22 +97,6 @@ def site_types_of(units: Iterable[Unit]) -> dict[int, str]:
     site_codes = {u.pk: u.path.strip("/").split("/")[2] for u in units if u.depth >= 2}
     types = dict(Unit.objects.filter(code__in=set(site_codes.values())).values_list("code", "site_type"))
     return {u.pk: types.get(site_codes.get(u.pk, ""), "") for u in units}
-
-
-def shift_counts_of(units: Iterable[Unit]) -> dict[int, int]:
-    """Shifts per day of each unit: from the nearest shift calendar at or above it, else 3."""
-    from headframe.production.models import ShiftCalendar
-
-    units = list(units)
-    codes = {code for u in units for code in u.path.strip("/").split("/")}
-    calendars = dict(
-        ShiftCalendar.objects.filter(unit__code__in=codes).values_list("unit__path", "shift_count")
-    )
-    counts = {}
-    for unit in units:
-        matching = [path for path in calendars if unit.path.startswith(path)]
-        counts[unit.pk] = calendars[max(matching, key=len)] if matching else 3
-    return counts
 
 
 def locked_months(units: Iterable[Unit]) -> list[tuple[str, dt.date]]:
