@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help demo serve test lint format bench bench-deps install install-dev system-deps system-deps-test clean
+.PHONY: help demo serve test lint format graph bench bench-deps install install-dev system-deps system-deps-test clean
 
 help:
 	@echo "make demo   - install, migrate an embedded SQLite database under var/, load demo data, serve on http://$(HOST):$(PORT)"
@@ -64,9 +64,14 @@ bench-deps:
 		$(SUDO) apt-get install -y --no-install-recommends influxdb >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends influxdb; }; }
 
+# Style, the layers (import-linter: imports point down, transports never import API or views), types (mypy,
+# strict on core, org and the alarm engine), and models that match their migrations.
 lint: install-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/lint-imports --no-cache
+	HEADFRAME_SECRET_KEY=lint-only $(BIN)/mypy
+	HEADFRAME_SECRET_KEY=lint-only HEADFRAME_DATABASE_URL=sqlite:///:memory: $(BIN)/headframe manage makemigrations --check --dry-run
 
 test: install-dev system-deps-test lint
 	$(BIN)/pytest
@@ -74,9 +79,13 @@ test: install-dev system-deps-test lint
 bench: install-dev bench-deps
 	$(BIN)/python -m bench
 
+# The import graph by layer (the arrows `make lint` holds to DESIGN.md's order); --mermaid for a drawing.
+graph: install-dev
+	$(BIN)/python tools/import_graph.py
+
 format: install-dev
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
 
 clean:
 	rm -rf $(VENV) var/static var/screenshots .pytest_cache .ruff_cache

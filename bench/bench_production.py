@@ -114,7 +114,8 @@ def _measure() -> None:
         _profile(lambda: selectors.summaries(group, ON, everything))
 
 
-# The summary's steps, timed by wrapping them for one call (skipped if the selectors are reorganised).
+# The summary's steps, timed by wrapping them for one call, in every module of the summary engine that calls
+# them (skipped if the selectors are reorganised).
 STEPS = {
     "_daily_rows": "month-to-date daily rows (this year, last year)",
     "_monthly_rows": "earlier months from MonthlyTotal",
@@ -127,7 +128,10 @@ STEPS = {
 def _breakdown(fn) -> None:
     spent = defaultdict(float)
     calls = defaultdict(int)
-    originals = {name: getattr(selectors, name) for name in STEPS if hasattr(selectors, name)}
+    modules = [selectors.summary, selectors.totals, selectors.plans]
+    originals = {
+        (module, name): getattr(module, name) for module in modules for name in STEPS if hasattr(module, name)
+    }
 
     def timed(name, original):
         def wrapper(*args, **kwargs):
@@ -141,15 +145,15 @@ def _breakdown(fn) -> None:
         return wrapper
 
     try:
-        for name, original in originals.items():
-            setattr(selectors, name, timed(name, original))
+        for (module, name), original in originals.items():
+            setattr(module, name, timed(name, original))
         started = time.perf_counter()
         fn()
         total = time.perf_counter() - started
     finally:
-        for name, original in originals.items():
-            setattr(selectors, name, original)
-    for name in originals:
+        for (module, name), original in originals.items():
+            setattr(module, name, original)
+    for name in dict.fromkeys(name for _module, name in originals):
         share = spent[name] / total * 100
         print(
             f"    {name:<18} {calls[name]:3} calls {spent[name] * 1e3:9.1f} ms  {share:4.0f} %  {STEPS[name]}"

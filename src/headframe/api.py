@@ -22,7 +22,6 @@ from ninja.renderers import BaseRenderer
 from ninja.security import HttpBearer, SessionAuth
 
 from headframe.core import failures
-from headframe.core.audit import current_channel
 from headframe.core.errors import HeadframeError, ValidationFailed
 from headframe.org.services import token_authenticate
 
@@ -34,7 +33,6 @@ class BearerTokenAuth(HttpBearer):
         user = token_authenticate(token)
         if user is not None:
             request.user = user
-            current_channel.set("api")
         return user
 
 
@@ -49,10 +47,7 @@ class ApiSessionAuth(SessionAuth):
         return super()._get_key(request)
 
     def authenticate(self, request, key):
-        user = super().authenticate(request, key)
-        if user is not None:
-            current_channel.set("api")
-        return user
+        return super().authenticate(request, key)
 
 
 # Readings keep their own rule: a bad reading (even a NUL in its code) is quarantined with its reason, and the
@@ -86,7 +81,7 @@ class OrjsonParser(Parser):
             where = _nul_location(body, ("body",))
             if where:  # PostgreSQL stores no NUL in text: refused here, as the field it is in
                 raise ValidationFailed(
-                    "a NUL character (U+0000) has no place here", loc=where, type="hidden_character"
+                    loc=where, type="hidden_character", params={}, key="hidden_character.nul"
                 )
         return body
 
@@ -281,12 +276,13 @@ def _object_not_found(request, exc):
 
 
 api.add_router("/", "headframe.org.api.router")
-api.add_router("/audit", "headframe.core.api.router")
+api.add_router("/audit", "headframe.org.audit_api.router")
 api.add_router("/search", "headframe.web.search_api.router")
 api.add_router("/notify", "headframe.notify.api.router")
 api.add_router("/production", "headframe.production.api.router")
 api.add_router("/telemetry", "headframe.telemetry.api.router")
 api.add_router("/briefing", "headframe.briefing.api.router")
+api.add_router("/briefing", "headframe.briefing.pack.api.router")
 api.add_router("/directives", "headframe.briefing.api.directives_router")
 api.add_router("/key-tasks", "headframe.briefing.api.key_tasks_router")
 api.add_router("/safety", "headframe.safety.api.router")

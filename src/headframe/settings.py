@@ -41,30 +41,31 @@ RUNNING_TESTS = "PYTEST_VERSION" in os.environ  # pytest >= 8.2 sets this for th
 DEBUG = _env_bool("HEADFRAME_DEBUG", False)
 
 
-def _secret_key() -> str:
+def _secret_key() -> tuple[str, str]:
+    """The key and where it came from: "environment", "test" or "demo-file" (`check --deploy` warns on the last)."""
     key = os.environ.get("HEADFRAME_SECRET_KEY", "")
     if key:
-        return key
+        return key, "environment"
     if RUNNING_TESTS:
-        return "insecure-test-only-key-" + "x" * 40
+        return "insecure-test-only-key-" + "x" * 40, "test"
     if DEMO_MODE or DEBUG:
         # Persist the demo key so sessions survive a restart of `make demo`.
         key_file = VAR_DIR / "demo-secret-key"
         if not key_file.exists():
             VAR_DIR.mkdir(parents=True, exist_ok=True)
             key_file.write_text(secrets.token_urlsafe(50))
-        return key_file.read_text().strip()
+        return key_file.read_text().strip(), "demo-file"
     # A command run from a demo checkout (`headframe token create admin` after `make demo`) finds the demo's key
     # the way `headframe demo` does: in VAR_DIR, next to the demo's SQLite database. Never created here.
     demo_key_file = VAR_DIR / "demo-secret-key"
     if demo_key_file.is_file() and (demo_key := demo_key_file.read_text().strip()):
-        return demo_key
+        return demo_key, "demo-file"
     raise ImproperlyConfigured(
         "HEADFRAME_SECRET_KEY is required (set it to a long random string; `headframe demo` runs without it)"
     )
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY, SECRET_KEY_SOURCE = _secret_key()
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -95,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "headframe.core.middleware.RequestIdMiddleware",
+    "headframe.core.middleware.AuditChannelMiddleware",
     "headframe.core.middleware.ServerErrorMiddleware",
     "headframe.core.middleware.BodySizeLimitMiddleware",
     "headframe.core.middleware.NulCharacterMiddleware",
@@ -277,3 +279,14 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("HEADFRAME_LOG_LEVEL", "WARNING")},
 }
+
+# Settings the code reads that have a default worth stating once, here (not as getattr fallbacks scattered in
+# the code):
+# inspection photos and signatures (backed up with the database by `headframe backup`);
+MEDIA_ROOT = VAR_DIR / "media"
+# the live pack of a planned meeting is cached until new figures arrive (off under tests: each test its own data);
+PACK_CACHE = _env_bool("HEADFRAME_PACK_CACHE", not RUNNING_TESTS)
+# the longest an alarm may be shelved (ISA-18.2: shelving always ends), in minutes;
+TELEMETRY_MAX_SHELVE_MINUTES = _env_int("HEADFRAME_MAX_SHELVE_MINUTES", 8 * 60)
+# the largest inspection photo accepted, in bytes.
+SAFETY_PHOTO_MAX_BYTES = _env_int("HEADFRAME_SAFETY_PHOTO_MAX_BYTES", 8 * 1024 * 1024)

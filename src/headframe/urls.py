@@ -12,6 +12,7 @@ admin.site.login_form = AdminLoginForm  # throttled and audited like the pages' 
 # What escapes the views and the ServerErrorMiddleware (a middleware, a session save on a locked database):
 # a plain page or the API's JSON shape with the request id, 503 when the database was only busy.
 handler500 = "headframe.core.failures.server_error"
+handler404 = "headframe.core.failures.not_found"
 handler400 = "headframe.core.failures.bad_request"  # a session save refused by a locked database lands here
 
 urlpatterns = [

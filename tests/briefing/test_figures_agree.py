@@ -16,7 +16,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from headframe.briefing import services as briefing
-from headframe.briefing.pack_export import production_columns
+from headframe.briefing.pack.export import production_columns
 from headframe.production import services as production
 from headframe.production.figures import BASES
 from headframe.production.services import ActualRow

@@ -9,7 +9,7 @@ import pytest
 
 from headframe.briefing import selectors, services
 from headframe.briefing.models import AgendaItem, Meeting, MeetingStatus
-from headframe.briefing.services import AgendaItemIn, BridgePointIn
+from headframe.briefing.services import AgendaItemIn, BridgePointIn, meetings
 from headframe.core.errors import Conflict, PermissionDenied, ValidationFailed
 from headframe.core.models import AuditEntry
 from tests.briefing.helpers_meetings import at, bridge_points, meeting, run
@@ -98,25 +98,24 @@ def test_the_pack_cannot_be_written_through_update(points):
 
 
 def test_closing_stores_the_pack_built_by_pack_build(points, monkeypatch):
-    import sys
-    import types
-
-    module = types.ModuleType("headframe.briefing.pack")
-    module.pack_build = lambda m: {"meeting": m.pk, "production": {"raw_coal_t": 1}}
-    monkeypatch.setitem(sys.modules, "headframe.briefing.pack", module)
+    monkeypatch.setattr(meetings, "pack_build", lambda m: {"meeting": m.pk, "production": {"raw_coal_t": 1}})
     m = run(meeting())
     m.refresh_from_db()
     assert m.pack == {"meeting": m.pk, "production": {"raw_coal_t": 1}}
 
 
-def test_closing_without_a_pack_builder_still_closes(points, monkeypatch):
-    import sys
-    import types
+def test_a_meeting_whose_pack_cannot_be_built_is_not_closed_and_freezes_nothing(points, monkeypatch):
+    # A failing read fails the close: the meeting stays in session with no pack, never a partial pack frozen.
+    def broken(m):
+        raise RuntimeError("safety read failed")
 
-    monkeypatch.setitem(sys.modules, "headframe.briefing.pack", types.ModuleType("headframe.briefing.pack"))
-    m = run(meeting())
+    monkeypatch.setattr(meetings, "pack_build", broken)
+    m = meeting()
+    services.meeting_start(actor=None, meeting=m)
+    with pytest.raises(RuntimeError):
+        services.meeting_close(actor=None, meeting=m)
     m.refresh_from_db()
-    assert m.status == MeetingStatus.CLOSED and m.pack is None
+    assert m.status == MeetingStatus.IN_SESSION and m.pack is None and m.closed_at is None
 
 
 def test_the_narrative_is_editable_until_closing(points):

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from headframe.briefing.narrative import (
+from headframe.briefing.pack.narrative import (
     amount_en,
     amount_vi,
     narrative_draft,

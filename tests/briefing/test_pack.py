@@ -297,7 +297,7 @@ def test_key_tasks_of_the_year_carry_their_kpi_values_from_the_briefing_selector
 def test_a_company_pack_never_carries_the_chairs_group_summary(group_meeting, users, api, client):
     """The chair's edited summary speaks for the whole group: a company's pack (live or frozen, API or page)
     shows the draft of its own block instead, and the group pack still shows the edit."""
-    from headframe.briefing.narrative import narrative_of
+    from headframe.briefing.pack.narrative import narrative_of
 
     m = group_meeting.meeting
     secret_vi, secret_en = "Công ty B chỉ đạt 61% kế hoạch, thua xa A", "B only 61%, far behind A"
@@ -366,7 +366,7 @@ def test_a_sensor_out_of_service_stands_in_the_pack_page_and_narrative(figures, 
     [item] = blocks["G"]["safety"]["out_of_service"]
     assert (item["sensor"], item["reason"]) == ("A1-CH4-01", "thay đầu đo") and item["until"]
     assert blocks["A"]["safety"]["out_of_service"] and not blocks["B"]["safety"]["out_of_service"]
-    from headframe.briefing.narrative import safety_sentence
+    from headframe.briefing.pack.narrative import safety_sentence
 
     sentence = safety_sentence(blocks["G"])
     assert "1 cảm biến đang ngừng hoạt động (không được giám sát)" in sentence["vi"]

@@ -15,7 +15,8 @@ import pytest
 from openpyxl import load_workbook
 
 from headframe.briefing.pack import pack_build
-from headframe.briefing.pack_export import pack_html, pack_pdf, pack_xlsx, production_headers, rounded
+from headframe.briefing.pack.export import pack_html, pack_pdf, rounded
+from headframe.briefing.pack.xlsx import pack_xlsx, production_headers
 from headframe.core.formatting import format_number
 from tests.briefing import pack_fixtures
 

@@ -22,9 +22,10 @@ from openpyxl import load_workbook
 
 from headframe.briefing import services as briefing
 from headframe.briefing.models import Meeting
-from headframe.briefing.narrative import narrative_draft, pct_vi, period_name
 from headframe.briefing.pack import PACK_VERSION, num, pack_build, pack_for, pack_restrict
-from headframe.briefing.pack_export import pack_html, pack_pdf, pack_xlsx
+from headframe.briefing.pack.export import pack_html, pack_pdf
+from headframe.briefing.pack.narrative import narrative_draft, pct_vi, period_name
+from headframe.briefing.pack.xlsx import pack_xlsx
 from headframe.core.formatting import format_number
 from headframe.org.models import Unit
 from headframe.production import selectors

@@ -183,8 +183,28 @@ def test_audit_changes_read_in_english_on_an_english_page():
 def test_shelving_comment_in_the_alarm_journal_reads_in_vietnamese():
     from types import SimpleNamespace
 
-    from headframe.telemetry.views.words import journal_comment
+    from headframe.telemetry.words import journal_comment
 
     entry = SimpleNamespace(comment="15 min: kiểm tra đầu đo", user_id=1)
     with translation.override("vi"):
         assert journal_comment(entry) == "15 phút: kiểm tra đầu đo"
+
+
+def test_audit_object_shows_the_indicator_name_never_its_code(db):
+    from headframe.core.selectors import audit_display
+    from headframe.production.models import Indicator
+
+    Indicator.objects.update_or_create(
+        code="raw_coal_t",
+        defaults={"name_vi": "Than nguyên khai", "name_en": "Raw coal", "unit_of_measure": "t"},
+    )
+    with translation.override("vi"):
+        [shown] = audit_display([_entry(object_repr="VSO raw_coal_t 05/12/2026 ca 1")])
+    assert shown.object_text == "VSO Than nguyên khai 05/12/2026 ca 1"
+    with translation.override("en"):
+        [shown] = audit_display([_entry(object_repr="VSO raw_coal_t 05/12/2026 ca 1")])
+    assert shown.object_text == "VSO Raw coal 05/12/2026 ca 1"
+    # a code inside a longer word or a unit code is left alone
+    with translation.override("vi"):
+        [shown] = audit_display([_entry(object_repr="raw_coal_t_old A-raw_coal_t")])
+    assert shown.object_text == "raw_coal_t_old A-raw_coal_t"

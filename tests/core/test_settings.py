@@ -5,11 +5,11 @@ import subprocess
 import sys
 
 
-def _run_check(tmp_path, **env):
+def _run_check(tmp_path, command=("check",), **env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("HEADFRAME_", "PYTEST_"))}
     clean.update({"HEADFRAME_VAR_DIR": str(tmp_path), **env})
     return subprocess.run(
-        [sys.executable, "-m", "headframe", "check"], env=clean, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "headframe", *command], env=clean, capture_output=True, text=True, check=False
     )
 
 
@@ -30,3 +30,11 @@ def test_a_malformed_boolean_is_refused(tmp_path):
     result = _run_check(tmp_path, HEADFRAME_SECRET_KEY="k" * 50, HEADFRAME_DEBUG="maybe")
     assert result.returncode == 1
     assert "HEADFRAME_DEBUG must be true or false" in result.stderr
+
+
+def test_deploy_check_warns_when_the_key_is_the_demos(tmp_path):
+    (tmp_path / "demo-secret-key").write_text("d" * 50)
+    demo_key = _run_check(tmp_path, command=("manage", "check", "--deploy"))
+    assert "headframe.W001" in demo_key.stderr + demo_key.stdout
+    own_key = _run_check(tmp_path, command=("manage", "check", "--deploy"), HEADFRAME_SECRET_KEY="k" * 50)
+    assert "headframe.W001" not in own_key.stderr + own_key.stdout

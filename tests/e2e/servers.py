@@ -26,6 +26,17 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+def log_in(page, base: str, username: str) -> None:
+    """Log in as a demo account (the demo's password) through the login form."""
+    from headframe.demo import DEMO_PASSWORD  # not at import: seed runs import test modules before setup
+
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url(f"{base}/")
+
+
 def seed_unit(code, name, kind, parent=None, **extra):
     """A unit with a Vietnamese name only, for a seed() run in the server's subprocess (after django.setup())."""
     from headframe.org import services as org

@@ -10,8 +10,7 @@ from playwright.sync_api import expect
 from headframe.briefing import services as briefing
 from headframe.briefing.models import Directive, Meeting, MeetingStatus
 from headframe.production.models import PeriodLock
-from tests.e2e.servers import shot
-from tests.e2e.test_crawl import _log_in, demo  # noqa: F401  (the small demo: a fixture)
+from tests.e2e.servers import log_in, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -32,11 +31,11 @@ def _ask_and_go_back(page, trigger, name: str) -> None:
     expect(dialog).to_be_hidden()
 
 
-def test_closing_a_meeting_asks_first(demo, live_server, phone_free_page):  # noqa: F811
+def test_closing_a_meeting_asks_first(small_demo, live_server, phone_free_page):
     page = phone_free_page
     meeting = Meeting.objects.get(title="Giao ban tuần")
-    briefing.meeting_start(actor=demo["planner"], meeting=meeting)
-    _log_in(page, live_server.url, "planner")
+    briefing.meeting_start(actor=small_demo["planner"], meeting=meeting)
+    log_in(page, live_server.url, "planner")
     page.goto(f"{live_server.url}/briefing/meetings/{meeting.pk}/")
     _ask_and_go_back(page, page.get_by_test_id("meeting-close"), "meeting-close")
     meeting.refresh_from_db()
@@ -49,9 +48,9 @@ def test_closing_a_meeting_asks_first(demo, live_server, phone_free_page):  # no
     assert meeting.status == MeetingStatus.CLOSED
 
 
-def test_locking_a_month_asks_first(demo, live_server, phone_free_page):  # noqa: F811
+def test_locking_a_month_asks_first(small_demo, live_server, phone_free_page):
     page = phone_free_page
-    _log_in(page, live_server.url, "planner")
+    log_in(page, live_server.url, "planner")
     page.goto(f"{live_server.url}/production/u/A-M1/")
     _ask_and_go_back(page, page.get_by_test_id("lock-month"), "lock-month")
     assert not PeriodLock.objects.exists()
@@ -62,10 +61,12 @@ def test_locking_a_month_asks_first(demo, live_server, phone_free_page):  # noqa
     assert PeriodLock.objects.filter(unit__code="A-M1").count() == 1
 
 
-def test_marking_a_directive_done_asks_first_other_progress_does_not(demo, live_server, phone_free_page):  # noqa: F811
+def test_marking_a_directive_done_asks_first_other_progress_does_not(
+    small_demo, live_server, phone_free_page
+):
     page = phone_free_page
     directive = Directive.objects.get(text="Gia cố lò chợ")
-    _log_in(page, live_server.url, "reporter")
+    log_in(page, live_server.url, "reporter")
     page.goto(f"{live_server.url}/briefing/directives/{directive.pk}/")
 
     # Progress that can be changed again saves at once.

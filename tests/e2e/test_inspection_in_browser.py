@@ -23,7 +23,7 @@ from headframe.safety.models import (
 )
 from headframe.telemetry.limits import load_limit_profiles
 from headframe.telemetry.models import Limit, LimitProfile
-from tests.e2e.servers import shot
+from tests.e2e.servers import SCREENSHOTS, shot
 from tests.e2e.test_shell_in_browser import _log_in
 from tests.factories import make_user
 
@@ -140,6 +140,50 @@ def test_no_answer_is_lost_across_upload_reload_and_offline(page, live_server, i
     page.reload()
     expect(page.get_by_test_id("number-G-CO")).to_have_value("3")
     shot(page, "72-inspection-back-online")
+
+
+def test_a_photo_taken_offline_waits_on_the_tablet_and_goes_when_back(page, live_server, inspection):
+    page.set_viewport_size(TABLET)
+    _log_in(page, live_server, "an_toan")
+    url = f"{live_server.url}/safety/inspections/{inspection.pk}/"
+    page.goto(url)
+    expect(page.get_by_test_id("inspection-form")).to_be_visible()
+    context = page.context
+    context.set_offline(True)
+    page.get_by_test_id("photo-file-R-SHIELDS").set_input_files(
+        files=[{"name": "cot-chong.png", "mimeType": "image/png", "buffer": _png()}]
+    )
+    queued = page.get_by_test_id("photos-R-SHIELDS").locator("[data-queued-photo] img")
+    expect(queued).to_have_count(1)
+    expect(page.get_by_test_id("photo-queue")).to_be_visible()
+    expect(page.get_by_test_id("photo-queue")).to_contain_text("1")
+    shot(page, "73-inspection-photo-kept-offline")
+    page.get_by_test_id("q-R-SHIELDS").screenshot(
+        path=str(SCREENSHOTS / "73-inspection-photo-kept-offline-item.png")
+    )
+    assert not Photo.objects.filter(inspection=inspection).exists()
+
+    # The inspector closes the page while still offline; later, online, opens it again: the photo was kept on
+    # the tablet and is sent by itself.
+    page.close()
+    context.set_offline(False)
+    again = context.new_page()
+    again.goto(url)
+    photos = again.get_by_test_id("photos-R-SHIELDS")
+    expect(photos.locator("a img")).to_have_count(1)
+    expect(photos.locator("[data-queued-photo]")).to_have_count(0)
+    expect(again.get_by_test_id("photo-queue")).to_be_hidden()
+    stored = []
+    for _ in range(40):
+        stored = list(Photo.objects.filter(inspection=inspection).values_list("item__code", flat=True))
+        if stored:
+            break
+        again.wait_for_timeout(250)
+    assert stored == ["R-SHIELDS"]
+    again.reload()  # sent once: nothing is left in the queue to send twice
+    expect(again.get_by_test_id("photos-R-SHIELDS").locator("img")).to_have_count(1)
+    assert Photo.objects.filter(inspection=inspection).count() == 1
+    shot(again, "74-inspection-photo-sent-when-back")
 
 
 def _wider_than_viewport(page) -> list[str]:

@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from headframe.briefing.models import Meeting
-from tests.e2e.servers import shot
-from tests.e2e.test_crawl import _log_in, demo  # noqa: F401  (the small demo: a fixture)
+from tests.e2e.servers import log_in, shot
 
 pytestmark = pytest.mark.e2e
 
@@ -28,11 +27,11 @@ def _in_view_horizontally(page, locator) -> bool:
 
 
 @pytest.mark.parametrize("width,height", DESKTOPS)
-def test_desktop_pages_fit_and_keep_key_columns_in_view(demo, live_server, browser, width, height):  # noqa: F811
+def test_desktop_pages_fit_and_keep_key_columns_in_view(small_demo, live_server, browser, width, height):
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     base = live_server.url
-    _log_in(page, base, "planner")
+    log_in(page, base, "planner")
     meeting = Meeting.objects.get(title="Giao ban tuần")
     pages = {
         "dashboard-group": "/production/u/G/",
@@ -65,11 +64,11 @@ def test_desktop_pages_fit_and_keep_key_columns_in_view(demo, live_server, brows
 
 
 @pytest.mark.parametrize("url", ["/telemetry/", "/briefing/directives/", "/safety/readiness/"])
-def test_phone_folds_the_menu_behind_a_button(demo, live_server, browser, url):  # noqa: F811
+def test_phone_folds_the_menu_behind_a_button(small_demo, live_server, browser, url):
     context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True)
     page = context.new_page()
     base = live_server.url
-    _log_in(page, base, "safety")
+    log_in(page, base, "safety")
     page.goto(base + url)
     assert _page_width(page) <= 390
     nav = page.locator("nav.sidenav")
@@ -79,6 +78,14 @@ def test_phone_folds_the_menu_behind_a_button(demo, live_server, browser, url): 
     assert heading.bounding_box()["y"] < 844 / 3
     name = url.strip("/").replace("/", "-")
     shot(page, f"layout-390x844-{name}")
+    if url.startswith("/safety/"):
+        # The section's tabs stay one row of whole labels ("Sự cố", never "Sự / cố" on two lines).
+        tabs = [
+            page.get_by_test_id(t).bounding_box()
+            for t in ("tab-campaigns", "tab-readiness", "tab-findings", "tab-incidents")
+        ]
+        assert len({round(t["y"]) for t in tabs}) == 1, tabs
+        assert all(t["height"] < 40 and t["x"] + t["width"] <= 390 for t in tabs), tabs
     page.get_by_test_id("nav-button").click()
     expect(nav).to_be_visible()
     expect(page.get_by_test_id("nav-safety")).to_be_visible()

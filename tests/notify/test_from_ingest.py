@@ -9,6 +9,7 @@ from headframe.notify import services
 from headframe.notify.models import Delivery, Notification
 from headframe.telemetry import services as telemetry
 from headframe.telemetry.models import Alarm
+from headframe.telemetry.services import ingestion
 
 
 def test_a_methane_trip_from_ingest_reaches_the_mine_on_call_webhook(mine, on_call, receiver):
@@ -29,7 +30,7 @@ def test_a_flush_that_rolls_back_leaves_no_notification(mine, on_call, receiver,
     def fail(*args, **kwargs):
         raise RuntimeError("the flush fails after the alarm was raised")
 
-    monkeypatch.setattr(telemetry, "_quarantine", fail)  # runs after alarm evaluation in the same transaction
+    monkeypatch.setattr(ingestion, "_quarantine", fail)  # runs after alarm evaluation in the same transaction
     now = int(time.time() * 1000)
     with pytest.raises(RuntimeError):
         telemetry.readings_ingest(gateway_code="GW-A1", readings=[("A1-CH4-01", now - 1000, 1.6)])

@@ -29,7 +29,7 @@ def test_two_writers_of_the_same_unit_take_turns(indicator_catalogue, mines, put
             time.sleep(1.0)  # the first writer holds its transaction open while the second arrives
         return original(keys)
 
-    monkeypatch.setattr(services, "refresh_totals", slow_first)
+    monkeypatch.setattr(services.actuals, "refresh_totals", slow_first)  # where actuals_upsert looks it up
     finished, errors = [], []
 
     def write(name, shift, value):

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from headframe.cli import main
@@ -117,7 +118,9 @@ def test_unfilled_template_is_refused_as_empty(tree):
     content = actuals_template(tree.a_m1, 2026, 10, list(Indicator.objects.all()), [])
     [item] = refused(content)
     assert (item.loc, item.type) == (("file",), "empty")
-    assert "không có số liệu" in item.msg
+    assert item.msg == "the file has no figures (every indicator cell is empty)"
+    with translation.override("vi"):
+        assert "không có số liệu" in item.text
 
 
 # --- what the importer accepts -------------------------------------------------------------------------
@@ -253,7 +256,7 @@ def test_one_bad_cell_among_good_ones_stores_nothing_and_names_sheet_row_column(
             ["A-M1", dt.date(2026, 10, 7), 0, 90, 4],
         ],
     )
-    assert refused(path) == [ErrorItem((SHEET, 3, "E"), "không phải số: 'năm'", "not_a_number")]
+    assert refused(path) == [ErrorItem((SHEET, 3, "E"), "not a number: 'năm'", "not_a_number")]
     assert not AuditEntry.objects.filter(object_type="production.actual").exists()
 
 
@@ -273,7 +276,9 @@ def test_date_outside_the_plan_year_is_refused(tree, tmp_path):
     )
     [item] = refused(path)
     assert (item.loc, item.type) == ((SHEET, 3, "B"), "outside_plan_year")
-    assert item.msg.startswith("ngày ngoài năm kế hoạch 2026: 31/12/2025")
+    assert item.msg.startswith("day outside the plan year 2026: 31/12/2025")
+    with translation.override("vi"):
+        assert item.text.startswith("ngày ngoài năm kế hoạch 2026: 31/12/2025")
 
 
 def test_duplicate_row_is_refused_naming_the_first(tree, tmp_path):
@@ -288,11 +293,7 @@ def test_duplicate_row_is_refused_naming_the_first(tree, tmp_path):
 def test_unknown_indicator_column_is_refused_on_its_header(tree, tmp_path):
     path = write_xlsx(tmp_path / "f.xlsx", [["A-M1", OCT_5, 0, 100, 5, 7]], headers=[*HEADERS, "Bụi\ndust_t"])
     assert refused(path) == [
-        ErrorItem(
-            (SHEET, 1, "F"),
-            "tiêu đề cột không rõ 'dust_t': dòng cuối của tiêu đề phải là mã chỉ tiêu",
-            "unknown_column",
-        )
+        ErrorItem((SHEET, 1, "F"), "unknown column “dust_t”: not an indicator code", "unknown_column")
     ]
 
 
@@ -431,7 +432,7 @@ def test_cli_prints_every_error_on_its_own_line_and_stores_nothing(tree, tmp_pat
     assert main(["import-actuals", str(path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err[:2] == [
-        f"{SHEET}!2 D: không phải số: 'x'",
+        f"{SHEET}!2 D: không phải là số: 'x'",
         f"{SHEET}!3 B: ngày không hợp lệ 'ngày 6': ghi dd/mm/yyyy",
     ]
     assert err[2].startswith("headframe import-actuals: error:") and "nothing stored" in err[2]

@@ -249,7 +249,7 @@ def test_an_upload_past_the_byte_limit_is_413(tree):
     with pytest.raises(TooLarge) as exc:
         import_actuals_workbook(actor=None, file=b"PK\x03\x04" + b"\x00" * MAX_UPLOAD_BYTES)
     assert exc.value.items[0].type == "file_too_large"
-    assert "10.485.760" in exc.value.items[0].msg
+    assert "10485760" in exc.value.items[0].msg
 
 
 def test_an_over_long_cell_is_413_naming_the_cell(tree):
@@ -272,7 +272,7 @@ def test_more_rows_than_the_limit_are_413(tree):
     with pytest.raises(TooLarge) as exc:
         import_actuals_workbook(actor=None, file=buffer.getvalue())
     assert exc.value.items[0].type == "too_many_rows"
-    assert f"{MAX_ROWS:,}".replace(",", ".") in exc.value.items[0].msg
+    assert str(MAX_ROWS) in exc.value.items[0].msg
 
 
 def test_the_import_page_says_why_a_zip_bomb_is_refused(client, users):

@@ -8,7 +8,7 @@ import pytest
 from headframe.core.formatting import LOCAL_TZ
 from headframe.org.models import Unit
 from headframe.production.models import ShiftCalendar
-from headframe.production.reporting import missing_reports
+from headframe.production.selectors.reporting import missing_reports
 from tests.factories import make_unit
 
 DAY = dt.date(2026, 3, 10)

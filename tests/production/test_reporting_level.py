@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from openpyxl import Workbook
 
 from headframe.core.errors import ValidationFailed
@@ -18,7 +19,7 @@ from headframe.org.models import Unit
 from headframe.production import services
 from headframe.production.excel import import_actuals_workbook
 from headframe.production.models import Actual, DailyTotal, Indicator, MonthlyTotal
-from headframe.production.reporting import reporting_level_errors
+from headframe.production.selectors.reporting import reporting_level_errors
 
 DAY = dt.date(2026, 3, 10)
 NOW = dt.datetime(2026, 3, 11, 0, 30, tzinfo=dt.UTC)
@@ -45,8 +46,10 @@ def test_the_refusal_names_the_unit_where_the_subtree_already_reports(mines, put
     put(("A-M1-K1-F1", "raw_coal_t", DAY, 1, 500), now=NOW)
     [item] = refused(put, ("A-M1", "raw_coal_t", DAY - dt.timedelta(days=3), 0, 900))
     assert item.loc == ("body", 0, "unit")
-    assert "Đơn vị A-M1-K1-F1 (A-M1-K1-F1)" in item.msg and "Đơn vị A-M1" in item.msg
-    assert "Than nguyên khai" in item.msg
+    assert "Unit A-M1-K1-F1 (A-M1-K1-F1)" in item.msg and "Unit A-M1" in item.msg
+    with translation.override("vi"):
+        assert "Đơn vị A-M1-K1-F1 (A-M1-K1-F1)" in item.text and "Đơn vị A-M1" in item.text
+        assert "Than nguyên khai" in item.text
 
 
 def test_a_batch_giving_two_levels_is_refused_whole(mines, put):

@@ -11,7 +11,12 @@ from headframe.core.formatting import LOCAL_TZ
 from headframe.org.models import Unit
 from headframe.production.calendar import ShiftPattern
 from headframe.production.models import Actual, ShiftCalendar
-from headframe.production.reporting import calendar_for, calendars_for, late_deadline, production_day
+from headframe.production.selectors.reporting import (
+    calendar_for,
+    calendars_for,
+    late_deadline,
+    production_day,
+)
 
 DAY = dt.date(2026, 3, 10)
 

@@ -13,6 +13,7 @@ from headframe.production import services as production
 from headframe.production.services import ActualRow
 from headframe.safety import selectors, services
 from headframe.safety.models import CampaignPosition, ReadinessEvent
+from headframe.safety.services import readiness as readiness_services
 from tests.safety.conftest import NOW, TODAY
 
 pytestmark = pytest.mark.django_db
@@ -54,10 +55,10 @@ def test_critical_finding_committed_during_a_release_refuses_it(
             _critical_finding(people, mine.face)
         return states
 
-    monkeypatch.setattr(services, "readiness_refresh", refresh)
+    monkeypatch.setattr(readiness_services, "readiness_refresh", refresh)
     with pytest.raises(ValidationFailed) as exc:
         services.position_release(actor=people.safety, position_code=mine.face.code, now=NOW)
-    monkeypatch.setattr(services, "readiness_refresh", real)
+    monkeypatch.setattr(readiness_services, "readiness_refresh", real)
     assert exc.value.status == 422
     assert {i.type for i in exc.value.items} == {"critical_finding"}
     assert all(i.loc == ("body", "position") and mine.face.code in i.msg for i in exc.value.items)

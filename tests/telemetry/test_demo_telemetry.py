@@ -40,7 +40,7 @@ def popen(monkeypatch):
 
 
 def test_with_a_broker_demo_starts_ingest_and_the_mqtt_simulator_and_stops_them(popen, monkeypatch):
-    monkeypatch.setattr(cli, "_mqtt_broker", lambda: ("127.0.0.1", 1883))
+    monkeypatch.setattr(cli.serving, "_mqtt_broker", lambda: ("127.0.0.1", 1883))
     telemetry = cli.DemoTelemetry(SimpleNamespace(host="127.0.0.1", port=8000))
     telemetry.start()
     ingest, simulate = (p.command for p in popen)
@@ -67,7 +67,7 @@ def test_without_a_broker_the_simulator_posts_to_the_served_app_with_the_gateway
     db, popen, monkeypatch
 ):
     load_demo()
-    monkeypatch.setattr(cli, "_mqtt_broker", lambda: None)
+    monkeypatch.setattr(cli.serving, "_mqtt_broker", lambda: None)
     # run the "wait until the server listens" step inline: spawn at once
     monkeypatch.setattr(
         cli.DemoTelemetry, "_background", lambda self, _wait, _host, _port, c, env: self._spawn(c, env)

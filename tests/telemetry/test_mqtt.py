@@ -26,6 +26,7 @@ from django.db import OperationalError, ProgrammingError
 from paho.mqtt.enums import CallbackAPIVersion
 
 from headframe.telemetry import mqtt as ingest_mqtt
+from headframe.telemetry import services
 from headframe.telemetry.directory import directory
 from headframe.telemetry.models import (
     STALE_LIMIT,
@@ -232,7 +233,7 @@ def test_database_outage_is_retried_and_nothing_is_acknowledged_before_the_commi
     mine, worker, publisher, monkeypatch
 ):
     events: list[str] = []
-    real_ingest = ingest_mqtt.services.ingest
+    real_ingest = services.ingest
 
     def flaky_ingest(batches, **kwargs):
         if events.count("down") < 2:
@@ -241,7 +242,7 @@ def test_database_outage_is_retried_and_nothing_is_acknowledged_before_the_commi
         events.append("stored")
         return real_ingest(batches, **kwargs)
 
-    monkeypatch.setattr(ingest_mqtt.services, "ingest", flaky_ingest)
+    monkeypatch.setattr(services, "ingest", flaky_ingest)
     ack = worker.client.ack
 
     def ack_after(mid, qos):
@@ -259,14 +260,14 @@ def test_database_outage_is_retried_and_nothing_is_acknowledged_before_the_commi
 def test_a_message_that_breaks_ingest_is_quarantined_alone_and_the_others_are_stored(
     mine, worker, publisher, monkeypatch
 ):
-    real_ingest = ingest_mqtt.services.ingest
+    real_ingest = services.ingest
 
     def ingest_with_a_bug(batches, **kwargs):
         if any(code == "A1-PUMP-01" for batch in batches for code, _, _ in batch.readings):
             raise RuntimeError("a bug triggered by this message")
         return real_ingest(batches, **kwargs)
 
-    monkeypatch.setattr(ingest_mqtt.services, "ingest", ingest_with_a_bug)
+    monkeypatch.setattr(services, "ingest", ingest_with_a_bug)
     t = now_ms()
     publish(publisher, TOPIC, _json([("A1-PUMP-01", t - 2000, 1.0)]))
     publish(publisher, TOPIC, _json([("A1-CH4-01", t - 1000, 0.5)]))
@@ -283,7 +284,7 @@ def test_a_database_error_that_is_not_an_outage_is_retried_before_anything_is_ac
     """An IntegrityError or a schema not migrated yet is not the message's fault: the message stays
     unacknowledged and is retried, and its readings are stored once the database accepts them."""
     events: list[str] = []
-    real_ingest = ingest_mqtt.services.ingest
+    real_ingest = services.ingest
 
     def ingest_during_a_deploy(batches, **kwargs):
         if events.count("refused") < 2:
@@ -292,7 +293,7 @@ def test_a_database_error_that_is_not_an_outage_is_retried_before_anything_is_ac
         events.append("stored")
         return real_ingest(batches, **kwargs)
 
-    monkeypatch.setattr(ingest_mqtt.services, "ingest", ingest_during_a_deploy)
+    monkeypatch.setattr(services, "ingest", ingest_during_a_deploy)
     monkeypatch.setattr(worker.options, "retry_first_s", 0.01)
     ack = worker.client.ack
     monkeypatch.setattr(worker.client, "ack", lambda mid, qos: (events.append("ack"), ack(mid, qos))[1])

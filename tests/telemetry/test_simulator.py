@@ -7,6 +7,7 @@ import io
 import itertools
 from collections import defaultdict
 
+import orjson
 import pytest
 
 from headframe.telemetry import simulator as sim
@@ -212,7 +213,7 @@ def test_http_transport_buffers_while_the_server_is_down_and_resends_in_order():
     def post(url, body, headers):
         if down[0]:
             raise ConnectionRefusedError("refused")
-        delivered.append(sim._loads(body)["seq"])
+        delivered.append(orjson.loads(body)["seq"])
         return 200, b'{"stored": 1, "duplicates": 0, "quarantined": {}}'
 
     out = io.StringIO()

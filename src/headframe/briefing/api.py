@@ -5,21 +5,21 @@ parse → service/selector → serialise. Writes run under the "api" audit chann
 
 from __future__ import annotations
 
-import importlib
-
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Query, Router, Status
 
 from headframe.briefing import selectors, services
-from headframe.briefing.models import Directive, KeyTask, Meeting
+from headframe.briefing.models import Directive, Meeting
 from headframe.briefing.schemas import (
     DirectiveDetailOut,
     DirectiveIn,
     DirectivePage,
+    DirectiveQuery,
     DirectiveStatusIn,
     FocusIn,
     JoinIn,
     KeyTaskIn,
     KeyTaskOut,
+    KeyTaskQuery,
     KpiIn,
     KpiManualIn,
     KpiOut,
@@ -28,10 +28,10 @@ from headframe.briefing.schemas import (
     MeetingOut,
     MeetingPage,
     MeetingPatch,
+    MeetingQuery,
     ReminderOut,
+    ReminderQuery,
 )
-from headframe.core.audit import channel
-from headframe.core.dates import Day
 from headframe.core.selectors import keyset_page
 from headframe.org.selectors import unit_get
 
@@ -90,19 +90,11 @@ def point_out(p) -> dict:
     }
 
 
-class MeetingQuery(Schema):
-    unit: str | None = Field(None, description="only meetings held by this unit")
-    status: str | None = Field(None, description="planned, in_session or closed")
-    before: int | None = Field(None, description="cursor: next_cursor of the previous page")
-
-
 @router.get("/meetings", response=MeetingPage, summary="Meetings you may see, newest first")
 def meetings_list(request, q: Query[MeetingQuery]):
-    qs = selectors.meetings_visible(request.user)
-    if q.unit:  # a unit one cannot see is a 404, as an unknown code: never an empty page that means "none"
-        qs = qs.filter(unit=unit_get(request.user, q.unit, loc=("query", "unit")))
-    if q.status:
-        qs = qs.filter(status=q.status)
+    # A unit one cannot see is a 404, as an unknown code: never an empty page that means "none".
+    unit = unit_get(request.user, q.unit, loc=("query", "unit")) if q.unit else None
+    qs = selectors.meetings_list(request.user, unit=unit, status=q.status)
     rows, next_cursor = keyset_page(qs, before=q.before, limit=PAGE_SIZE)
     items = [
         {
@@ -130,19 +122,18 @@ def _agenda(items):
 
 @router.post("/meetings", response={201: MeetingOut}, summary="Call a meeting (planner of its unit)")
 def meeting_create(request, payload: MeetingIn):
-    with channel("api"):
-        m = services.meeting_create(
-            actor=request.user,
-            unit_code=payload.unit,
-            type=payload.type,
-            title=payload.title,
-            starts_at=payload.starts_at,
-            period_start=payload.period_start,
-            period_end=payload.period_end,
-            chair=payload.chair,  # a username: the service refuses one who may not see the unit
-            bridge_points=_points(payload.bridge_points),
-            agenda=_agenda(payload.agenda),
-        )
+    m = services.meeting_create(
+        actor=request.user,
+        unit_code=payload.unit,
+        type=payload.type,
+        title=payload.title,
+        starts_at=payload.starts_at,
+        period_start=payload.period_start,
+        period_end=payload.period_end,
+        chair=payload.chair,  # a username: the service refuses one who may not see the unit
+        bridge_points=_points(payload.bridge_points),
+        agenda=_agenda(payload.agenda),
+    )
     return Status(201, meeting_out(m, request.user))
 
 
@@ -163,14 +154,13 @@ def meeting_patch(request, meeting_id: int, payload: MeetingPatch):
     data = payload.dict(exclude_unset=True)
     points = data.pop("bridge_points", None)
     agenda = data.pop("agenda", None)
-    with channel("api"):
-        m = services.meeting_update(
-            actor=request.user,
-            meeting=m,
-            changes=data,
-            bridge_points=_points(payload.bridge_points) if points is not None else None,
-            agenda=_agenda(payload.agenda) if agenda is not None else None,
-        )
+    m = services.meeting_update(
+        actor=request.user,
+        meeting=m,
+        changes=data,
+        bridge_points=_points(payload.bridge_points) if points is not None else None,
+        agenda=_agenda(payload.agenda) if agenda is not None else None,
+    )
     return meeting_out(selectors.meeting_get(request.user, m.pk), request.user)
 
 
@@ -179,8 +169,7 @@ def meeting_patch(request, meeting_id: int, payload: MeetingPatch):
 )
 def meeting_start(request, meeting_id: int):
     m = selectors.meeting_get(request.user, meeting_id)
-    with channel("api"):
-        services.meeting_start(actor=request.user, meeting=m)
+    services.meeting_start(actor=request.user, meeting=m)
     return meeting_out(selectors.meeting_get(request.user, meeting_id), request.user)
 
 
@@ -191,18 +180,16 @@ def meeting_start(request, meeting_id: int):
 )
 def meeting_close(request, meeting_id: int):
     m = selectors.meeting_get(request.user, meeting_id)
-    with channel("api"):
-        services.meeting_close(actor=request.user, meeting=m)
+    services.meeting_close(actor=request.user, meeting=m)
     return meeting_out(selectors.meeting_get(request.user, meeting_id), request.user)
 
 
 @router.post("/meetings/{meeting_id}/focus", response=MeetingOut, summary="Move every bridge point's view")
 def meeting_focus(request, meeting_id: int, payload: FocusIn):
     m = selectors.meeting_get(request.user, meeting_id)
-    with channel("api"):
-        services.meeting_set_focus(
-            actor=request.user, meeting=m, agenda_item_id=payload.agenda_item, section=payload.section
-        )
+    services.meeting_set_focus(
+        actor=request.user, meeting=m, agenda_item_id=payload.agenda_item, section=payload.section
+    )
     return meeting_out(selectors.meeting_get(request.user, meeting_id), request.user)
 
 
@@ -213,10 +200,9 @@ def meeting_focus(request, meeting_id: int, payload: FocusIn):
 )
 def meeting_join(request, meeting_id: int, payload: JoinIn):
     m = selectors.meeting_get(request.user, meeting_id)
-    with channel("api"):
-        mbp = services.bridge_point_heartbeat(
-            actor=request.user, meeting=m, bridge_point_code=payload.bridge_point
-        )
+    mbp = services.bridge_point_heartbeat(
+        actor=request.user, meeting=m, bridge_point_code=payload.bridge_point
+    )
     return point_out(mbp)
 
 
@@ -259,13 +245,6 @@ def directive_detail_out(d: Directive) -> dict:
     }
 
 
-class DirectiveQuery(Schema):
-    owner: str | None = Field(None, description="owner unit code (its whole subtree)")
-    status: str | None = Field(None, description="open, in_progress, overdue, done or cancelled")
-    meeting: int | None = Field(None, description="raised in this meeting")
-    before: int | None = Field(None, description="cursor: next_cursor of the previous page")
-
-
 @directives_router.get("", response=DirectivePage, summary="Directives you may see, newest first")
 def directives_list(request, q: Query[DirectiveQuery]):
     meeting = selectors.meeting_get(request.user, q.meeting) if q.meeting else None
@@ -279,24 +258,18 @@ def directives_list(request, q: Query[DirectiveQuery]):
 @directives_router.post("", response={201: DirectiveDetailOut}, summary="Raise a directive")
 def directive_create(request, payload: DirectiveIn):
     meeting = selectors.meeting_get(request.user, payload.meeting) if payload.meeting else None
-    with channel("api"):
-        d = services.directive_create(
-            actor=request.user,
-            text=payload.text,
-            owner_unit_code=payload.owner_unit,
-            owner_person=payload.owner_person,
-            deadline=payload.deadline,
-            priority=payload.priority,
-            meeting=meeting,
-            indicator_code=payload.indicator,
-            key_task=payload.key_task,
-        )
+    d = services.directive_create(
+        actor=request.user,
+        text=payload.text,
+        owner_unit_code=payload.owner_unit,
+        owner_person=payload.owner_person,
+        deadline=payload.deadline,
+        priority=payload.priority,
+        meeting=meeting,
+        indicator_code=payload.indicator,
+        key_task=payload.key_task,
+    )
     return Status(201, directive_detail_out(selectors.directive_get(request.user, d.pk)))
-
-
-class ReminderQuery(Schema):
-    owner: str | None = Field(None, description="owner unit code (its whole subtree)")
-    on: Day | None = Field(None, description="as of this day; default today")
 
 
 @directives_router.get("/reminders", response=list[ReminderOut], summary="Open directives per owner")
@@ -325,14 +298,13 @@ def directive_detail(request, directive_id: int):
 )
 def directive_status(request, directive_id: int, payload: DirectiveStatusIn):
     d = selectors.directive_get(request.user, directive_id)
-    with channel("api"):
-        services.directive_update_status(
-            actor=request.user,
-            directive=d,
-            status=payload.status,
-            comment=payload.comment,
-            evidence=payload.evidence,
-        )
+    services.directive_update_status(
+        actor=request.user,
+        directive=d,
+        status=payload.status,
+        comment=payload.comment,
+        evidence=payload.evidence,
+    )
     return directive_detail_out(selectors.directive_get(request.user, directive_id))
 
 
@@ -378,11 +350,6 @@ def key_task_out(s: selectors.KeyTaskStatus) -> dict:
     }
 
 
-class KeyTaskQuery(Schema):
-    year: int | None = Field(None, ge=2000, le=2100, description="default: this year")
-    on: Day | None = Field(None, description="figures as of this day; default yesterday")
-
-
 @key_tasks_router.get("", response=list[KeyTaskOut], summary="A year's key tasks with KPI values and status")
 def key_tasks_list(request, q: Query[KeyTaskQuery]):
     year = q.year or selectors.today().year
@@ -398,36 +365,34 @@ def key_task_detail(request, key_task_id: int, q: Query[KeyTaskQuery]):
 
 @key_tasks_router.post("", response={201: KeyTaskOut}, summary="Add a key task (planner of its owner unit)")
 def key_task_create(request, payload: KeyTaskIn):
-    with channel("api"):
-        task = services.key_task_create(
-            actor=request.user,
-            year=payload.year,
-            number=payload.number,
-            title_vi=payload.title_vi,
-            title_en=payload.title_en,
-            description=payload.description,
-            owner_unit_code=payload.owner_unit,
-            owner_person=payload.owner_person,
-        )
-    task = KeyTask.objects.select_related("owner_unit", "owner_person").get(pk=task.pk)
+    task = services.key_task_create(
+        actor=request.user,
+        year=payload.year,
+        number=payload.number,
+        title_vi=payload.title_vi,
+        title_en=payload.title_en,
+        description=payload.description,
+        owner_unit_code=payload.owner_unit,
+        owner_person=payload.owner_person,
+    )
+    task = selectors.key_task_by_pk(task.pk)
     return Status(201, key_task_out(selectors.key_task_status(task)))
 
 
 @key_tasks_router.post("/{key_task_id}/kpis", response={201: KeyTaskOut}, summary="Add a KPI to a key task")
 def kpi_create(request, key_task_id: int, payload: KpiIn):
     task = selectors.key_task_get(request.user, key_task_id)
-    with channel("api"):
-        services.kpi_create(
-            actor=request.user,
-            key_task=task,
-            name_vi=payload.name_vi,
-            name_en=payload.name_en,
-            kind=payload.kind,
-            indicator_code=payload.indicator,
-            unit_code=payload.unit,
-            comparator=payload.comparator,
-            target=payload.target,
-        )
+    services.kpi_create(
+        actor=request.user,
+        key_task=task,
+        name_vi=payload.name_vi,
+        name_en=payload.name_en,
+        kind=payload.kind,
+        indicator_code=payload.indicator,
+        unit_code=payload.unit,
+        comparator=payload.comparator,
+        target=payload.target,
+    )
     return Status(201, key_task_out(selectors.key_task_status(task)))
 
 
@@ -436,15 +401,6 @@ def kpi_create(request, key_task_id: int, payload: KpiIn):
 )
 def kpi_update(request, kpi_id: int, payload: KpiManualIn):
     kpi = selectors.kpi_get(request.user, kpi_id)
-    with channel("api"):
-        services.kpi_update_manual(actor=request.user, kpi=kpi, done=payload.done, evidence=payload.evidence)
+    services.kpi_update_manual(actor=request.user, kpi=kpi, done=payload.done, evidence=payload.evidence)
     status = selectors.key_task_status(selectors.key_task_get(request.user, kpi.key_task_id))
     return kpi_out(next(v for v in status.kpis if v.kpi.pk == kpi_id))
-
-
-# The pack endpoints (their own module) register on `router` when present: /meetings/{id}/pack(.pdf|.xlsx), …
-try:
-    importlib.import_module("headframe.briefing.pack_api")
-except ModuleNotFoundError as exc:
-    if exc.name != "headframe.briefing.pack_api":
-        raise

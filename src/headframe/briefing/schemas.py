@@ -241,3 +241,39 @@ class KeyTaskOut(Schema):
     status: str = Field(description="on_track, at_risk, off_track or done")
     as_of: dt.date
     kpis: list[KpiOut]
+
+
+# --- packs ---------------------------------------------------------------------------------------------
+
+
+class PackQuery(Schema):
+    unit: str = Field(description="unit code: the group or a company in your scope")
+    start: Day | None = Field(None, alias="from", description="first day (default: first of to's month)")
+    end: Day | None = Field(None, alias="to", description="last day, figures as of it (default: yesterday)")
+    lang: str | None = Field(None, description="PDF language: vi (default) or en")
+
+
+# --- query parameters ------------------------------------------------------------------------------------
+
+
+class MeetingQuery(Schema):
+    unit: str | None = Field(None, description="only meetings held by this unit")
+    status: str | None = Field(None, description="planned, in_session or closed")
+    before: int | None = Field(None, description="cursor: next_cursor of the previous page")
+
+
+class DirectiveQuery(Schema):
+    owner: str | None = Field(None, description="owner unit code (its whole subtree)")
+    status: str | None = Field(None, description="open, in_progress, overdue, done or cancelled")
+    meeting: int | None = Field(None, description="raised in this meeting")
+    before: int | None = Field(None, description="cursor: next_cursor of the previous page")
+
+
+class ReminderQuery(Schema):
+    owner: str | None = Field(None, description="owner unit code (its whole subtree)")
+    on: Day | None = Field(None, description="as of this day; default today")
+
+
+class KeyTaskQuery(Schema):
+    year: int | None = Field(None, ge=2000, le=2100, description="default: this year")
+    on: Day | None = Field(None, description="figures as of this day; default yesterday")

@@ -35,11 +35,14 @@ from headframe.briefing.models import (
     Meeting,
     MeetingBridgePoint,
 )
-from headframe.core.errors import NotFound
-from headframe.org.models import Unit
+from headframe.core.errors import NotFound, ValidationFailed
+from headframe.core.models import AuditEntry
+from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
-from headframe.production.models import Aggregation
+from headframe.production.models import Actual, Aggregation
+from headframe.production.selectors import default_day, indicators_for, summaries
+from headframe.telemetry.selectors import alarm_change_marks
 
 DUE_SOON_DAYS = 7
 # A bound KPI within this margin of its target is "at risk" rather than "off track":
@@ -66,10 +69,25 @@ def meetings_visible(user) -> QuerySet[Meeting]:
     return qs.filter(scope.q(Perm.VIEW, "unit__path") | Q(Exists(participating)))
 
 
+def meetings_list(user, *, unit: Unit | None = None, status: str | None = None) -> QuerySet[Meeting]:
+    """Visible meetings, of one unit and in one status when given."""
+    qs = meetings_visible(user)
+    if unit is not None:
+        qs = qs.filter(unit=unit)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def meeting_live(pk: int) -> Meeting:
+    """A meeting as the live room polls it (its unit and current agenda item), whoever asks."""
+    return Meeting.objects.select_related("unit", "current_agenda_item").get(pk=pk)
+
+
 def meeting_get(user, pk: int) -> Meeting:
     meeting = meetings_visible(user).filter(pk=pk).first()
     if meeting is None:
-        raise NotFound(f"meeting {pk} not found", loc=("path", "meeting_id"))
+        raise NotFound(loc=("path", "meeting_id"), params={"meeting": str(pk)}, key="not_found.meeting")
     return meeting
 
 
@@ -139,20 +157,24 @@ def directives_list(
     on: dt.date | None = None,
 ) -> QuerySet[Directive]:
     """Visible directives; `owner` is a unit code (its whole subtree), `status` an effective status."""
-    from headframe.core.errors import ValidationFailed
-
     qs = directives_visible(user, on=on)
     if owner:
         unit = Unit.objects.filter(code=owner).first()
         if unit is None:
-            raise ValidationFailed(f"unknown unit {owner!r}", loc=("query", "owner"), type="unknown_unit")
+            raise ValidationFailed(
+                loc=("query", "owner"),
+                type="unknown_unit",
+                params={"unit": repr(owner)},
+                key="unknown_unit.named",
+            )
         qs = qs.filter(owner_unit__path__startswith=unit.path)
     if status:
         if status not in EffectiveStatus.values:
             raise ValidationFailed(
-                f"unknown status {status!r}; expected one of {', '.join(EffectiveStatus.values)}",
                 loc=("query", "status"),
                 type="enum",
+                params={"status": repr(status), "expected": list(EffectiveStatus.values)},
+                key="enum.status",
             )
         qs = qs.filter(effective_status_db=status)
     if meeting is not None:
@@ -163,7 +185,7 @@ def directives_list(
 def directive_get(user, pk: int) -> Directive:
     directive = directives_visible(user).filter(pk=pk).first()
     if directive is None:
-        raise NotFound(f"directive {pk} not found", loc=("path", "directive_id"))
+        raise NotFound(loc=("path", "directive_id"), params={"directive": str(pk)}, key="not_found.directive")
     return directive
 
 
@@ -429,8 +451,6 @@ def _task_status(states: list[str], year_over: bool) -> str:
 
 def _as_of(year: int, on: dt.date | None) -> dt.date:
     """Figures are read as of `on` (default yesterday, the last complete production day), within the year."""
-    from headframe.production.selectors import default_day
-
     on = on or default_day()
     return min(on, dt.date(year, 12, 31))
 
@@ -438,8 +458,6 @@ def _as_of(year: int, on: dt.date | None) -> dt.date:
 def key_task_statuses(key_tasks: list[KeyTask], *, on: dt.date | None = None) -> list[KeyTaskStatus]:
     """Status of each key task with its KPI values: one production summary per measured unit (all the
     indicators that unit's KPIs are bound to at once)."""
-    from headframe.production.selectors import indicators_for, summaries
-
     key_tasks = list(key_tasks)
     kpis_by_task: dict[int, list[KeyTaskKpi]] = defaultdict(list)
     for kpi in (
@@ -496,6 +514,11 @@ def key_task_status(key_task: KeyTask, on: dt.date | None = None) -> KeyTaskStat
     return key_task_statuses([key_task], on=on)[0]
 
 
+def key_task_by_pk(pk: int) -> KeyTask:
+    """A key task with its owner unit and person (after a write, whoever asks)."""
+    return KeyTask.objects.select_related("owner_unit", "owner_person").get(pk=pk)
+
+
 def key_tasks_visible(user, *, year: int | None = None) -> QuerySet[KeyTask]:
     qs = KeyTask.objects.filter(scope_for(user).q(Perm.VIEW, "owner_unit__path")).select_related(
         "owner_unit", "owner_person"
@@ -508,7 +531,7 @@ def key_tasks_visible(user, *, year: int | None = None) -> QuerySet[KeyTask]:
 def key_task_get(user, pk: int) -> KeyTask:
     task = key_tasks_visible(user).filter(pk=pk).first()
     if task is None:
-        raise NotFound(f"key task {pk} not found", loc=("path", "key_task_id"))
+        raise NotFound(loc=("path", "key_task_id"), params={"key_task": str(pk)}, key="not_found.key_task")
     return task
 
 
@@ -519,5 +542,41 @@ def kpi_get(user, pk: int) -> KeyTaskKpi:
         .first()
     )
     if kpi is None:
-        raise NotFound(f"KPI {pk} not found", loc=("path", "kpi_id"))
+        raise NotFound(loc=("path", "kpi_id"), params={"kpi": str(pk)}, key="not_found.kpi")
     return kpi
+
+
+# --- what the pack reads besides the figures ------------------------------------------------------------
+
+
+def active_companies_of(group: Unit) -> list[Unit]:
+    """The group's active companies, by code: the blocks of a group pack after the group's own."""
+    return list(Unit.objects.filter(parent=group, kind=UnitKind.COMPANY, is_active=True).order_by("code"))
+
+
+def active_sites_under(root: Unit) -> list[Unit]:
+    """The active sites in the unit's subtree (the unit itself if it is one), by path."""
+    return list(
+        Unit.objects.filter(path__startswith=root.path, kind=UnitKind.SITE, is_active=True).order_by("path")
+    )
+
+
+def key_tasks_held_above(unit: Unit, year: int) -> list[KeyTask]:
+    """The year's key tasks held by the unit or a unit above it, by owner path and number."""
+    above = unit.path.strip("/").split("/")
+    return list(
+        KeyTask.objects.filter(year=year, owner_unit__code__in=above)
+        .select_related("owner_unit")
+        .order_by("owner_unit__path", "number")
+    )
+
+
+def pack_change_marks() -> list[tuple[int, dt.datetime] | None]:
+    """What a live pack depends on, as (pk, time) of the last row, or None: the last audit entry (every service
+    write audits in its own transaction), the last figure entered, the last alarm and alarm-journal row (ingest
+    and the alarm engine do not audit)."""
+    return [
+        AuditEntry.objects.order_by("-pk").values_list("pk", "at").first(),
+        Actual.objects.order_by("-pk").values_list("pk", "entered_at").first(),
+        *alarm_change_marks(),
+    ]

@@ -1,12 +1,13 @@
-import importlib
-
 from django.urls import path
 
 from headframe.briefing import views
+from headframe.briefing.pack import urls as pack_urls
 
 app_name = "briefing"
 
+# The pack and live-room pages come first, as they always have (briefing/pack/urls.py).
 urlpatterns = [
+    *pack_urls.urlpatterns,
     path("", views.index, name="index"),
     path("meetings/new/", views.meeting_create, name="meeting-create"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting"),
@@ -18,12 +19,3 @@ urlpatterns = [
     path("key-tasks/", views.key_tasks, name="key-tasks"),
     path("key-tasks/kpis/<int:pk>/", views.kpi_report, name="kpi-report"),
 ]
-
-# The pack and live-room pages (their own module) add their routes here, in this namespace, when present.
-try:
-    _pack_views = importlib.import_module("headframe.briefing.pack_urls")
-except ModuleNotFoundError as exc:
-    if exc.name != "headframe.briefing.pack_urls":
-        raise
-else:
-    urlpatterns = list(_pack_views.urlpatterns) + urlpatterns

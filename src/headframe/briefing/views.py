@@ -8,7 +8,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,12 +24,11 @@ from headframe.briefing.models import (
     Priority,
     Section,
 )
-from headframe.core.audit import channel
 from headframe.core.errors import HeadframeError, NotFound
+from headframe.core.params import parse_day
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import bridge_points_visible, people_visible, scope_for, units_visible
-from headframe.web.params import parse_day
 
 DIRECTIVE_LIGHT = {
     EffectiveStatus.OVERDUE: "red",
@@ -141,19 +140,18 @@ def meeting_create(request):
         services.BridgePointIn(code, p.get(f"attendees_{code}", "")) for code in p.getlist("bridge_points")
     ]
     try:
-        with channel("web"):
-            m = services.meeting_create(
-                actor=request.user,
-                unit_code=p.get("unit", ""),
-                type=p.get("type", MeetingType.MONTHLY),
-                title=p.get("title", "").strip(),
-                starts_at=starts_at,
-                period_start=parse_day(p.get("period_start"), "period_start") or day,
-                period_end=parse_day(p.get("period_end"), "period_end") or day,
-                chair=request.user,
-                bridge_points=points,
-                agenda=[services.AgendaItemIn(title, section) for title, section in DEFAULT_AGENDA],
-            )
+        m = services.meeting_create(
+            actor=request.user,
+            unit_code=p.get("unit", ""),
+            type=p.get("type", MeetingType.MONTHLY),
+            title=p.get("title", "").strip(),
+            starts_at=starts_at,
+            period_start=parse_day(p.get("period_start"), "period_start") or day,
+            period_end=parse_day(p.get("period_end"), "period_end") or day,
+            chair=request.user,
+            bridge_points=points,
+            agenda=[services.AgendaItemIn(title, section) for title, section in DEFAULT_AGENDA],
+        )
     except HeadframeError as exc:
         messages.error(request, _error_text(exc))
         return redirect("briefing:index")
@@ -209,20 +207,10 @@ def _meeting_page(request, m, *, form=None, errors=None, status: int = 200):
         "statuses": dict(MeetingStatus.choices),
         "types": dict(MeetingType.choices),
         "default_deadline": timezone.localdate() + dt.timedelta(days=30),
-        "pack_url": _optional_url("briefing:pack", m.pk),
-        "room_url": _optional_url("briefing:room", m.pk),
+        "pack_url": reverse("briefing:pack", args=[m.pk]),
+        "room_url": reverse("briefing:room", args=[m.pk]),
     }
     return render(request, "briefing/meeting.html", context, status=status)
-
-
-def _optional_url(name: str, pk: int) -> str:
-    """Links to the pack and live room pages when they are installed."""
-    from django.urls import NoReverseMatch
-
-    try:
-        return reverse(name, args=[pk])
-    except NoReverseMatch:
-        return ""
 
 
 @login_required
@@ -230,25 +218,24 @@ def _optional_url(name: str, pk: int) -> str:
 def meeting_action(request, pk: int, action: str):
     m = _meeting(request, pk)
     try:
-        with channel("web"):
-            if action == "start":
-                services.meeting_start(actor=request.user, meeting=m)
-                messages.success(request, _("The meeting is in session."))
-            elif action == "close":
-                services.meeting_close(actor=request.user, meeting=m)
-                messages.success(request, _("The meeting is closed; its pack is frozen."))
-            elif action == "narrative":
-                services.meeting_update(
-                    actor=request.user,
-                    meeting=m,
-                    changes={
-                        "narrative_vi": request.POST.get("narrative_vi", ""),
-                        "narrative_en": request.POST.get("narrative_en", ""),
-                    },
-                )
-                messages.success(request, _("Summary saved."))
-            else:
-                raise Http404(action)
+        if action == "start":
+            services.meeting_start(actor=request.user, meeting=m)
+            messages.success(request, _("The meeting is in session."))
+        elif action == "close":
+            services.meeting_close(actor=request.user, meeting=m)
+            messages.success(request, _("The meeting is closed; its pack is frozen."))
+        elif action == "narrative":
+            services.meeting_update(
+                actor=request.user,
+                meeting=m,
+                changes={
+                    "narrative_vi": request.POST.get("narrative_vi", ""),
+                    "narrative_en": request.POST.get("narrative_en", ""),
+                },
+            )
+            messages.success(request, _("Summary saved."))
+        else:
+            raise Http404(action)
     except HeadframeError as exc:
         messages.error(request, _error_text(exc))
     return redirect("briefing:meeting", pk=m.pk)
@@ -272,16 +259,15 @@ def meeting_directive(request, pk: int):
             errors["deadline"] = _("Give the deadline.")
     if not errors:
         try:
-            with channel("web"):
-                d = services.directive_create(
-                    actor=request.user,
-                    text=p.get("text", ""),
-                    owner_unit_code=p.get("owner_unit", ""),
-                    owner_person=p.get("owner_person") or None,
-                    deadline=deadline,
-                    priority=p.get("priority", Priority.NORMAL),
-                    meeting=m,
-                )
+            d = services.directive_create(
+                actor=request.user,
+                text=p.get("text", ""),
+                owner_unit_code=p.get("owner_unit", ""),
+                owner_person=p.get("owner_person") or None,
+                deadline=deadline,
+                priority=p.get("priority", Priority.NORMAL),
+                meeting=m,
+            )
         except HeadframeError as exc:
             for item in exc.items:
                 where = item.loc[1] if len(item.loc) > 1 and item.loc[1] in DIRECTIVE_FIELDS else "form"
@@ -296,8 +282,6 @@ def meeting_directive(request, pk: int):
 @login_required
 def meeting_people(request, pk: int):
     """The people an owner unit of this meeting may name as the person in charge (the form's list), as JSON."""
-    from django.http import JsonResponse
-
     m = _meeting(request, pk)
     code = request.GET.get("unit", "")
     owner = units_visible(request.user).filter(code=code, path__startswith=m.unit.path).first()
@@ -358,14 +342,13 @@ def directive_detail(request, pk: int):
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            with channel("web"):
-                services.directive_update_status(
-                    actor=request.user,
-                    directive=d,
-                    status=request.POST.get("status", ""),
-                    comment=request.POST.get("comment", ""),
-                    evidence=request.POST.get("evidence", ""),
-                )
+            services.directive_update_status(
+                actor=request.user,
+                directive=d,
+                status=request.POST.get("status", ""),
+                comment=request.POST.get("comment", ""),
+                evidence=request.POST.get("evidence", ""),
+            )
         except HeadframeError as exc:
             # Said once, next to its field; what was typed stays in the form.
             for item in exc.items:
@@ -427,13 +410,12 @@ def key_tasks(request):
 def kpi_report(request, pk: int):
     try:
         kpi = selectors.kpi_get(request.user, pk)
-        with channel("web"):
-            services.kpi_update_manual(
-                actor=request.user,
-                kpi=kpi,
-                done=request.POST.get("done") == "1",
-                evidence=request.POST.get("evidence", ""),
-            )
+        services.kpi_update_manual(
+            actor=request.user,
+            kpi=kpi,
+            done=request.POST.get("done") == "1",
+            evidence=request.POST.get("evidence", ""),
+        )
     except NotFound:
         raise Http404(str(pk)) from None
     except HeadframeError as exc:

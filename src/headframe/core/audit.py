@@ -9,10 +9,15 @@ import decimal
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from django.db import models, transaction
 
+from headframe.core.actors import is_user
 from headframe.core.models import AuditEntry
+
+if TYPE_CHECKING:
+    from headframe.core.actors import Actor
 
 # Which door a write came through: web, api, cli, admin, system. Set once per request or command.
 current_channel: contextvars.ContextVar[str] = contextvars.ContextVar("headframe_channel", default="system")
@@ -27,7 +32,7 @@ def channel(name: str) -> Iterator[None]:
         current_channel.reset(token)
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -39,10 +44,10 @@ def _jsonable(value):
     return value
 
 
-def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict:
+def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
     """Concrete field values of obj, by attribute name (foreign keys as their id), JSON-ready."""
     names = set(fields) if fields is not None else None
-    data = {}
+    data: dict[str, Any] = {}
     for f in obj._meta.concrete_fields:
         if names is not None and f.name not in names and f.attname not in names:
             continue
@@ -59,7 +64,7 @@ def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict:
     return data
 
 
-def diff(before: dict, after: dict) -> tuple[dict, dict]:
+def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields that changed, as (before, after)."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
@@ -67,12 +72,12 @@ def diff(before: dict, after: dict) -> tuple[dict, dict]:
 
 def audit_record(
     *,
-    actor,
+    actor: Actor,
     action: str,
     obj: models.Model,
     unit_path: str = "",
-    before: dict | None = None,
-    after: dict | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
     object_repr: str | None = None,
 ) -> AuditEntry:
     if not transaction.get_connection().in_atomic_block:
@@ -91,11 +96,18 @@ def audit_record(
 
 
 def audit_entry(
-    *, actor, action: str, obj: models.Model, unit_path: str, before=None, after=None, object_repr=None
+    *,
+    actor: Actor,
+    action: str,
+    obj: models.Model,
+    unit_path: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    object_repr: str | None = None,
 ) -> AuditEntry:
     """An unsaved audit row, for services that write many rows at once (see audit_record_many)."""
     return AuditEntry(
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor if is_user(actor) else None,
         actor_name=getattr(actor, "username", "") or "system",
         channel=current_channel.get(),
         action=action,

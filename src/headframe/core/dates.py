@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
@@ -20,12 +20,12 @@ FIRST_DAY = dt.date(2000, 1, 1)
 LAST_DAY = dt.date(2100, 12, 31)
 
 
-def out_of_range_message(value) -> str:
+def out_of_range_message(value: object) -> str:
     shown = value.isoformat() if isinstance(value, dt.date) else str(value)
     return f"{shown} is outside {FIRST_DAY:%d/%m/%Y}–{LAST_DAY:%d/%m/%Y}"
 
 
-def out_of_range_item(loc, value) -> ErrorItem:
+def out_of_range_item(loc: Sequence[str | int], value: object) -> ErrorItem:
     """The catalogue error for a date outside FIRST_DAY..LAST_DAY."""
     shown = value.isoformat() if isinstance(value, dt.date) else str(value)
     return ErrorItem(
@@ -43,16 +43,27 @@ def day_in_range(day: dt.date) -> bool:
     return FIRST_DAY <= day <= LAST_DAY
 
 
-def check_day(day, *, loc: Sequence = (), label: str = "") -> None:
+def check_day(day: object, *, loc: Sequence[str | int] = (), label: str = "") -> None:
     """Raise a 422 at `loc` when `day` (a date or datetime) lies outside FIRST_DAY..LAST_DAY."""
     if isinstance(day, dt.date) and not day_in_range(day):
-        message = out_of_range_message(day)
+        shown = day.date() if isinstance(day, dt.datetime) else day  # the day, in the date format shown
+        params: dict[str, Any] = {"day": shown, "first": FIRST_DAY, "last": LAST_DAY}
+        if label:
+            raise ValidationFailed(
+                loc=tuple(loc),
+                type="date_out_of_range",
+                params={**params, "label": label},
+                key="date_out_of_range.labelled",
+            )
         raise ValidationFailed(
-            f"{label}: {message}" if label else message, loc=tuple(loc), type="date_out_of_range"
+            loc=tuple(loc), type="date_out_of_range", params=params, key="date_out_of_range.day"
         )
 
 
-def _validated(value):
+_Day = TypeVar("_Day", bound=dt.date)
+
+
+def _validated(value: _Day) -> _Day:
     if not day_in_range(value):
         raise PydanticCustomError("date_out_of_range", out_of_range_message(value))
     return value

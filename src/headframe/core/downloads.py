@@ -19,6 +19,8 @@ def attachment(content: bytes | str, content_type: str, filename: str) -> HttpRe
 def html_to_pdf(html: str, static_dir: Path) -> bytes:
     """Print a standalone HTML document with WeasyPrint. Relative links in it (stylesheets, the vendored Noto
     Sans that keeps Vietnamese diacritics) resolve against the app's static folder `static_dir`."""
-    from weasyprint import HTML  # loaded only when a PDF is asked for
+    # loaded only when a PDF is asked for; WeasyPrint ships no type information (no stubs, no py.typed)
+    from weasyprint import HTML  # type: ignore[import-untyped]
 
-    return HTML(string=html, base_url=str(static_dir) + "/").write_pdf()
+    pdf: bytes = HTML(string=html, base_url=str(static_dir) + "/").write_pdf()
+    return pdf

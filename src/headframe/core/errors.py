@@ -10,17 +10,32 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
+
+if TYPE_CHECKING:
+    from django.core.exceptions import ValidationError
+
+Loc: TypeAlias = tuple[str | int, ...]
+"""Where an error lies: ("body", "grants", 0, "unit"), ("query", "unit"), ("path", "code")…"""
+
+
+class DetailItem(TypedDict):
+    """One item of an error response's `detail` list."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
 
 
 @dataclass(frozen=True)
 class ErrorItem:
-    loc: tuple[str | int, ...]
+    loc: Loc
     msg: str = ""
     type: str = "error"
-    params: dict | None = field(default=None, compare=False)
+    params: dict[str, Any] | None = field(default=None, compare=False)
     key: str = field(default="", compare=False)  # catalogue entry when not `type`: one code, several texts
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.msg and self.params is not None:
             from headframe.core.messages import render
 
@@ -33,7 +48,7 @@ class ErrorItem:
 
         return render(self)
 
-    def as_dict(self, language: str | None = None) -> dict:
+    def as_dict(self, language: str | None = None) -> DetailItem:
         """`language` None: `msg` as raised (English for catalogue messages); else rendered in that language."""
         if language is None:
             msg = self.msg
@@ -56,10 +71,10 @@ class HeadframeError(Exception):
         *,
         loc: Sequence[str | int] = (),
         type: str = "",
-        items=None,
-        params: dict | None = None,
+        items: Iterable[ErrorItem] | None = None,
+        params: dict[str, Any] | None = None,
         key: str = "",
-    ):
+    ) -> None:
         self.items: list[ErrorItem] = (
             list(items) if items else [ErrorItem(tuple(loc), msg, type or self.default_type, params, key)]
         )
@@ -75,7 +90,7 @@ class HeadframeError(Exception):
         """Every item's message in the active language, joined (for a page's message banner)."""
         return "; ".join(item.text for item in self.items)
 
-    def as_detail(self, language: str | None = None) -> list[dict]:
+    def as_detail(self, language: str | None = None) -> list[DetailItem]:
         return [item.as_dict(language) for item in self.items]
 
 
@@ -84,19 +99,19 @@ class ValidationFailed(HeadframeError):
     default_type = "value_error"
 
     @classmethod
-    def from_django(cls, exc, prefix: Iterable[str | int] = ("body",)) -> ValidationFailed:
+    def from_django(cls, exc: ValidationError, prefix: Iterable[str | int] = ("body",)) -> ValidationFailed:
         """Turn a django ValidationError (from full_clean) into field-level items."""
-        prefix = tuple(prefix)
+        where = tuple(prefix)
         items: list[ErrorItem] = []
         if hasattr(exc, "error_dict"):
             for name, errors in exc.error_dict.items():
-                loc = prefix if name == "__all__" else (*prefix, name)
+                loc = where if name == "__all__" else (*where, name)
                 for error in errors:
                     for message in error.messages:
                         items.append(ErrorItem(loc, message, error.code or "value_error"))
         else:
             for message in exc.messages:
-                items.append(ErrorItem(prefix, message, "value_error"))
+                items.append(ErrorItem(where, message, "value_error"))
         return cls(items=items)
 
 

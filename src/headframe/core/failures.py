@@ -18,12 +18,18 @@ import logging
 import re
 import sys
 import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views import defaults
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from headframe.core.errors import DetailItem
 
 logger = logging.getLogger("headframe.errors")
 
@@ -90,19 +96,21 @@ def retry_after_s() -> int:
     return int(getattr(settings, "DATABASE_BUSY_RETRY_AFTER_S", 5))
 
 
-def _request_id(request) -> str:
-    return getattr(request, "request_id", None) or current_request_id.get()
+def _request_id(request: HttpRequest) -> str:
+    rid: str = getattr(request, "request_id", None) or current_request_id.get()
+    return rid
 
 
-def _client_request_id(request) -> str:
-    return getattr(request, "client_request_id", None) or current_client_request_id.get()
+def _client_request_id(request: HttpRequest) -> str:
+    rid: str = getattr(request, "client_request_id", None) or current_client_request_id.get()
+    return rid
 
 
-def _is_api(request) -> bool:
+def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def log_failure(request, exc: BaseException) -> str:
+def log_failure(request: HttpRequest, exc: BaseException) -> str:
     """Log the failure with its request id (and the traceback, unless the database was only busy)."""
     rid = _request_id(request)
     ids = {"request_id": rid, "client_request_id": _client_request_id(request)}
@@ -123,7 +131,7 @@ def log_failure(request, exc: BaseException) -> str:
     return rid
 
 
-def busy_detail() -> list[dict]:
+def busy_detail() -> list[DetailItem]:
     return [
         {
             "loc": [],
@@ -133,7 +141,7 @@ def busy_detail() -> list[dict]:
     ]
 
 
-def error_detail(rid: str) -> list[dict]:
+def error_detail(rid: str) -> list[DetailItem]:
     return [
         {
             "loc": [],
@@ -143,7 +151,7 @@ def error_detail(rid: str) -> list[dict]:
     ]
 
 
-def failure_response(request, exc: BaseException) -> HttpResponse:
+def failure_response(request: HttpRequest, exc: BaseException) -> HttpResponse:
     """Log exc and answer it: 503 + Retry-After when the database is busy, else 500; JSON under /api/."""
     rid = log_failure(request, exc)
     busy = database_busy(exc)
@@ -162,36 +170,41 @@ def failure_response(request, exc: BaseException) -> HttpResponse:
         response["Retry-After"] = str(retry_after_s())
     response[REQUEST_ID_HEADER] = rid
     response["Cache-Control"] = "no-store"
-    response._has_been_logged = True  # Django would log it once more, without the request id
+    # Django would log it once more, without the request id. Django's own private flag, which django-stubs
+    # does not declare on HttpResponse.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
-def server_error(request, *args, **kwargs) -> HttpResponse:
+def server_error(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """handler500: what escaped the views (a middleware, a session save on a locked database…)."""
     exc = sys.exc_info()[1] or RuntimeError("unknown server error")
     return failure_response(request, exc)
 
 
-def bad_request(request, exception=None, *args, **kwargs) -> HttpResponse:
+def bad_request(
+    request: HttpRequest, exception: Exception | None = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
     """handler400. A session that could not be saved because the database was locked reaches Django as
     SessionInterrupted (a 400): it is a busy database, so 503. Other 400s keep Django's page (JSON on the API)."""
-    if database_busy(exception):
+    if exception is not None and database_busy(exception):
         return failure_response(request, exception)
     if _is_api(request):
-        items = [{"loc": [], "msg": "bad request", "type": "bad_request"}]
+        items: list[DetailItem] = [{"loc": [], "msg": "bad request", "type": "bad_request"}]
         return JsonResponse({"detail": items}, status=400)
     try:
         return bad_request_page(request, exception)
     except Exception:  # the page needs the database (navigation): a plain page beats a second failure
         logger.warning("bad-request page failed on %s", request.path, exc_info=True)
-        return defaults.bad_request(request, exception)
+        # Django's bad_request never reads `exception` (None is fine at run time); django-stubs demands one.
+        return defaults.bad_request(request, exception)  # type: ignore[arg-type]
 
 
 # "date: expected …" — the pages raise BadRequest with the parameter's name first.
 _PARAMETER = re.compile(r"^([A-Za-z_][\w.-]{0,40}):\s")
 
 
-def bad_request_page(request, exception=None) -> HttpResponse:
+def bad_request_page(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """A 400 in the UI language, with the navigation and a way back: which parameter was wrong, the value
     given and (when the page said) the form expected."""
     from django.shortcuts import render
@@ -210,3 +223,19 @@ def bad_request_page(request, exception=None) -> HttpResponse:
         "back": request.path if request.GET else "/",
     }
     return render(request, "web/bad_request.html", context, status=400)
+
+
+def not_found(
+    request: HttpRequest, exception: Exception | None = None, *args: Any, **kwargs: Any
+) -> HttpResponse:
+    """handler404: a page in the UI language with the navigation (a mistyped or stale address from a bookmark,
+    a unit that was renamed); JSON under /api/."""
+    if _is_api(request):
+        return JsonResponse({"detail": [{"loc": [], "msg": "not found", "type": "not_found"}]}, status=404)
+    from django.shortcuts import render
+
+    try:
+        return render(request, "web/not_found.html", {"path": request.path}, status=404)
+    except Exception:  # the page needs the database (navigation): a plain page beats a second failure
+        logger.warning("not-found page failed on %s", request.path, exc_info=True)
+        return defaults.page_not_found(request, exception)

@@ -8,12 +8,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TypeAlias
 from zoneinfo import ZoneInfo
+
+from django.utils.translation import get_language
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
+Number: TypeAlias = Decimal | int | float
+"""A quantity to format: read from the database (Decimal), counted (int) or computed (float)."""
 
-def format_number(value, decimals: int = 0, *, thousands: str = ".", decimal_sep: str = ",") -> str:
+
+def format_number(
+    value: Number | str | None, decimals: int = 0, *, thousands: str = ".", decimal_sep: str = ","
+) -> str:
     """1234567.8 -> '1.234.567,8' (decimals=1). Rounds half up, as accountants and planners expect."""
     if value is None:
         return ""
@@ -21,7 +29,7 @@ def format_number(value, decimals: int = 0, *, thousands: str = ".", decimal_sep
     number = Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP)
     sign = "-" if number < 0 else ""
     integer, _, fraction = f"{abs(number):f}".partition(".")
-    groups = []
+    groups: list[str] = []
     while len(integer) > 3:
         groups.insert(0, integer[-3:])
         integer = integer[:-3]
@@ -32,11 +40,14 @@ def format_number(value, decimals: int = 0, *, thousands: str = ".", decimal_sep
     return sign + text
 
 
-def format_exact(value) -> str:
+def format_exact(value: Number | str | None) -> str:
     """A stored quantity with every significant decimal and none more: Decimal('1234.5000') → '1.234,5'."""
     if value is None:
         return ""
-    decimals = max(0, -Decimal(str(value)).normalize().as_tuple().exponent)
+    exponent = Decimal(str(value)).normalize().as_tuple().exponent
+    if not isinstance(exponent, int):  # NaN or infinity ('n', 'N', 'F'): fails as `-exponent` always did
+        raise TypeError(f"bad operand type for unary -: {type(exponent).__name__!r}")
+    decimals = max(0, -exponent)
     return format_number(value, decimals)
 
 
@@ -118,7 +129,7 @@ def read_number(text: str) -> Decimal | None:
     return -number if negative else number
 
 
-def parse_number(text) -> Decimal:
+def parse_number(text: object) -> Decimal:
     """read_number for callers that want an exception: numbers pass through, text that is not one raises."""
     if isinstance(text, int | float | Decimal) and not isinstance(text, bool):
         return Decimal(str(text))
@@ -128,3 +139,13 @@ def parse_number(text) -> Decimal:
     if number is None:
         raise ValueError(f"not a number: {text!r}")
     return number
+
+
+def format_number_in_language(value: Number | str | None, decimals: int | str = 0) -> str:
+    """Thousands-grouped number in the active language (1.234.567,8 in Vietnamese, 1,234,567.8 in English);
+    "" for nothing. The `number` template filter."""
+    if value is None or value == "":
+        return ""
+    if (get_language() or "vi").startswith("en"):
+        return format_number(value, int(decimals), thousands=",", decimal_sep=".")
+    return format_number(value, int(decimals))

@@ -19,12 +19,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypedDict
 
 from django.conf import settings
 from django.utils.translation import get_language, gettext, override
 from django.utils.translation import gettext_noop as N
 
 from headframe.core.formatting import format_date, format_datetime, format_exact
+
+if TYPE_CHECKING:
+    from headframe.core.errors import ErrorItem
 
 log = logging.getLogger(__name__)
 
@@ -196,15 +200,48 @@ CATALOGUE: dict[str, str] = {
     "one_link.both": N("link either an indicator or a key task, not both"),
     "missing.agenda_or_section": N("give an agenda item or a section"),
     "period_order.end": N("the period must end on or after its first day"),
+    # core helpers every app calls (spreadsheets, dates, text, audited writes), the audit API and the search
+    "file_too_large.bytes": N("the file is {size} bytes; the limit is {limit} bytes"),
+    "too_many_rows.split": N(
+        "the file has more than {limit} data rows; split it into files of at most {limit} rows"
+    ),
+    "cell_too_large.where": N("{where}: the cell holds {count} characters; the limit is {limit}"),
+    "not_xlsx.unreadable": N("not a readable .xlsx workbook"),
+    "unpacked_too_large.ratio": N(
+        "{member} unpacks {ratio} times its packed size (a zip bomb, not a workbook)"
+    ),
+    "unpacked_too_large.total": N("the workbook unpacks to {total} bytes; the limit is {limit}"),
+    "date_out_of_range.labelled": N("{label}: {day} is outside {first}–{last}"),
+    "hidden_character.found": N("{label} contains an invisible or control character ({found}); retype it"),
+    "conflict.concurrent_change": N("{record} conflicts with a concurrent change: {detail}"),
+    "not_found.user": N("no user named {user}"),
+    "too_long.search": N("search for at most {max} characters"),
+    "hidden_character.search": N("the search holds a hidden character"),
 }
 
 
-def named(obj) -> dict:
+def register(entries: dict[str, str]) -> None:
+    """Add an app's own messages (its `messages.py`, from its AppConfig.ready): the core keeps the codes every
+    app shares, each app the texts only it raises. One key with two different texts is a programming error."""
+    clashes = [key for key, text in entries.items() if CATALOGUE.get(key, text) != text]
+    if clashes:
+        raise ValueError(f"message keys defined twice with different texts: {clashes}")
+    CATALOGUE.update(entries)
+
+
+class InLanguages(TypedDict):
+    """A message parameter shown in the language the message is rendered in (see format_param)."""
+
+    vi: str
+    en: str
+
+
+def named(obj: object) -> InLanguages:
     """A parameter that shows an object's name in the language rendered (name_vi / name_en)."""
     return {"vi": getattr(obj, "name_vi", "") or str(obj), "en": getattr(obj, "name_en", "") or str(obj)}
 
 
-def format_param(value, language: str) -> str:
+def format_param(value: object, language: str) -> str:
     vietnamese = not language.startswith("en")
     if isinstance(value, dict) and ("vi" in value or "en" in value):
         return str(value.get("vi" if vietnamese else "en") or value.get("vi") or value.get("en"))
@@ -223,11 +260,11 @@ def format_param(value, language: str) -> str:
     return str(value)
 
 
-def template_for(item) -> str | None:
+def template_for(item: ErrorItem) -> str | None:
     return CATALOGUE.get(item.key or item.type)
 
 
-def render(item, language: str | None = None) -> str:
+def render(item: ErrorItem, language: str | None = None) -> str:
     """`item`'s message in `language` (default: the active language)."""
     language = language or get_language() or settings.LANGUAGE_CODE
     with override(language):

@@ -1,5 +1,10 @@
 """Request guards that apply to every page and API call."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpResponse, JsonResponse
@@ -7,6 +12,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
+from headframe.core.audit import current_channel
 from headframe.core.failures import (
     CLIENT_REQUEST_ID_HEADER,
     REQUEST_ID_HEADER,
@@ -17,8 +23,14 @@ from headframe.core.failures import (
     new_request_id,
 )
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+GetResponse = Callable[["HttpRequest"], HttpResponse]
+
+# blob: images are this page's own object URLs: a photo taken offline shows from the tablet until it is sent.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
@@ -36,14 +48,14 @@ class RequestIdMiddleware:
     (request.client_request_id, X-Client-Request-ID, client_request_id in the log): core.failures. Outermost, so
     even a refused body carries them."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = new_request_id()
         theirs = client_request_id(request.headers.get(REQUEST_ID_HEADER))
-        request.request_id = request_id
-        request.client_request_id = theirs
+        # Attributes of ours, not HttpRequest's (read back with getattr in core.failures).
+        request.__dict__.update(request_id=request_id, client_request_id=theirs)
         token = current_request_id.set(request_id)
         client_token = current_client_request_id.set(theirs or "-")
         try:
@@ -57,6 +69,30 @@ class RequestIdMiddleware:
         return response
 
 
+class AuditChannelMiddleware:
+    """Which door a request came through, for every audit row its writes leave: "api" under /api/, "admin"
+    under /admin/, "web" for the pages. Set once here for the whole request (and reset after it), so no handler
+    or view sets it, and none can forget to."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = current_channel.set(channel_of(request.path))
+        try:
+            return self.get_response(request)
+        finally:
+            current_channel.reset(token)
+
+
+def channel_of(path: str) -> str:
+    if path.startswith("/api/"):
+        return "api"
+    if path.startswith("/admin/"):
+        return "admin"
+    return "web"
+
+
 # Exceptions Django itself answers with a 4xx page: not server errors.
 _CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
 
@@ -65,13 +101,13 @@ class ServerErrorMiddleware:
     """An exception a view did not handle: logged with its traceback and request id, answered with a plain
     500 page (JSON under /api/) whatever DEBUG says, or a 503 with Retry-After when the database was busy."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, _CLIENT_ERRORS):
             return None  # Django's own 400/403/404 handling
         return failure_response(request, exception)
@@ -81,10 +117,10 @@ class BodySizeLimitMiddleware:
     """Refuse oversize bodies with 413 before anything reads them (a malicious or broken gateway must not
     make the server buffer megabytes). Declared lengths are checked; Django enforces the same limit on read."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -109,10 +145,10 @@ class NulCharacterMiddleware:
     JSON bodies are checked by the API's parser (headframe.api.OrjsonParser); web forms by Django's own
     fields."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         where = None
         if "\x00" in request.path_info:
             where = ["path"]
@@ -134,10 +170,10 @@ class NulCharacterMiddleware:
 class SecurityHeadersMiddleware:
     """Headers Django 5.2 does not set itself. Every asset is vendored, so the policy allows 'self' only."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         # The OpenAPI docs page (Swagger UI, served from our own static files) sets inline styles.
         policy = DOCS_CONTENT_SECURITY_POLICY if request.path.startswith("/api/v1/docs") else None
@@ -154,11 +190,11 @@ class LanguageMiddleware:
     The API follows Accept-Language, so a script can ask for English error messages.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
         self.supported = {code for code, _ in settings.LANGUAGES}
 
-    def _language(self, request) -> str:
+    def _language(self, request: HttpRequest) -> str:
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         if chosen in self.supported:
             return chosen
@@ -166,7 +202,7 @@ class LanguageMiddleware:
             return translation.get_language_from_request(request)
         return settings.LANGUAGE_CODE
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         language = self._language(request)
         translation.activate(language)
         request.LANGUAGE_CODE = language

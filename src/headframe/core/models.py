@@ -1,5 +1,7 @@
 """Shared kernel models: the append-only audit log."""
 
+from typing import Any, NoReturn
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -9,11 +11,11 @@ class AppendOnlyError(RuntimeError):
     pass
 
 
-class AuditQuerySet(models.QuerySet):
-    def update(self, **kwargs):
+class AuditQuerySet(models.QuerySet["AuditEntry"]):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("the audit log is append-only")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise AppendOnlyError("the audit log is append-only")
 
 
@@ -57,6 +59,12 @@ class AuditEntry(models.Model):
 
     objects = AuditQuerySet.as_manager()
 
+    # Set on the rows the audit page shows (core.selectors.audit_display), never stored.
+    object_text: str
+    object_label: str
+    channel_label: str
+    changes: list[tuple[str, str, str]]
+
     class Meta:
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
@@ -66,10 +74,10 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.object_type} {self.object_repr}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise AppendOnlyError("the audit log is append-only")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("the audit log is append-only")

@@ -12,8 +12,12 @@ Unapplied migrations (a database older than the code) are not this guard's busin
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from headframe.core.errors import HeadframeError
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 SKIP_ENV = "HEADFRAME_SKIP_SCHEMA_GUARD"  # "1": start anyway (a supervised downgrade; never the default)
 
@@ -34,7 +38,7 @@ def known_migrations() -> set[tuple[str, str]]:
     return known
 
 
-def applied_migrations(connection=None) -> set[tuple[str, str]]:
+def applied_migrations(connection: BaseDatabaseWrapper | None = None) -> set[tuple[str, str]]:
     from django.db import connection as default_connection
     from django.db.migrations.recorder import MigrationRecorder
 
@@ -44,7 +48,9 @@ def applied_migrations(connection=None) -> set[tuple[str, str]]:
     return set(recorder.applied_migrations())
 
 
-def unknown_migrations(applied: set[tuple[str, str]] | None = None, connection=None) -> list[str]:
+def unknown_migrations(
+    applied: set[tuple[str, str]] | None = None, connection: BaseDatabaseWrapper | None = None
+) -> list[str]:
     """`app.name` of each migration the database has applied and this code does not know, sorted."""
     applied = applied_migrations(connection) if applied is None else applied
     return sorted(f"{app}.{name}" for app, name in applied - known_migrations())
@@ -59,16 +65,17 @@ def describe(unknown: list[str], *, limit: int = 8) -> str:
     )
 
 
-def check_schema(connection=None) -> None:
+def check_schema(connection: BaseDatabaseWrapper | None = None) -> None:
     """Raise SchemaTooNew if the database is ahead of this code. A database that cannot be reached is left to
     the command (ingest, for one, waits for it without acknowledging anything)."""
     if os.environ.get(SKIP_ENV, "") == "1":
         return
     from django.db import DatabaseError
     from django.db import connection as default_connection
+    from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 
     conn = connection or default_connection
-    if conn.vendor == "sqlite" and not conn.is_in_memory_db():
+    if isinstance(conn, SQLiteDatabaseWrapper) and not conn.is_in_memory_db():  # the vendor "sqlite"
         from pathlib import Path
 
         if not Path(conn.settings_dict["NAME"]).exists():

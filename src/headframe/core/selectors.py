@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
-from django.db.models import QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.utils import formats
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext as _
@@ -17,7 +19,12 @@ from django.utils.translation import gettext as _
 from headframe.core.formatting import format_date, format_datetime, format_exact
 from headframe.core.models import AuditEntry
 
+if TYPE_CHECKING:
+    from django.contrib.contenttypes.fields import GenericForeignKey
+    from django.db.models import ForeignObjectRel, Q
+
 MAX_PAGE = 500
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -27,7 +34,7 @@ class AuditPage:
 
 
 def audit_page(
-    scope_q,
+    scope_q: Q,
     *,
     unit_path: str | None = None,
     username: str | None = None,
@@ -56,7 +63,7 @@ def audit_page(
     return AuditPage(rows, next_cursor)
 
 
-def keyset_page(qs: QuerySet, *, before: int | None, limit: int) -> tuple[list, int | None]:
+def keyset_page(qs: QuerySet[M], *, before: int | None, limit: int) -> tuple[list[M], int | None]:
     """Newest first, keyset-paginated by id (stable while new rows keep arriving): at most `limit` rows with
     an id below `before` (any, without it) and the cursor of the next, older page (None on the last one)."""
     if before:
@@ -84,14 +91,17 @@ def _channel_labels() -> dict[str, str]:
     }
 
 
-def _audit_value(value, field=None) -> str:
+def _audit_value(
+    value: object, field: Field[Any, Any] | ForeignObjectRel | GenericForeignKey | None = None
+) -> str:
     """A stored before/after value as a person reads it in the active language: choices by their label,
     yes/no, numbers 1.234,5 and dates dd/mm/yyyy the Vietnamese way (Django's formats for English)."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return gettext("yes") if value else gettext("no")
-    choices = dict(field.flatchoices) if field is not None and getattr(field, "choices", None) else {}
+    # Only a Field has choices (a reverse relation or a generic foreign key has none).
+    choices = dict(field.flatchoices) if isinstance(field, Field) and field.choices else {}
     if choices and value in choices:
         return str(choices[value])
     if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.match(value)):
@@ -123,11 +133,53 @@ def _vietnamese() -> bool:
     return not (get_language() or "vi").startswith("en")
 
 
-def audit_display(entries) -> list:
+# Apps register what their internal codes mean (production: indicator code → its names), so the audit page shows
+# "Than nguyên khai" where the entry stored the language-neutral `raw_coal_t`. Stored text stays codes: the log is
+# append-only and read in either language.
+ReprTerms = Mapping[str, Mapping[str, str]]
+"""{code: {"vi": name, "en": name}}: what a code stored in the audit log means."""
+
+_REPR_TERM_PROVIDERS: list[Callable[[], ReprTerms]] = []
+
+
+def register_repr_terms(provider: Callable[[], ReprTerms]) -> None:
+    """`provider()` → {code: {"vi": name, "en": name}}, called once per audit page."""
+    _REPR_TERM_PROVIDERS.append(provider)
+
+
+def _repr_translator() -> Callable[[str], str]:
+    """A function text → text with every registered code replaced by its name in the active language; the
+    terms are read once, and only when some text holds a code-like token (codes are snake_case)."""
+    language = "vi" if _vietnamese() else "en"
+    terms: dict[str, Mapping[str, str]] | None = None  # None: not read yet
+    pattern: re.Pattern[str] | None = None
+
+    def translate(text: str) -> str:
+        nonlocal terms, pattern
+        if not text or "_" not in text or not _REPR_TERM_PROVIDERS:
+            return text
+        if terms is None:
+            terms = {}
+            for provider in _REPR_TERM_PROVIDERS:
+                terms.update(provider())
+            alternatives = "|".join(re.escape(code) for code in sorted(terms, key=len, reverse=True))
+            pattern = re.compile(rf"(?<![\w-])({alternatives})(?![\w-])") if terms else None
+        if pattern is None:
+            return text
+        names = terms
+        return pattern.sub(lambda m: names[m.group(1)].get(language) or m.group(1), text)
+
+    return translate
+
+
+def audit_display(entries: list[AuditEntry]) -> list[AuditEntry]:
     """Give each entry what the audit page shows, in the active language: `object_label` (the model's name,
     not `production.actual`), `channel_label`, and `changes` — [(field label, before, after)] with every
-    field by its verbose name and every value formatted (never an internal code where a label exists)."""
+    field by its verbose name and every value formatted (never an internal code where a label exists), and
+    `object_text`, the stored object description with registered codes shown by name."""
+    translate = _repr_translator()
     for entry in entries:
+        entry.object_text = translate(entry.object_repr)
         model = None
         if "." in entry.object_type:
             try:

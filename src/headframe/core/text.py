@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from django.utils import translation
+from django.utils.translation import gettext_noop as N
 
 from headframe.core.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from headframe.core.messages import InLanguages
 
 # Bidirectional embeddings, overrides and isolates; zero-width and invisible formatting characters.
 _HIDDEN = {
@@ -30,14 +37,27 @@ def hidden_character(text: str, *, multiline: bool = False) -> str | None:
     return None
 
 
-def check_clean_text(text, *, loc: Sequence = (), multiline: bool = False, label: str = "the text") -> None:
+def check_clean_text(
+    text: object, *, loc: Sequence[str | int] = (), multiline: bool = False, label: str = "the text"
+) -> None:
     """Raise a 422 naming the character when `text` holds a control, bidi-override or zero-width character."""
     if not isinstance(text, str):
         return
     found = hidden_character(text, multiline=multiline)
     if found:
         raise ValidationFailed(
-            f"{label} contains an invisible or control character ({found}); retype it",
             loc=tuple(loc),
             type="hidden_character",
+            params={"label": _in_both_languages(label), "found": found},
+            key="hidden_character.found",
         )
+
+
+# The labels services pass (marked so that makemessages keeps their translations).
+_LABELS = (N("the text"), N("the note"), N("the name"), N("the directive"), N("username"))
+
+
+def _in_both_languages(label: str) -> InLanguages:
+    """The field's label as a message parameter: its Vietnamese translation when the catalogue has one."""
+    with translation.override("vi"):
+        return {"vi": translation.gettext(label), "en": label}

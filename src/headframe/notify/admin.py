@@ -3,10 +3,10 @@ through the audited services; the outbox (notifications, deliveries, attempts) i
 
 from django.contrib import admin
 
-from headframe.core.admin import ReadOnlyAdmin, ScopedModuleMixin
-from headframe.core.audit import channel
+from headframe.core.admin import ReadOnlyAdmin
 from headframe.notify import selectors, services
 from headframe.notify.models import Delivery, DeliveryAttempt, Notification, OnCallEntry
+from headframe.org.admin_scoping import ScopedModuleMixin
 from headframe.org.models import Unit
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
@@ -67,28 +67,23 @@ class OnCallEntryAdmin(ScopedModuleMixin, admin.ModelAdmin):
         return self.has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        with channel("admin"):
-            if change:
-                fresh = OnCallEntry.objects.select_related("unit").get(pk=obj.pk)
-                changes = {f: form.cleaned_data[f] for f in form.changed_data}
-                services.oncall_update(actor=request.user, entry=fresh, changes=changes)
-            else:
-                fields = {
-                    f: getattr(obj, f) for f in ("level", "name", "email", "webhook_url", "min_priority")
-                }
-                created = services.oncall_create(
-                    actor=request.user, unit_code=obj.unit.code, active=obj.active, **fields
-                )
-                obj.pk = created.pk
+        if change:
+            fresh = OnCallEntry.objects.select_related("unit").get(pk=obj.pk)
+            changes = {f: form.cleaned_data[f] for f in form.changed_data}
+            services.oncall_update(actor=request.user, entry=fresh, changes=changes)
+        else:
+            fields = {f: getattr(obj, f) for f in ("level", "name", "email", "webhook_url", "min_priority")}
+            created = services.oncall_create(
+                actor=request.user, unit_code=obj.unit.code, active=obj.active, **fields
+            )
+            obj.pk = created.pk
 
     def delete_model(self, request, obj):
-        with channel("admin"):
-            services.oncall_delete(actor=request.user, entry=obj)
+        services.oncall_delete(actor=request.user, entry=obj)
 
     def delete_queryset(self, request, queryset):
-        with channel("admin"):
-            for entry in queryset.select_related("unit"):
-                services.oncall_delete(actor=request.user, entry=entry)
+        for entry in queryset.select_related("unit"):
+            services.oncall_delete(actor=request.user, entry=entry)
 
 
 class DeliveryInline(admin.TabularInline):

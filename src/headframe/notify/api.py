@@ -58,7 +58,7 @@ def oncall_patch(request, entry_id: int, payload: OnCallPatchIn):
     changes = payload.dict(exclude_unset=True)
     for name in ("unit", "level", "name", "min_priority", "active"):
         if name in changes and changes[name] is None:
-            raise ValidationFailed(f"{name} may not be null", loc=("body", name), type="null")
+            raise ValidationFailed(loc=("body", name), type="null", params={"field": name}, key="null.field")
     for name in ("email", "webhook_url"):
         if name in changes and changes[name] is None:
             changes[name] = ""

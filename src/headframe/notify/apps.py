@@ -6,3 +6,9 @@ class NotifyConfig(AppConfig):
     name = "headframe.notify"
     label = "notify"
     verbose_name = _("Notifications")
+
+    def ready(self):
+        from headframe.core.messages import register
+        from headframe.notify.messages import MESSAGES
+
+        register(MESSAGES)

@@ -26,7 +26,7 @@ def oncall_visible(user, *, under: Unit | None = None) -> QuerySet[OnCallEntry]:
 def oncall_get(user, entry_id: int) -> OnCallEntry:
     entry = oncall_visible(user).filter(pk=entry_id).first()
     if entry is None:
-        raise NotFound(f"on-call entry {entry_id} not found", loc=("path", "entry_id"))
+        raise NotFound(loc=("path", "entry_id"), key="not_found.oncall_entry", params={"id": str(entry_id)})
     return entry
 
 

@@ -33,6 +33,7 @@ from headframe.notify.models import (
     Notification,
     OnCallEntry,
 )
+from headframe.org.messages import both_languages
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for, unit_named
@@ -58,18 +59,17 @@ def roster_editable(actor, path: str) -> bool:
 
 def _require_roster(actor, path: str, *, loc: tuple = ("body", "unit")) -> None:
     if not roster_editable(actor, path):
-        raise PermissionDenied(
-            "the on-call roster needs the administrator or safety officer role on this unit", loc=loc
-        )
+        raise PermissionDenied(loc=loc, params={}, key="permission_denied.roster")
 
 
 def _roster_unit(actor, code, *, loc: tuple = ("body", "unit")) -> Unit:
     unit = unit_named(actor, code, loc=loc)
     if unit.kind not in ROSTER_KINDS:
         raise ValidationFailed(
-            f"{unit.code} is a {unit.kind}: on-call rosters are kept for the group, a company or a site",
             loc=loc,
             type="roster_unit_kind",
+            params={"unit": unit.code, "kind": both_languages(UnitKind(unit.kind).label, lower=True)},
+            key="roster_unit_kind.named",
         )
     _require_roster(actor, unit.path, loc=loc)
     return unit

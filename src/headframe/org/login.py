@@ -39,6 +39,7 @@ import math
 from dataclasses import dataclass
 from functools import reduce
 from operator import or_
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -46,12 +47,19 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from headframe.core.actors import is_user
 from headframe.core.audit import current_channel
 from headframe.core.models import AuditEntry
 from headframe.core.text import hidden_character
 from headframe.org.models import LoginThrottle, RoleAssignment
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as AuthUser
+    from django.http import HttpRequest
+
+    from headframe.core.actors import Actor
 
 User = get_user_model()
 
@@ -73,6 +81,12 @@ class LoginLock:
     @property
     def minutes_left(self) -> int:
         return max(1, math.ceil((self.until - timezone.now()).total_seconds() / 60))
+
+
+def _lock(kind: str, row: LoginThrottle) -> LoginLock:
+    """The lock a row holds: one read as locked, or locked just now (its locked_until is set)."""
+    assert row.locked_until is not None
+    return LoginLock(kind, row.locked_until)
 
 
 @dataclass(frozen=True)
@@ -136,11 +150,11 @@ def _counters(username: str, address: str) -> list[_Counter]:
     return counters
 
 
-def _known_user(username: str):
+def _known_user(username: str) -> AuthUser | None:
     return User.objects.filter(username=username).first() if username else None
 
 
-def known_address(user, address: str) -> bool:
+def known_address(user: AuthUser | None, address: str) -> bool:
     """Whether `user` logged in successfully from `address` within LOGIN_KNOWN_ADDRESS_DAYS."""
     if user is None or not address or not settings.LOGIN_KNOWN_ADDRESS_DAYS:
         return False
@@ -165,13 +179,13 @@ def login_lock(username: str, address: str) -> LoginLock | None:
     locks = {row.kind: row for row in rows}
     for kind in (PAIR, Kind.ADDRESS):
         if kind in locks:
-            return LoginLock(kind, locks[kind].locked_until)
+            return _lock(kind, locks[kind])
     if Kind.ACCOUNT in locks and not known_address(_known_user(username), address):
-        return LoginLock(Kind.ACCOUNT, locks[Kind.ACCOUNT].locked_until)
+        return _lock(Kind.ACCOUNT, locks[Kind.ACCOUNT])
     return None
 
 
-def _unit_paths(user) -> list[str]:
+def _unit_paths(user: AuthUser | None) -> list[str]:
     if user is None:
         return [""]
     paths = sorted(set(RoleAssignment.objects.filter(user=user).values_list("unit__path", flat=True)))
@@ -182,7 +196,15 @@ def _unit_paths(user) -> list[str]:
     return minimal or [""]
 
 
-def _audit(action: str, *, username: str, user, actor=None, actor_name: str = "", **details) -> None:
+def _audit(
+    action: str,
+    *,
+    username: str,
+    user: AuthUser | None,
+    actor: AuthUser | None = None,
+    actor_name: str = "",
+    **details: object,
+) -> None:
     """One row per unit the user holds a role on (one row under no unit for an unknown user name)."""
     name = _printable(username, 150)
     rows = [
@@ -277,16 +299,16 @@ def login_failed(*, username: str, address: str) -> LoginLock | None:
             kind=kind,
             address=address,
             failures=row.failures,
-            locked_until=row.locked_until.isoformat(),
+            locked_until=_lock(kind, row).until.isoformat(),
         )
     for kind in (PAIR, Kind.ADDRESS, Kind.ACCOUNT):
         if kind in triggered and (kind != Kind.ACCOUNT or not known_address(user, address)):
-            return LoginLock(kind, triggered[kind].locked_until)
+            return _lock(kind, triggered[kind])
     return None
 
 
 @transaction.atomic
-def login_succeeded(*, user, address: str) -> None:
+def login_succeeded(*, user: AuthUser, address: str) -> None:
     """Clear the failures of this user name at this address and audit the log-in (which makes the address one
     the user is known at)."""
     LoginThrottle.objects.filter(kind=PAIR, key=pair_key(user.username, address)).delete()
@@ -300,7 +322,7 @@ def login_succeeded(*, user, address: str) -> None:
     )
 
 
-def users_unlockable_by(actor) -> QuerySet:
+def users_unlockable_by(actor: Actor) -> QuerySet[AuthUser]:
     """The logins whose locks `actor` may lift: anyone for a superuser (and the system, actor None); otherwise
     users who are not superusers, hold a role where `actor` has the manage permission, and hold none outside it
     (a group administrator with one role in a company is not that company's admin's to unlock)."""
@@ -319,7 +341,7 @@ def users_unlockable_by(actor) -> QuerySet:
     )
 
 
-def throttles_unlockable_by(actor) -> QuerySet:
+def throttles_unlockable_by(actor: Actor) -> QuerySet[LoginThrottle]:
     """The LoginThrottle rows `actor` may see and unlock: a superuser all of them, an administrator the user
     names (and their per-address counts) of the users in users_unlockable_by — never an address."""
     rows = LoginThrottle.objects.all()
@@ -328,7 +350,7 @@ def throttles_unlockable_by(actor) -> QuerySet:
     return rows.filter(kind__in=[Kind.ACCOUNT, PAIR], user__in=users_unlockable_by(actor).values("pk"))
 
 
-def _cleared_with(throttle: LoginThrottle) -> QuerySet:
+def _cleared_with(throttle: LoginThrottle) -> QuerySet[LoginThrottle]:
     """What an unlock clears: a user name's count with its counts at every address; an address's count with
     every user name's count there; a pair alone."""
     rows = LoginThrottle.objects.filter(pk=throttle.pk)
@@ -343,7 +365,7 @@ def _cleared_with(throttle: LoginThrottle) -> QuerySet:
 
 
 @transaction.atomic
-def login_unlock(*, actor, throttle: LoginThrottle) -> bool:
+def login_unlock(*, actor: Actor, throttle: LoginThrottle) -> bool:
     """An administrator (None: the system, e.g. the CLI) lifts a lock and clears its count; audited. Unlocking a
     user name clears its counts at every address too; unlocking an address, every user name's count there.
     Refuses (PermissionError) a row outside throttles_unlockable_by(actor). Returns whether anything was locked."""
@@ -361,7 +383,7 @@ def login_unlock(*, actor, throttle: LoginThrottle) -> bool:
         AuditEntry.Action.UNLOCK,
         username=username,
         user=user,
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor if is_user(actor) else None,
         actor_name=getattr(actor, "username", "") or "system",
         kind=throttle.kind,
         key=throttle.key,
@@ -372,7 +394,7 @@ def login_unlock(*, actor, throttle: LoginThrottle) -> bool:
     return was_locked
 
 
-def client_address(request) -> str:
+def client_address(request: HttpRequest | None) -> str:
     """The address a log-in came from: REMOTE_ADDR. Behind a reverse proxy, `headframe serve
     --forwarded-allow-ips` (HEADFRAME_FORWARDED_ALLOW_IPS) must name the proxy: uvicorn then puts the client's
     address from X-Forwarded-For there; otherwise every log-in seems to come from the proxy."""

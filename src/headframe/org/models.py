@@ -1,5 +1,9 @@
 """The organisation tree, bridge points, people, scoped roles and API tokens."""
 
+from __future__ import annotations
+
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -118,15 +122,15 @@ class Unit(models.Model):
         return self.path.startswith(path)
 
 
-class WorkPositionManager(models.Manager):
-    def get_queryset(self):
+class WorkPositionManager(models.Manager["WorkPosition"]):
+    def get_queryset(self) -> models.QuerySet[WorkPosition]:
         return super().get_queryset().filter(kind=UnitKind.POSITION)
 
 
 class WorkPosition(Unit):
     """Work positions (faces, headings, pump stations…) are the leaves of the unit tree."""
 
-    objects = WorkPositionManager()
+    objects: ClassVar[WorkPositionManager] = WorkPositionManager()
 
     class Meta:
         proxy = True

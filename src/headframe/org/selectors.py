@@ -6,12 +6,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
 from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
+from headframe.org.messages import both_languages
 from headframe.org.models import BridgePoint, Person, RoleAssignment, Unit, UnitKind, UnitParentPeriod
 from headframe.org.roles import ROLE_PERMS, Perm
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from headframe.core.actors import Actor
+    from headframe.core.errors import Loc
 
 
 @dataclass(frozen=True)
@@ -20,7 +28,7 @@ class Scope:
 
     is_superuser: bool = False
     grants: tuple[tuple[str, str], ...] = ()  # (unit path, role)
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def paths(self, perm: str) -> list[str]:
         """Minimal set of subtree roots where perm holds (a path already covered by its ancestor is dropped)."""
@@ -53,13 +61,13 @@ class Scope:
 SYSTEM_SCOPE = Scope(is_superuser=True)
 
 
-def scope_for(user) -> Scope:
+def scope_for(user: Actor) -> Scope:
     """The user's scope, computed once per user object (a request reuses it)."""
     if user is None:
         return SYSTEM_SCOPE  # the shell (CLI) and demo loader act as the system
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope()
-    cached = getattr(user, "_headframe_scope", None)
+    cached: Scope | None = getattr(user, "_headframe_scope", None)
     if cached is not None:
         return cached
     if user.is_superuser:
@@ -69,33 +77,41 @@ def scope_for(user) -> Scope:
             "unit__path", "role"
         )
         scope = Scope(grants=tuple(grants))
-    user._headframe_scope = scope
+    # Not a field, kept on the user object only. setattr: request.user is a lazy proxy that forwards it to the
+    # user itself (where role_grant drops it), and the user types declare no such attribute.
+    setattr(user, "_headframe_scope", scope)  # noqa: B010
     return scope
 
 
-def units_visible(user, perm: str = Perm.VIEW) -> QuerySet[Unit]:
+def units_visible(user: Actor, perm: str = Perm.VIEW) -> QuerySet[Unit]:
     return Unit.objects.filter(scope_for(user).q(perm))
 
 
-def unit_get(user, code: str, perm: str = Perm.VIEW, *, loc: tuple = ("path", "code")) -> Unit:
+def unit_get(user: Actor, code: str, perm: str = Perm.VIEW, *, loc: Loc = ("path", "code")) -> Unit:
     """The unit if the user may see it; 404 otherwise (a unit outside one's scope is not revealed: it answers
     exactly as an unknown code does). If the user may see it but lacks perm on it, 403.
     `loc` names where the code came from: ("query", "unit") for a query parameter."""
     unit = Unit.objects.filter(code=code).select_related("parent").first()
     scope = scope_for(user)
     if unit is None or not scope.allows(Perm.VIEW, unit.path):
-        raise NotFound(f"unit {code!r} not found", loc=tuple(loc))
+        raise NotFound(loc=tuple(loc), key="not_found.unit", params={"unit": repr(code)})
     if perm != Perm.VIEW and not scope.allows(perm, unit.path):
-        raise PermissionDenied(f"you may not {Perm(perm).label} for unit {code}", loc=tuple(loc))
+        raise PermissionDenied(
+            loc=tuple(loc),
+            key="permission_denied.perm_for_unit",
+            params={"action": both_languages(Perm(perm).label), "unit": code},
+        )
     return unit
 
 
-def unit_named(user, code: str | None, *, loc: tuple) -> Unit:
+def unit_named(user: Actor, code: str | None, *, loc: Loc) -> Unit:
     """The unit a write names by its code: unknown — or outside the user's view, which is not revealed — is a
     field error (422 unknown_unit) at loc. A user of None is the system and sees every unit."""
     unit = Unit.objects.filter(code=code).first() if code else None
     if unit is None or not scope_for(user).allows(Perm.VIEW, unit.path):
-        raise ValidationFailed(f"unknown unit {code!r}", loc=loc, type="unknown_unit")
+        raise ValidationFailed(
+            loc=loc, type="unknown_unit", params={"unit": repr(code)}, key="unknown_unit.named"
+        )
     return unit
 
 
@@ -122,7 +138,7 @@ class TreeNode:
 
 
 def unit_tree(
-    user, *, root: Unit | None = None, max_kind: str | None = None, active_only=False
+    user: Actor, *, root: Unit | None = None, max_kind: str | None = None, active_only: bool = False
 ) -> list[TreeNode]:
     """The visible forest: one node per subtree root in the user's scope, children ordered by code."""
     qs = units_visible(user)
@@ -159,12 +175,20 @@ def unit_history(unit: Unit) -> QuerySet[UnitParentPeriod]:
     return UnitParentPeriod.objects.filter(unit=unit).select_related("parent").order_by("valid_from")
 
 
-def bridge_points_visible(user) -> QuerySet[BridgePoint]:
+def bridge_points_visible(user: Actor) -> QuerySet[BridgePoint]:
     return BridgePoint.objects.filter(scope_for(user).q(Perm.VIEW, "unit__path")).select_related("unit")
 
 
-def people_visible(user, *, under: Unit | None = None) -> QuerySet[Person]:
+def people_visible(user: Actor, *, under: Unit | None = None) -> QuerySet[Person]:
     qs = Person.objects.filter(scope_for(user).q(Perm.VIEW, "unit__path")).select_related("unit")
     if under is not None:
         qs = qs.filter(unit__path__startswith=under.path)
     return qs
+
+
+def picked_unit(request: HttpRequest) -> Unit | None:
+    """The unit chosen in the page shell's picker (kept in the session), if the user still may see it."""
+    code = request.session.get("unit")
+    if not code or not request.user.is_authenticated:
+        return None
+    return units_visible(request.user).filter(code=code).first()

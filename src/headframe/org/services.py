@@ -10,7 +10,9 @@ import datetime as dt
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -25,6 +27,7 @@ from headframe.core.audit import audit_record, snapshot
 from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
 from headframe.core.services import audited_create, audited_update, validate
 from headframe.core.text import check_clean_text
+from headframe.org.messages import both_languages
 from headframe.org.models import (
     ALLOWED_PARENT_KINDS,
     ApiToken,
@@ -32,10 +35,18 @@ from headframe.org.models import (
     Person,
     RoleAssignment,
     Unit,
+    UnitKind,
     UnitParentPeriod,
 )
 from headframe.org.roles import Perm, Role
 from headframe.org.selectors import scope_for
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as AuthUser
+
+    from headframe.core.actors import Actor
+    from headframe.core.errors import Loc
+    from headframe.core.messages import InLanguages
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -44,12 +55,21 @@ UNIT_EDITABLE_FIELDS = {"name_vi", "name_en", "is_active", "valid_from", "site_t
 TOKEN_PREFIX = "hf_"
 
 
-def _require(actor, perm: str, path: str, *, what: str, loc=("body",)) -> None:
+def _require(
+    actor: Actor,
+    perm: str,
+    path: str,
+    *,
+    key: str,
+    params: dict[str, Any] | None = None,
+    loc: Loc = ("body",),
+) -> None:
+    """403 with the catalogue's message `key` ("you may not … here: outside your scope")."""
     if not scope_for(actor).allows(perm, path):
-        raise PermissionDenied(f"you may not {what} here: outside your scope", loc=loc)
+        raise PermissionDenied(loc=loc, key=key, params=params or {})
 
 
-def _unit_by_code(code: str, *, loc: tuple, actor=None) -> Unit:
+def _unit_by_code(code: str, *, loc: Loc, actor: Actor = None) -> Unit:
     """The unit a write names. One the actor may not even see answers exactly as an unknown code does (422
     unknown_unit), so a write cannot probe which codes exist in another company; actor=None is the system."""
     unit = Unit.objects.filter(code=code).first()
@@ -64,21 +84,21 @@ def _unit_by_code(code: str, *, loc: tuple, actor=None) -> Unit:
 _CLEAN_TEXT_FIELDS = {"name_vi", "name_en", "full_name", "job_title", "location", "phone"}
 
 
-def _check_names(values: dict, *, loc: tuple = ("body",)) -> None:
+def _check_names(values: Mapping[str, object], *, loc: Loc = ("body",)) -> None:
     for name, value in values.items():
         if name in _CLEAN_TEXT_FIELDS:
             check_clean_text(value, loc=(*loc, name), label=name)
 
 
 def unit_check_placement(
-    *, actor, kind: str, parent: Unit | None, unit: Unit | None = None, loc=("body", "parent")
-):
+    *, actor: Actor, kind: str, parent: Unit | None, unit: Unit | None = None, loc: Loc = ("body", "parent")
+) -> None:
     """Everything that decides whether a unit may hang under parent: the actor's scope on the parent,
     the kind rule, and (for an existing unit) no cycle. Raises ValidationFailed / PermissionDenied."""
     if parent is None:
-        _require(actor, Perm.MANAGE, "/", what="create a top-level unit", loc=loc)
+        _require(actor, Perm.MANAGE, "/", key="permission_denied.create_top_unit", loc=loc)
     else:
-        _require(actor, Perm.MANAGE, parent.path, what="add units under this parent", loc=loc)
+        _require(actor, Perm.MANAGE, parent.path, key="permission_denied.add_units", loc=loc)
     if unit is not None and parent is not None and parent.path.startswith(unit.path):
         raise ValidationFailed(
             loc=loc,
@@ -89,31 +109,40 @@ def unit_check_placement(
     _check_parent_kind(kind, parent, loc=loc)
 
 
-def _check_parent_kind(kind: str, parent: Unit | None, *, loc: tuple) -> None:
+def _check_parent_kind(kind: str, parent: Unit | None, *, loc: Loc) -> None:
     allowed = ALLOWED_PARENT_KINDS.get(kind)
     if allowed is None:
         return  # an invalid kind is reported by full_clean with the field's own message
     if parent is None:
         if allowed:
             raise ValidationFailed(
-                f"a {kind} must have a parent of kind {', '.join(sorted(allowed))}",
                 loc=loc,
                 type="parent_required",
+                params={"kind": _kind(kind), "allowed": [_kind(k) for k in sorted(allowed)]},
+                key="parent_required.kind",
             )
         return
     if parent.kind not in allowed:
-        expected = ", ".join(sorted(allowed)) or "no parent"
-        raise ValidationFailed(
-            f"a {kind} cannot be placed under a {parent.kind} (expected {expected})",
-            loc=loc,
-            type="parent_kind",
-        )
+        params = {"kind": _kind(kind), "parent": _kind(parent.kind)}
+        if allowed:
+            raise ValidationFailed(
+                loc=loc,
+                type="parent_kind",
+                params={**params, "expected": [_kind(k) for k in sorted(allowed)]},
+                key="parent_kind.under",
+            )
+        raise ValidationFailed(loc=loc, type="parent_kind", params=params, key="parent_kind.top_only")
+
+
+def _kind(kind: str) -> InLanguages:
+    """A kind of unit as a message parameter: its name in the language shown ("mine / site"), not the code."""
+    return both_languages(UnitKind(kind).label, lower=True)
 
 
 @transaction.atomic
 def unit_create(
     *,
-    actor,
+    actor: Actor,
     code: str,
     name_vi: str,
     kind: str,
@@ -146,19 +175,21 @@ def unit_create(
 
 
 @transaction.atomic
-def unit_update(*, actor, unit: Unit, changes: dict) -> bool:
+def unit_update(*, actor: Actor, unit: Unit, changes: dict[str, Any]) -> bool:
     """Change a unit's editable fields and, with 'parent', move it. Returns whether anything changed."""
     unknown = set(changes) - UNIT_EDITABLE_FIELDS - {"parent"}
     if unknown:
         name = sorted(unknown)[0]
-        raise ValidationFailed(f"{name} cannot be changed", loc=("body", name), type="read_only")
-    _require(actor, Perm.MANAGE, unit.path, what="change this unit", loc=("path", "code"))
+        raise ValidationFailed(
+            loc=("body", name), type="read_only", params={"field": name}, key="read_only.field"
+        )
+    _require(actor, Perm.MANAGE, unit.path, key="permission_denied.change_unit", loc=("path", "code"))
     _check_names(changes)
     changes = dict(changes)
     moved = False
     if "parent" in changes:
         new_parent_code = changes.pop("parent")
-        current = unit.parent.code if unit.parent_id else None
+        current = unit.parent.code if unit.parent is not None else None
         if new_parent_code != current:
             unit_move(actor=actor, unit=unit, new_parent_code=new_parent_code)
             moved = True
@@ -176,14 +207,14 @@ def unit_update(*, actor, unit: Unit, changes: dict) -> bool:
 
 
 @transaction.atomic
-def unit_move(*, actor, unit: Unit, new_parent_code: str | None, on: dt.date | None = None) -> Unit:
+def unit_move(*, actor: Actor, unit: Unit, new_parent_code: str | None, on: dt.date | None = None) -> Unit:
     """Re-hang a unit (and its subtree) under another parent, keeping the old placement in its history."""
     on = on or timezone.localdate()
     loc = ("body", "parent")
     if new_parent_code is None:
         raise ValidationFailed(loc=loc, type="parent_required", params={}, key="parent_required.top")
     new_parent = _unit_by_code(new_parent_code, loc=loc, actor=actor)
-    _require(actor, Perm.MANAGE, unit.path, what="move this unit", loc=loc)
+    _require(actor, Perm.MANAGE, unit.path, key="permission_denied.move_unit", loc=loc)
     unit_check_placement(actor=actor, kind=unit.kind, parent=new_parent, unit=unit, loc=loc)
     old_path, old_parent = unit.path, unit.parent
     new_path = f"{new_parent.path}{unit.code}/"
@@ -220,11 +251,11 @@ def unit_move(*, actor, unit: Unit, new_parent_code: str | None, on: dt.date | N
 
 @transaction.atomic
 def bridge_point_create(
-    *, actor, code: str, name_vi: str, unit_code: str, name_en="", location=""
+    *, actor: Actor, code: str, name_vi: str, unit_code: str, name_en: str = "", location: str = ""
 ) -> BridgePoint:
     _check_names({"name_vi": name_vi, "name_en": name_en, "location": location})
     unit = _unit_by_code(unit_code, loc=("body", "unit"), actor=actor)
-    _require(actor, Perm.MANAGE, unit.path, what="add bridge points", loc=("body", "unit"))
+    _require(actor, Perm.MANAGE, unit.path, key="permission_denied.add_bridge_points", loc=("body", "unit"))
     point = BridgePoint(code=code, name_vi=name_vi, name_en=name_en, unit=unit, location=location)
     audited_create(actor=actor, obj=point, unit_path=unit.path)
     return point
@@ -232,11 +263,18 @@ def bridge_point_create(
 
 @transaction.atomic
 def person_create(
-    *, actor, employee_no: str, full_name: str, unit_code: str, job_title="", phone="", user=None
+    *,
+    actor: Actor,
+    employee_no: str,
+    full_name: str,
+    unit_code: str,
+    job_title: str = "",
+    phone: str = "",
+    user: AuthUser | None = None,
 ) -> Person:
     _check_names({"full_name": full_name, "job_title": job_title, "phone": phone})
     unit = _unit_by_code(unit_code, loc=("body", "unit"), actor=actor)
-    _require(actor, Perm.MANAGE, unit.path, what="add people", loc=("body", "unit"))
+    _require(actor, Perm.MANAGE, unit.path, key="permission_denied.add_people", loc=("body", "unit"))
     person = Person(
         employee_no=employee_no, full_name=full_name, unit=unit, job_title=job_title, phone=phone, user=user
     )
@@ -245,17 +283,33 @@ def person_create(
 
 
 @transaction.atomic
-def record_update(*, actor, obj, changes: dict, editable: set[str]) -> bool:
+def record_update(
+    *, actor: Actor, obj: BridgePoint | Person, changes: dict[str, Any], editable: set[str]
+) -> bool:
     """Update a bridge point or person (anything with a `unit`), in the actor's scope on old and new unit."""
     unknown = set(changes) - editable
     if unknown:
         name = sorted(unknown)[0]
-        raise ValidationFailed(f"{name} cannot be changed", loc=("body", name), type="read_only")
-    _require(actor, Perm.MANAGE, obj.unit.path, what=f"change this {obj._meta.verbose_name}")
+        raise ValidationFailed(
+            loc=("body", name), type="read_only", params={"field": name}, key="read_only.field"
+        )
+    _require(
+        actor,
+        Perm.MANAGE,
+        obj.unit.path,
+        key="permission_denied.change_record",
+        params={"record": both_languages(obj._meta.verbose_name)},
+    )
     _check_names(changes)
     if "unit" in changes:
         changes = {**changes, "unit": _unit_by_code(changes["unit"], loc=("body", "unit"), actor=actor)}
-        _require(actor, Perm.MANAGE, changes["unit"].path, what="move it to that unit", loc=("body", "unit"))
+        _require(
+            actor,
+            Perm.MANAGE,
+            changes["unit"].path,
+            key="permission_denied.move_record",
+            loc=("body", "unit"),
+        )
     return audited_update(actor=actor, obj=obj, changes=changes, unit_path=changes.get("unit", obj.unit).path)
 
 
@@ -263,15 +317,18 @@ def record_update(*, actor, obj, changes: dict, editable: set[str]) -> bool:
 
 
 @transaction.atomic
-def role_grant(*, actor, user, role: str, unit_code: str, loc=("body", "unit")) -> RoleAssignment:
+def role_grant(
+    *, actor: Actor, user: AuthUser, role: str, unit_code: str, loc: Loc = ("body", "unit")
+) -> RoleAssignment:
     if role not in Role.values:
         raise ValidationFailed(
-            f"unknown role {role!r}; expected one of {', '.join(Role.values)}",
             loc=("body", "role"),
             type="enum",
+            params={"role": repr(role), "choices": list(Role.values)},
+            key="enum.role",
         )
     unit = _unit_by_code(unit_code, loc=loc, actor=actor)
-    _require(actor, Perm.MANAGE, unit.path, what="grant roles", loc=loc)
+    _require(actor, Perm.MANAGE, unit.path, key="permission_denied.grant_roles", loc=loc)
     existing = RoleAssignment.objects.filter(user=user, role=role, unit=unit).first()
     if existing:
         return existing
@@ -292,8 +349,8 @@ def role_grant(*, actor, user, role: str, unit_code: str, loc=("body", "unit")) 
 
 
 @transaction.atomic
-def role_revoke(*, actor, assignment: RoleAssignment) -> None:
-    _require(actor, Perm.MANAGE, assignment.unit.path, what="revoke roles")
+def role_revoke(*, actor: Actor, assignment: RoleAssignment) -> None:
+    _require(actor, Perm.MANAGE, assignment.unit.path, key="permission_denied.revoke_roles")
     audit_record(
         actor=actor,
         action="revoke",
@@ -307,8 +364,13 @@ def role_revoke(*, actor, assignment: RoleAssignment) -> None:
 
 @transaction.atomic
 def user_create(
-    *, actor, username: str, grants: list[tuple[str, str]], password: str | None = None, email: str = ""
-):
+    *,
+    actor: Actor,
+    username: str,
+    grants: list[tuple[str, str]],
+    password: str | None = None,
+    email: str = "",
+) -> AuthUser:
     """A login with one or more (role, unit code) grants. Without a password the user can only use tokens."""
     if not grants:
         raise ValidationFailed(loc=("body", "grants"), type="missing", params={}, key="missing.grants")
@@ -341,7 +403,7 @@ def _token_digest(raw: str) -> str:
 
 
 @transaction.atomic
-def token_create(*, actor, user, name: str = "") -> tuple[ApiToken, str]:
+def token_create(*, actor: Actor, user: AuthUser, name: str = "") -> tuple[ApiToken, str]:
     """A new bearer token; the raw value is returned once and never stored."""
     if actor is not None and actor.pk != user.pk and not scope_for(actor).is_superuser:
         raise PermissionDenied(params={}, key="permission_denied.own_tokens")
@@ -355,7 +417,7 @@ def token_create(*, actor, user, name: str = "") -> tuple[ApiToken, str]:
 
 
 @transaction.atomic
-def token_revoke(*, actor, token: ApiToken) -> bool:
+def token_revoke(*, actor: Actor, token: ApiToken) -> bool:
     if actor is not None and actor.pk != token.user_id and not scope_for(actor).is_superuser:
         raise PermissionDenied(params={}, key="permission_denied.own_tokens")
     if token.revoked_at is not None:
@@ -366,7 +428,7 @@ def token_revoke(*, actor, token: ApiToken) -> bool:
     return True
 
 
-def token_authenticate(raw: str):
+def token_authenticate(raw: str) -> AuthUser | None:
     """The active user behind a bearer token, or None.
 
     A pure read as far as the caller is concerned: the token's last use is recorded at most once every
@@ -392,7 +454,7 @@ TOKEN_TOUCH_LOCK_WAIT_MS = 50
 
 
 @contextmanager
-def _sqlite_busy_timeout(ms: int):
+def _sqlite_busy_timeout(ms: int) -> Iterator[None]:
     """SQLite: within the block, a statement waits at most `ms` for the write lock (it is per connection)."""
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA busy_timeout")
@@ -405,7 +467,7 @@ def _sqlite_busy_timeout(ms: int):
             cursor.execute(f"PRAGMA busy_timeout = {previous}")
 
 
-def _token_touch(token: ApiToken, now, interval: dt.timedelta) -> None:
+def _token_touch(token: ApiToken, now: dt.datetime, interval: dt.timedelta) -> None:
     """Record the token's use, best effort (see token_authenticate)."""
     stale = ApiToken.objects.filter(pk=token.pk).filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - interval)
@@ -431,8 +493,8 @@ def _token_touch(token: ApiToken, now, interval: dt.timedelta) -> None:
         logger.info("token %s: last use not recorded (%s)", token.prefix, exc)
 
 
-def user_by_username(username: str):
+def user_by_username(username: str) -> AuthUser:
     user = User.objects.filter(username=username).first()
     if user is None:
-        raise NotFound(f"no user named {username!r}", loc=("user",))
+        raise NotFound(loc=("user",), key="not_found.user", params={"user": repr(username)})
     return user

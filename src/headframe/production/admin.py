@@ -3,46 +3,23 @@ only users who manage the whole group (admin role on the group, or superusers) m
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from headframe.core.admin import (
+from headframe.core.admin import ReadOnlyAdmin, audited_admin_save
+from headframe.core.text import hidden_character
+from headframe.org.admin_scoping import (
     GROUP_REFERENCE,
-    ReadOnlyAdmin,
+    GroupReferenceAdmin,
     ScopedModuleMixin,
-    audited_admin_save,
+    group_path,
     register_choice_scope,
 )
-from headframe.core.text import hidden_character
-from headframe.org.models import Unit
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.production.models import Holiday, Indicator, PlanVersion, PlausibleRange, ShiftCalendar
 
 register_choice_scope(Indicator, GROUP_REFERENCE)  # the catalogue is the whole group's
-
-
-def _group_path() -> str:
-    root = Unit.objects.filter(parent__isnull=True).order_by("pk").first()
-    return root.path if root else "/"
-
-
-class GroupReferenceAdmin(ScopedModuleMixin, admin.ModelAdmin):
-    """Readable by every staff user with a role; writable by managers of the whole group; audited."""
-
-    def _manages_group(self, request) -> bool:
-        return scope_for(request.user).allows(Perm.MANAGE, _group_path())
-
-    def has_add_permission(self, request):
-        return self._manages_group(request)
-
-    def has_change_permission(self, request, obj=None):
-        return self._manages_group(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # figures and plans refer to them
-
-    def save_model(self, request, obj, form, change):
-        audited_admin_save(request, obj, form, change, unit_path=_group_path())
 
 
 class CleanNamesForm(forms.ModelForm):
@@ -119,12 +96,10 @@ class UnitPlanningAdmin(ScopedModuleMixin, admin.ModelAdmin):
         return rows.filter(scope.q(Perm.VIEW, "unit__path") | self._unitless())
 
     def _unitless(self):
-        from django.db.models import Q
-
         return Q(pk__in=[])
 
     def _path(self, obj) -> str:
-        return obj.unit.path if obj.unit_id else _group_path()
+        return obj.unit.path if obj.unit_id else group_path()
 
     def has_add_permission(self, request):
         scope = scope_for(request.user)
@@ -168,7 +143,7 @@ class PlausibleRangeForm(forms.ModelForm):
         if (
             request is not None
             and unit is None
-            and not scope_for(request.user).allows(Perm.PLAN, _group_path())
+            and not scope_for(request.user).allows(Perm.PLAN, group_path())
         ):
             self.add_error(
                 "unit", _("only a planner of the whole group may set a range that holds everywhere")
@@ -192,6 +167,4 @@ class PlausibleRangeAdmin(UnitPlanningAdmin):
     search_fields = ["indicator__code", "unit__code"]
 
     def _unitless(self):
-        from django.db.models import Q
-
         return Q(unit__isnull=True)  # everywhere-ranges are readable by all who see the module

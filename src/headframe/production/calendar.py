@@ -1,4 +1,4 @@
-"""Production days, shifts and working days.
+"""Production days, shifts and working days, and the rules on them (late figures, a year split by working days).
 
 A production day is a local (Asia/Ho_Chi_Minh) calendar date. Shift n of day D starts at
 first_shift_start + (n-1) × shift_hours on D, so with shifts at 06:00, 14:00 and 22:00 the third shift
@@ -10,9 +10,13 @@ from __future__ import annotations
 import calendar as _calendar
 import datetime as dt
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+from django.utils import timezone
+
 from headframe.core.formatting import LOCAL_TZ
+from headframe.production.values import QUANTUM
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,6 @@ def month_days(year: int, month: int) -> list[dt.date]:
     return [dt.date(year, month, d) for d in range(1, _calendar.monthrange(year, month)[1] + 1)]
 
 
-def month_start(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
 def same_day_last_year(day: dt.date) -> dt.date:
     """29/02 maps to 28/02 of the year before."""
     try:
@@ -76,3 +76,18 @@ def _working_days(year: int, month: int, holidays: frozenset[dt.date]) -> tuple[
 def working_days(year: int, month: int, holidays: frozenset[dt.date]) -> tuple[dt.date, ...]:
     """Days of the month with production planned: every day except group holidays (mines work 7 days)."""
     return _working_days(year, month, holidays)
+
+
+def is_late(day: dt.date, now: dt.datetime | None = None, calendar: ShiftPattern | None = None) -> bool:
+    """Entered after the day's deadline on the calendar (default: 3 × 8 h from 06:00 + 120 min = 08:00 the
+    next morning); see reporting.late_deadline."""
+    return (now or timezone.now()) > (calendar or DEFAULT_PATTERN).late_deadline(day)
+
+
+def split_by_working_days(annual: Decimal, year: int, holidays: frozenset[dt.date]) -> list[Decimal]:
+    """Monthly shares in proportion to working days; December takes the rounding so the months add up."""
+    counts = [len(working_days(year, m, holidays)) for m in range(1, 13)]
+    total_days = sum(counts)
+    months = [(annual * n / total_days).quantize(QUANTUM, rounding=ROUND_HALF_UP) for n in counts[:11]]
+    months.append(annual - sum(months, Decimal(0)))
+    return months

@@ -56,7 +56,12 @@ def holiday_get(user, holiday_id: int) -> Holiday:
         holiday.unit is not None
         and not Unit.objects.filter(scope_for(user).q(Perm.VIEW), path__startswith=holiday.unit.path).exists()
     ):
-        raise NotFound(f"holiday {holiday_id} not found", loc=("path", "holiday_id"), type="not_found")
+        raise NotFound(
+            loc=("path", "holiday_id"),
+            type="not_found",
+            params={"holiday": str(holiday_id)},
+            key="not_found.holiday",
+        )
     return holiday
 
 
@@ -77,16 +82,6 @@ def holiday_rows(user, year: int, unit: Unit | None) -> list[HolidayRow]:
     return [HolidayRow(h, can_plan_holidays(user, h.unit)) for h in holidays_at(year, unit)]
 
 
-def holiday_out(holiday: Holiday) -> dict:
-    return {
-        "id": holiday.pk,
-        "day": holiday.day,
-        "name": holiday.name,
-        "unit": holiday.unit.code if holiday.unit_id else None,
-        "scope": "unit" if holiday.unit_id else "group",
-    }
-
-
 # --- services ------------------------------------------------------------------------------------------
 
 
@@ -104,10 +99,12 @@ def _require_planner(actor, unit: Unit | None, *, loc: tuple, what: str) -> Unit
     actor is known to plan there."""
     filed = unit if unit is not None else group_root()
     if filed is None:
-        raise ValidationFailed("there is no group unit yet", loc=loc, type="unknown_unit")
+        raise ValidationFailed(loc=loc, type="unknown_unit", params={}, key="unknown_unit.no_group")
     if not scope_for(actor).allows(Perm.PLAN, filed.path):
-        whose = f"unit {filed.code}" if unit is not None else "the whole group"
-        raise PermissionDenied(f"only a planner may {what} holidays of {whose}", loc=loc)
+        whose = "unit" if unit is not None else "group"
+        raise PermissionDenied(
+            loc=loc, params={"unit": filed.code}, key=f"permission_denied.{what}_holidays_{whose}"
+        )
     return filed
 
 
@@ -122,9 +119,10 @@ def _check_open(day: dt.date, unit: Unit | None, *, loc: tuple) -> None:
     lock = locks.select_related("unit").order_by("unit__depth").first()
     if lock is not None:
         raise Conflict(
-            f"month {day:%m/%Y} is closed for {lock.unit.code}: its plans can no longer change",
             loc=loc,
             type="month_locked",
+            params={"month": f"{day:%m/%Y}", "unit": lock.unit.code},
+            key="month_locked.holiday",
         )
 
 
@@ -135,21 +133,25 @@ def holiday_add(*, actor, day: dt.date, name: str, unit_code: str | None = None)
     check_day(day, loc=("body", "day"))
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("name the holiday", loc=("body", "name"), type="missing")
+        raise ValidationFailed(loc=("body", "name"), type="missing", params={}, key="missing.holiday_name")
     if len(name) > NAME_MAX:
         raise ValidationFailed(
-            f"the name is {len(name)} characters long; at most {NAME_MAX}",
             loc=("body", "name"),
             type="string_too_long",
+            params={"length": len(name), "max": NAME_MAX},
+            key="string_too_long.holiday_name",
         )
     check_clean_text(name, loc=("body", "name"), label="the name")
     holding = [h for h in holidays_at(day.year, unit) if h.day == day]
     if holding:
-        where = f"for {holding[0].unit.code}" if holding[0].unit_id else "for the whole group"
+        params = {"day": day, "name": holding[0].name}
+        if holding[0].unit_id:
+            params["unit"] = holding[0].unit.code
         raise Conflict(
-            f"{day:%d/%m/%Y} is already a holiday {where} ({holding[0].name})",
             loc=("body", "day"),
             type="holiday_exists",
+            params=params,
+            key="holiday_exists.unit" if holding[0].unit_id else "holiday_exists.group",
         )
     _check_open(day, unit, loc=("body", "day"))
     holiday = Holiday(day=day, name=name, unit=unit)
@@ -166,7 +168,7 @@ def holiday_remove(*, actor, holiday: Holiday) -> None:
         Holiday.objects.select_for_update(of=("self",)).select_related("unit").filter(pk=holiday.pk).first()
     )
     if holiday is None:
-        raise NotFound("the holiday no longer exists", loc=("path", "holiday_id"), type="not_found")
+        raise NotFound(loc=("path", "holiday_id"), type="not_found", params={}, key="not_found.holiday_gone")
     filed = _require_planner(actor, holiday.unit, loc=("path", "holiday_id"), what="remove")
     _check_open(holiday.day, holiday.unit, loc=("path", "holiday_id"))
     before = snapshot(holiday)

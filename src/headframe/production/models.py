@@ -7,6 +7,7 @@ shifts follow the unit's shift calendar, and a shift that crosses midnight belon
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import get_language
@@ -125,8 +126,6 @@ class ShiftCalendar(models.Model):
         )
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         if self.shift_count and self.shift_hours and self.shift_count * self.shift_hours != 24:
             raise ValidationError(
                 {

@@ -11,6 +11,8 @@ from pydantic import Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from headframe.core.dates import Day
+from headframe.production.figures import basis_labels
+from headframe.production.models import Deviation, Holiday, PlanVersion, PlausibleRange
 
 
 def _figure(value):
@@ -212,6 +214,11 @@ class LockIn(Schema):
     month: Day = Field(description="any day of the month to close")
 
 
+class LockOut(Schema):
+    unit: str
+    month: str = Field(description="the first day of the closed month (ISO date)")
+
+
 class DeviationIn(Schema):
     unit: str
     indicator: str
@@ -303,3 +310,231 @@ class HolidayOut(Schema):
     name: str
     unit: str | None = Field(description="null: the whole group")
     scope: str = Field(description="group or unit")
+
+
+# --- query parameters ----------------------------------------------------------------------------------
+
+
+class SummaryQuery(Schema):
+    unit: str = Field(description="unit code: the summary covers its whole subtree")
+    date: Day | None = Field(None, description="production day; default yesterday")
+    indicators: str | None = Field(None, description="comma-separated indicator codes; default all")
+    since: Day | None = Field(
+        None,
+        alias="from",
+        description="first day of a period (e.g. a quarter) ending on `date`: adds `period` per indicator",
+    )
+
+
+class ActualsQuery(Schema):
+    unit: str
+    since: Day = Field(alias="from")
+    until: Day = Field(alias="to")
+    indicator: str | None = None
+
+
+class HolidayQuery(Schema):
+    year: int = Field(ge=2000, le=2100)
+    unit: str | None = Field(
+        None,
+        description="unit code: also the holidays of that unit and the units above it; default the group's",
+    )
+
+
+# --- output builders: stored objects and selector rows → the JSON the schemas above describe -------------
+
+INDICATOR_FIELDS = (
+    "code",
+    "name_vi",
+    "name_en",
+    "unit_of_measure",
+    "aggregation",
+    "site_types",
+    "higher_is_better",
+    "decimals",
+    "is_key",
+)
+
+
+def _num(value):
+    return float(value) if value is not None else None
+
+
+def indicator_out(i) -> dict:
+    return {
+        **{f: getattr(i, f) for f in INDICATOR_FIELDS},
+        "weight": i.weight.code if i.weight else None,
+        "numerator": i.numerator.code if i.numerator else None,
+        "denominator": i.denominator.code if i.denominator else None,
+    }
+
+
+def upsert_out(result) -> dict:
+    return {
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "late": result.late,
+        "confirmed": result.confirmed,
+    }
+
+
+def actual_out(a) -> dict:
+    return {
+        "unit": a.unit.code,
+        "indicator": a.indicator.code,
+        "day": a.day,
+        "shift": a.shift,
+        "value": float(a.value),
+        "source": a.source,
+        "is_late": a.is_late,
+        "entered_by": a.entered_by.username if a.entered_by else None,
+        "entered_at": a.entered_at,
+    }
+
+
+def _figures(s) -> dict:
+    """Each percentage of plan named by its basis (production/figures.py), next to the plan it is taken on."""
+    return {
+        "day": {"actual": _num(s.day.actual), "plan": _num(s.day.plan), "pct_of_plan": _num(s.day.pct)},
+        "mtd": {
+            "actual": _num(s.mtd.actual),
+            "plan_to_date": _num(s.mtd.plan),
+            "pct_of_plan_to_date": _num(s.mtd.pct),
+            "plan": _num(s.month_plan),
+            "pct_of_plan": _num(s.month_pct),
+        },
+        "ytd": {
+            "actual": _num(s.ytd.actual),
+            "plan_to_date": _num(s.ytd.plan),
+            "pct_of_plan_to_date": _num(s.ytd.pct),
+            "plan": _num(s.year_plan),
+            "pct_of_plan": _num(s.year_pct),
+            "plan_original": _num(s.year_plan_original),
+            "pct_of_plan_original": _num(s.year_pct_original),
+            "plan_adjusted": bool(s.plan_adjusted),
+        },
+    }
+
+
+def summary_out(unit, on, rows, reasons, period_start=None) -> dict:
+    """The JSON shape of a summary."""
+    return {
+        "unit": unit.code,
+        "date": on,
+        "bases": basis_labels(),
+        "indicators": [
+            {
+                "code": s.indicator.code,
+                "name": s.indicator.name,
+                "unit_of_measure": s.indicator.unit_of_measure,
+                **_figures(s),
+                "period": {
+                    "start": period_start,
+                    "end": on,
+                    "actual": _num(s.period.actual),
+                    "plan": _num(s.period.plan),
+                    "pct_of_plan": _num(s.period.pct),
+                }
+                if period_start is not None and s.period is not None
+                else None,
+                "last_year": {
+                    "day": _num(s.last_year_day),
+                    "mtd": _num(s.last_year_mtd),
+                    "ytd": _num(s.last_year_ytd),
+                },
+                "mtd_change_pct": _num(s.mtd_change_pct),
+                "ytd_change_pct": _num(s.ytd_change_pct),
+                "forecast_month_end": _num(s.forecast_month_end),
+                "forecast_year_end": _num(s.forecast_year_end),
+                "required_daily_month": _num(s.required_daily_month),
+                "required_daily_year": _num(s.required_daily_year),
+                "status": s.status,
+            }
+            for s in rows
+        ],
+        "top_reasons": [
+            {
+                "category": r.category,
+                "label": r.label,
+                "occurrences": r.occurrences,
+                "lost_hours": float(r.lost_hours),
+                "shortfall": float(r.shortfall),
+            }
+            for r in reasons
+        ],
+    }
+
+
+def plan_out(version: PlanVersion, months: dict[str, list[float]]) -> dict:
+    """A plan version with its monthly figures (selectors.plan_months)."""
+    return {
+        "id": version.pk,
+        "unit": version.unit.code,
+        "year": version.year,
+        "kind": version.kind,
+        "effective_from": version.effective_from,
+        "approved_by": version.approved_by.username if version.approved_by else None,
+        "approved_at": version.approved_at,
+        "note": version.note,
+        "months": months,
+    }
+
+
+def deviation_out(d: Deviation) -> dict:
+    return {
+        "id": d.pk,
+        "unit": d.unit.code,
+        "indicator": d.indicator.code,
+        "day": d.day,
+        "shift": d.shift,
+        "category": d.category,
+        "lost_hours": float(d.lost_hours),
+        "shortfall": float(d.shortfall),
+        "note": d.note,
+    }
+
+
+def early_warning_out(w) -> dict:
+    return {
+        "unit": w.unit.code,
+        "indicator": w.indicator.code,
+        "required_daily": float(w.required_daily),
+        "best_30_day_rate": float(w.best_30_day_rate),
+        "year_plan": float(w.year_plan),
+        "ytd_actual": float(w.ytd_actual),
+    }
+
+
+def missing_report_out(m) -> dict:
+    return {
+        "unit": m.unit.code,
+        "name": m.unit.name,
+        "last_reported": m.last_reported,
+        "late": m.late,
+        "state": m.state,
+        "reported": m.reported,
+        "expected": m.expected,
+        "deadline": m.deadline,
+    }
+
+
+def holiday_out(holiday: Holiday) -> dict:
+    return {
+        "id": holiday.pk,
+        "day": holiday.day,
+        "name": holiday.name,
+        "unit": holiday.unit.code if holiday.unit_id else None,
+        "scope": "unit" if holiday.unit_id else "group",
+    }
+
+
+def range_out(r: PlausibleRange) -> dict:
+    return {
+        "indicator": r.indicator.code,
+        "unit": r.unit.code if r.unit_id else None,
+        **{
+            name: _num(getattr(r, name))
+            for name in ("impossible_below", "impossible_above", "shift_above", "day_above", "best_multiple")
+        },
+    }

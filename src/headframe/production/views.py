@@ -12,21 +12,19 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from headframe.core.audit import channel
 from headframe.core.dates import day_in_range, out_of_range_message
 from headframe.core.downloads import XLSX_TYPE, attachment
 from headframe.core.errors import HeadframeError, NotFound
 from headframe.core.formatting import format_exact
+from headframe.core.params import parse_day
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
-from headframe.org.selectors import ancestors, scope_for, unit_get, units_visible
-from headframe.production import day_entry, reporting, selectors, services
+from headframe.org.selectors import ancestors, picked_unit, scope_for, unit_get, units_visible
+from headframe.production import excel, holidays, selectors, services
 from headframe.production.calendar import month_days
 from headframe.production.figures import ACTUALS, BASES, PLANS
 from headframe.production.forms import confirm_name, field_name, parse_day_entry
 from headframe.production.models import LostTimeCategory
-from headframe.web.context_processors import picked_unit
-from headframe.web.params import parse_day
 
 
 def _day(request) -> dt.date:
@@ -92,7 +90,7 @@ def unit_page(request, code: str):
         "warnings": selectors.early_warnings(
             unit, on, [unit, *children], key_indicators, per_child={unit.code: rows, **split}
         ),
-        "missing": reporting.missing_reports(unit, on)
+        "missing": selectors.missing_reports(unit, on)
         if unit.kind in (UnitKind.GROUP, UnitKind.COMPANY)
         else [],
         "ancestors": [a for a in ancestors(unit) if scope.allows(Perm.VIEW, a.path)],
@@ -165,8 +163,6 @@ CSV_FORMS = ("csv", "csv-vi")
 
 
 def _download(unit, on, headers, table, formats, fmt: str, suffix: str = "") -> HttpResponse:
-    from headframe.production import excel
-
     name = f"headframe-{unit.code}-{on:%Y%m%d}{suffix}"
     if fmt == "csv":
         return attachment(excel.table_csv(headers, table), "text/csv; charset=utf-8", f"{name}.csv")
@@ -238,7 +234,7 @@ def _export(unit, on, rows, fmt: str) -> HttpResponse:
 @login_required
 def entry(request):
     """One screen for one unit and day: every shift, every indicator the unit reports."""
-    reportable = units_visible(request.user, Perm.REPORT).exclude(kind=UnitKind.GROUP).order_by("path")
+    reportable = selectors.units_to_report(request.user)
     code = (
         request.GET.get("unit") or request.POST.get("unit") or (reportable.first().code if reportable else "")
     )
@@ -249,9 +245,9 @@ def entry(request):
     unit = _unit(request, code, Perm.REPORT)
     on = _day(request)
     indicators = selectors.reportable_indicators(unit)
-    calendar = reporting.calendar_for(unit)
+    calendar = selectors.calendar_for(unit)
     shifts = range(0, calendar.shift_count + 1)  # 0: the whole day, entered as one figure
-    gate = day_entry.entry_gate(unit, on)  # a position not released by safety: said once, before typing
+    gate = selectors.entry_gate(unit, on)  # a position not released by safety: said once, before typing
     errors: dict[str, str] = {}
     warnings: dict[str, str] = {}  # implausible values: stored once their checkbox confirms them
     stored = selectors.stored_values(unit, on)
@@ -267,10 +263,9 @@ def entry(request):
         errors = parsed.errors
         if not errors and parsed.rows:
             try:
-                with channel("web"):
-                    result = day_entry.day_entry_save(
-                        actor=request.user, unit=unit, day=on, rows=parsed.rows, remove=parsed.remove
-                    )
+                result = services.day_entry_save(
+                    actor=request.user, unit=unit, day=on, rows=parsed.rows, remove=parsed.remove
+                )
             except HeadframeError as exc:
                 for item in exc.items:
                     if gate is not None and item.type == "not_released":
@@ -331,16 +326,15 @@ def deviation_add(request):
     unit_code = request.POST.get("unit", "")
     on = _day(request)
     try:
-        with channel("web"):
-            services.deviation_record(
-                actor=request.user,
-                unit_code=unit_code,
-                indicator_code=request.POST.get("indicator", ""),
-                day=on,
-                category=request.POST.get("category", ""),
-                lost_hours=request.POST.get("lost_hours", "").replace(",", "."),
-                note=request.POST.get("note", ""),
-            )
+        services.deviation_record(
+            actor=request.user,
+            unit_code=unit_code,
+            indicator_code=request.POST.get("indicator", ""),
+            day=on,
+            category=request.POST.get("category", ""),
+            lost_hours=request.POST.get("lost_hours", "").replace(",", "."),
+            note=request.POST.get("note", ""),
+        )
     except HeadframeError as exc:
         messages.error(request, "; ".join(item.text for item in exc.items))
     else:
@@ -351,8 +345,6 @@ def deviation_add(request):
 @login_required
 def import_page(request):
     """Upload a filled template: all or nothing, with every bad cell named by sheet, row and column."""
-    from headframe.production import excel
-
     context = {"active_nav": "entry", "errors": [], "result": None}
     if request.method == "POST":
         upload = request.FILES.get("file")
@@ -360,18 +352,16 @@ def import_page(request):
             context["errors"] = [_("Choose an .xlsx file to import.")]
         else:
             try:
-                with channel("web"):
-                    context["result"] = excel.import_actuals_workbook(
-                        actor=request.user,
-                        file=upload,
-                        source="xlsx",
-                        confirm_implausible=request.POST.get("confirm_implausible") == "on",
-                    )
+                context["result"] = excel.import_actuals_workbook(
+                    actor=request.user,
+                    file=upload,
+                    source="xlsx",
+                    confirm_implausible=request.POST.get("confirm_implausible") == "on",
+                )
             except HeadframeError as exc:
                 context["errors"] = excel.error_lines(exc)  # "Số liệu!5 D: reason", as the CLI prints them
                 context["implausible"] = any(item.type == "implausible" for item in exc.items)
-    reportable = units_visible(request.user, Perm.REPORT).exclude(kind=UnitKind.GROUP).order_by("path")
-    context["units"] = reportable.filter(kind__in=[UnitKind.COMPANY, UnitKind.SITE, UnitKind.AREA])[:300]
+    context["units"] = selectors.import_units(request.user)
     context["month"] = selectors.default_day().replace(day=1)
     return render(request, "production/import.html", context, status=422 if context["errors"] else 200)
 
@@ -379,8 +369,6 @@ def import_page(request):
 @login_required
 def template_download(request):
     """A blank workbook for a unit and month, with Vietnamese headers, ready to fill in."""
-    from headframe.production import excel
-
     unit = _unit(request, request.GET.get("unit", ""), Perm.REPORT)
     try:
         month = dt.datetime.strptime(request.GET.get("month", ""), "%m/%Y").date()
@@ -399,8 +387,7 @@ def lock_month(request, code: str):
         return redirect("production:unit", code=code)
     on = _day(request)
     try:
-        with channel("web"):
-            services.period_lock(actor=request.user, unit_code=code, month=on)
+        services.period_lock(actor=request.user, unit_code=code, month=on)
     except HeadframeError as exc:
         messages.error(request, "; ".join(item.text for item in exc.items))
     else:
@@ -414,32 +401,27 @@ def lock_month(request, code: str):
 def holidays_page(request):
     """The year's holidays as they hold at a unit (the group's and the unit's own), with add/remove for
     the planners of the group or of the unit."""
-    from headframe.production import holidays
-
     code = request.GET.get("unit") or request.POST.get("unit")
     unit = _unit(request, code) if code else _root_for(request)
     year = _year(request)
     if request.method == "POST":
         try:
-            with channel("web"):
-                if request.POST.get("action") == "remove":
-                    holiday = holidays.holiday_get(request.user, _int(request.POST.get("holiday")))
-                    holidays.holiday_remove(actor=request.user, holiday=holiday)
-                    messages.success(
-                        request, _("Holiday %(day)s removed.") % {"day": f"{holiday.day:%d/%m/%Y}"}
-                    )
-                else:
-                    day = parse_day(request.POST.get("day"), _("day"))
-                    if day is None:
-                        raise BadRequest(_("Type the day as dd/mm/yyyy."))
-                    holiday = holidays.holiday_add(
-                        actor=request.user,
-                        day=day,
-                        name=request.POST.get("name", ""),
-                        unit_code=unit.code if request.POST.get("scope") == "unit" else None,
-                    )
-                    messages.success(request, _("Holiday %(day)s added.") % {"day": f"{day:%d/%m/%Y}"})
-                    year = day.year
+            if request.POST.get("action") == "remove":
+                holiday = holidays.holiday_get(request.user, _int(request.POST.get("holiday")))
+                holidays.holiday_remove(actor=request.user, holiday=holiday)
+                messages.success(request, _("Holiday %(day)s removed.") % {"day": f"{holiday.day:%d/%m/%Y}"})
+            else:
+                day = parse_day(request.POST.get("day"), _("day"))
+                if day is None:
+                    raise BadRequest(_("Type the day as dd/mm/yyyy."))
+                holiday = holidays.holiday_add(
+                    actor=request.user,
+                    day=day,
+                    name=request.POST.get("name", ""),
+                    unit_code=unit.code if request.POST.get("scope") == "unit" else None,
+                )
+                messages.success(request, _("Holiday %(day)s added.") % {"day": f"{day:%d/%m/%Y}"})
+                year = day.year
         except HeadframeError as exc:
             messages.error(request, "; ".join(item.text for item in exc.items))
         except BadRequest as exc:

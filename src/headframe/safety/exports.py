@@ -9,18 +9,21 @@ from pathlib import Path
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
 
 from headframe.core.downloads import XLSX_TYPE, html_to_pdf
 from headframe.core.spreadsheets import append_row
 from headframe.org.models import Unit
 from headframe.safety import selectors
+from headframe.safety.services.photos import photo_path
 
 STATIC_DIR = Path(__file__).with_name("static") / "safety"
 
 
 def export_data(campaign, user) -> dict:
     progress = selectors.campaign_progress(campaign, user)
-    root_units = list(campaign.units.all())
+    root_units = selectors.campaign_units(campaign)
     states = {}
     for unit in root_units:
         board = selectors.readiness_board(user, unit, campaign=campaign)
@@ -36,9 +39,6 @@ def export_data(campaign, user) -> dict:
 
 
 def _xlsx(data) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="0B3D5C")
     head_font = Font(bold=True, color="FFFFFF")
@@ -204,13 +204,11 @@ def campaign_export(campaign, user, fmt: str) -> tuple[bytes, str, str]:
 def inspection_pdf(inspection) -> tuple[bytes, str, str]:
     """One inspection as a PDF: every item with its answer, verdict, note and photos, the findings raised and
     the drawn signature. Photos are read from the media folder (a missing file is left out, not an error)."""
-    from headframe.safety import services
-
     answers = selectors.answers_by_item(inspection)
-    photos = services.item_photos(inspection)
+    photos = selectors.item_photos(inspection)
 
     def uri(photo):
-        path = services.photo_path(photo)
+        path = photo_path(photo)
         return path.resolve().as_uri() if path.exists() else ""
 
     sections = [
@@ -232,8 +230,8 @@ def inspection_pdf(inspection) -> tuple[bytes, str, str]:
         {
             "inspection": inspection,
             "sections": sections,
-            "progress": services.inspection_progress(inspection),
-            "findings": list(inspection.findings.order_by("id")),
+            "progress": selectors.inspection_progress(inspection),
+            "findings": list(selectors.inspection_findings(inspection)),
             "signature": uri(inspection.signature) if inspection.signature_id else "",
             "generated_at": timezone.localtime(),
         },

@@ -36,9 +36,6 @@ class Severity(models.TextChoices):
     MINOR = "minor", _("Minor")
 
 
-SEVERITY_RANK = {Severity.CRITICAL: 3, Severity.MAJOR: 2, Severity.MINOR: 1}
-
-
 class ChecklistTemplate(models.Model):
     """One version of a checklist for one kind of work position. A new version is a new row: inspections
     keep pointing at the version they were made with."""

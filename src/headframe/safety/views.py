@@ -11,16 +11,16 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from headframe.core.audit import channel
 from headframe.core.downloads import attachment
 from headframe.core.errors import HeadframeError, NotFound, ValidationFailed
 from headframe.core.redirects import safe_next
-from headframe.org.models import Unit, UnitKind
+from headframe.org.models import Unit
 from headframe.org.roles import Perm
-from headframe.org.selectors import scope_for, unit_get, units_visible
+from headframe.org.selectors import picked_unit, scope_for, unit_get
 from headframe.safety import exports, selectors, services
 from headframe.safety.models import (
     FindingStatus,
@@ -30,7 +30,7 @@ from headframe.safety.models import (
     InspectionStatus,
     Severity,
 )
-from headframe.web.context_processors import picked_unit
+from headframe.telemetry.selectors import gas_limit
 
 NAV = {"active_nav": "safety"}
 
@@ -51,7 +51,7 @@ def _root(request) -> Unit:
             return unit_get(request.user, code)
         except NotFound:
             raise Http404(code) from None
-    unit = picked_unit(request) or units_visible(request.user).order_by("depth", "code").first()
+    unit = picked_unit(request) or selectors.top_unit(request.user)
     if unit is None:
         raise Http404("no unit in your scope")
     return unit
@@ -66,7 +66,7 @@ def _get(fn, *args, **kwargs):
 
 @login_required
 def index(request):
-    campaigns = list(selectors.campaigns_visible(request.user).prefetch_related("units"))
+    campaigns = list(selectors.campaigns_listed(request.user))
     rows = [(c, selectors.campaign_progress(c, request.user).total) for c in campaigns]
     return render(request, "safety/index.html", {"rows": rows, **NAV})
 
@@ -90,7 +90,9 @@ def campaign_detail(request, code: str):
         "sites": [
             (s, progress.areas.get(s.unit.code, []), by_site.get(s.unit.code, [])) for s in progress.sites
         ],
-        "can_plan": all(scope_for(request.user).allows(Perm.PLAN, u.path) for u in campaign.units.all()),
+        "can_plan": all(
+            scope_for(request.user).allows(Perm.PLAN, u.path) for u in selectors.campaign_units(campaign)
+        ),
         **NAV,
     }
     return render(request, "safety/campaign.html", context)
@@ -101,10 +103,9 @@ def campaign_detail(request, code: str):
 def campaign_gate(request, code: str):
     campaign = _get(selectors.campaign_get, request.user, code)
     try:
-        with channel("web"):
-            services.campaign_update(
-                actor=request.user, campaign=campaign, gate_mode=request.POST.get("gate_mode")
-            )
+        services.campaign_update(
+            actor=request.user, campaign=campaign, gate_mode=request.POST.get("gate_mode")
+        )
         messages.success(request, _("Production gate updated."))
     except HeadframeError as exc:
         _flash_error(request, exc)
@@ -115,7 +116,7 @@ def _answers_from_post(request, inspection, *, answered: frozenset = frozenset()
     """The answers in a posted form; an item already `answered` on the server is sent even when emptied, so
     that clearing a reading or a note is saved too."""
     out = []
-    for item in inspection.template.items.all():
+    for item in selectors.template_items(inspection.template):
         prefix = f"a-{item.code}"
         choice = request.POST.get(f"{prefix}-choice", "")
         number = request.POST.get(f"{prefix}-number", "")
@@ -138,12 +139,15 @@ def _json_error(exc: HeadframeError, answers_post: list | None = None) -> JsonRe
             key = loc[2]
             if isinstance(key, int) and answers_post is not None and key < len(answers_post):
                 key = answers_post[key].item
-            fields[str(key)] = error.msg
-    return JsonResponse({"detail": exc.as_detail(), "fields": fields}, status=exc.status)
+            fields[str(key)] = error.text
+    # The page's script shows these messages as they are: in the page's language.
+    return JsonResponse(
+        {"detail": exc.as_detail(get_language() or "vi"), "fields": fields}, status=exc.status
+    )
 
 
 def _progress_json(inspection) -> dict:
-    progress = services.inspection_progress(inspection)
+    progress = selectors.inspection_progress(inspection)
     return {"answered": progress.answered, "total": progress.total}
 
 
@@ -152,11 +156,10 @@ def _progress_json(inspection) -> dict:
 def inspection_autosave(request, inspection_id: int):
     """Answers sent by the tablet as they are typed (fetch, no navigation): JSON back, never a redirect."""
     inspection = _get(selectors.inspection_get, request.user, inspection_id)
-    answered = frozenset(a.item.code for a in inspection.answers.select_related("item"))
+    answered = selectors.answered_item_codes(inspection)
     answers_post = _answers_from_post(request, inspection, answered=answered)
     try:
-        with channel("web"):
-            services.answers_save(actor=request.user, inspection_id=inspection.pk, answers=answers_post)
+        services.answers_save(actor=request.user, inspection_id=inspection.pk, answers=answers_post)
     except HeadframeError as exc:
         return _json_error(exc, answers_post)
     return JsonResponse({"saved": len(answers_post), **_progress_json(inspection)})
@@ -169,14 +172,13 @@ def inspection_photo(request, inspection_id: int):
     inspection = _get(selectors.inspection_get, request.user, inspection_id)
     upload = request.FILES.get("photo")
     try:
-        with channel("web"):
-            photo = services.photo_add(
-                actor=request.user,
-                content=upload.read() if upload else b"",
-                filename=upload.name if upload else "",
-                inspection_id=inspection.pk,
-                item_code=request.POST.get("item", ""),
-            )
+        photo = services.photo_add(
+            actor=request.user,
+            content=upload.read() if upload else b"",
+            filename=upload.name if upload else "",
+            inspection_id=inspection.pk,
+            item_code=request.POST.get("item", ""),
+        )
     except HeadframeError as exc:
         return _json_error(exc)
     return JsonResponse(
@@ -199,37 +201,34 @@ def inspection_form(request, inspection_id: int):
     if request.method == "POST":
         action = request.POST.get("action", "save")
         try:
-            with channel("web"):
-                if action == "photo":
-                    upload = request.FILES.get("photo")
-                    services.photo_add(
+            if action == "photo":
+                upload = request.FILES.get("photo")
+                services.photo_add(
+                    actor=request.user,
+                    content=upload.read() if upload else b"",
+                    filename=upload.name if upload else "",
+                    inspection_id=inspection.pk,
+                    item_code=request.POST.get("item", ""),
+                )
+                messages.success(request, _("Photo attached."))
+                # Not "?saved=1": the answers typed but not sent are still only in the tablet's draft.
+                return redirect("safety:inspection", inspection_id=inspection.pk)
+            elif action == "countersign":
+                services.inspection_countersign(actor=request.user, inspection_id=inspection.pk)
+                messages.success(request, _("Inspection countersigned."))
+            else:
+                answers = _answers_from_post(request, inspection)
+                if action == "sign":
+                    services.inspection_sign(
                         actor=request.user,
-                        content=upload.read() if upload else b"",
-                        filename=upload.name if upload else "",
                         inspection_id=inspection.pk,
-                        item_code=request.POST.get("item", ""),
+                        answers=answers,
+                        signature=services.signature_from_data_url(request.POST.get("signature", "")),
                     )
-                    messages.success(request, _("Photo attached."))
-                    # Not "?saved=1": the answers typed but not sent are still only in the tablet's draft.
-                    return redirect("safety:inspection", inspection_id=inspection.pk)
-                elif action == "countersign":
-                    services.inspection_countersign(actor=request.user, inspection_id=inspection.pk)
-                    messages.success(request, _("Inspection countersigned."))
+                    messages.success(request, _("Inspection signed."))
                 else:
-                    answers = _answers_from_post(request, inspection)
-                    if action == "sign":
-                        services.inspection_sign(
-                            actor=request.user,
-                            inspection_id=inspection.pk,
-                            answers=answers,
-                            signature=services.signature_from_data_url(request.POST.get("signature", "")),
-                        )
-                        messages.success(request, _("Inspection signed."))
-                    else:
-                        services.answers_save(
-                            actor=request.user, inspection_id=inspection.pk, answers=answers
-                        )
-                        messages.success(request, _("Answers saved."))
+                    services.answers_save(actor=request.user, inspection_id=inspection.pk, answers=answers)
+                    messages.success(request, _("Answers saved."))
             return redirect(reverse("safety:inspection", args=[inspection.pk]) + "?saved=1")
         except HeadframeError as exc:
             answers_post = (
@@ -241,17 +240,17 @@ def inspection_form(request, inspection_id: int):
                     key = loc[2]
                     if isinstance(key, int) and key < len(answers_post):
                         key = answers_post[key].item
-                    field_errors[str(key)] = error.msg
+                    field_errors[str(key)] = error.text
                 else:
-                    messages.error(request, error.msg)
+                    messages.error(request, error.text)
             if field_errors:
                 messages.error(request, _("Some answers need attention: see the marked items."))
             inspection = _get(selectors.inspection_get, request.user, inspection_id)
     if request.GET.get("format") == "pdf":
         return attachment(*exports.inspection_pdf(inspection))
     answers = selectors.answers_by_item(inspection)
-    photos = services.item_photos(inspection)
-    site = services._site_of(inspection.position)
+    photos = selectors.item_photos(inspection)
+    site = selectors.site_of(inspection.position)
     posted = request.POST if field_errors else None
 
     def values(item, answer) -> dict:
@@ -289,10 +288,10 @@ def inspection_form(request, inspection_id: int):
         "can_countersign": inspection.status == InspectionStatus.SIGNED
         and selectors.may_report_or_inspect(scope, path)
         and inspection.signed_by_id != request.user.pk,
-        "findings": inspection.findings.all().order_by("id"),
+        "findings": selectors.inspection_findings(inspection),
         "readiness": selectors.readiness(inspection.position, campaign=inspection.campaign),
         "draft_key": f"hf-inspection-{inspection.pk}",
-        "progress": services.inspection_progress(inspection),
+        "progress": selectors.inspection_progress(inspection),
         "saved": request.GET.get("saved") == "1" or inspection.status != InspectionStatus.PENDING,
         "has_errors": bool(field_errors),
         **NAV,
@@ -303,8 +302,6 @@ def inspection_form(request, inspection_id: int):
 def _limit_text(item, site) -> str:
     """What the answer is judged against, for the inspector: "≥ 1 % (QCVN-01-2011-BCT)", "0,25–4 m/s"."""
     if item.limit_code:
-        from headframe.telemetry.selectors import gas_limit
-
         limit = gas_limit(item.limit_code, site=site)
         if limit is None:
             return item.limit_code
@@ -353,9 +350,7 @@ def readiness_board(request):
         "board": board,
         "rows": rows,
         "ready": sum(s.ready for s in board.positions),
-        "units": units_visible(request.user).filter(
-            kind__in=[UnitKind.GROUP, UnitKind.COMPANY, UnitKind.SITE]
-        ),
+        "units": selectors.board_units(request.user),
         **NAV,
     }
     return render(request, "safety/readiness.html", context)
@@ -366,13 +361,12 @@ def readiness_board(request):
 def release(request):
     position = request.POST.get("position", "")
     try:
-        with channel("web"):
-            services.position_release(
-                actor=request.user,
-                position_code=position,
-                campaign_code=request.POST.get("campaign", ""),
-                note=request.POST.get("note", ""),
-            )
+        services.position_release(
+            actor=request.user,
+            position_code=position,
+            campaign_code=request.POST.get("campaign", ""),
+            note=request.POST.get("note", ""),
+        )
         messages.success(request, _("%(unit)s released to production.") % {"unit": position})
     except HeadframeError as exc:
         _flash_error(request, exc)
@@ -383,10 +377,10 @@ def release(request):
 def findings(request):
     unit = _root(request)
     status = request.GET.get("status", FindingStatus.OPEN)
-    qs = selectors.findings_visible(request.user, unit=unit, status=status if status != "all" else "")
     severity = request.GET.get("severity", "")
-    if severity:
-        qs = qs.filter(severity=severity)
+    qs = selectors.findings_visible(
+        request.user, unit=unit, status=status if status != "all" else "", severity=severity
+    )
     today = timezone.localdate()
     context = {
         "unit": unit,
@@ -417,7 +411,7 @@ def _finding_changes(request, finding) -> dict:
             deadline = dt.date.fromisoformat(post["deadline"])
         except ValueError:
             raise ValidationFailed(
-                _("give the deadline as a date"), loc=("body", "deadline"), type="date_parsing"
+                loc=("body", "deadline"), type="date_parsing", params={}, key="date_parsing.deadline"
             ) from None
         if deadline != finding.deadline:
             changes["deadline"] = deadline
@@ -432,47 +426,46 @@ def finding_detail(request, finding_id: int):
     if request.method == "POST":
         action = request.POST.get("action")
         try:
-            with channel("web"):
-                if action == "photo":
-                    upload = request.FILES.get("photo")
-                    services.photo_add(
-                        actor=request.user,
-                        content=upload.read() if upload else b"",
-                        filename=upload.name if upload else "",
-                        finding_id=finding.pk,
-                    )
-                    messages.success(request, _("Evidence photo attached."))
-                elif action == "update":
-                    services.finding_update(
-                        actor=request.user, finding_id=finding.pk, **_finding_changes(request, finding)
-                    )
-                    messages.success(request, _("Finding updated."))
-                else:
-                    services.finding_close(
-                        actor=request.user,
-                        finding_id=finding.pk,
-                        action_taken=request.POST.get("action_taken", ""),
-                        evidence=request.POST.get("evidence", ""),
-                    )
-                    messages.success(request, _("Finding closed and verified."))
+            if action == "photo":
+                upload = request.FILES.get("photo")
+                services.photo_add(
+                    actor=request.user,
+                    content=upload.read() if upload else b"",
+                    filename=upload.name if upload else "",
+                    finding_id=finding.pk,
+                )
+                messages.success(request, _("Evidence photo attached."))
+            elif action == "update":
+                services.finding_update(
+                    actor=request.user, finding_id=finding.pk, **_finding_changes(request, finding)
+                )
+                messages.success(request, _("Finding updated."))
+            else:
+                services.finding_close(
+                    actor=request.user,
+                    finding_id=finding.pk,
+                    action_taken=request.POST.get("action_taken", ""),
+                    evidence=request.POST.get("evidence", ""),
+                )
+                messages.success(request, _("Finding closed and verified."))
             return redirect("safety:finding", finding_id=finding.pk)
         except HeadframeError as exc:
             if action == "update":
                 for error in exc.items:
-                    edit_errors[str(error.loc[-1]) if error.loc else ""] = error.msg
+                    edit_errors[str(error.loc[-1]) if error.loc else ""] = error.text
                 messages.error(request, _("The finding was not changed: see the marked fields."))
             else:
                 _flash_error(request, exc)
             finding = _get(selectors.finding_get, request.user, finding_id)
     context = {
         "finding": finding,
-        "photos": finding.photos.all(),
+        "photos": selectors.finding_photos(finding),
         "can_close": finding.status == FindingStatus.OPEN
         and scope.allows(Perm.SAFETY, finding.position.path),
         "can_add_evidence": finding.status == FindingStatus.OPEN
         and selectors.may_report_or_inspect(scope, finding.position.path),
         "can_edit": finding.status == FindingStatus.OPEN and scope.allows(Perm.SAFETY, finding.position.path),
-        "candidates": services.responsible_candidates(finding),
+        "candidates": selectors.responsible_candidates(finding),
         "severities": Severity.choices,
         "edit_errors": edit_errors,
         "readiness": selectors.readiness(finding.position),
@@ -494,20 +487,19 @@ def incidents(request):
         except ValueError:
             occurred_at = None
         try:
-            with channel("web"):
-                services.incident_report(
-                    actor=request.user,
-                    unit_code=request.POST.get("unit", ""),
-                    kind=request.POST.get("kind", ""),
-                    category=request.POST.get("category", ""),
-                    severity=request.POST.get("severity", ""),
-                    occurred_at=occurred_at,
-                    title=request.POST.get("title", ""),
-                    description=request.POST.get("description", ""),
-                    people_involved=request.POST.get("people_involved", ""),
-                    injured=int(request.POST.get("injured") or 0),
-                    immediate_actions=request.POST.get("immediate_actions", ""),
-                )
+            services.incident_report(
+                actor=request.user,
+                unit_code=request.POST.get("unit", ""),
+                kind=request.POST.get("kind", ""),
+                category=request.POST.get("category", ""),
+                severity=request.POST.get("severity", ""),
+                occurred_at=occurred_at,
+                title=request.POST.get("title", ""),
+                description=request.POST.get("description", ""),
+                people_involved=request.POST.get("people_involved", ""),
+                injured=int(request.POST.get("injured") or 0),
+                immediate_actions=request.POST.get("immediate_actions", ""),
+            )
             messages.success(request, _("Incident recorded."))
             return redirect(f"{reverse('safety:incidents')}?unit={unit.code}")
         except HeadframeError as exc:
@@ -520,9 +512,7 @@ def incidents(request):
         "kinds": IncidentKind.choices,
         "categories": IncidentCategory.choices,
         "severities": IncidentSeverity.choices,
-        "positions": units_visible(request.user, Perm.REPORT)
-        .filter(path__startswith=unit.path)
-        .order_by("path")[:500],
+        "positions": selectors.reporting_positions(request.user, unit),
         "posted": request.POST,
         **NAV,
     }

@@ -5,16 +5,16 @@ audited through the same services as the API."""
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
-from headframe.core.admin import (
+from headframe.core.admin import ReadOnlyAdmin, audited_admin_save
+from headframe.core.audit import diff, snapshot
+from headframe.org.admin_scoping import (
     GROUP_REFERENCE,
-    ReadOnlyAdmin,
+    GroupReferenceAdmin,
     ScopedModuleMixin,
-    audited_admin_save,
     register_choice_scope,
 )
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
-from headframe.production.admin import GroupReferenceAdmin
 from headframe.telemetry.directory import directory
 from headframe.telemetry.models import (
     Alarm,
@@ -26,6 +26,7 @@ from headframe.telemetry.models import (
     Sensor,
     SiteLimitSetting,
 )
+from headframe.telemetry.services import audit_other_place
 
 # What a site administrator may pick in a form: their own gateways and sensors, any regulatory limit.
 register_choice_scope(Gateway, "site__path")
@@ -92,9 +93,6 @@ class SiteScopedAdmin(ScopedModuleMixin, admin.ModelAdmin):
             raise PermissionDenied("not an administrator of this site")
         audited_admin_save(request, obj, form, change, unit_path=path)
         if before is not None and old_path != path:
-            from headframe.core.audit import diff, snapshot
-            from headframe.telemetry.services import audit_other_place
-
             moved_from, moved_to = diff(snapshot(before), snapshot(obj))
             audit_other_place(
                 actor=request.user,

@@ -3,56 +3,54 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.utils import timezone
-from ninja import Field, File, Query, Router, Schema, UploadedFile
+from ninja import File, Query, Router, UploadedFile
 
-from headframe.core.audit import channel
+from headframe.core import spreadsheets
 from headframe.core.errors import ValidationFailed
 from headframe.org.roles import Perm
 from headframe.org.selectors import unit_get
-from headframe.telemetry import selectors, services
+from headframe.telemetry import registry_io, selectors, services
 from headframe.telemetry.directory import directory
+from headframe.telemetry.payloads import readings_tuples
+from headframe.telemetry.schemas import (
+    AckManyIn,
+    AckManyOut,
+    AlarmKpiOut,
+    AlarmOut,
+    AlarmQuery,
+    CommentIn,
+    GatewayHealthOut,
+    HiddenAlarmsOut,
+    IngestResultOut,
+    JournalEntryOut,
+    JournalQuery,
+    KpiQuery,
+    OutOfServiceIn,
+    OutOfServiceOut,
+    RangeQuery,
+    ReadingsIn,
+    ReadingsOut,
+    SensorImportOut,
+    SensorOut,
+    SensorQuery,
+    ShelveIn,
+)
 from headframe.telemetry.services import Batch
 
 router = Router(tags=["telemetry"])
 
-MAX_READINGS_PER_REQUEST = 50_000
 
-
-class ReadingsIn(Schema):
-    gateway: str = Field(min_length=1, max_length=120)
-    seq: int | None = Field(None, ge=0, le=2**63 - 1)
-    # Readings stay loosely typed on purpose: a bad reading is quarantined with its reason, it does not
-    # make the whole batch fail.
-    readings: list[Any] = Field(max_length=MAX_READINGS_PER_REQUEST)
-
-
-def readings_tuples(readings: list) -> list[tuple]:
-    """{"sensor", "ts", "value"} objects as (sensor, ts, value); anything else is passed on to be quarantined."""
-    out = []
-    for item in readings:
-        if isinstance(item, dict):
-            out.append((item.get("sensor"), item.get("ts"), item.get("value")))
-        else:
-            out.append(item)
-    return out
-
-
-@router.post("/readings", summary="Send a gateway's readings (same JSON as over MQTT)")
-def post_readings(request, payload: ReadingsIn):
+@router.post(
+    "/readings", response=IngestResultOut, summary="Send a gateway's readings (same JSON as over MQTT)"
+)
+def readings_post(request, payload: ReadingsIn):
     selectors.gateway_get(request.user, payload.gateway, perm=Perm.INGEST, loc=("body", "gateway"))
-    with channel("api"):
-        result = services.ingest(
-            [Batch(payload.gateway, readings_tuples(payload.readings), seq=payload.seq, channel="http")]
-        )[0]
+    result = services.ingest(
+        [Batch(payload.gateway, readings_tuples(payload.readings), seq=payload.seq, channel="http")]
+    )[0]
     return result.as_dict()
-
-
-class SensorQuery(Schema):
-    kind: str = ""
-    site: str = ""
 
 
 def _sensor_out(sensor) -> dict:
@@ -85,29 +83,31 @@ def _check_site_filter(request, code: str) -> None:
         unit_get(request.user, code, loc=("query", "site"))
 
 
-@router.get("/sensors", summary="Sensors, filtered by kind and site")
-def list_sensors(request, filters: Query[SensorQuery]):
+@router.get("/sensors", response=list[SensorOut], summary="Sensors, filtered by kind and site")
+def sensors_list(request, filters: Query[SensorQuery]):
     _check_site_filter(request, filters.site)
     return [
         _sensor_out(s) for s in selectors.sensors_visible(request.user, kind=filters.kind, site=filters.site)
     ]
 
 
-@router.post("/sensors/import", summary="Create or update sensors from a CSV or XLSX file (all rows or none)")
-def import_sensors(request, file: File[UploadedFile]):
-    from headframe.core import spreadsheets
-    from headframe.telemetry.registry_io import sensors_import
-
+@router.post(
+    "/sensors/import",
+    response=SensorImportOut,
+    summary="Create or update sensors from a CSV or XLSX file (all rows or none)",
+)
+def sensors_import(request, file: File[UploadedFile]):
     # Never more than one byte past the limit in memory: the service answers 413 naming the limit.
     content = file.read(spreadsheets.MAX_UPLOAD_BYTES + 1)
-    with channel("api"):
-        return sensors_import(actor=request.user, content=content, filename=file.name or "")
+    return registry_io.sensors_import(actor=request.user, content=content, filename=file.name or "")
 
 
 @router.get(
-    "/gateways/{code}/health", summary="What a gateway sent: stored, duplicates, quarantined by reason"
+    "/gateways/{code}/health",
+    response=GatewayHealthOut,
+    summary="What a gateway sent: stored, duplicates, quarantined by reason",
 )
-def gateway_health(request, code: str):
+def gateway_health_get(request, code: str):
     gateway = selectors.gateway_get(request.user, code)
     health = selectors.gateway_health(gateway)
     return {
@@ -133,12 +133,6 @@ def gateway_health(request, code: str):
     }
 
 
-class RangeQuery(Schema):
-    start: dt.datetime = Field(alias="from")
-    end: dt.datetime | None = Field(default=None, alias="to")
-    step: str = "auto"
-
-
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 
@@ -147,24 +141,28 @@ def _moment(value: dt.datetime, name: str) -> dt.datetime:
     """A time from a query: with its offset, between 1970 and 2200 (0001-01-01+14:00 is no moment a mine has
     data for, and would overflow on the way to UTC)."""
     if timezone.is_naive(value):
-        raise ValidationFailed("give the time with its offset (Z or +07:00)", loc=("query", name))
+        raise ValidationFailed(loc=("query", name), type="naive_time", params={}, key="naive_time.query")
     try:
         utc = value.astimezone(dt.UTC)
     except OverflowError:
         utc = None
     if utc is None or not EARLIEST <= utc < LATEST:
-        raise ValidationFailed("give a time between 1970 and 2200", loc=("query", name), type="out_of_range")
+        raise ValidationFailed(loc=("query", name), type="out_of_range", params={}, key="out_of_range.moment")
     return value
 
 
-@router.get("/sensors/{code}/readings", summary="Readings over a time range: raw, 1m or 1h aggregates")
-def sensor_readings(request, code: str, q: Query[RangeQuery]):
+@router.get(
+    "/sensors/{code}/readings",
+    response=ReadingsOut,
+    summary="Readings over a time range: raw, 1m or 1h aggregates",
+)
+def sensor_readings_list(request, code: str, q: Query[RangeQuery]):
     sensor = selectors.sensor_get(request.user, code)
     end = q.end or timezone.now()
     for name, value in (("from", q.start), ("to", end)):
         _moment(value, name)
     if q.step not in ("auto", "raw", "1m", "1h"):
-        raise ValidationFailed("step must be raw, 1m, 1h or auto", loc=("query", "step"))
+        raise ValidationFailed(loc=("query", "step"), type="enum", params={}, key="enum.step")
     data = selectors.readings_range(sensor, q.start, end, q.step)
     return {"sensor": sensor.code, "unit_of_measure": sensor.unit_of_measure, **data}
 
@@ -224,13 +222,12 @@ def out_of_service_out(sensor) -> dict:
     }
 
 
-class AlarmQuery(Schema):
-    site: str = ""
-    include_hidden: bool = False
-
-
-@router.get("/alarms", summary="Open alarms (active or unacknowledged), worst first")
-def list_alarms(request, q: Query[AlarmQuery]):
+@router.get(
+    "/alarms",
+    response=list[AlarmOut | OutOfServiceOut],
+    summary="Open alarms (active or unacknowledged), worst first",
+)
+def alarms_list(request, q: Query[AlarmQuery]):
     """With include_hidden, shelved and suppressed alarms are included, and every sensor out of service has
     a standing "out_of_service" entry (with until, why and by whom) whether or not it has an open alarm."""
     _check_site_filter(request, q.site)
@@ -246,9 +243,11 @@ def list_alarms(request, q: Query[AlarmQuery]):
 
 
 @router.get(
-    "/alarms/hidden", summary="What hides alarms: shelved, suppressed by rule, sensors out of service"
+    "/alarms/hidden",
+    response=HiddenAlarmsOut,
+    summary="What hides alarms: shelved, suppressed by rule, sensors out of service",
 )
-def hidden_alarms(request, site: str = ""):
+def alarms_hidden_list(request, site: str = ""):
     _check_site_filter(request, site)
     hidden = selectors.alarms_hidden(request.user, site=site)
     return {
@@ -258,71 +257,60 @@ def hidden_alarms(request, site: str = ""):
     }
 
 
-class CommentIn(Schema):
-    comment: str = Field(default="", max_length=2000)
-
-
-class AckManyIn(Schema):
-    conditions: list[int] = Field(max_length=1000)
-    comment: str = Field(default="", max_length=2000)
-
-
-class ShelveIn(Schema):
-    minutes: int
-    reason: str = Field(max_length=2000)
-
-
-class OutOfServiceIn(Schema):
-    reason: str = Field(max_length=2000)
-    hours: float = Field(default=services.OUT_OF_SERVICE_DEFAULT_HOURS)
-
-
 def _after(request, condition_id: int) -> dict:
     return condition_out(selectors.condition_get(request.user, condition_id))
 
 
-@router.post("/alarms/ack", summary="Acknowledge several alarms with one comment (all or none)")
-def ack_many(request, payload: AckManyIn):
+@router.post(
+    "/alarms/ack", response=AckManyOut, summary="Acknowledge several alarms with one comment (all or none)"
+)
+def alarms_ack(request, payload: AckManyIn):
     n = services.alarm_acknowledge_many(
         actor=request.user, condition_ids=payload.conditions, comment=payload.comment
     )
     return {"acknowledged": n}
 
 
-@router.post("/alarms/{condition_id}/ack", summary="Acknowledge, with a comment")
-def ack(request, condition_id: int, payload: CommentIn):
+@router.post("/alarms/{condition_id}/ack", response=AlarmOut, summary="Acknowledge, with a comment")
+def alarm_ack(request, condition_id: int, payload: CommentIn):
     services.alarm_acknowledge(actor=request.user, condition_id=condition_id, comment=payload.comment)
     return _after(request, condition_id)
 
 
-@router.post("/alarms/{condition_id}/reset", summary="Reset a latched trip alarm once the value is normal")
-def reset(request, condition_id: int, payload: CommentIn):
+@router.post(
+    "/alarms/{condition_id}/reset",
+    response=AlarmOut,
+    summary="Reset a latched trip alarm once the value is normal",
+)
+def alarm_reset(request, condition_id: int, payload: CommentIn):
     services.alarm_reset(actor=request.user, condition_id=condition_id, comment=payload.comment)
     return _after(request, condition_id)
 
 
 @router.post(
     "/alarms/{condition_id}/shelve",
+    response=AlarmOut,
     summary="Shelve for a while (with a reason); 409 for a trip or fail-safe alarm with no operator override",
 )
-def shelve(request, condition_id: int, payload: ShelveIn):
+def alarm_shelve(request, condition_id: int, payload: ShelveIn):
     services.alarm_shelve(
         actor=request.user, condition_id=condition_id, minutes=payload.minutes, reason=payload.reason
     )
     return _after(request, condition_id)
 
 
-@router.post("/alarms/{condition_id}/unshelve", summary="Unshelve")
-def unshelve(request, condition_id: int, payload: CommentIn):
+@router.post("/alarms/{condition_id}/unshelve", response=AlarmOut, summary="Unshelve")
+def alarm_unshelve(request, condition_id: int, payload: CommentIn):
     services.alarm_unshelve(actor=request.user, condition_id=condition_id, comment=payload.comment)
     return _after(request, condition_id)
 
 
 @router.post(
     "/sensors/{code}/out-of-service",
+    response=SensorOut,
     summary="Take a sensor out of service: safety officer of its site, a reason, 8 h by default, 24 h at most",
 )
-def out_of_service(request, code: str, payload: OutOfServiceIn):
+def sensor_out_of_service(request, code: str, payload: OutOfServiceIn):
     sensor = selectors.sensor_get(request.user, code)
     services.sensor_out_of_service(
         actor=request.user, sensor=sensor, reason=payload.reason, hours=payload.hours
@@ -331,18 +319,14 @@ def out_of_service(request, code: str, payload: OutOfServiceIn):
 
 
 @router.post(
-    "/sensors/{code}/return-to-service", summary="Back in service before the expiry (evaluated at once)"
+    "/sensors/{code}/return-to-service",
+    response=SensorOut,
+    summary="Back in service before the expiry (evaluated at once)",
 )
-def return_to_service(request, code: str, payload: CommentIn):
+def sensor_return_to_service(request, code: str, payload: CommentIn):
     sensor = selectors.sensor_get(request.user, code)
     services.sensor_return_to_service(actor=request.user, sensor=sensor, comment=payload.comment)
     return _sensor_out(selectors.sensor_get(request.user, code))
-
-
-class JournalQuery(Schema):
-    after: int = 0
-    site: str = ""
-    limit: int = Field(default=200, ge=1, le=1000)
 
 
 def journal_out(entry) -> dict:
@@ -362,8 +346,10 @@ def journal_out(entry) -> dict:
     }
 
 
-@router.get("/alarms/journal", summary="Every alarm transition after a cursor (id)")
-def journal(request, q: Query[JournalQuery]):
+@router.get(
+    "/alarms/journal", response=list[JournalEntryOut], summary="Every alarm transition after a cursor (id)"
+)
+def journal_list(request, q: Query[JournalQuery]):
     site_path = ""
     if q.site:
         site_path = unit_get(request.user, q.site, loc=("query", "site")).path
@@ -371,14 +357,13 @@ def journal(request, q: Query[JournalQuery]):
     return [journal_out(e) for e in entries]
 
 
-class KpiQuery(Schema):
-    site: str
-    start: dt.datetime | None = Field(default=None, alias="from")
-    end: dt.datetime | None = Field(default=None, alias="to")
-
-
-@router.get("/kpi", summary="Alarm KPIs for a site: rate, floods, bad actors, standing, chattering")
-def kpi(request, q: Query[KpiQuery]):
+@router.get(
+    "/kpi",
+    response=AlarmKpiOut,
+    by_alias=True,
+    summary="Alarm KPIs for a site: rate, floods, bad actors, standing, chattering",
+)
+def kpi_get(request, q: Query[KpiQuery]):
     site = unit_get(request.user, q.site, loc=("query", "site"))
     end = _moment(q.end, "to") if q.end else timezone.now()
     start = _moment(q.start, "from") if q.start else end - dt.timedelta(days=1)

@@ -34,6 +34,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from headframe.telemetry.models import Gateway
 from headframe.telemetry.sparkplug import NAMESPACE
 
 DEFAULT_INGEST_USER = "headframe-ingest"
@@ -70,8 +71,6 @@ class Result:
 
 
 def gateway_accounts() -> list[GatewayAccount]:
-    from headframe.telemetry.models import Gateway
-
     accounts = []
     for code, site, group, node in Gateway.objects.order_by("code").values_list(
         "code", "site__code", "sparkplug_group", "sparkplug_node"

@@ -16,9 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from headframe.core.audit import channel
-from headframe.org.models import Unit, UnitKind
+from headframe.org.models import ApiToken, Unit, UnitKind
+from headframe.org.services import token_create, token_revoke
 from headframe.telemetry import services
-from headframe.telemetry.models import Gateway, Location, Sensor, SensorKind
+from headframe.telemetry.models import Gateway, Location, Sensor, SensorKind, SensorState
 
 SPARKPLUG_GROUP = "headframe"
 DEMO_GATEWAY_USER = "gateway"  # the machine account the HTTP simulator sends as (role "gateway" on the group)
@@ -162,9 +163,6 @@ def load_telemetry_demo(*, today: dt.date | None = None, seed: int = TELEMETRY_S
 def simulator_token(*, name: str = SIMULATOR_TOKEN_NAME) -> str:
     """A fresh bearer token for the demo gateway account (the raw value is never stored, so each `headframe demo`
     run makes one); earlier tokens of the same name are revoked so they do not pile up."""
-    from headframe.org.models import ApiToken
-    from headframe.org.services import token_create, token_revoke
-
     user = get_user_model().objects.get(username=DEMO_GATEWAY_USER)
     with channel("system"), transaction.atomic():
         for old in ApiToken.objects.filter(user=user, name=name, revoked_at__isnull=True):
@@ -177,8 +175,4 @@ def sensors_registered_now() -> int:
     """`headframe demo` is about to start its simulator: sensors that never reported count as registered now,
     not when the demo data was loaded minutes earlier — else the first watchdog round would find every demo
     gateway 'never reported' and raise its lost alarm before the simulator's first message arrives."""
-    from django.utils import timezone
-
-    from headframe.telemetry.models import SensorState
-
     return SensorState.objects.filter(last_ts__isnull=True).update(updated_at=timezone.now())

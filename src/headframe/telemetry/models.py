@@ -8,6 +8,7 @@ survive a restart (pending on-delays, active/acked/latched state, shelving) live
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -95,8 +96,6 @@ class Gateway(models.Model):
     def clean(self) -> None:
         """A gateway moved to another site would take its sensors' alarms (and that site's limits) with it
         while they stay at positions of the old site: refused while any sensor sits outside the new site."""
-        from django.core.exceptions import ValidationError
-
         _refuse_hidden_characters(self, ("name", "sparkplug_group", "sparkplug_node"))
         if self.pk and self.site_id:
             outside = (
@@ -117,8 +116,6 @@ class Gateway(models.Model):
 def _refuse_hidden_characters(obj, names: tuple[str, ...]) -> None:
     """Names shown to dispatchers hold no NUL, bidi override or zero-width character (core.text), whatever
     door they come through (service, import, admin form)."""
-    from django.core.exceptions import ValidationError
-
     errors = {}
     for name in names:
         found = hidden_character(getattr(obj, name) or "")
@@ -172,8 +169,6 @@ class Sensor(models.Model):
     def clean(self) -> None:
         """A sensor sits at a work position of its gateway's site: never at another site's (another company's)
         position, whatever door the change comes through (service, import, admin form)."""
-        from django.core.exceptions import ValidationError
-
         _refuse_hidden_characters(self, ("name", "sparkplug_metric"))
         if self.gateway_id and self.position_id:
             site = self.gateway.site
@@ -426,7 +421,6 @@ GATEWAY_LOST_LIMIT = "gateway_lost"  # the one condition of a gateway: NDEATH or
 # A gateway's sensors registered but never heard from past their due time (3 periods after registration): ONE
 # condition per gateway, not one stale alarm per sensor — a sensor's own stale alarm starts with its first reading.
 NEVER_REPORTED_LIMIT = "never_reported"
-SENSOR_SYSTEM_LIMITS = (STALE_LIMIT, OVER_RANGE_LIMIT, FAULT_LIMIT)
 
 
 class AlarmCondition(models.Model):

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.utils.translation import override
 from openpyxl.utils import get_column_letter
 
 from headframe.core import spreadsheets
@@ -79,10 +80,10 @@ def _cells(rows: Iterable, sheet: str) -> Iterator[tuple[int, tuple]]:
             blank_budget -= 1
             if blank_budget < 0:
                 raise TooLarge(
-                    f"{sheet}: more than {BLANK_ROWS_PER_DATA_ROW * spreadsheets.MAX_ROWS:,} blank rows; "
-                    "remove them".replace(",", "."),
                     loc=("file",),
                     type="too_many_rows",
+                    params={"sheet": sheet, "count": BLANK_ROWS_PER_DATA_ROW * spreadsheets.MAX_ROWS},
+                    key="too_many_rows.blank",
                 )
             continue
         if number > 1:
@@ -117,11 +118,9 @@ def _xlsx_rows(content: bytes) -> tuple[str, list[tuple[int, tuple]]]:
     except Exception as exc:  # the sheet XML is read lazily: entities, XXE, broken XML surface only here
         if _defused(exc):
             raise ValidationFailed(
-                "the workbook declares XML entities or external references, which are refused",
-                loc=("file",),
-                type="not_xlsx",
+                loc=("file",), type="not_xlsx", params={}, key="not_xlsx.xml_entities"
             ) from None
-        raise ValidationFailed("not a readable .xlsx workbook", loc=("file",), type="not_xlsx") from None
+        raise ValidationFailed(loc=("file",), type="not_xlsx", params={}, key="not_xlsx.unreadable") from None
     finally:
         book.close()
 
@@ -130,18 +129,20 @@ def _csv_rows(content: bytes) -> tuple[str, list[tuple[int, tuple]]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationFailed("CSV must be UTF-8", loc=("file",), type="not_utf8") from None
+        raise ValidationFailed(loc=("file",), type="not_utf8", params={}, key="not_utf8.csv") from None
     try:
         return "csv", list(_cells(csv.reader(io.StringIO(text)), "csv"))
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):  # far past the cell limit: Python's own csv bound
             raise TooLarge(
-                f"csv: a cell holds more than {spreadsheets.MAX_CELL_CHARS:,} characters; the limit is "
-                f"{spreadsheets.MAX_CELL_CHARS:,}".replace(",", "."),
                 loc=("file",),
                 type="cell_too_large",
+                params={"limit": spreadsheets.MAX_CELL_CHARS},
+                key="cell_too_large.csv",
             ) from None
-        raise ValidationFailed(f"not a readable CSV file: {exc}", loc=("file",), type="not_csv") from None
+        raise ValidationFailed(
+            loc=("file",), type="not_csv", params={"error": str(exc)}, key="not_csv.unreadable"
+        ) from None
 
 
 def read_table(content: bytes, filename: str) -> tuple[str, list[tuple[int, dict]]]:
@@ -153,17 +154,25 @@ def read_table(content: bytes, filename: str) -> tuple[str, list[tuple[int, dict
         name, rows = _csv_rows(content)
     if not rows or rows[0][0] != 1:
         raise ValidationFailed(
-            "the file is empty" if not rows else f"{name}!1: the header row is empty", loc=("file",)
+            loc=("file",),
+            params={"sheet": name},
+            key="value_error.empty_header" if rows else "value_error.empty_file",
         )
     columns = []
     for index, header in enumerate(rows[0][1]):
         key = HEADERS.get(str(header or "").strip().lower())
         columns.append(key)
         if header and key is None:
-            raise ValidationFailed(f"{name}!1 column {index + 1}: unknown column {header!r}", loc=("file",))
+            raise ValidationFailed(
+                loc=("file",),
+                params={"sheet": name, "index": str(index + 1), "header": repr(header)},
+                key="value_error.unknown_header",
+            )
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        raise ValidationFailed(f"{name}!1: missing column(s) {', '.join(missing)}", loc=("file",))
+        raise ValidationFailed(
+            loc=("file",), params={"sheet": name, "columns": missing}, key="value_error.missing_columns"
+        )
     out = []
     for number, row in rows[1:]:
         out.append((number, {c: v for c, v in zip(columns, row, strict=False) if c}))
@@ -175,22 +184,23 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9
 
 def _float(value, label):
     """A number as typed in a sheet: an Excel number, or ASCII digits with a decimal point or comma. Not
-    "١٢٣" nor "1_000" (which float() would accept), not TRUE, not infinite."""
+    "١٢٣" nor "1_000" (which float() would accept), not TRUE, not infinite. Raises _Cell(label, …)."""
     if isinstance(value, bool):
-        raise ValueError(f"{label} is not a number: {value!r}")
+        raise _Cell(label, "value_error.not_a_number_cell", {"value": repr(value)})
     if isinstance(value, int | float):
         number = float(value)
     else:
         text = str(value).strip()
         if not _NUMBER.fullmatch(text):
-            raise ValueError(f"{label} is not a number: {value!r}")
+            raise _Cell(label, "value_error.not_a_number_cell", {"value": repr(value)})
         number = float(text.replace(",", "."))
     if not math.isfinite(number):
-        raise ValueError(f"{label} is not a finite number: {value!r}")
+        raise _Cell(label, "value_error.not_finite_cell", {"value": repr(value)})
     return number
 
 
-def _date(value):
+def _date(value, column):
+    """A day as typed in a sheet (dd/mm/yyyy or ISO); raises _Cell(column, …)."""
     day = None
     if isinstance(value, dt.datetime):
         day = value.date()
@@ -206,16 +216,19 @@ def _date(value):
                 except ValueError:
                     continue
     if day is None:
-        raise ValueError(f"not a date (dd/mm/yyyy): {value!r}")
+        raise _Cell(column, "value_error.date_cell", {"value": repr(value)})
     if not 1970 <= day.year < 2200:
-        raise ValueError(f"not a plausible date (1970 to 2199): {value!r}")
+        raise _Cell(column, "value_error.date_range_cell", {"value": repr(value)})
     return day
 
 
 class _Cell(Exception):
-    def __init__(self, column: str, reason: str, type: str = "value_error"):
-        super().__init__(reason)
-        self.column, self.reason, self.type = column, reason, type
+    """A refused cell: `key` is its catalogue message (telemetry.messages, "<sheet>!<row> column <column>: …"),
+    `params` the values beyond sheet, row and column."""
+
+    def __init__(self, column: str, key: str, params: dict | None = None, type: str = "value_error"):
+        super().__init__(key)
+        self.column, self.key, self.params, self.type = column, key, params or {}, type
 
 
 def _fields(raw: dict, gateways: dict, positions: dict) -> dict:
@@ -224,31 +237,39 @@ def _fields(raw: dict, gateways: dict, positions: dict) -> dict:
     for column in TEXT_COLUMNS:
         found = hidden_character(str(raw.get(column) or ""))
         if found:
-            raise _Cell(
-                column, f"contains an invisible or control character ({found}); retype it", "hidden_character"
-            )
+            raise _Cell(column, "hidden_character.cell", {"character": found}, "hidden_character")
     fields: dict = {}
     code = str(raw.get("code") or "").strip()
     if not code:
-        raise _Cell("code", "required")
+        raise _Cell("code", "value_error.required_cell")
     fields["code"] = code
     kind = str(raw.get("kind") or "").strip()
     if kind not in SensorKind.values:
-        raise _Cell("kind", f"unknown kind {kind!r} (one of {', '.join(SensorKind.values)})")
+        raise _Cell(
+            "kind", "value_error.kind_cell", {"kind": repr(kind), "expected": list(SensorKind.values)}
+        )
     fields["kind"] = kind
     location = str(raw.get("location") or "").strip()
     if location not in Location.values:
-        raise _Cell("location", f"unknown location {location!r}")
+        raise _Cell("location", "value_error.location_cell", {"location": repr(location)})
     fields["location"] = location
     gateway = gateways.get(str(raw.get("gateway") or "").strip())
     if gateway is None:
-        raise _Cell("gateway", f"unknown gateway {raw.get('gateway')!r}", "unknown_gateway")
+        raise _Cell(
+            "gateway", "unknown_gateway.cell", {"gateway": repr(raw.get("gateway"))}, "unknown_gateway"
+        )
     fields["gateway"] = gateway
     position = positions.get(str(raw.get("position") or "").strip())
     if position is None:
-        raise _Cell("position", f"unknown work position {raw.get('position')!r}", "unknown_unit")
+        raise _Cell(
+            "position", "unknown_unit.position_cell", {"position": repr(raw.get("position"))}, "unknown_unit"
+        )
     if not position.path.startswith(gateway.site.path):
-        raise _Cell("position", f"{position.code} is not at the gateway's site {gateway.site.code}")
+        raise _Cell(
+            "position",
+            "value_error.position_site_cell",
+            {"position": position.code, "site": gateway.site.code},
+        )
     fields["position"] = position
     if raw.get("name") not in (None, ""):
         fields["name"] = str(raw["name"]).strip()
@@ -256,37 +277,24 @@ def _fields(raw: dict, gateways: dict, positions: dict) -> dict:
     fields["unit_of_measure"] = uom
     for column, default in (("range_min", lo), ("range_max", hi)):
         value = raw.get(column)
-        try:
-            fields[column] = default if value in (None, "") else _float(value, column)
-        except ValueError as exc:
-            raise _Cell(column, str(exc)) from None
+        fields[column] = default if value in (None, "") else _float(value, column)
     if fields["range_min"] >= fields["range_max"]:
-        raise _Cell("range_max", "must be above range_min")
+        raise _Cell("range_max", "value_error.range_order_cell")
     if raw.get("period_s") not in (None, ""):
-        try:
-            period = _float(raw["period_s"], "period_s")
-        except ValueError as exc:
-            raise _Cell("period_s", str(exc)) from None
+        period = _float(raw["period_s"], "period_s")
         if period <= 0:
-            raise _Cell("period_s", "must be a positive number of seconds")
+            raise _Cell("period_s", "value_error.period_positive_cell")
         if not period.is_integer():
-            raise _Cell("period_s", f"must be a whole number of seconds, not {raw['period_s']!r}")
+            raise _Cell("period_s", "value_error.period_whole_cell", {"value": repr(raw["period_s"])})
         fields["period_s"] = int(period)
     if raw.get("calibration_due") not in (None, ""):
-        try:
-            fields["calibration_due"] = _date(raw["calibration_due"])
-        except ValueError as exc:
-            raise _Cell("calibration_due", str(exc)) from None
+        fields["calibration_due"] = _date(raw["calibration_due"], "calibration_due")
     flag = str(raw.get("in_service") if raw.get("in_service") is not None else "").strip().lower()
     if flag:  # a blank cell says nothing: the sensor keeps its state
         if flag not in TRUE | FALSE:
-            raise _Cell("in_service", f"use 1/0, yes/no or có/không, not {raw['in_service']!r}")
+            raise _Cell("in_service", "value_error.in_service_cell", {"value": repr(raw["in_service"])})
         if flag in FALSE:
-            raise _Cell(
-                "in_service",
-                "a sensor is taken out of service by a safety officer of its site, with a reason and an expiry "
-                "(sensor page or API), never by an import",
-            )
+            raise _Cell("in_service", "value_error.out_of_service_cell")
         fields["in_service"] = True
     if raw.get("sparkplug_metric") not in (None, ""):
         fields["sparkplug_metric"] = str(raw["sparkplug_metric"]).strip()
@@ -315,13 +323,23 @@ def _existing(codes: list[str]) -> dict[str, Sensor]:
 _MODEL_CHECK_EXCLUDE = ["gateway", "position", "out_of_service_by"]  # resolved and scoped above, not per row
 
 
-def _model_errors(sensor: Sensor) -> list[tuple[str, str]]:
+def _both_languages(error: ValidationError) -> dict:
+    """A model field's message as a message parameter: Django's own text in each language."""
+    texts = {}
+    for language in ("vi", "en"):
+        with override(language):
+            texts[language] = " ".join(error)
+    return texts
+
+
+def _model_errors(sensor: Sensor) -> list[tuple[str, dict]]:
     """Field checks of the model (code format, lengths, choices) without a query per row: uniqueness is the
-    import's own (one row per code; an existing code is an update) and the check constraints are _fields'."""
+    import's own (one row per code; an existing code is an update) and the check constraints are _fields'.
+    Each message in both languages (see _both_languages)."""
     try:
         sensor.full_clean(exclude=_MODEL_CHECK_EXCLUDE, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
-        return [(name, message) for name, errors in exc.message_dict.items() for message in errors]
+        return [(name, _both_languages(error)) for name, errors in exc.error_dict.items() for error in errors]
     return []
 
 
@@ -363,23 +381,27 @@ def _plan(actor, sheet: str, rows: list[tuple[int, dict]]) -> _Plan:
     errors: list[ErrorItem] = []
     seen: dict[str, int] = {}
 
-    def error(number: int, column: str, reason: str, type: str = "value_error") -> None:
-        errors.append(ErrorItem(("file",), f"{sheet}!{number} column {column}: {reason}", type))
+    def error(
+        number: int, column: str, key: str, params: dict | None = None, type: str = "value_error"
+    ) -> None:
+        """One refused cell: `key` a "<sheet>!<row> column <column>: …" message of telemetry.messages."""
+        where = {"sheet": sheet, "row": str(number), "column": column}
+        errors.append(ErrorItem(("file",), type=type, params={**where, **(params or {})}, key=key))
 
     for number, raw in rows:
         try:
             fields = _fields(raw, gateways, positions)
         except _Cell as cell:
-            error(number, cell.column, cell.reason, cell.type)
+            error(number, cell.column, cell.key, cell.params, cell.type)
             continue
         code = fields["code"]
         if code in seen:
-            error(number, "code", f"duplicate of row {seen[code]}", "duplicate")
+            error(number, "code", "duplicate.row_cell", {"other": str(seen[code])}, "duplicate")
             continue
         seen[code] = number
         gateway = fields["gateway"]
         if not scope.allows(Perm.MANAGE, gateway.site.path):  # the new place
-            error(number, "gateway", "you do not manage this site", "permission_denied")
+            error(number, "gateway", "permission_denied.site_cell", type="permission_denied")
             continue
         plan.gateways[gateway.id] = gateway.site_id
         sensor = existing.get(code)
@@ -387,29 +409,18 @@ def _plan(actor, sheet: str, rows: list[tuple[int, dict]]) -> _Plan:
             sensor = Sensor(**fields)
             problems = _model_errors(sensor)
             for name, message in problems:
-                error(number, name, message)
+                error(number, name, "value_error.model_cell", {"reason": message})
             if not problems:
                 plan.new.append((number, sensor))
             continue
         old_path = sensor.gateway.site.path
         if not scope.allows(Perm.MANAGE, old_path):  # the current place: never taken from another company
-            error(
-                number,
-                "code",
-                # Codes are unique across the group: say only that this one is taken, not where.
-                f"the code {code} is already in use; choose another",
-                "code_taken",
-            )
+            # Codes are unique across the group: say only that this one is taken, not where.
+            error(number, "code", "code_taken.cell", {"code": code}, "code_taken")
             continue
         plan.gateways[sensor.gateway_id] = sensor.gateway.site_id
         if fields.get("in_service") and not sensor.in_service:
-            error(
-                number,
-                "in_service",
-                "the sensor is out of service: a safety officer of its site returns it to service (sensor page "
-                "or API), never an import",
-                "permission_denied",
-            )
+            error(number, "in_service", "permission_denied.in_service_cell", type="permission_denied")
             continue
         fields.pop("in_service", None)
         plan.checked[code] = _columns(sensor)
@@ -421,13 +432,20 @@ def _plan(actor, sheet: str, rows: list[tuple[int, dict]]) -> _Plan:
             continue
         problems = _model_errors(sensor)
         for name, message in problems:
-            error(number, name, message)
+            error(number, name, "value_error.model_cell", {"reason": message})
         if not problems:
             plan.changed.append((number, sensor, changed_before, changed_after, old_path))
     if errors:
         shown = errors[:MAX_ERRORS]
         if len(errors) > MAX_ERRORS:
-            shown.append(ErrorItem(("file",), f"… and {len(errors) - MAX_ERRORS} more errors", "value_error"))
+            shown.append(
+                ErrorItem(
+                    ("file",),
+                    type="value_error",
+                    params={"count": len(errors) - MAX_ERRORS},
+                    key="value_error.more_errors",
+                )
+            )
         raise ValidationFailed(items=shown)
     return plan
 
@@ -522,11 +540,7 @@ def _unchanged_since_checked(plan: _Plan, codes: list[str]) -> None:
         now.update({row[_COLUMNS.index("code")]: row for row in rows.values_list(*_COLUMNS)})
     sites = dict(Gateway.objects.filter(pk__in=list(plan.gateways)).values_list("id", "site_id"))
     if sites != plan.gateways or now != plan.checked:
-        raise Conflict(
-            "the sensor registry changed while the file was being checked: nothing was imported, send it again",
-            loc=("file",),
-            type="registry_changed",
-        )
+        raise Conflict(loc=("file",), type="registry_changed", params={}, key="registry_changed.checked")
 
 
 def _write(plan: _Plan, statements: _Statements, codes: list[str]) -> None:
@@ -540,10 +554,7 @@ def _write(plan: _Plan, statements: _Statements, codes: list[str]) -> None:
                         _insert(cursor, statements.sensor_sql, statements.sensor_rows)
                 except IntegrityError:
                     raise Conflict(
-                        "a sensor with one of these codes was registered meanwhile: nothing was imported, send it "
-                        "again",
-                        loc=("file",),
-                        type="registry_changed",
+                        loc=("file",), type="registry_changed", params={}, key="registry_changed.registered"
                     ) from None
                 ids: dict[str, int] = {}
                 for chunk in _chunks(statements.new_codes):

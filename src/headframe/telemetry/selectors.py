@@ -13,6 +13,7 @@ from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.telemetry import engine
+from headframe.telemetry.messages import label
 from headframe.telemetry.models import (
     PRIORITY_RANK,
     STEP_MS,
@@ -57,7 +58,7 @@ def sensor_get(user, code: str) -> Sensor:
     """The sensor if the user may see it; unknown and outside the user's view answer alike (404)."""
     sensor = sensors_visible(user).filter(code=code).first() if plausible_code(code) else None
     if sensor is None:
-        raise NotFound(f"sensor {code!r} not found", loc=("path", "code"))
+        raise NotFound(loc=("path", "code"), params={"sensor": repr(code)}, key="not_found.sensor")
     return sensor
 
 
@@ -73,10 +74,16 @@ def gateway_get(user, code: str, perm: str = Perm.VIEW, *, loc: tuple | None = N
         scope.allows(Perm.VIEW, gateway.site.path) or scope.allows(Perm.INGEST, gateway.site.path)
     ):
         if loc is not None:
-            raise ValidationFailed(f"unknown gateway {code!r}", loc=loc, type="unknown_gateway")
-        raise NotFound(f"gateway {code!r} not found", loc=("path", "code"))
+            raise ValidationFailed(
+                loc=loc, type="unknown_gateway", params={"gateway": repr(code)}, key="unknown_gateway.named"
+            )
+        raise NotFound(loc=("path", "code"), params={"gateway": repr(code)}, key="not_found.gateway")
     if not scope.allows(perm, gateway.site.path):
-        raise PermissionDenied(f"you may not {Perm(perm).label} for gateway {code}", loc=loc or ())
+        raise PermissionDenied(
+            loc=loc or (),
+            params={"perm": label(Perm(perm)), "gateway": code},
+            key="permission_denied.gateway",
+        )
     return gateway
 
 
@@ -107,7 +114,7 @@ def pick_step(start_ms: int, end_ms: int, step: str) -> str:
 
 def readings_range(sensor: Sensor, start: dt.datetime, end: dt.datetime, step: str = "auto") -> dict:
     if end <= start:
-        raise ValidationFailed("'to' must be after 'from'", loc=("query", "to"))
+        raise ValidationFailed(loc=("query", "to"), params={}, key="value_error.to_after_from")
     start_ms, end_ms = int(start.timestamp() * 1000), int(end.timestamp() * 1000)
     step = pick_step(start_ms, end_ms, step)
     store = reading_store()
@@ -120,7 +127,7 @@ def readings_range(sensor: Sensor, start: dt.datetime, end: dt.datetime, step: s
             "points": [[ts, v] for ts, v in rows[:RAW_POINTS_LIMIT]],
         }
     if step not in STEP_MS:
-        raise ValidationFailed("step must be raw, 1m, 1h or auto", loc=("query", "step"))
+        raise ValidationFailed(loc=("query", "step"), type="enum", params={}, key="enum.step")
     rows = store.read_aggregates(sensor.id, step, start_ms, end_ms)
     return {
         "step": step,
@@ -221,7 +228,7 @@ def alarms_hidden(user, *, site: str = "") -> HiddenAlarms:
 def condition_get(user, condition_id: int) -> ConditionView:
     cond = _conditions_visible(user).filter(pk=condition_id).first()
     if cond is None:
-        raise NotFound("alarm not found", loc=("path", "condition"))
+        raise NotFound(loc=("path", "condition"), params={}, key="not_found.alarm")
     return _view(cond, timezone.now())
 
 
@@ -422,3 +429,58 @@ def gas_status_for_positions(
             value = state.last_value if state is not None else None
             reasons.append(f"{sensor.code}: alarm {limit_code} (last value {value})")
     return {pid: (not reasons, reasons) for pid, (_ok, reasons) in out.items()}
+
+
+# --- the alarm system as a briefing pack reports it (read by headframe.briefing.pack) ------------------
+
+
+@dataclass(frozen=True)
+class SiteAlarms:
+    """One site with telemetry: the alarms raised in a period by priority, its ISA-18.2 KPIs over the period,
+    and its sensors out of service when read (not monitored, whatever their readings say)."""
+
+    site: object  # the gateway's site (an org Unit)
+    by_priority: dict[str, int]
+    kpis: AlarmKpis
+    out_of_service: list[Sensor]
+
+
+def site_alarms(*, root_path: str, start: dt.datetime, end: dt.datetime) -> list[SiteAlarms]:
+    """Every site under root_path that has a gateway, in path order, with its alarms raised in [start, end)."""
+    sites = {
+        g.site.pk: g.site
+        for g in Gateway.objects.filter(site__path__startswith=root_path).select_related("site")
+    }
+    raised = Counter(
+        Alarm.objects.filter(site_path__startswith=root_path, raised_at__gte=start, raised_at__lt=end)
+        .values_list("site_id", "priority")
+        .iterator()
+    )
+    by_priority: dict[int, dict[str, int]] = {}
+    for (site_id, priority), n in raised.items():
+        by_priority.setdefault(site_id, {})[priority] = n
+    out_of_service: dict[int, list[Sensor]] = {}
+    for sensor in (
+        Sensor.objects.filter(gateway__site__path__startswith=root_path, in_service=False)
+        .select_related("gateway__site", "position")
+        .order_by("code")
+    ):
+        out_of_service.setdefault(sensor.gateway.site_id, []).append(sensor)
+    return [
+        SiteAlarms(
+            site=site,
+            by_priority=by_priority.get(site.pk, {}),
+            kpis=alarm_kpis(site_path=site.path, start=start, end=end),
+            out_of_service=out_of_service.get(site.pk, []),
+        )
+        for site in sorted(sites.values(), key=lambda s: s.path)
+    ]
+
+
+def alarm_change_marks() -> list[tuple[int, dt.datetime] | None]:
+    """The last alarm raised and the last alarm-journal row, each as (pk, time) or None: what the alarms show
+    has changed once either moves (the alarm engine does not audit)."""
+    return [
+        Alarm.objects.order_by("-pk").values_list("pk", "raised_at").first(),
+        AlarmJournal.objects.order_by("-pk").values_list("pk", "at").first(),
+    ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
+from headframe.telemetry.directory import directory
 from headframe.telemetry.services import Batch
 
 log = logging.getLogger(__name__)
@@ -260,8 +261,6 @@ class SparkplugDecoder:
 
     def __init__(self, gateway_lookup: Callable[[str, str], str | None], metric_lookup=None) -> None:
         self._gateway_lookup = gateway_lookup  # (group, node) -> gateway code or None
-        from headframe.telemetry.directory import directory
-
         self._metric_lookup = metric_lookup or directory.by_metric
         self._births: dict[tuple[str, str, str], _Birth] = {}
         self._last_seq: dict[tuple[str, str], int] = {}

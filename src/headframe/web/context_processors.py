@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
-from headframe.org.selectors import scope_for, units_visible
+from headframe.org.selectors import picked_unit, scope_for, units_visible
 
 # The modules of headframe, each with the permission a user needs somewhere to use it; those not built yet
 # are shown so the shell does not change as they land. A user sees only the entries they may use.
@@ -30,14 +30,6 @@ def holds_anywhere(user, perm: str) -> bool:
 
 
 PICKER_KINDS = [UnitKind.GROUP, UnitKind.COMPANY, UnitKind.SITE]
-
-
-def picked_unit(request):
-    """The unit chosen in the picker, if the user still may see it."""
-    code = request.session.get("unit")
-    if not code or not request.user.is_authenticated:
-        return None
-    return units_visible(request.user).filter(code=code).first()
 
 
 def shell(request):

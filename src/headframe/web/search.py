@@ -79,11 +79,11 @@ def clean_query(raw: str | None) -> str:
     query = " ".join((raw or "").split())
     if len(query) > MAX_QUERY:
         raise ValidationFailed(
-            f"search for at most {MAX_QUERY} characters", loc=("query", "q"), type="too_long"
+            loc=("query", "q"), type="too_long", params={"max": MAX_QUERY}, key="too_long.search"
         )
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in query):
         raise ValidationFailed(
-            "the search holds a hidden character", loc=("query", "q"), type="hidden_character"
+            loc=("query", "q"), type="hidden_character", params={}, key="hidden_character.search"
         )
     return query
 

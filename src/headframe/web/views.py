@@ -13,13 +13,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from headframe.core.errors import NotFound, PermissionDenied
+from headframe.core.params import parse_day
 from headframe.core.redirects import safe_next
 from headframe.core.selectors import audit_display, audit_page
 from headframe.org import selectors
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
-from headframe.web.context_processors import picked_unit
-from headframe.web.params import parse_day
+from headframe.org.selectors import picked_unit
 
 
 def _unit_or_404(user, code: str, perm: str = Perm.VIEW):

@@ -31,8 +31,9 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from headframe.core.backup.common import (
     DATABASE_FILES,
@@ -42,6 +43,7 @@ from headframe.core.backup.common import (
     VERSION,
     BackupError,
     Database,
+    Manifest,
     _copy_hashed,
     _fsync,
     _headframe_version,
@@ -67,10 +69,10 @@ from headframe.core.backup.sqlite import (
 def backup(
     target: Path,
     *,
-    database: dict | Database | None = None,
+    database: Mapping[str, Any] | Database | None = None,
     media: Path | None = None,
     say: Callable[[str], None] = _say,
-) -> dict:
+) -> Manifest:
     """Write a backup into `target` (a new or empty folder) and return its manifest."""
     db = database if isinstance(database, Database) else Database.from_settings(database)
     media = media_root() if media is None else media
@@ -100,7 +102,7 @@ def backup(
         relative = path.relative_to(media).as_posix()
         size, digest = _copy_hashed(path, target / MEDIA_DIR / relative)
         files.append({"path": f"{MEDIA_DIR}/{relative}", "bytes": size, "sha256": digest})
-    manifest = {
+    manifest: Manifest = {
         "format": FORMAT,
         "version": VERSION,
         "created_at": started.isoformat(timespec="seconds"),
@@ -121,11 +123,11 @@ def backup(
 def restore(
     source: Path,
     *,
-    database: dict | Database | None = None,
+    database: Mapping[str, Any] | Database | None = None,
     media: Path | None = None,
     force: bool = False,
     say: Callable[[str], None] = _say,
-) -> dict:
+) -> Manifest:
     """Restore a verified backup into the configured (empty, or with force: replaced) database and media folder,
     all or nothing: the media files are copied and verified into a staging folder first, then the database is
     restored aside and checked (SQLite: a file next to it; PostgreSQL: one transaction that commits only after the

@@ -7,8 +7,10 @@ import hashlib
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeAlias, TypedDict
 
 FORMAT = "headframe-backup"
 VERSION = 1
@@ -18,6 +20,20 @@ PG_FILE = "database.pgdump"
 MEDIA_DIR = "media"
 DATABASE_FILES = {"sqlite": SQLITE_FILE, "postgresql": PG_FILE}
 CHUNK = 1024 * 1024
+
+Manifest: TypeAlias = dict[str, Any]
+"""manifest.json: format, version, created_at, finished_at, headframe_version, database (a DatabaseEntry),
+media_root and files ({"path", "bytes", "sha256"} each) — as written, or as read back from JSON and verified."""
+
+
+class DatabaseEntry(TypedDict):
+    """The manifest's `database`: what was backed up, and its migration state and row counts then."""
+
+    engine: str
+    file: str
+    server_version: str
+    migrations: list[list[str]]
+    tables: dict[str, int]
 
 
 class BackupError(Exception):
@@ -42,33 +58,34 @@ class Database:
     sslmode: str = ""
 
     @classmethod
-    def from_settings(cls, settings_dict: dict | None = None) -> Database:
+    def from_settings(cls, settings_dict: Mapping[str, Any] | None = None) -> Database:
         if settings_dict is None:
             from django.conf import settings
 
             settings_dict = settings.DATABASES["default"]
-        engine = settings_dict["ENGINE"]
+        config: Mapping[str, Any] = settings_dict
+        engine = config["ENGINE"]
         if engine.endswith("sqlite3"):
-            return cls("sqlite", str(settings_dict["NAME"]))
+            return cls("sqlite", str(config["NAME"]))
         if engine.endswith("postgresql"):
             return cls(
                 "postgresql",
-                str(settings_dict["NAME"]),
-                settings_dict.get("USER") or "",
-                settings_dict.get("PASSWORD") or "",
-                settings_dict.get("HOST") or "",
-                str(settings_dict.get("PORT") or ""),
-                (settings_dict.get("OPTIONS") or {}).get("sslmode", ""),
+                str(config["NAME"]),
+                config.get("USER") or "",
+                config.get("PASSWORD") or "",
+                config.get("HOST") or "",
+                str(config.get("PORT") or ""),
+                (config.get("OPTIONS") or {}).get("sslmode", ""),
             )
         raise BackupError(f"cannot back up a {engine} database (SQLite and PostgreSQL only)")
 
     # PostgreSQL: connection arguments for psycopg, environment for pg_dump, pg_restore and psql
-    def connect_kwargs(self) -> dict:
+    def connect_kwargs(self) -> dict[str, str]:
         names = {"dbname": self.name, "user": self.user, "password": self.password, "host": self.host}
         names |= {"port": self.port, "sslmode": self.sslmode}
         return {key: value for key, value in names.items() if value}
 
-    def tool_env(self) -> dict:
+    def tool_env(self) -> dict[str, str]:
         env = dict(os.environ)
         for key, value in (
             ("PGDATABASE", self.name),
@@ -92,7 +109,7 @@ def media_root() -> Path:
     """Where uploads live: MEDIA_ROOT, or <var>/media as the safety app stores its photos."""
     from django.conf import settings
 
-    return Path(getattr(settings, "MEDIA_ROOT", "") or (Path(settings.VAR_DIR) / "media"))
+    return Path(settings.MEDIA_ROOT)
 
 
 # ---------------------------------------------------------------------- small helpers

@@ -4,7 +4,9 @@ and a restored database's migrations and row counts against it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from headframe.core.backup.common import (
     DATABASE_FILES,
@@ -13,11 +15,12 @@ from headframe.core.backup.common import (
     MEDIA_DIR,
     VERSION,
     BackupError,
+    Manifest,
     _sha256,
 )
 
 
-def _compare(expected: dict, migrations: list[list[str]], counts: dict[str, int]) -> None:
+def _compare(expected: Mapping[str, Any], migrations: list[list[str]], counts: dict[str, int]) -> None:
     if [list(m) for m in expected.get("migrations", [])] != migrations:
         raise BackupError("the restored database's migration state differs from the manifest")
     wrong = [
@@ -53,7 +56,7 @@ def _member_folder(source: Path, name: str, database_file: str) -> Path | None:
     return None
 
 
-def _valid_state(entry: dict) -> bool:
+def _valid_state(entry: Mapping[str, Any]) -> bool:
     migrations, tables = entry.get("migrations", []), entry.get("tables", {})
     return (
         isinstance(migrations, list)
@@ -68,7 +71,7 @@ def _valid_state(entry: dict) -> bool:
     )
 
 
-def verify(source: Path) -> dict:
+def verify(source: Path) -> Manifest:
     """The backup's manifest, after checking every file's size and SHA-256; BackupError if anything is off,
     including a file the manifest names outside its folder (absolute, with `..`, or through a link)."""
     source = Path(source)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from headframe.core.backup.common import MEDIA_DIR, BackupError, _copy_hashed, _fsync
 from headframe.core.backup.manifest import _clean_relative, _inside
 
 
-def _stage_media(source: Path, media: Path, files: list[dict], stamp: str, say) -> Path:
+def _stage_media(
+    source: Path, media: Path, files: list[dict[str, Any]], stamp: str, say: Callable[[str], None]
+) -> Path:
     """The backup's media files copied into a staging folder next to the media folder (same file system: the
     swap is a rename), each checked against its SHA-256 as it is written. Nothing else is touched; on a failure
     (a full disk) the staging folder is removed and BackupError raised."""

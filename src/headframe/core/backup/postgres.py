@@ -10,10 +10,24 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from headframe.core.backup.common import CHUNK, PG_FILE, BackupError, Database, _fsync, _one_line
+from headframe.core.backup.common import (
+    CHUNK,
+    PG_FILE,
+    BackupError,
+    Database,
+    DatabaseEntry,
+    Manifest,
+    _fsync,
+    _one_line,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.abc import Query
 
 
 def _require_tool(name: str) -> str:
@@ -30,33 +44,41 @@ PG_TABLES = (
 )
 
 
-def _pg_state(conn) -> tuple[list[list[str]], dict[str, int]]:
+def _pg_value(conn: psycopg.Connection[Any], query: Query) -> Any:
+    """The one value of a query that always returns one row (a COUNT, a function call)."""
+    row = conn.execute(query).fetchone()
+    assert row is not None, "the query returned no row"
+    return row[0]
+
+
+def _pg_state(conn: psycopg.Connection[Any]) -> tuple[list[list[str]], dict[str, int]]:
     from psycopg import sql
 
     tables = conn.execute(PG_TABLES).fetchall()
     migrations: list[list[str]] = []
-    if conn.execute("SELECT to_regclass('django_migrations')").fetchone()[0] is not None:
+    if _pg_value(conn, "SELECT to_regclass('django_migrations')") is not None:
         migrations = [
             list(row) for row in conn.execute("SELECT app, name FROM django_migrations ORDER BY id")
         ]
-    counts = {}
+    counts: dict[str, int] = {}
     for schema, table in tables:
         name = table if schema == "public" else f"{schema}.{table}"
         query = sql.SQL("SELECT COUNT(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-        counts[name] = conn.execute(query).fetchone()[0]
+        counts[name] = _pg_value(conn, query)
     return migrations, counts
 
 
-def _pg_connect(database: Database, **kwargs):
+def _pg_connect(database: Database, **kwargs: Any) -> psycopg.Connection[Any]:
     import psycopg
 
     try:
-        return psycopg.connect(**database.connect_kwargs(), **kwargs)
+        params: dict[str, Any] = {**database.connect_kwargs(), **kwargs}
+        return psycopg.connect(**params)
     except psycopg.OperationalError as exc:
         raise BackupError(f"cannot connect to {database.label()}: {_one_line(str(exc))}") from None
 
 
-def _backup_postgresql(database: Database, folder: Path, say: Callable[[str], None]) -> dict:
+def _backup_postgresql(database: Database, folder: Path, say: Callable[[str], None]) -> DatabaseEntry:
     import psycopg
 
     pg_dump = _require_tool("pg_dump")
@@ -68,7 +90,7 @@ def _backup_postgresql(database: Database, folder: Path, say: Callable[[str], No
         with conn.transaction():
             # pg_dump reads in the snapshot this transaction exports: the dump, the migration state and the row
             # counts below describe one and the same moment, whatever the server and ingest write meanwhile.
-            snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+            snapshot = _pg_value(conn, "SELECT pg_export_snapshot()")
             say(f"dumping {database.label()} with pg_dump (custom format)")
             done = subprocess.run(
                 [pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={partial}", "--no-password"],
@@ -129,7 +151,7 @@ def _pg_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _pg_check_sql(expected: dict) -> str:
+def _pg_check_sql(expected: Mapping[str, Any]) -> str:
     """SQL that fails (and so rolls the restore back) unless the restored database holds the manifest's
     migrations and row counts: run by psql in the restore's own transaction, before its COMMIT."""
     lines = [PG_CHECKS]
@@ -154,7 +176,7 @@ def _psql_message(output: bytes) -> str:
 
 
 def _restore_postgresql(
-    database: Database, folder: Path, manifest: dict, replace: bool, say: Callable[[str], None]
+    database: Database, folder: Path, manifest: Manifest, replace: bool, say: Callable[[str], None]
 ) -> None:
     """pg_restore's SQL relayed into one psql transaction, followed by the checks against the manifest: psql
     commits only after the last byte of a pg_restore that succeeded and checks that passed. If pg_restore fails,
@@ -187,10 +209,12 @@ def _restore_postgresql(
             stderr=subprocess.STDOUT,
             env=env,
         )
+        dump, sql_in = producer.stdout, consumer.stdin
+        assert dump is not None and sql_in is not None  # both PIPE above
         psql_stopped = False
         try:
-            while chunk := producer.stdout.read(CHUNK):
-                consumer.stdin.write(chunk)
+            while chunk := dump.read(CHUNK):
+                sql_in.write(chunk)
         except BrokenPipeError:  # psql stopped at an error: it says which
             psql_stopped = True
         except BaseException:
@@ -198,7 +222,7 @@ def _restore_postgresql(
             producer.kill()
             raise
         finally:
-            producer.stdout.close()  # pg_restore sees EPIPE if psql stopped
+            dump.close()  # pg_restore sees EPIPE if psql stopped
         producer_rc = producer.wait()
         if producer_rc != 0 and not psql_stopped:
             consumer.kill()  # before psql reads the end of its input: nothing is committed
@@ -207,7 +231,7 @@ def _restore_postgresql(
             message = _one_line(restore_err.read().decode(errors="replace"))
             raise BackupError(f"pg_restore failed, nothing changed: {message}")
         with contextlib.suppress(BrokenPipeError):
-            consumer.stdin.close()
+            sql_in.close()
         consumer_rc = consumer.wait()
         if consumer_rc != 0 or producer_rc != 0:
             psql_out.seek(0)

@@ -8,11 +8,14 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from headframe.core.backup.common import (
     SQLITE_FILE,
     BackupError,
     Database,
+    DatabaseEntry,
+    Manifest,
     _copy_hashed,
     _fsync,
     _quote_sqlite,
@@ -20,12 +23,13 @@ from headframe.core.backup.common import (
 from headframe.core.backup.manifest import _compare
 
 
-def _sqlite_connect(path, **kwargs) -> sqlite3.Connection:
+def _sqlite_connect(path: str | Path, **kwargs: Any) -> sqlite3.Connection:
     """A raw connection that knows Django's SQL functions (django_date_extract...): constraints and indexes made
     by migrations use them, and the integrity check evaluates them."""
-    db = sqlite3.connect(path, **kwargs)
+    db: sqlite3.Connection = sqlite3.connect(path, **kwargs)
     try:
-        from django.db.backends.sqlite3._functions import register
+        # A private Django module: django-stubs does not cover it.
+        from django.db.backends.sqlite3._functions import register  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - the integrity check then names the missing function
         return db
     register(db)
@@ -61,7 +65,7 @@ def _sqlite_check(db: sqlite3.Connection) -> None:
         )
 
 
-def _backup_sqlite(database: Database, folder: Path, say: Callable[[str], None]) -> dict:
+def _backup_sqlite(database: Database, folder: Path, say: Callable[[str], None]) -> DatabaseEntry:
     source_path = Path(database.name)
     if database.name in ("", ":memory:") or not source_path.is_file():
         raise BackupError(f"no SQLite database file at {database.name!r}")
@@ -138,7 +142,7 @@ def _sqlite_release(path: Path) -> None:
 
 
 def _prepare_sqlite(
-    database: Database, folder: Path, manifest: dict, stamp: str, say: Callable[[str], None]
+    database: Database, folder: Path, manifest: Manifest, stamp: str, say: Callable[[str], None]
 ) -> Path:
     """The backup's database as a new file next to the target (same folder: the swap is one rename), in WAL mode
     as headframe runs it, checked: integrity, foreign keys, migrations and row counts. The target is untouched."""

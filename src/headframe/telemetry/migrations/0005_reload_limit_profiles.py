@@ -1,10 +1,10 @@
 from django.db import migrations
 
+from headframe.telemetry.migrations._frozen_limits import load_frozen_limit_profiles
+
 
 def load(apps, schema_editor):
-    from headframe.telemetry.limits import load_limit_profiles
-
-    load_limit_profiles(apps.get_model("telemetry", "LimitProfile"), apps.get_model("telemetry", "Limit"))
+    load_frozen_limit_profiles(apps, "limit_profiles_0005.json")
 
 
 class Migration(migrations.Migration):

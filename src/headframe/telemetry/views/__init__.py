@@ -3,7 +3,7 @@ sensor's history.
 
 Pages read through telemetry.selectors and act through telemetry.services, like the API. The live page gets
 its updates from one SSE stream per browser (views.live); the alarm console (views.console) is one
-server-rendered fragment the page swaps in when the journal moves; views.words says what codes mean.
+server-rendered fragment the page swaps in when the journal moves; telemetry.words says what codes mean, telemetry.tiles reads what the tiles show.
 """
 
 from headframe.telemetry.views.console import (

@@ -4,8 +4,6 @@ telemetry.selectors, acts through telemetry.services, like the API; the services
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,18 +28,15 @@ from headframe.telemetry.models import (
     AlarmState,
     Priority,
 )
-from headframe.telemetry.views.words import (
+from headframe.telemetry.words import (
     KIND_SHORT,
     alarm_message,
     condition_meaning,
     limit_meaning,
-    local,
     value_text,
 )
 
 ALERT_PRIORITIES = frozenset({Priority.URGENT, Priority.HIGH})  # these sound and show the banner
-# A sensor silent for 3 reporting periods is shown grey (the engine's stale alarm uses 3 too).
-STALE_PERIODS = 3
 SHELVE_CHOICES = (15, 30, 60, 120, 240, 480)
 BANNER_MAX = 3  # the banner names the few newest urgent/high unacknowledged alarms and counts the rest
 
@@ -71,78 +66,6 @@ def may_handle(user, site: Unit) -> bool:
 def may_service(user, site: Unit) -> bool:
     """Only a safety officer of the site takes a sensor out of service or returns it."""
     return scope_for(user).allows(Perm.SAFETY, site.path)
-
-
-def colour_of(state: str) -> str:
-    if state == AlarmState.OUT_OF_SERVICE:
-        return "oos"
-    if state in (AlarmState.ACTIVE_UNACKED, AlarmState.ACTIVE_ACKED, AlarmState.LATCHED):
-        return "alarm"
-    if state == AlarmState.RETURNED_UNACKED:
-        return "returned"
-    if state in (AlarmState.SHELVED, AlarmState.SUPPRESSED):
-        return "shelved"
-    return "normal"
-
-
-STATE_RANK = {"normal": 0, "shelved": 1, "returned": 2, "alarm": 3}
-SITE_RANK = {**STATE_RANK, "stale": 1}
-
-
-def sensor_tiles(user, site: Unit, now_ms: int | None = None) -> list[dict]:
-    """Every sensor of the site as the live page shows it: value, time, colour, flashing, stale."""
-    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    rows = selectors.live_states(user, site_code=site.code)
-    open_views = selectors.alarms_open(user, site=site.code)
-    colour: dict[int, str] = {}
-    unacked: set[int] = set()
-    stale_alarm: set[int] = set()
-    for view in open_views:
-        if view.sensor is None:  # a gateway's own condition (gateway lost) colours no tile
-            continue
-        sid = view.sensor.id
-        if not view.condition.acked:
-            unacked.add(sid)
-        if view.condition.limit_code == STALE_LIMIT:
-            if view.condition.active:
-                stale_alarm.add(sid)
-            continue
-        shown = colour_of(view.state)
-        if STATE_RANK.get(shown, 0) > STATE_RANK.get(colour.get(sid, "normal"), 0):
-            colour[sid] = shown
-    tiles = []
-    for row in rows:
-        sensor = row["sensor"]
-        ts = row["ts"]
-        stale = (
-            not row["online"]
-            or ts is None
-            or now_ms - ts > STALE_PERIODS * 1000 * sensor.period_s
-            or sensor.id in stale_alarm
-        )
-        css = "oos" if row["state"] == AlarmState.OUT_OF_SERVICE else colour.get(sensor.id, "normal")
-        if css == "normal" and stale:
-            css = "stale"
-        at = local(ts)
-        tiles.append(
-            {
-                "code": sensor.code,
-                "value": row["value"],
-                "text": value_text(sensor.kind, row["value"]),
-                "ts": ts,
-                "time": at.strftime("%H:%M:%S") if at else "—",
-                "css": css,
-                "flash": sensor.id in unacked and css != "oos",
-                "stale": stale and css != "oos",
-                "sensor": sensor,
-                "short": KIND_SHORT.get(sensor.kind, sensor.kind),
-            }
-        )
-    return tiles
-
-
-def tile_json(tile: dict) -> dict:
-    return {k: v for k, v in tile.items() if k not in ("sensor", "short")}
 
 
 def alarm_row(view, suppressed_by_gateway: dict[str, int]) -> dict:
@@ -348,7 +271,7 @@ def _error_text(exc: HeadframeError, action: str) -> str:
             else _("Say why the alarm is shelved.")
         )
     if field == "minutes":
-        limit = getattr(settings, "TELEMETRY_MAX_SHELVE_MINUTES", max(SHELVE_CHOICES))
+        limit = settings.TELEMETRY_MAX_SHELVE_MINUTES
         return _("Shelve for 1 to %(max)d minutes.") % {"max": limit}
     if field == "hours":
         return _("Out of service for 1 to %(max)d hours.") % {"max": services.OUT_OF_SERVICE_MAX_HOURS}

@@ -15,12 +15,11 @@ from django.utils import timezone, translation
 from headframe.org.models import Unit
 from headframe.telemetry import selectors
 from headframe.telemetry.models import JournalEvent
+from headframe.telemetry.tiles import sensor_tiles, tile_json
 from headframe.telemetry.views.console import (
-    sensor_tiles,
     site_or_404,
-    tile_json,
 )
-from headframe.telemetry.views.words import condition_meaning
+from headframe.telemetry.words import condition_meaning
 
 log = logging.getLogger(__name__)
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import defaultdict
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F, Q
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
-from headframe.org.selectors import ancestors, scope_for, subtree
+from headframe.org.selectors import ancestors, picked_unit, scope_for
 from headframe.telemetry import selectors, services
 from headframe.telemetry.directory import directory
 from headframe.telemetry.models import (
@@ -25,49 +22,33 @@ from headframe.telemetry.models import (
     Priority,
     SensorKind,
 )
+from headframe.telemetry.tiles import (
+    SITE_RANK,
+    areas_of,
+    colour_of,
+    sensor_tiles,
+    site_sensor_counts,
+    sites_of,
+)
 from headframe.telemetry.views.console import (
     ALERT_PRIORITIES,
     BANNER_MAX,
-    SITE_RANK,
-    STALE_PERIODS,
     alarm_row,
     banner_alarms,
-    colour_of,
     console_context,
     may_service,
     sensor_or_404,
-    sensor_tiles,
     site_or_404,
 )
-from headframe.telemetry.views.words import (
+from headframe.telemetry.words import (
     KIND_DECIMALS,
     journal_comment,
     limit_meaning,
     local,
     value_text,
 )
-from headframe.web.context_processors import picked_unit
 
 HISTORY_MAX_DAYS = 400  # a calendar period of the history chart
-
-
-def _areas(site: Unit, tiles: list[dict]) -> list[dict]:
-    """Sensors by work position, positions by area (a sensor hung on an area stands for its own group)."""
-    units = {u.id: u for u in subtree(site).only("id", "code", "name_vi", "name_en", "kind", "parent_id")}
-    by_position: dict[int, list[dict]] = defaultdict(list)
-    for tile in tiles:
-        by_position[tile["sensor"].position_id].append(tile)
-    areas: dict[int, dict] = {}
-    for position_id, group in by_position.items():
-        position = units.get(position_id) or group[0]["sensor"].position
-        area = units.get(position.parent_id) if position.kind == UnitKind.POSITION else position
-        area = area or position
-        entry = areas.setdefault(area.id, {"area": area, "positions": []})
-        entry["positions"].append({"position": position, "tiles": group})
-    out = sorted(areas.values(), key=lambda a: a["area"].code)
-    for entry in out:
-        entry["positions"].sort(key=lambda p: p["position"].code)
-    return out
 
 
 def _limits(code: str, kind: str = "") -> list[dict]:
@@ -113,22 +94,8 @@ def group(request):
     """Every mine with sensors in the user's scope (under the picked unit), with its worst alarm state."""
     user = request.user
     root = picked_unit(request)
-    sensors = selectors.sensors_visible(user)
-    if root is not None:
-        sensors = sensors.filter(gateway__site__path__startswith=root.path)
-    silent_before = int(time.time() * 1000) - F("period_s") * (STALE_PERIODS * 1000)
-    silent = Q(state__online=False) | Q(state__last_ts__isnull=True) | Q(state__last_ts__lt=silent_before)
-    counts = {
-        row["gateway__site"]: row
-        for row in sensors.order_by()
-        .values("gateway__site")
-        .annotate(
-            sensors=Count("id"),
-            offline=Count("id", filter=Q(in_service=True) & silent),
-            out_of_service=Count("id", filter=Q(in_service=False)),
-        )
-    }
-    sites = Unit.objects.filter(pk__in=counts).select_related("parent").order_by("path")
+    counts = site_sensor_counts(user, root)
+    sites = sites_of(counts)
     per_site: dict[int, dict] = defaultdict(
         lambda: {"active": 0, "unacked": 0, "worst": "normal", "alert": 0, "gateways_lost": 0}
     )
@@ -195,7 +162,7 @@ def mine(request, code: str):
     context = {
         **console_context(request, site),
         "ancestors": [a for a in ancestors(site) if scope.allows(Perm.VIEW, a.path)],
-        "areas": _areas(site, tiles),
+        "areas": areas_of(site, tiles),
         "sensor_count": len(tiles),
         "config": config,
         "active_nav": "telemetry",

@@ -2,9 +2,8 @@ import datetime as dt
 
 from django import template
 from django.utils import timezone
-from django.utils.translation import get_language
 
-from headframe.core.formatting import format_number
+from headframe.core.formatting import format_number_in_language
 
 register = template.Library()
 
@@ -12,11 +11,7 @@ register = template.Library()
 @register.filter
 def number(value, decimals=0):
     """Thousands-grouped number in the active language (1.234.567,8 in Vietnamese, 1,234,567.8 in English)."""
-    if value is None or value == "":
-        return ""
-    if (get_language() or "vi").startswith("en"):
-        return format_number(value, int(decimals), thousands=",", decimal_sep=".")
-    return format_number(value, int(decimals))
+    return format_number_in_language(value, decimals)
 
 
 @register.filter

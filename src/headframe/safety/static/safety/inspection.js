@@ -5,7 +5,7 @@
 // - offline, the draft waits; when the connection is back it is sent again;
 // - a reopened page puts back an unsent draft and sends it;
 // - a photo (on any item) goes by XMLHttpRequest with a progress bar, after the answers are saved, and never
-//   reloads the page;
+//   reloads the page; offline, it waits on the tablet (IndexedDB) and is sent when the connection is back;
 // - the signature is drawn on a canvas and sent with "Sign" as a PNG data URL.
 // No inline script (CSP 'self').
 (function () {
@@ -160,67 +160,175 @@
   }
 
   // --- photos on any item, by XMLHttpRequest with progress ---------------------------------------------------
+  // A photo chosen without a connection (or whose upload the network broke) waits in IndexedDB on the tablet,
+  // shown in place as "waiting to be sent"; it is sent when the connection is back, also after a reload or
+  // with the tablet switched off in between. A photo the server refuses (not an image, too large) is dropped
+  // from the queue with the server's message in place.
+  var QUEUE_DB = "headframe-inspection-photos", QUEUE = "photos";
+  function queueDo(mode, op) {
+    return new Promise(function (resolve, reject) {
+      if (!window.indexedDB) { reject(new Error("no IndexedDB")); return; }
+      var open = indexedDB.open(QUEUE_DB, 1);
+      open.onupgradeneeded = function () { open.result.createObjectStore(QUEUE, { keyPath: "id", autoIncrement: true }); };
+      open.onerror = function () { reject(open.error); };
+      open.onsuccess = function () {
+        var db = open.result, result;
+        var tx = db.transaction(QUEUE, mode);
+        var request = op(tx.objectStore(QUEUE));
+        request.onsuccess = function () { result = request.result; };
+        tx.oncomplete = function () { db.close(); resolve(result); };
+        tx.onerror = tx.onabort = function () { db.close(); reject(tx.error); };
+      };
+    });
+  }
+  function queuePhoto(code, file) {
+    return queueDo("readwrite", function (store) {
+      return store.add({ inspection: key, item: code, file: file, name: file.name, at: Date.now() });
+    });
+  }
+  function queuedPhotos() {
+    return queueDo("readonly", function (store) { return store.getAll(); }).then(function (all) {
+      return (all || []).filter(function (p) { return p.inspection === key; });
+    });
+  }
+  function unqueue(id) { return queueDo("readwrite", function (store) { return store.delete(id); }); }
+
+  function itemBox(code) { return document.querySelector("[data-photo-item='" + code + "']"); }
+  function showPhoto(code, url) {
+    var list = document.querySelector("[data-photos='" + code + "']");
+    var a = document.createElement("a"); a.href = url;
+    var img = document.createElement("img"); img.src = url; img.alt = code;
+    a.appendChild(img); list.appendChild(a);
+    showProgress();
+  }
+  function showQueued(code, file, id) {
+    var list = document.querySelector("[data-photos='" + code + "']");
+    if (!list) return;
+    var wrap = document.createElement("span");
+    wrap.className = "queued-photo";
+    wrap.setAttribute("data-queued-photo", id);
+    wrap.title = status ? status.getAttribute("data-photo-queued") : "";
+    var img = document.createElement("img"); img.src = URL.createObjectURL(file); img.alt = code;
+    wrap.appendChild(img); list.appendChild(wrap);
+    showQueueNote();
+  }
+  function showQueueNote() {
+    var waiting = document.querySelectorAll("[data-queued-photo]").length;
+    var note = document.querySelector("[data-photo-queue]");
+    if (!note) return;
+    note.hidden = waiting === 0;
+    note.textContent = (note.getAttribute("data-label") || "") + " " + waiting;
+  }
+  function showError(code, text) {
+    var box = itemBox(code);
+    var error = box && box.querySelector("[data-upload-error]");
+    if (!error) return;
+    error.textContent = text;
+    error.hidden = !text;
+  }
+  // One photo to the server: resolves {status, json}; rejects when the network failed (nothing was answered).
+  function send(code, file, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var fd = new FormData();
+      fd.append("csrfmiddlewaretoken", csrf());
+      fd.append("action", "photo");
+      fd.append("item", code);
+      fd.append("photo", file, file.name || "photo");
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", photoUrl);
+      xhr.setRequestHeader("X-CSRFToken", csrf());
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = function (e) { if (e.lengthComputable && onProgress) onProgress(e.loaded / e.total); };
+      xhr.onload = function () {
+        var json = {};
+        try { json = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+        resolve({ status: xhr.status, statusText: xhr.statusText, json: json });
+      };
+      xhr.onerror = function () { reject(new Error("network")); };
+      xhr.send(fd);
+    });
+  }
+  function refusal(result) {
+    var msgs = ((result.json && result.json.detail) || []).map(function (d) { return d.msg; });
+    return msgs.join(" ") || (result.status + " " + result.statusText);
+  }
+  function keepForLater(code, file) {
+    return queuePhoto(code, file).then(function (id) { showQueued(code, file, id); }, function () {
+      showError(code, status ? status.getAttribute("data-photo-offline") : "");  // no IndexedDB: say so
+    });
+  }
+  var sendingQueue = false;
+  function sendQueued() {
+    if (sendingQueue || !navigator.onLine) return Promise.resolve();
+    sendingQueue = true;
+    return queuedPhotos().then(function (photos) {
+      return photos.reduce(function (chain, p) {
+        return chain.then(function (goOn) {
+          if (!goOn) return false;
+          return send(p.item, p.file).then(function (result) {
+            if (result.status >= 500 || result.status === 0 || result.status === 403) return false;  // later
+            var shown = document.querySelector("[data-queued-photo='" + p.id + "']");
+            return unqueue(p.id).then(function () {
+              if (shown) shown.parentNode.removeChild(shown);
+              if (result.status === 201) showPhoto(p.item, result.json.url);
+              else showError(p.item, refusal(result));
+              showQueueNote();
+              return true;
+            });
+          }, function () { return false; });
+        });
+      }, Promise.resolve(true));
+    }).catch(function () { /* no IndexedDB: nothing was queued */ }).then(function () { sendingQueue = false; });
+  }
+
   function upload(photoForm) {
     var code = photoForm.getAttribute("data-photo-form");
-    var box = document.querySelector("[data-photo-item='" + code + "']");
+    var box = itemBox(code);
     var input = photoForm.elements.photo;
     if (!box || !input || !input.files || !input.files.length) return;
+    var file = input.files[0];
     var state = box.querySelector("[data-upload-state]");
     var bar = state.querySelector("progress");
     var text = state.querySelector("[data-upload-text]");
     var label = text.getAttribute("data-label") || text.textContent;
     text.setAttribute("data-label", label);
-    var error = box.querySelector("[data-upload-error]");
-    error.hidden = true;
+    showError(code, "");
     saveLocal();
+    input.value = "";
+    if (!navigator.onLine) { keepForLater(code, file); return; }
     state.hidden = false; bar.value = 0; text.textContent = label;
     flush().then(function () {
-      var fd = new FormData(photoForm);
-      var xhr = new XMLHttpRequest();
-      xhr.open("POST", photoUrl);
-      xhr.setRequestHeader("X-CSRFToken", csrf());
-      xhr.setRequestHeader("Accept", "application/json");
-      xhr.upload.onprogress = function (e) {
-        if (e.lengthComputable) {
-          bar.value = Math.round((e.loaded / e.total) * 100);
-          text.textContent = label + " " + bar.value + " %";
-        }
-      };
-      xhr.onload = function () {
-        state.hidden = true;
-        var json = {};
-        try { json = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
-        if (xhr.status === 201) {
-          var list = document.querySelector("[data-photos='" + code + "']");
-          var a = document.createElement("a"); a.href = json.url;
-          var img = document.createElement("img"); img.src = json.url; img.alt = code;
-          a.appendChild(img); list.appendChild(a);
-          input.value = "";
-          showProgress();
-        } else {
-          var msgs = (json.detail || []).map(function (d) { return d.msg; });
-          error.textContent = msgs.join(" ") || (xhr.status + " " + xhr.statusText);
-          error.hidden = false;
-        }
-      };
-      xhr.onerror = function () {
-        state.hidden = true;
-        error.textContent = status ? status.getAttribute("data-photo-offline") : "";
-        error.hidden = false;
-      };
-      xhr.send(fd);
+      return send(code, file, function (share) {
+        bar.value = Math.round(share * 100);
+        text.textContent = label + " " + bar.value + " %";
+      });
+    }).then(function (result) {
+      state.hidden = true;
+      if (result.status === 201) showPhoto(code, result.json.url);
+      else if (result.status >= 500) keepForLater(code, file);
+      else showError(code, refusal(result));
+    }, function () {
+      state.hidden = true;
+      keepForLater(code, file);
     });
   }
   Array.prototype.forEach.call(document.querySelectorAll("form[data-photo-form]"), function (photoForm) {
     photoForm.addEventListener("submit", function (event) { event.preventDefault(); upload(photoForm); });
     var code = photoForm.getAttribute("data-photo-form");
-    var box = document.querySelector("[data-photo-item='" + code + "']");
+    var box = itemBox(code);
     if (!box) return;
     var button = box.querySelector("button[type=submit]");
     if (button) button.hidden = true;  // with script, choosing the photo sends it; without, the button does
     var input = box.querySelector("input[type=file]");
     if (input) input.addEventListener("change", function () { upload(photoForm); });
   });
+  // Photos still waiting from an earlier visit show in place, then go when the connection allows.
+  if (editable) {
+    queuedPhotos().then(function (photos) {
+      photos.forEach(function (p) { showQueued(p.item, p.file, p.id); });
+      return sendQueued();
+    }).catch(function () { /* no IndexedDB */ });
+  }
 
   // --- the signature pad -------------------------------------------------------------------------------------
   var pad = document.querySelector("[data-signature-pad]");
@@ -282,7 +390,7 @@
       if (form.requestSubmit) form.requestSubmit(button); else form.submit();
       return;
     }
-    flush();
+    flush().then(sendQueued);
   });
   window.addEventListener("offline", function () {
     var draft = readDraft();

@@ -1,0 +1,219 @@
+"""Running headframe: migrate, serve, the demo (with its simulated telemetry), check, manage."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from headframe.cli.common import PROG, CommandError
+
+
+def cmd_migrate(args) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=args.verbosity)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    print(
+        f"headframe on http://{args.host}:{args.port}/  (database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']})"
+    )
+    if not getattr(args, "no_watchdog", False):
+        from headframe.telemetry.watchdog import start_watchdog
+
+        start_watchdog()  # stale-data alarms fire even when readings only arrive over HTTP
+    if not getattr(args, "no_notifier", False):
+        from headframe.notify.worker import start_notifier
+
+        start_notifier()  # alarm e-mails and webhooks, in a thread of their own
+    uvicorn.run(
+        "headframe.asgi:application",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning" if not args.access_log else "info",
+        access_log=args.access_log,
+        lifespan="off",
+        # The client's address (X-Forwarded-For) reaches REMOTE_ADDR only from these proxies: log-in throttling
+        # counts by it.
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips or settings.FORWARDED_ALLOW_IPS,
+    )
+    return 0
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def cmd_demo(args) -> int:
+    from django.core.management import call_command
+
+    from headframe.demo import DEMO_PASSWORD, DEMO_USERS, MACHINE_USERS, load_demo
+
+    call_command("migrate", interactive=False, verbosity=0)
+    print("loading demo data (the first run generates three years of daily figures, ~20 s)…", file=sys.stderr)
+    result = load_demo(production_years=3)
+    print(
+        f"demo data: {result.created_units} units, {result.created_bridge_points} bridge points, "
+        f"{result.created_people} people, {len(result.created_users)} users created, "
+        f"{result.production.get('actuals', 0):,} daily figures added (existing data left unchanged)"
+    )
+    print(
+        f"demo login: user 'admin', password '{DEMO_PASSWORD}'  "
+        f"(also: {', '.join(u for u in DEMO_USERS if u not in ('admin', *MACHINE_USERS))})"
+    )
+    if result.telemetry is not None:
+        print(f"demo telemetry: {result.telemetry.sensors} sensors on {result.telemetry.gateways} gateways")
+    if args.no_serve:
+        return 0
+    telemetry = None if args.no_telemetry else DemoTelemetry(args)
+    if telemetry is not None:
+        # uvicorn shuts down on SIGTERM and then raises the signal again: without a handler of ours the process
+        # would die there, skip the `finally` and leave ingest and the simulator running.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        if telemetry is not None:
+            from headframe.telemetry.demo import sensors_registered_now
+
+            sensors_registered_now()
+            telemetry.start()
+        return cmd_serve(args)
+    finally:
+        if telemetry is not None:
+            telemetry.stop()
+
+
+def _mqtt_broker(timeout: float = 1.0) -> tuple[str, int] | None:
+    """HEADFRAME_MQTT_HOST:PORT (default 127.0.0.1:1883) if a broker accepts a connection there."""
+    import socket
+
+    host = os.environ.get("HEADFRAME_MQTT_HOST", "127.0.0.1")
+    port = int(os.environ.get("HEADFRAME_MQTT_PORT", "1883"))
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return host, port
+    except OSError:
+        return None
+
+
+class DemoTelemetry:
+    """Live telemetry for `headframe demo`: with an MQTT broker, `headframe ingest` and the simulator over MQTT;
+    without one, the simulator posting to this server's API as the demo gateway account. Child processes with
+    the same Python and environment, stopped when serve exits."""
+
+    def __init__(self, args) -> None:
+        import threading
+
+        self.args = args
+        self.children: list = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "headframe"]
+        scenarios = ["--scenarios", "all"]
+        broker = _mqtt_broker()
+        if broker is not None:
+            import hashlib
+
+            host, port = broker
+            where = ["--host", host, "--port", str(port)]
+            print(
+                f"demo telemetry: MQTT broker at {host}:{port}: starting `headframe ingest` and the simulator"
+            )
+            # One persistent session per demo database, on the plain (not shared) subscription that loses
+            # nothing on a broker restart: two demos on one broker each get every message.
+            from django.conf import settings
+
+            tag = hashlib.sha1(str(settings.DATABASES["default"]["NAME"]).encode()).hexdigest()[:8]
+            ingest = ["--client-id", f"headframe-demo-ingest-{tag}"]
+            self._spawn([*command, "ingest", *where, *ingest])
+            self._spawn([*command, "simulate", "--transport", "mqtt", *where, *scenarios])
+            return
+        from headframe.telemetry.demo import simulator_token
+
+        host = "127.0.0.1" if self.args.host in ("0.0.0.0", "::", "") else self.args.host
+        url = f"http://{f'[{host}]' if ':' in host else host}:{self.args.port}"
+        env = {**os.environ, "HEADFRAME_TOKEN": simulator_token()}  # not on the command line (ps shows it)
+        print(
+            "demo telemetry: no MQTT broker at "
+            f"{os.environ.get('HEADFRAME_MQTT_HOST', '127.0.0.1')}:{os.environ.get('HEADFRAME_MQTT_PORT', '1883')}: "
+            f"the simulator posts to {url} as the demo gateway account (--no-telemetry to skip)"
+        )
+        simulate = [*command, "simulate", "--transport", "http", "--url", url, *scenarios]
+        # wait until the server answers, so the simulator's first messages are not refused
+        self._background(self._spawn_when_listening, host, self.args.port, simulate, env)
+
+    def _background(self, target, *args) -> None:
+        import threading
+
+        threading.Thread(target=target, args=args, daemon=True).start()
+
+    def _spawn_when_listening(self, host: str, port: int, command: list[str], env: dict) -> None:
+        import socket
+
+        for _ in range(600):
+            if self._stopping.wait(0.1):
+                return
+            try:
+                with socket.create_connection((host, port), timeout=0.5):
+                    break
+            except OSError:
+                continue
+        self._spawn(command, env)
+
+    def _spawn(self, command: list[str], env: dict | None = None) -> None:
+        import subprocess
+
+        with self._lock:
+            if not self._stopping.is_set():
+                self.children.append(subprocess.Popen(command, env=env))
+
+    def stop(self, timeout: float = 15.0) -> None:
+        import subprocess
+
+        with self._lock:
+            self._stopping.set()
+            children = list(self.children)
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def cmd_check(args) -> int:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    call_command("check", deploy=args.deploy, fail_level="ERROR")
+    try:
+        connection.ensure_connection()
+    except Exception as exc:
+        raise CommandError(f"cannot connect to the database: {exc}") from None
+    pending = MigrationExecutor(connection).migration_plan(
+        MigrationExecutor(connection).loader.graph.leaf_nodes()
+    )
+    if pending:
+        raise CommandError(f"{len(pending)} migration(s) not applied: run `headframe migrate`")
+    print(f"ok: configuration valid, database {connection.vendor} reachable, migrations applied")
+    return 0
+
+
+def cmd_manage(args) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line([f"{PROG} manage", *args.args])
+    return 0

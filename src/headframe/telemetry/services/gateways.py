@@ -1,0 +1,260 @@
+"""Gateways: one alarm per outage (lost, Sparkplug death, back), and the sensors a dead device takes offline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+
+from django.db import transaction
+from django.db.models import Q
+
+from headframe.telemetry import engine
+from headframe.telemetry.directory import SensorInfo, directory
+from headframe.telemetry.models import (
+    GATEWAY_LOST_LIMIT,
+    STALE_LIMIT,
+    AlarmCondition,
+    AlarmJournal,
+    Gateway,
+    JournalEvent,
+    SensorState,
+)
+from headframe.telemetry.services.alarms import (
+    _JOURNAL_EVENT,
+    STALE_CHUNK,
+    _apply,
+    _close_or_return,
+    _conditions_for,
+    _journal,
+    _locked,
+    _open_alarm,
+    _persist,
+    _raise_stale,
+    _state_of,
+)
+
+
+def _lost_gateways() -> dict[int, AlarmCondition]:
+    """Gateway id → its active "gateway lost" condition."""
+    return {
+        c.gateway_id: c
+        for c in AlarmCondition.objects.filter(
+            limit_code=GATEWAY_LOST_LIMIT, active=True, gateway__isnull=False
+        )
+    }
+
+
+def _gateway_condition(gateway_id: int, limit_code: str = GATEWAY_LOST_LIMIT) -> AlarmCondition:
+    cond, _ = AlarmCondition.objects.get_or_create(gateway_id=gateway_id, limit_code=limit_code)
+    return _locked(AlarmCondition.objects.filter(pk=cond.pk)).get()
+
+
+def _apply_gateway(
+    cond,
+    state,
+    event: str,
+    gateway: Gateway,
+    *,
+    ts: int,
+    comment: str = "",
+    message: str = "",
+    priority: str = "urgent",
+) -> int:
+    at = dt.datetime.fromtimestamp(ts / 1000, tz=dt.UTC)
+    if event in (engine.RAISED, engine.REACTIVATED) and not cond.current_alarm_id:
+        alarm = _open_alarm(
+            cond,
+            at=at,
+            value=None,
+            priority=priority,
+            threshold=None,
+            message=message or f"gateway {gateway.code} lost",
+            site_id=gateway.site_id,
+            site_path=gateway.site.path,
+            sensor_id=None,
+            gateway_id=gateway.id,
+        )
+        event = engine.RAISED
+    else:
+        alarm = _close_or_return(cond, event, at)
+    AlarmJournal.objects.create(
+        at=at,
+        condition=cond,
+        alarm=alarm,
+        site_path=gateway.site.path,
+        event=_JOURNAL_EVENT[event],
+        state=engine.display_state(state, shelved=False, suppressed=False, out_of_service=False),
+        value=None,
+        comment=comment,
+    )
+    return 1 if event == engine.RAISED else 0
+
+
+def gateway_lost(*, gateway_code: str, now_ms: int | None = None, reason: str = "") -> int:
+    """A gateway died (Sparkplug NDEATH, its last will) or went silent past its timeout: ONE urgent "gateway
+    lost" alarm; its sensors go offline and their stale alarms are suppressed by this rule (journalled and
+    counted, listed with the suppressed alarms), not annunciated one by one. Returns alarms raised."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    gateway = Gateway.objects.select_related("site").filter(code=gateway_code).first()
+    if gateway is None:
+        return 0
+    infos = [i for i in directory.all() if i.gateway_id == gateway.id and i.in_service]
+    with transaction.atomic():
+        Gateway.objects.filter(pk=gateway.pk).update(online=False)
+        SensorState.objects.filter(sensor__gateway_id=gateway.id).update(online=False)
+        # Sensors that never reported have no "no data" alarm of their own to suppress: the lost gateway (and,
+        # once it is back, its one "never reported" alarm) speaks for them — not a journal row per sensor.
+        reported = set(
+            SensorState.objects.filter(sensor__gateway_id=gateway.id)
+            .filter(Q(last_ts__isnull=False) | Q(max_ts__isnull=False))
+            .values_list("sensor_id", flat=True)
+        )
+        infos = [i for i in infos if i.id in reported]
+        cond = _gateway_condition(gateway.id)
+        state = _state_of(cond)
+        event = engine.force_active(state, now_ms)
+        raised = 0
+        if event is not None:
+            comment = reason or f"{len(infos)} sensors without data"
+            raised = _apply_gateway(cond, state, event, gateway, ts=now_ms, comment=comment)
+            _persist(cond, state)
+    _suppress_stale(infos, now_ms)
+    return raised
+
+
+# The Sparkplug NDEATH path keeps its name.
+def gateway_death(*, gateway_code: str, now_ms: int | None = None) -> int:
+    return gateway_lost(gateway_code=gateway_code, now_ms=now_ms, reason="NDEATH")
+
+
+def _suppress_stale(infos: list[SensorInfo], now_ms: int) -> int:
+    """Suppress by design the stale conditions of sensors behind a lost gateway: active (so nothing is lost
+    from the state), not annunciated, journalled with the rule. One already annunciated stays annunciated."""
+    suppressed = 0
+    for start in range(0, len(infos), STALE_CHUNK):
+        chunk = infos[start : start + STALE_CHUNK]
+        with transaction.atomic():
+            conditions = _conditions_for([i.id for i in chunk])
+            for info in chunk:
+                cond = conditions.get((info.id, STALE_LIMIT))
+                if cond is None or cond.active or not cond.acked:
+                    continue  # an occurrence the operator has not acknowledged stays annunciated
+                state = _state_of(cond)
+                engine.force_active(state, now_ms)
+                state.acked = True  # never annunciated: there is nothing for an operator to acknowledge
+                cond.suppressed, cond.suppressed_by = True, f"{GATEWAY_LOST_LIMIT}:{info.gateway_code}"
+                cond.save(update_fields=["suppressed", "suppressed_by"])
+                _persist(cond, state)
+                _journal(
+                    cond,
+                    info,
+                    JournalEvent.SUPPRESSED,
+                    state,
+                    None,
+                    f"suppressed by design: gateway {info.gateway_code} lost",
+                    at=dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.UTC),
+                )
+                suppressed += 1
+    return suppressed
+
+
+def gateways_scan(*, now_ms: int | None = None) -> int:
+    """A gateway silent past its timeout is lost: its own timeout, or 2 × the shortest period of its sensors —
+    shorter than the 3 periods after which a sensor is stale, so a silent gateway is lost before its sensors
+    go stale one by one. Runs in the watchdog before the stale scan."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    shortest: dict[int, int] = {}
+    for info in directory.all():
+        if info.in_service:
+            shortest[info.gateway_id] = min(shortest.get(info.gateway_id, info.period_s), info.period_s)
+    lost = _lost_gateways()
+    raised = 0
+    rows = Gateway.objects.filter(pk__in=list(shortest)).values_list("id", "code", "last_seen", "timeout_s")
+    for gateway_id, code, last_seen, timeout_s in rows:
+        if gateway_id in lost or last_seen is None:
+            continue
+        timeout_ms = 1000 * (timeout_s or 2 * shortest[gateway_id])
+        if now_ms - int(last_seen.timestamp() * 1000) > timeout_ms:
+            raised += gateway_lost(
+                gateway_code=code, now_ms=now_ms, reason=f"silent for {timeout_ms // 1000} s"
+            )
+    return raised
+
+
+def _gateways_back(gateway_codes: Iterable[str], now_ms: int) -> None:
+    """A message from a gateway that was lost: its alarm returns (to be acknowledged); its sensors' suppressed
+    stale conditions clear with their fresh data, and the stale scan annunciates any still silent after a
+    grace of their own stale time from now."""
+    # By the lost condition itself, not the gateway's online flag: the watchdog may mark a gateway lost
+    # between this read and the flag update below, and its alarm must still return with the next message.
+    lost = AlarmCondition.objects.filter(
+        limit_code=GATEWAY_LOST_LIMIT, active=True, gateway__code__in=list(gateway_codes)
+    ).values_list("pk", flat=True)
+    for pk in list(lost):
+        cond = _locked(AlarmCondition.objects.filter(pk=pk, active=True)).first()
+        if cond is None:
+            continue
+        gateway = Gateway.objects.select_related("site").get(pk=cond.gateway_id)
+        state = _state_of(cond)
+        event = engine.force_clear(state)
+        state.last_eval_ts = now_ms  # back since: the grace for its silent sensors counts from here
+        if event is not None:
+            _apply_gateway(cond, state, event, gateway, ts=now_ms, comment="gateway back")
+        _persist(cond, state)
+
+
+def _annunciate_after_gateway_return(silent: list[SensorInfo], lost: dict, now_ms: int) -> int:
+    """Sensors still silent after their gateway came back (and a grace of their stale time): the suppression
+    by rule ends and the stale alarm is annunciated now."""
+    candidates = [i for i in silent if i.gateway_id not in lost]
+    if not candidates:
+        return 0
+    by_id = {i.id: i for i in candidates}
+    held = list(
+        AlarmCondition.objects.filter(
+            sensor_id__in=list(by_id), limit_code=STALE_LIMIT, active=True, suppressed=True
+        ).exclude(suppressed_by="")
+    )
+    if not held:
+        return 0
+    back_since = dict(
+        AlarmCondition.objects.filter(
+            limit_code=GATEWAY_LOST_LIMIT, gateway_id__in={by_id[c.sensor_id].gateway_id for c in held}
+        ).values_list("gateway_id", "last_eval_ts")
+    )
+    raised = 0
+    for held_cond in held:
+        info = by_id[held_cond.sensor_id]
+        since = back_since.get(info.gateway_id) or 0
+        if now_ms - since <= 3000 * info.period_s:
+            continue
+        with transaction.atomic():
+            cond = _locked(AlarmCondition.objects.filter(pk=held_cond.pk, active=True)).first()
+            if cond is None or not cond.suppressed:
+                continue
+            cond.suppressed, cond.suppressed_by = False, ""
+            cond.save(update_fields=["suppressed", "suppressed_by"])
+            state = _state_of(cond)
+            state.acked = False
+            raised += _apply(
+                cond,
+                state,
+                engine.RAISED,
+                info,
+                ts=now_ms,
+                value=None,
+                rule=None,
+                comment="still silent after its gateway came back",
+            )
+            _persist(cond, state)
+    return raised
+
+
+def sensors_offline(*, gateway_code: str, sensor_ids: Sequence[int], now_ms: int | None = None) -> int:
+    """A device died (Sparkplug DDEATH): only its sensors go offline and alarm as stale."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    infos = [i for i in (directory.by_id(s) for s in sensor_ids) if i is not None and i.in_service]
+    with transaction.atomic():
+        SensorState.objects.filter(sensor_id__in=[i.id for i in infos]).update(online=False)
+    return _raise_stale(infos, now_ms, reason=f"device on {gateway_code} offline")

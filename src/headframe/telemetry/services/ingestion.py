@@ -1,0 +1,470 @@
+"""Ingest in one transaction per flush: validate every reading (bad ones go to the quarantine with the reason),
+lock the live state of the sensors touched (so two ingest processes take turns per sensor), store new readings,
+fold them into the aggregates, move live state forward, evaluate alarms, count outcomes per gateway. The caller
+(MQTT worker, HTTP handler) acknowledges the message only after this returns — i.e. after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+
+from headframe.telemetry.directory import directory
+from headframe.telemetry.models import (
+    ON_OFF_KINDS,
+    Gateway,
+    Quarantine,
+    QuarantineReason,
+    SensorState,
+)
+from headframe.telemetry.services.alarms import _evaluate_alarms, _faults_without_value, _late_trips, _locked
+from headframe.telemetry.services.gateways import _gateways_back
+from headframe.telemetry.services.readings import (
+    NAN,
+    OVER,
+    UNDER,
+    Batch,
+    IngestResult,
+    _Bad,
+    _int_value,
+    _not_a_number,
+    _stored_text,
+    parse_ts,
+)
+from headframe.telemetry.storage import reading_store
+
+FUTURE_TOLERANCE_MS = 5_000  # gateway clocks drift; more than this ahead is a wrong clock, not drift
+
+
+def max_age_ms() -> int:
+    return 1000 * settings.TELEMETRY_MAX_AGE_S
+
+
+PRUNE_CHUNK = 50_000
+
+
+def readings_prune(*, now_ms: int | None = None) -> dict[str, int]:
+    """Retention: delete raw readings and 1-minute aggregates older than their settings allow, in chunks so a
+    large backlog never holds the write lock for long. Hour aggregates, alarms and the journal are kept."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    deleted = {"raw": 0, "1m": 0}
+    plans = [
+        ("raw", settings.TELEMETRY_RETENTION_RAW_DAYS, "telemetry_reading", ""),
+        ("1m", settings.TELEMETRY_RETENTION_MINUTE_DAYS, "telemetry_readingaggregate", "step = '1m' AND "),
+    ]
+    for name, days, table, extra in plans:
+        if not days:
+            continue
+        cutoff = now_ms - days * 86_400_000
+        column = "ts" if name == "raw" else "bucket"
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                key = "ctid" if connection.vendor == "postgresql" else "rowid"
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} "
+                    f"WHERE {extra}{column} < %s LIMIT {PRUNE_CHUNK})",
+                    [cutoff],
+                )
+                count = cursor.rowcount
+            deleted[name] += count
+            if count < PRUNE_CHUNK:
+                break
+    return deleted
+
+
+def _gateway_site_path(gateway_code: str) -> str:
+    return Gateway.objects.filter(code=gateway_code).values_list("site__path", flat=True).first() or ""
+
+
+def _validate(batch: Batch, now_ms: int, good: list, bad: list, doubtful: dict) -> None:
+    """The hot loop: keep it flat. Appends (sensor id, ts, value) to good, _Bad to bad, and marks readings
+    outside the sensor's range in doubtful[(sensor id, ts)] (OVER, UNDER or NAN)."""
+    known = directory.by_code()
+    gateway = batch.gateway_code
+    gateway_site: str | None = None  # looked up only when a reading names another gateway's sensor
+    oldest = now_ms - max_age_ms()
+    newest = now_ms + FUTURE_TOLERANCE_MS
+    retried = False
+    for item in batch.readings:
+        try:
+            code, ts, value = item
+        except (TypeError, ValueError):
+            bad.append(
+                _Bad(gateway, "", "", repr(item)[:64], QuarantineReason.MALFORMED, "not (sensor, ts, value)")
+            )
+            continue
+        info = known.get(code) if isinstance(code, str) else None
+        if info is None:
+            if not retried and isinstance(code, str):
+                retried = directory.retry_unknown()
+                known = directory.by_code()
+                info = known.get(code)
+            if info is None:
+                bad.append(_Bad(gateway, str(code), ts, value, QuarantineReason.UNKNOWN_SENSOR))
+                continue
+        if info.gateway_code != gateway:
+            if gateway_site is None:
+                gateway_site = _gateway_site_path(gateway)
+            if info.site_path == gateway_site:  # a mix-up within the site: say where it is registered
+                bad.append(
+                    _Bad(
+                        gateway,
+                        code,
+                        ts,
+                        value,
+                        QuarantineReason.WRONG_GATEWAY,
+                        f"registered on {info.gateway_code}",
+                    )
+                )
+            else:  # another site's (another company's) sensor: its existence is not this gateway's business
+                bad.append(_Bad(gateway, code, ts, value, QuarantineReason.UNKNOWN_SENSOR))
+            continue
+        if ts.__class__ is not int:
+            try:
+                ts = parse_ts(ts)
+            except ValueError as exc:
+                bad.append(_Bad(gateway, code, ts, value, QuarantineReason.BAD_TIMESTAMP, str(exc)))
+                continue
+        if not oldest <= ts <= newest:
+            reason = QuarantineReason.FUTURE if ts > newest else QuarantineReason.TOO_OLD
+            bad.append(_Bad(gateway, code, ts, value, reason))
+            continue
+        cls = value.__class__
+        if cls is not float:
+            # A reading is a JSON number. Text ("0.4", "١٢٣", "1_000") is not one, whatever float() would make
+            # of it; true/false is a reading only of an on/off sensor (a pump, a fan), never of a measurement.
+            if cls is int:
+                value = _int_value(value)
+            elif cls is bool and info.kind in ON_OFF_KINDS:
+                value = 1.0 if value else 0.0
+            else:
+                bad.append(
+                    _Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER, _not_a_number(info, value))
+                )
+                doubtful[(info.id, ts)] = NAN  # the sensor sends something that is not a measurement
+                continue
+        # One chained comparison each for the common case; NaN and ±inf fail it too (ranges are finite).
+        if not info.range_min <= value <= info.range_max:
+            if value != value or value in (math.inf, -math.inf):
+                # Not a number: nothing to store, but the sensor is not measuring — a fault, fail safe.
+                bad.append(_Bad(gateway, code, ts, value, QuarantineReason.NOT_A_NUMBER))
+                doubtful[(info.id, ts)] = NAN
+                continue
+            # Fail safe: an over-range gas value is the most dangerous reading there is, and a value below the
+            # range is a sensor that cannot be trusted. Both are stored as received and flagged for the engine.
+            doubtful[(info.id, ts)] = OVER if value > info.range_max else UNDER
+        good.append((info.id, ts, value))
+
+
+def ingest(batches: Sequence[Batch], *, now_ms: int | None = None) -> list[IngestResult]:
+    """Validate and store many messages in one transaction; one result per message, in order."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    results = [IngestResult(b.gateway_code, b.seq, received=len(b.readings)) for b in batches]
+    per_batch: list[tuple[IngestResult, bool, list]] = []
+    bad_by_result: list[tuple[IngestResult, _Bad]] = []
+    doubtful: dict[tuple[int, int], str] = {}
+    for batch, result in zip(batches, results, strict=True):
+        good: list[tuple] = []
+        bad: list[_Bad] = []
+        _validate(batch, now_ms, good, bad, doubtful if not batch.historical else {})
+        per_batch.append((result, batch.historical, good))
+        bad_by_result.extend((result, b) for b in bad)
+    with transaction.atomic():
+        _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms, doubtful)
+    return results
+
+
+def readings_ingest(
+    *,
+    gateway_code: str,
+    readings: Sequence[tuple],
+    seq: int | None = None,
+    channel: str = "http",
+    now_ms=None,
+) -> IngestResult:
+    return ingest([Batch(gateway_code, readings, seq=seq, channel=channel)], now_ms=now_ms)[0]
+
+
+def _lock_states(sensor_ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
+    """(last live ts, newest stored ts) per sensor, locked for this transaction (PostgreSQL: FOR UPDATE, in
+    id order so two processes never deadlock; SQLite: the IMMEDIATE transaction already holds the write lock)."""
+    states: dict[int, tuple[int | None, int | None]] = {}
+    lock = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        for start in range(0, len(sensor_ids), 900):
+            chunk = sensor_ids[start : start + 900]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"SELECT sensor_id, last_ts, max_ts FROM telemetry_sensorstate WHERE sensor_id IN ({marks}) "
+                f"ORDER BY sensor_id{lock}",
+                chunk,
+            )
+            for sensor_id, last_ts, max_ts in cursor.fetchall():
+                states[sensor_id] = (last_ts, max_ts)
+    missing = [sid for sid in sensor_ids if sid not in states]
+    if missing:
+        SensorState.objects.bulk_create(
+            [SensorState(sensor_id=sid) for sid in missing], ignore_conflicts=True
+        )
+        # Lock the new rows too (another writer may have created them first: then theirs are read here).
+        created = _locked(SensorState.objects.filter(sensor_id__in=missing))
+        for sid, last_ts, max_ts in created.values_list("sensor_id", "last_ts", "max_ts"):
+            states[sid] = (last_ts, max_ts)
+    return states
+
+
+def _dedupe_in_flush(per_batch, bad_by_result) -> list[tuple[IngestResult, bool, list]]:
+    """The same (sensor, ts) twice in one flush: a duplicate (same value) or a conflict (another value)."""
+    first_seen: dict[tuple[int, int], float] = {}
+    out = []
+    for result, historical, rows in per_batch:
+        kept = []
+        for row in rows:
+            sid, ts, value = row
+            seen = first_seen.get((sid, ts))
+            if seen is None:
+                first_seen[(sid, ts)] = value
+                kept.append(row)
+            elif seen == value:
+                result.duplicates += 1
+            else:
+                code = directory.by_id(sid).code
+                bad_by_result.append(
+                    (result, _Bad(result.gateway, code, ts, value, QuarantineReason.CONFLICT))
+                )
+        out.append((result, historical, kept))
+    return out
+
+
+def _resolve_older(older, to_store, bad_by_result, store) -> None:
+    """Readings not newer than the newest stored one of their sensor: stored before (duplicate or conflict),
+    or late but new (e.g. two ingest processes finished a gateway's messages out of order) — history is real,
+    so those are stored, but never move live state or alarms back in time."""
+    stored_values = store.existing([(sid, ts) for _r, (sid, ts, _v) in older])
+    for result, row in older:
+        sid, ts, value = row
+        known = stored_values.get((sid, ts))
+        if known is None:
+            result.out_of_order += 1
+            result.stored += 1
+            to_store.append(row)
+        elif known == value:
+            result.duplicates += 1
+        else:
+            code = directory.by_id(sid).code
+            bad = _Bad(result.gateway, code, ts, value, QuarantineReason.CONFLICT, f"stored {known}")
+            bad_by_result.append((result, bad))
+
+
+def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms, doubtful) -> None:
+    store = reading_store()
+    total = sum(len(rows) for _r, _h, rows in per_batch)
+    keys = {(row[0], row[1]) for _r, _h, rows in per_batch for row in rows}
+    if len(keys) != total:
+        per_batch = _dedupe_in_flush(per_batch, bad_by_result)
+    states = _lock_states(sorted({sid for sid, _ts in keys}))
+    max_ts = {sid: -1 if newest is None else newest for sid, (_last, newest) in states.items()}
+
+    to_store: list[tuple] = []
+    live_rows: list[tuple] = []
+    historical_rows: list[tuple] = []
+    older: list[tuple] = []
+    for result, historical, rows in per_batch:
+        fresh = [row for row in rows if row[1] > max_ts[row[0]]]  # newer than anything stored: cannot exist
+        if len(fresh) != len(rows):
+            older.extend((result, row) for row in rows if row[1] <= max_ts[row[0]])
+        result.stored += len(fresh)
+        to_store.extend(fresh)
+        (historical_rows if historical else live_rows).extend(fresh)
+    late_rows: list[tuple] = list(historical_rows)
+    if older:
+        stored_before = len(to_store)
+        _resolve_older(older, to_store, bad_by_result, store)
+        late_rows.extend(to_store[stored_before:])
+    stored = store.insert(to_store)
+    if stored != len(to_store):  # cannot happen under the state lock; if it ever does, say so in the counts
+        results[0].duplicates += len(to_store) - stored
+    store.add_to_aggregates(to_store)
+
+    # Live state and alarms follow only live (non-historical) readings newer than the last live one.
+    live: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for sid, ts, value in live_rows:
+        live[sid].append((ts, value))
+    newest_stored: dict[int, int] = {}
+    for sid, points in live.items():
+        points.sort()
+        last_live = states[sid][0]
+        if last_live is not None and points[0][0] <= last_live:
+            points[:] = [p for p in points if p[0] > last_live]
+        newest_stored[sid] = points[-1][0] if points else -1
+    for sid, ts, _v in historical_rows:
+        if ts > newest_stored.get(sid, -1):
+            newest_stored[sid] = ts
+    live = {sid: points for sid, points in live.items() if points}
+    _move_state(live, newest_stored)
+    raised = _evaluate_alarms(live, now_ms, doubtful)
+    if doubtful:
+        raised += _faults_without_value(doubtful, states)
+    raised += _late_trips(late_rows)
+    for result in results:
+        if result.received and raised:
+            result.alarms_raised = raised  # reported on the flush's first message
+            break
+    _quarantine(bad_by_result, results, batches)
+    _count(results, batches, now_ms)
+
+
+def _move_state(live: dict[int, list[tuple[int, float]]], newest_stored: dict[int, int]) -> None:
+    updates = [(points[-1][0], points[-1][1], sid) for sid, points in live.items()]  # points are sorted
+    newest = [(ts, sid, ts) for sid, ts in newest_stored.items() if ts >= 0]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # one statement over arrays, not a round trip per sensor
+            if updates:
+                ts, values, sids = (list(c) for c in zip(*updates, strict=True))
+                cursor.execute(
+                    "UPDATE telemetry_sensorstate AS s SET last_ts = v.ts, last_value = v.value, online = TRUE, "
+                    "updated_at = now() FROM unnest(%s::bigint[], %s::float8[], %s::bigint[]) AS v(ts, value, sid) "
+                    "WHERE s.sensor_id = v.sid",
+                    [ts, values, sids],
+                )
+            if newest:
+                ts, sids, _ = (list(c) for c in zip(*newest, strict=True))
+                cursor.execute(
+                    "UPDATE telemetry_sensorstate AS s SET max_ts = v.ts "
+                    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(ts, sid) "
+                    "WHERE s.sensor_id = v.sid AND (s.max_ts IS NULL OR s.max_ts < v.ts)",
+                    [ts, sids],
+                )
+            return
+        if updates:
+            cursor.executemany(
+                "UPDATE telemetry_sensorstate SET last_ts = %s, last_value = %s, online = TRUE, "
+                "updated_at = CURRENT_TIMESTAMP WHERE sensor_id = %s",
+                updates,
+            )
+        if newest:
+            cursor.executemany(
+                "UPDATE telemetry_sensorstate SET max_ts = %s WHERE sensor_id = %s AND (max_ts IS NULL OR max_ts < %s)",
+                newest,
+            )
+
+
+# Refused readings kept one by one per message: past this, only the first reading of each (sensor, reason) not yet
+# kept, up to QUARANTINE_KEYS_PER_MESSAGE of them, and one more row says how many more were refused and why (the
+# counts per gateway count every one). A 1 MB message of bad readings must not become 200 000 rows, and a
+# sensor whose readings are refused (say, a methane head registered on another gateway) is never left out.
+QUARANTINE_ROWS_PER_MESSAGE = 100
+QUARANTINE_KEYS_PER_MESSAGE = 1000
+
+
+def _quarantine(bad_by_result: list[tuple[IngestResult, _Bad]], results, batches) -> None:
+    if not bad_by_result:
+        return
+    channel_of = {id(result): batch.channel for result, batch in zip(results, batches, strict=True)}
+    rows = []
+    kept: Counter = Counter()
+    kept_keys: dict[int, set] = defaultdict(set)
+    more: dict[int, tuple[IngestResult, Counter]] = {}
+    for result, bad in bad_by_result:
+        reason = str(bad.reason)
+        result.quarantined[reason] += 1
+        key = (str(bad.sensor), reason)
+        keys = kept_keys[id(result)]
+        first_of_its_kind = key not in keys and len(keys) < QUARANTINE_KEYS_PER_MESSAGE
+        if kept[id(result)] >= QUARANTINE_ROWS_PER_MESSAGE and not first_of_its_kind:
+            more.setdefault(id(result), (result, Counter()))[1][reason] += 1
+            continue
+        kept[id(result)] += 1
+        keys.add(key)
+        rows.append(
+            Quarantine(
+                gateway_code=_stored_text(bad.gateway, 120),
+                sensor_code=_stored_text(bad.sensor, 120),
+                ts_raw=_stored_text(bad.ts, 64),
+                value_raw=_stored_text(bad.value, 64),
+                reason=bad.reason,
+                detail=_stored_text(bad.detail, 1000),
+                channel=channel_of.get(id(result), ""),
+            )
+        )
+    for result, counts in more.values():
+        n = sum(counts.values())
+        by_reason = ", ".join(f"{reason} {count}" for reason, count in counts.most_common())
+        rows.append(
+            Quarantine(
+                gateway_code=_stored_text(result.gateway, 120),
+                reason=counts.most_common(1)[0][0],
+                detail=f"{n} more readings of this message refused, not kept one by one (the first "
+                f"{QUARANTINE_ROWS_PER_MESSAGE} are, and the first of each sensor and reason): {by_reason}",
+                channel=channel_of.get(id(result), ""),
+            )
+        )
+    Quarantine.objects.bulk_create(rows, batch_size=500)
+
+
+QUARANTINE_PAYLOAD_CHARS = 2 * 1024 * 1024
+
+
+def quarantine_message(
+    *, gateway_code: str, detail: str, raw: bytes | str = b"", channel: str = "mqtt"
+) -> None:
+    """A whole message that could not be parsed (not JSON, wrong types, bad protobuf, too big)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    gateway_code = _stored_text(gateway_code, 120)
+    with transaction.atomic():
+        Quarantine.objects.create(
+            gateway_code=gateway_code,
+            reason=QuarantineReason.MALFORMED,
+            # whole, so it can be replayed
+            detail=_stored_text(f"{detail[:400]} | {text}", 400 + 3 + QUARANTINE_PAYLOAD_CHARS),
+            channel=channel,
+        )
+        _bump(gateway_code, {QuarantineReason.MALFORMED.value: 1})
+
+
+def _bump(gateway_code: str, counts: dict[str, int]) -> None:
+    rows = [(_stored_text(gateway_code, 120), outcome, n) for outcome, n in counts.items() if n]
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO telemetry_gatewaycounter (gateway_code, outcome, count) VALUES (%s, %s, %s) "
+            "ON CONFLICT (gateway_code, outcome) DO UPDATE SET count = telemetry_gatewaycounter.count + excluded.count",
+            rows,
+        )
+
+
+def _count(results: list[IngestResult], batches: Sequence[Batch], now_ms: int) -> None:
+    per_gateway: dict[str, Counter] = defaultdict(Counter)
+    last_seq: dict[str, int] = {}
+    for batch, result in zip(batches, results, strict=True):
+        gateway_code = _stored_text(result.gateway, 120)  # as the database can hold it (MQTT topics are free)
+        c = per_gateway[gateway_code]
+        c["stored"] += result.stored - result.out_of_order
+        c["duplicate"] += result.duplicates
+        c["out_of_order"] += result.out_of_order
+        c["messages"] += 1
+        for reason, n in result.quarantined.items():
+            c[reason] += n
+        if batch.seq is not None:
+            last_seq[gateway_code] = batch.seq
+    seen = dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.UTC)  # the clock the watchdog compares with
+    _gateways_back(per_gateway, now_ms)
+    for gateway_code, counts in per_gateway.items():
+        _bump(gateway_code, dict(counts))
+        update = {
+            "last_seen": seen,
+            "online": True,
+            "messages": F("messages") + counts["messages"],
+            "readings_stored": F("readings_stored") + counts["stored"] + counts["out_of_order"],
+        }
+        if gateway_code in last_seq:
+            update["last_seq"] = last_seq[gateway_code]
+        Gateway.objects.filter(code=gateway_code).update(**update)
