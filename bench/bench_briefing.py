@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from bench.timing import best_of, report
 from headframe.briefing.pack import pack_for
-from headframe.briefing.pack_export import pack_pdf, pack_xlsx
+from headframe.briefing.pack.export import pack_pdf
+from headframe.briefing.pack.xlsx import pack_xlsx
 from headframe.org.models import Unit
 from headframe.production import selectors
 from headframe.production.demo import GROUP_CODE, load_production_demo

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 import orjson
+from django.conf import settings
 from django.core.exceptions import BadRequest, ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -169,7 +170,6 @@ def _error(request, status: int, items: list[dict], headers: dict | None = None)
 def _error_language(request) -> str:
     """Error messages in the language the request names (Accept-Language or the language cookie), else English:
     clients written against the English messages keep working (headframe.core.messages)."""
-    from django.conf import settings
 
     named = "HTTP_ACCEPT_LANGUAGE" in request.META or settings.LANGUAGE_COOKIE_NAME in request.COOKIES
     return getattr(request, "LANGUAGE_CODE", None) or "en" if named else "en"

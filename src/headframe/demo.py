@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from headframe.briefing.demo import load_briefing_demo
 from headframe.core.audit import channel
 from headframe.org import services
 from headframe.org.models import BridgePoint, Person, Unit
@@ -375,7 +376,6 @@ def load_demo(seed: int = DEMO_SEED, production_years: int = 0) -> DemoResult:
             result.production = load_production_demo(
                 today=timezone.localdate(), years=production_years, seed=seed
             )
-        from headframe.briefing.demo import load_briefing_demo
 
         # The year's key tasks, the last monthly briefings with their directives, and the next one.
         load_briefing_demo(today=timezone.localdate())

@@ -20,7 +20,7 @@ def html_to_pdf(html: str, static_dir: Path) -> bytes:
     """Print a standalone HTML document with WeasyPrint. Relative links in it (stylesheets, the vendored Noto
     Sans that keeps Vietnamese diacritics) resolve against the app's static folder `static_dir`."""
     # loaded only when a PDF is asked for; WeasyPrint ships no type information (no stubs, no py.typed)
-    from weasyprint import HTML  # type: ignore[import-untyped]
+    from weasyprint import HTML  # type: ignore[import-untyped]  # noqa: PLC0415 (heavy: only for a PDF)
 
     pdf: bytes = HTML(string=html, base_url=str(static_dir) + "/").write_pdf()
     return pdf

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
+from headframe.core.messages import render
+
 if TYPE_CHECKING:
     from django.core.exceptions import ValidationError
 
@@ -37,25 +39,17 @@ class ErrorItem:
 
     def __post_init__(self) -> None:
         if not self.msg and self.params is not None:
-            from headframe.core.messages import render
-
             object.__setattr__(self, "msg", render(self, "en"))
 
     @property
     def text(self) -> str:
         """The message in the active language (the UI language on a page)."""
-        from headframe.core.messages import render
 
         return render(self)
 
     def as_dict(self, language: str | None = None) -> DetailItem:
         """`language` None: `msg` as raised (English for catalogue messages); else rendered in that language."""
-        if language is None:
-            msg = self.msg
-        else:
-            from headframe.core.messages import render
-
-            msg = render(self, language)
+        msg = self.msg if language is None else render(self, language)
         return {"loc": list(self.loc), "msg": msg, "type": self.type}
 
 

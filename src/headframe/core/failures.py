@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views import defaults
 
@@ -207,7 +208,6 @@ _PARAMETER = re.compile(r"^([A-Za-z_][\w.-]{0,40}):\s")
 def bad_request_page(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """A 400 in the UI language, with the navigation and a way back: which parameter was wrong, the value
     given and (when the page said) the form expected."""
-    from django.shortcuts import render
 
     field = getattr(exception, "field", None)
     if field is None:
@@ -232,7 +232,6 @@ def not_found(
     a unit that was renamed); JSON under /api/."""
     if _is_api(request):
         return JsonResponse({"detail": [{"loc": [], "msg": "not found", "type": "not_found"}]}, status=404)
-    from django.shortcuts import render
 
     try:
         return render(request, "web/not_found.html", {"path": request.path}, status=404)

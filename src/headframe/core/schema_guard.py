@@ -12,7 +12,14 @@ Unapplied migrations (a database older than the code) are not this guard's busin
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from django.db import DatabaseError
+from django.db import connection as default_connection
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 
 from headframe.core.errors import HeadframeError
 
@@ -29,7 +36,6 @@ class SchemaTooNew(HeadframeError):
 
 def known_migrations() -> set[tuple[str, str]]:
     """Every migration this code ships, and those its squashed migrations replace."""
-    from django.db.migrations.loader import MigrationLoader
 
     loader = MigrationLoader(None, ignore_no_migrations=True)
     known = set(loader.disk_migrations)
@@ -39,8 +45,6 @@ def known_migrations() -> set[tuple[str, str]]:
 
 
 def applied_migrations(connection: BaseDatabaseWrapper | None = None) -> set[tuple[str, str]]:
-    from django.db import connection as default_connection
-    from django.db.migrations.recorder import MigrationRecorder
 
     recorder = MigrationRecorder(connection or default_connection)
     if not recorder.has_table():
@@ -70,16 +74,14 @@ def check_schema(connection: BaseDatabaseWrapper | None = None) -> None:
     the command (ingest, for one, waits for it without acknowledging anything)."""
     if os.environ.get(SKIP_ENV, "") == "1":
         return
-    from django.db import DatabaseError
-    from django.db import connection as default_connection
-    from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 
     conn = connection or default_connection
-    if isinstance(conn, SQLiteDatabaseWrapper) and not conn.is_in_memory_db():  # the vendor "sqlite"
-        from pathlib import Path
-
-        if not Path(conn.settings_dict["NAME"]).exists():
-            return  # no database yet (nothing can be ahead); do not create an empty file by looking
+    if (
+        isinstance(conn, SQLiteDatabaseWrapper)  # the vendor "sqlite"
+        and not conn.is_in_memory_db()
+        and not Path(conn.settings_dict["NAME"]).exists()
+    ):
+        return  # no database yet (nothing can be ahead); do not create an empty file by looking
     try:
         applied = applied_migrations(conn)
     except DatabaseError:

@@ -12,6 +12,8 @@ import zipfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from openpyxl import load_workbook  # type: ignore[import-untyped]  # no type information, see above
+
 from headframe.core.errors import TooLarge, ValidationFailed
 
 if TYPE_CHECKING:
@@ -98,7 +100,6 @@ def check_xlsx_archive(content: bytes, *, loc: Sequence[str | int] = ("file",)) 
 
 def open_workbook(content: bytes, *, loc: Sequence[str | int] = ("file",)) -> Workbook:
     """A read-only openpyxl workbook from uploaded bytes, after the size and archive checks."""
-    from openpyxl import load_workbook  # type: ignore[import-untyped]  # no type information, see above
 
     check_upload_size(content, loc=loc)
     check_xlsx_archive(content, loc=loc)

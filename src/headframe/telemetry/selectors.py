@@ -15,6 +15,7 @@ from headframe.org.selectors import scope_for
 from headframe.telemetry import engine
 from headframe.telemetry.messages import label
 from headframe.telemetry.models import (
+    GAS_KINDS,
     PRIORITY_RANK,
     STEP_MS,
     Alarm,
@@ -22,9 +23,11 @@ from headframe.telemetry.models import (
     AlarmJournal,
     Gateway,
     GatewayCounter,
+    Limit,
     Quarantine,
     Sensor,
     SensorState,
+    SiteLimitSetting,
     Step,
 )
 from headframe.telemetry.storage import reading_store
@@ -377,7 +380,6 @@ class GasLimit:
 def gas_limit(code: str, *, site=None) -> GasLimit | None:
     """A limit of the default profile by code, with the site's override of its threshold if it has one
     (a disabled override still judges a hand-held reading by the profile's value)."""
-    from headframe.telemetry.models import Limit, SiteLimitSetting
 
     limit = Limit.objects.filter(profile__is_default=True, code=code).select_related("profile").first()
     if limit is None:
@@ -396,7 +398,6 @@ def gas_status_for_positions(
     """{position id: (ok, reasons)} for positions that have gas sensors (CH₄, CO, O₂, CO₂): ok when every one
     is in service, online, fresh (newest reading within 3 reporting periods) and has no active or latched
     alarm condition. Positions without gas sensors are absent from the answer."""
-    from headframe.telemetry.models import GAS_KINDS
 
     now_ms = int((now or timezone.now()).timestamp() * 1000)
     sensors = list(

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from headframe.core.errors import NotFound, PermissionDenied
+from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
 from headframe.core.params import parse_day
 from headframe.core.redirects import safe_next
 from headframe.core.selectors import audit_display, audit_page
@@ -20,6 +20,7 @@ from headframe.org import selectors
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import picked_unit
+from headframe.web.search import MAX_QUERY, MIN_QUERY, query_error_text, search
 
 
 def _unit_or_404(user, code: str, perm: str = Perm.VIEW):
@@ -187,8 +188,6 @@ def healthz(request):
 @require_GET
 def search_page(request):
     """The top bar's search: the whole page, or (htmx) only the grouped results for the box's drop-down."""
-    from headframe.core.errors import ValidationFailed
-    from headframe.web.search import MAX_QUERY, MIN_QUERY, query_error_text, search
 
     error, result, status = "", None, 200
     try:

@@ -64,6 +64,7 @@ from headframe.core.backup.sqlite import (
     _swap_sqlite,
     _unswap_sqlite,
 )
+from headframe.core.schema_guard import known_migrations
 
 
 def backup(
@@ -133,7 +134,6 @@ def restore(
     restored aside and checked (SQLite: a file next to it; PostgreSQL: one transaction that commits only after the
     checks) and only then put in place, and the media folder swapped in by a rename. On any failure the database
     and the media folder are left as they were."""
-    from headframe.core.schema_guard import known_migrations
 
     db = database if isinstance(database, Database) else Database.from_settings(database)
     media = media_root() if media is None else Path(media)

@@ -9,8 +9,11 @@ import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeAlias, TypedDict
+
+from django.conf import settings
 
 FORMAT = "headframe-backup"
 VERSION = 1
@@ -60,8 +63,6 @@ class Database:
     @classmethod
     def from_settings(cls, settings_dict: Mapping[str, Any] | None = None) -> Database:
         if settings_dict is None:
-            from django.conf import settings
-
             settings_dict = settings.DATABASES["default"]
         config: Mapping[str, Any] = settings_dict
         engine = config["ENGINE"]
@@ -107,7 +108,6 @@ class Database:
 
 def media_root() -> Path:
     """Where uploads live: MEDIA_ROOT, or <var>/media as the safety app stores its photos."""
-    from django.conf import settings
 
     return Path(settings.MEDIA_ROOT)
 
@@ -159,7 +159,6 @@ def _one_line(text: str) -> str:
 
 
 def _headframe_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("headframe")

@@ -14,6 +14,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+from psycopg import sql
+
 from headframe.core.backup.common import (
     CHUNK,
     PG_FILE,
@@ -52,7 +55,6 @@ def _pg_value(conn: psycopg.Connection[Any], query: Query) -> Any:
 
 
 def _pg_state(conn: psycopg.Connection[Any]) -> tuple[list[list[str]], dict[str, int]]:
-    from psycopg import sql
 
     tables = conn.execute(PG_TABLES).fetchall()
     migrations: list[list[str]] = []
@@ -69,7 +71,6 @@ def _pg_state(conn: psycopg.Connection[Any]) -> tuple[list[list[str]], dict[str,
 
 
 def _pg_connect(database: Database, **kwargs: Any) -> psycopg.Connection[Any]:
-    import psycopg
 
     try:
         params: dict[str, Any] = {**database.connect_kwargs(), **kwargs}
@@ -79,7 +80,6 @@ def _pg_connect(database: Database, **kwargs: Any) -> psycopg.Connection[Any]:
 
 
 def _backup_postgresql(database: Database, folder: Path, say: Callable[[str], None]) -> DatabaseEntry:
-    import psycopg
 
     pg_dump = _require_tool("pg_dump")
     _require_tool("pg_restore")

@@ -29,7 +29,7 @@ def _sqlite_connect(path: str | Path, **kwargs: Any) -> sqlite3.Connection:
     db: sqlite3.Connection = sqlite3.connect(path, **kwargs)
     try:
         # A private Django module: django-stubs does not cover it.
-        from django.db.backends.sqlite3._functions import register  # type: ignore[import-untyped]
+        from django.db.backends.sqlite3._functions import register  # type: ignore[import-untyped]  # noqa: PLC0415
     except ImportError:  # pragma: no cover - the integrity check then names the missing function
         return db
     register(db)

@@ -62,7 +62,7 @@ def _restart_factor(day: dt.date) -> float:
     return RESTART_RAMP[back - 1] if 1 <= back <= len(RESTART_RAMP) else 1.0
 
 
-def figures_of_day(ctx: DemoContext, day: dt.date, rows: list, deviations: list) -> None:
+def figures_of_day(ctx: DemoContext, day: dt.date, rows: list, deviations: list) -> None:  # noqa: C901
     rng = random.Random(f"{ctx.seed}:{day.isoformat()}")
     ind = {code: i.pk for code, i in ctx.indicators.items()}
     holiday = day in ctx.holidays

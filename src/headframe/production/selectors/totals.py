@@ -259,7 +259,7 @@ class _SpecialRows:
             pair[1] += w
 
 
-def _special_rows(
+def _special_rows(  # noqa: C901  (one branch per aggregation and period kind)
     root: Unit, special: list[Indicator], year_start: dt.date, on: dt.date, classes: _Classes, source: str
 ) -> _SpecialRows:
     month_first, month_end = on.replace(day=1), month_last_day(on)

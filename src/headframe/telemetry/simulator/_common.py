@@ -38,7 +38,7 @@ class SimSensor:
 
 def sensors_from_db(sites: Sequence[str] = ()) -> list[SimSensor]:
     """The in-service sensors (of the given site codes), in code order."""
-    from headframe.telemetry.models import Sensor  # local: the simulator imports without Django set up
+    from headframe.telemetry.models import Sensor  # local: the simulator imports without Django set up  # noqa: PLC0415 (a client program: Django only when reading the registry)
 
     qs = Sensor.objects.filter(in_service=True).select_related("gateway__site", "position").order_by("code")
     if sites:
