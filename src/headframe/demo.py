@@ -22,6 +22,7 @@ from headframe.org.models import BridgePoint, Person, Unit
 from headframe.production.demo import load_production_demo
 from headframe.safety.demo import load_safety_demo
 from headframe.telemetry.demo import TelemetryDemoResult, load_telemetry_demo
+from headframe.workforce.demo import load_workforce_demo
 
 DEMO_PASSWORD = "headframe-demo"
 DEMO_SEED = 2027
@@ -87,6 +88,10 @@ DEMO_USERS = {
     "safety": [("safety_officer", "NDA")],
     "reporter": [("reporter", "NDA-M1")],
     "reporter_vso": [("reporter", "VSO")],
+    # The workforce module's people: HR at the company, the lamp room and the overman at the underground mine.
+    "personnel": [("personnel", "NDA")],
+    "lamp_room": [("lamp_room", "NDA-M1")],
+    "overman": [("overman", "NDA-M1")],
     # The machine account gateways (and `headframe simulate --transport http`) send readings as: token only.
     "gateway": [("gateway", GROUP_CODE)],
 }
@@ -379,4 +384,7 @@ def load_demo(seed: int = DEMO_SEED, production_years: int = 0) -> DemoResult:
 
         # The year's key tasks, the last monthly briefings with their directives, and the next one.
         load_briefing_demo(today=timezone.localdate())
+
+        # The workforce of NDA's underground mines: workers, certificates, today's rosters, who is underground.
+        load_workforce_demo()
     return result

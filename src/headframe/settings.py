@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "headframe.production",
     "headframe.telemetry",
     "headframe.briefing",
+    "headframe.workforce",
     "headframe.safety",
     "headframe.web",
     "ninja",  # after headframe.web (its templates override ninja's): Swagger UI from ninja's own static files
@@ -290,3 +291,5 @@ PACK_CACHE = _env_bool("HEADFRAME_PACK_CACHE", not RUNNING_TESTS)
 TELEMETRY_MAX_SHELVE_MINUTES = _env_int("HEADFRAME_MAX_SHELVE_MINUTES", 8 * 60)
 # the largest inspection photo accepted, in bytes.
 SAFETY_PHOTO_MAX_BYTES = _env_int("HEADFRAME_SAFETY_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
+# people still underground this many minutes after their shift ends are overdue (lamp room, muster list).
+WORKFORCE_GRACE_MINUTES = _env_int("HEADFRAME_WORKFORCE_GRACE_MINUTES", 30)

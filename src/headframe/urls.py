@@ -31,5 +31,6 @@ urlpatterns = [
     path("telemetry/", include("headframe.telemetry.urls")),
     path("briefing/", include("headframe.briefing.urls")),
     path("safety/", include("headframe.safety.urls")),
+    path("workforce/", include("headframe.workforce.urls")),
     path("", include("headframe.web.urls")),
 ]

@@ -116,7 +116,18 @@ def _set_language(page, base: str, lang: str) -> None:
 
 
 # Every person-facing demo account (headframe.demo.DEMO_USERS without the gateway's machine account).
-DEMO_ROLES = ("admin", "planner", "viewer", "dispatcher", "safety", "reporter", "reporter_vso")
+DEMO_ROLES = (
+    "admin",
+    "planner",
+    "viewer",
+    "dispatcher",
+    "safety",
+    "reporter",
+    "reporter_vso",
+    "personnel",
+    "lamp_room",
+    "overman",
+)
 
 
 def seed() -> None:

@@ -154,7 +154,7 @@ def test_a_photo_taken_offline_waits_on_the_tablet_and_goes_when_back(page, live
         files=[{"name": "cot-chong.png", "mimeType": "image/png", "buffer": _png()}]
     )
     queued = page.get_by_test_id("photos-R-SHIELDS").locator("[data-queued-photo] img")
-    expect(queued).to_have_count(1)
+    expect(queued).to_have_count(1, timeout=15_000)
     expect(page.get_by_test_id("photo-queue")).to_be_visible()
     expect(page.get_by_test_id("photo-queue")).to_contain_text("1")
     shot(page, "73-inspection-photo-kept-offline")
@@ -170,11 +170,11 @@ def test_a_photo_taken_offline_waits_on_the_tablet_and_goes_when_back(page, live
     again = context.new_page()
     again.goto(url)
     photos = again.get_by_test_id("photos-R-SHIELDS")
-    expect(photos.locator("a img")).to_have_count(1)
-    expect(photos.locator("[data-queued-photo]")).to_have_count(0)
+    expect(photos.locator("a img")).to_have_count(1, timeout=20_000)
+    expect(photos.locator("[data-queued-photo]")).to_have_count(0, timeout=20_000)
     expect(again.get_by_test_id("photo-queue")).to_be_hidden()
     stored = []
-    for _ in range(40):
+    for _ in range(80):
         stored = list(Photo.objects.filter(inspection=inspection).values_list("item__code", flat=True))
         if stored:
             break

@@ -188,6 +188,48 @@ FIELDS: dict[str, Any] = {
     "comment": Lit("probe"),
 }
 
+
+def _workers_csv(v: dict) -> bytes:
+    return (
+        "employee_no,full_name,unit,team,trade,skill_grade,hire_date,health_class,tag_no\n"
+        f"PRB-IMP-1,Thợ lò thử,{v['unit']},Tổ 1,miner,3,01/03/2020,2,PRB-IMP-TAG\n"
+    ).encode()
+
+
+@dataclass(frozen=True)
+class WorkerTag(Ref):
+    """The tag number of a worker of the company (the demo has workers in some companies only): the worker is
+    made in the running test's savepoint when missing. `underground`: checked in at the company's mine now (for
+    a check-out); otherwise not (for a check-in)."""
+
+    underground: bool = False
+
+    def value(self, company: Company):
+        from headframe.org.models import Unit
+        from headframe.workforce.models import Presence, Worker
+
+        suffix = "OUT" if self.underground else "IN"
+        tag = f"{company.code}-PRB-{suffix}"
+        worker, _ = Worker.objects.get_or_create(
+            employee_no=tag,
+            defaults={
+                "full_name": f"Thợ lò thử {suffix}",
+                "unit": Unit.objects.get(code=company.area),
+                "tag_no": tag,
+            },
+        )
+        if (
+            self.underground
+            and not Presence.objects.filter(worker=worker, checked_out_at__isnull=True).exists()
+        ):
+            Presence.objects.create(
+                worker=worker,
+                site=Unit.objects.get(code=company.site),
+                checked_in_at=timezone.now() - dt.timedelta(hours=1),
+            )
+        return tag
+
+
 _IMPORT_CSV = File(
     "sensors.csv",
     "text/csv",
@@ -198,6 +240,7 @@ _IMPORT_CSV = File(
     ),
     build=_sensor_csv,
 )
+_WORKERS_CSV = File("nhan_su.csv", "text/csv", refs=(("unit", Ref("area")),), build=_workers_csv)
 _PHOTO = File("photo.png", "image/png", build=lambda v: png_bytes())
 
 #: Rules for one operation ("METHOD /path" without the /api/v1 prefix), before FIELDS. Dotted names reach into
@@ -342,6 +385,11 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "PATCH /safety/incidents/{incident_id}": {"investigation": Lit("probe"), "severity": Lit("medium")},
     "GET /safety/readiness": {"unit": Ref("company")},
     "POST /safety/readiness/release": {"position": Ref("campaign_position")},
+    "POST /workforce/workers/import": {"file": _WORKERS_CSV},
+    "GET /workforce/workers": {"unit": Ref("company")},
+    # an overman's reason: a probe worker is not rostered, so the control check-in is an override (admin may)
+    "POST /workforce/presence/check-in": {"tag": WorkerTag("tag"), "override_reason": Lit("probe")},
+    "POST /workforce/presence/check-out": {"tag": WorkerTag("tag", underground=True)},
 }
 
 #: Names that always name an object: an optional one no rule covers is an error, not a field to leave out.

@@ -19,7 +19,18 @@ DEMO_ROLES = {
     "safety": ("safety_officer", "A"),
     "reporter": ("reporter", "A-M1"),
 }
-ALL_ENTRIES = {"home", "org", "production", "entry", "briefing", "priorities", "telemetry", "safety", "audit"}
+ALL_ENTRIES = {
+    "home",
+    "org",
+    "production",
+    "entry",
+    "briefing",
+    "priorities",
+    "telemetry",
+    "safety",
+    "workforce",
+    "audit",
+}
 HIDDEN = {
     "admin": set(),
     "planner": set(),

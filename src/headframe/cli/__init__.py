@@ -258,9 +258,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from django.core.exceptions import ImproperlyConfigured
         from django.core.management.base import CommandError as DjangoCommandError
 
+        # Settings that cannot load come first: the application's modules read them at import.
+        if isinstance(exc, CommandError | ImproperlyConfigured | DjangoCommandError):
+            print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+            return 1
         from headframe.core.errors import HeadframeError
 
-        if isinstance(exc, CommandError | HeadframeError | ImproperlyConfigured | DjangoCommandError):
+        if isinstance(exc, HeadframeError):
             print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
             return 1
         from django.db import DatabaseError

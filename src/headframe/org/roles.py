@@ -13,6 +13,9 @@ class Perm(models.TextChoices):
     MANAGE = "manage", _("manage units, people and roles")
     AUDIT = "audit", _("read the audit log")
     INGEST = "ingest", _("send telemetry readings (gateways)")
+    WORKFORCE = "workforce", _("manage workers, rosters and training")
+    LAMP_ROOM = "lamp_room", _("check people in and out underground")
+    CHECKIN_OVERRIDE = "checkin_override", _("let a refused person underground (overman)")
 
 
 class Role(models.TextChoices):
@@ -23,6 +26,9 @@ class Role(models.TextChoices):
     PLANNER = "planner", _("Planner")
     ADMIN = "admin", _("Administrator")
     GATEWAY = "gateway", _("Gateway (machine account)")
+    PERSONNEL = "personnel", _("Personnel officer")
+    LAMP_ROOM = "lamp_room", _("Lamp-room operator")
+    OVERMAN = "overman", _("Overman")
 
 
 ROLE_PERMS: dict[str, frozenset[str]] = {
@@ -33,4 +39,7 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.PLANNER: frozenset({Perm.VIEW, Perm.REPORT, Perm.PLAN, Perm.AUDIT}),
     Role.ADMIN: frozenset(Perm.values),
     Role.GATEWAY: frozenset({Perm.INGEST}),
+    Role.PERSONNEL: frozenset({Perm.VIEW, Perm.WORKFORCE}),
+    Role.LAMP_ROOM: frozenset({Perm.VIEW, Perm.LAMP_ROOM}),
+    Role.OVERMAN: frozenset({Perm.VIEW, Perm.LAMP_ROOM, Perm.CHECKIN_OVERRIDE, Perm.DISPATCH}),
 }

@@ -18,7 +18,7 @@ NAVIGATION = [
     ("priorities", _("Key tasks"), "briefing:key-tasks", Perm.VIEW),
     ("telemetry", _("Safety monitoring"), "telemetry:group", Perm.VIEW),
     ("safety", _("Inspections & readiness"), "safety:index", Perm.VIEW),
-    ("workforce", _("Workforce"), None, Perm.VIEW),
+    ("workforce", _("Workforce"), "workforce:index", Perm.VIEW),
     ("audit", _("Audit log"), "web:audit", Perm.AUDIT),
 ]
 

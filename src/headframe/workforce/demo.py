@@ -1,0 +1,245 @@
+"""The workforce demo: ~2 000 workers of the two underground mines of company NDA with tag numbers, the course
+catalogue, certificates (some expiring within 30/60/90 days, a few lapsed), today's rosters of the mines' work
+positions and about 150 people underground now, two of them overdue.
+
+Idempotent and fast: workers, courses and certificates are written once (bulk, as demo data: no audit rows);
+today's rosters and the people underground are added when the mines have none yet, so a load on a later day
+brings that day's. Deterministic (seeded) apart from the clock.
+
+People the lamp-room pages and their tests can rely on (all at NDA-M1, rostered on every shift of today):
+tag NDA-00001 may go underground; NDA-00002's periodic safety training has lapsed; NDA-00003 is of health class
+IV; NDA-00004 has every certificate but no roster today. None of them is underground after the load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from django.utils import timezone
+
+from headframe.core.formatting import LOCAL_TZ
+from headframe.org.models import Unit, UnitKind
+from headframe.production.selectors import calendars_for
+from headframe.workforce.models import Certificate, Course, Presence, RosterEntry, Trade, Worker
+from headframe.workforce.rules import roster_days
+
+SEED = 15
+SITES = ("NDA-M1", "NDA-M2")
+WORKERS_PER_SITE = 1000
+UNDERGROUND_NOW = 150
+CREW = (4, 7)  # people per work position per shift
+
+COURSES = [
+    # code, Vietnamese, English, validity (months), required underground
+    (
+        "ATVSLD",
+        "Huấn luyện an toàn, vệ sinh lao động định kỳ (nhóm 3)",
+        "Periodic safety training (group 3)",
+        12,
+        True,
+    ),
+    ("SOCUU", "Sơ cứu, cấp cứu", "First aid", 24, False),
+    ("CUUHOMO", "Cấp cứu mỏ", "Mine rescue", 12, False),
+    ("NOMIN", "Chứng chỉ thợ nổ mìn", "Blasting licence", 24, False),
+    ("DIEN", "Chứng chỉ an toàn điện", "Electrical licence", 36, False),
+    ("TOITRUC", "Vận hành tời trục", "Hoist operation", 24, False),
+]
+REQUIRED = "ATVSLD"
+
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"]
+MIDDLE = ["Văn", "Đức", "Minh", "Quang", "Hữu", "Công", "Thanh", "Xuân"]
+GIVEN = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Hải",
+    "Hùng",
+    "Khánh",
+    "Long",
+    "Nam",
+    "Phong",
+    "Sơn",
+    "Tuấn",
+    "Thắng",
+]
+# the trades of each kind of area (by the area code's suffix)
+AREA_TRADES = {
+    "KT": [Trade.MINER] * 7 + [Trade.ELECTROMECHANIC, Trade.BLASTER],
+    "DL": [Trade.MINER] * 6 + [Trade.BLASTER] * 2 + [Trade.ELECTROMECHANIC],
+    "TG": [Trade.ELECTROMECHANIC] * 3 + [Trade.MINER, Trade.OTHER],
+    "VT": [Trade.DRIVER] * 3 + [Trade.ELECTROMECHANIC] * 2 + [Trade.MINER],
+}
+
+
+def _months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return dt.date(year, month, min(day.day, 28))
+
+
+def _courses() -> dict[str, Course]:
+    existing = {c.code: c for c in Course.objects.all()}
+    missing = [
+        Course(code=code, name_vi=vi, name_en=en, validity_months=months, required_underground=required)
+        for code, vi, en, months, required in COURSES
+        if code not in existing
+    ]
+    Course.objects.bulk_create(missing)
+    return {c.code: c for c in Course.objects.all()}
+
+
+def _certificate(worker: Worker, course: Course, expires_on: dt.date) -> Certificate:
+    passed_on = _months(expires_on, -(course.validity_months or 12))
+    return Certificate(worker=worker, course=course, passed_on=passed_on, expires_on=expires_on)
+
+
+def _workers(rng: random.Random, sites: list[Unit], courses: dict[str, Course], today: dt.date) -> None:
+    if Worker.objects.filter(employee_no__startswith="NDA").exists():
+        return
+    areas = {
+        site.code: list(Unit.objects.filter(parent=site, kind=UnitKind.AREA).order_by("code"))
+        for site in sites
+    }
+    workers: list[Worker] = []
+    number = 0
+    for site in sites:
+        for i in range(WORKERS_PER_SITE):
+            number += 1
+            area = areas[site.code][i % len(areas[site.code])]
+            trade = rng.choice(AREA_TRADES.get(area.code.rsplit("-", 1)[-1][:2], [Trade.MINER]))
+            health = rng.choices([1, 2, 3, 4, 5], weights=[40, 35, 22, 2, 1])[0]
+            workers.append(
+                Worker(
+                    employee_no=f"NDA{number:05d}",
+                    full_name=f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
+                    unit=area,
+                    team=f"Tổ {i % 12 + 1}",
+                    trade=trade,
+                    skill_grade=rng.randint(2, 7),
+                    hire_date=today - dt.timedelta(days=rng.randint(200, 9000)),
+                    health_class=health,
+                    tag_no=f"NDA-{number:05d}",
+                )
+            )
+    # the fixed examples of the lamp room (see the module docstring)
+    workers[0].health_class, workers[1].health_class, workers[3].health_class = 1, 1, 1
+    workers[2].health_class = 4
+    Worker.objects.bulk_create(workers, batch_size=1000)
+    workers = list(Worker.objects.filter(employee_no__startswith="NDA").order_by("employee_no"))
+    certificates = []
+    for index, worker in enumerate(workers):
+        draw = rng.random()
+        if index == 1:
+            expires = today - dt.timedelta(days=20)  # NDA-00002: lapsed
+        elif index < 4:
+            expires = today + dt.timedelta(days=200)
+        elif draw < 0.008:
+            expires = today - dt.timedelta(days=rng.randint(1, 60))  # a few lapsed
+        elif draw < 0.12:
+            expires = today + dt.timedelta(days=rng.randint(0, 90))  # expiring within 30/60/90 days
+        else:
+            expires = today + dt.timedelta(days=rng.randint(91, 360))
+        certificates.append(_certificate(worker, courses[REQUIRED], expires))
+        extra = ["SOCUU"] if rng.random() < 0.3 else []
+        extra += ["NOMIN"] if worker.trade == Trade.BLASTER else []
+        extra += ["DIEN"] if worker.trade == Trade.ELECTROMECHANIC else []
+        extra += ["TOITRUC"] if worker.trade == Trade.ELECTROMECHANIC and rng.random() < 0.3 else []
+        extra += ["CUUHOMO"] if rng.random() < 0.04 else []
+        for code in extra:
+            certificates.append(
+                _certificate(worker, courses[code], today + dt.timedelta(days=rng.randint(-15, 700)))
+            )
+    Certificate.objects.bulk_create(certificates, batch_size=2000)
+
+
+def _may_go(worker: Worker, lapsed: set[int]) -> bool:
+    return worker.health_class <= 3 and worker.pk not in lapsed
+
+
+def _rosters_and_presence(rng: random.Random, sites: list[Unit], today: dt.date, now: dt.datetime) -> None:
+    patterns = calendars_for(sites)
+    lapsed = set(
+        Certificate.objects.filter(course__code=REQUIRED, expires_on__lt=today).values_list(
+            "worker_id", flat=True
+        )
+    )
+    examples = list(Worker.objects.filter(tag_no__in=["NDA-00001", "NDA-00002", "NDA-00003"]))
+    for site in sites:
+        pattern = patterns[site.pk]
+        days = sorted(roster_days(pattern, now))
+        day, current = pattern.shift_of(now)
+        if RosterEntry.objects.filter(position__path__startswith=site.path, day__in=days).exists():
+            continue
+        positions = list(
+            Unit.objects.filter(path__startswith=site.path, kind=UnitKind.POSITION).order_by("path")
+        )
+        crew = [
+            w
+            for w in Worker.objects.filter(unit__path__startswith=site.path, is_active=True).order_by(
+                "employee_no"
+            )
+            if w.tag_no not in ("NDA-00001", "NDA-00002", "NDA-00003", "NDA-00004")
+        ]
+        rng.shuffle(crew)
+        entries: list[RosterEntry] = []
+        # the production day's shifts (and the local date's, when it differs): the crew of one shift works
+        # no other shift of that day
+        slots = [(d, s) for d in days for s in range(1, pattern.shift_count + 1)]
+        # two shifts ago (it may be yesterday's): the crew of the two people left underground past their shift
+        start = pattern.shift_start(day, current) - dt.timedelta(hours=2 * pattern.shift_hours)
+        earlier = pattern.shift_of(start)
+        if earlier not in slots:
+            slots.append(earlier)
+        cursor = 0
+        crews: dict[tuple[dt.date, int], list[tuple[Worker, Unit]]] = {}
+        for slot in slots:
+            crews[slot] = []
+            for position in positions:
+                for worker in crew[cursor : cursor + rng.randint(*CREW)]:
+                    entries.append(RosterEntry(worker=worker, position=position, day=slot[0], shift=slot[1]))
+                    crews[slot].append((worker, position))
+                cursor += CREW[1]
+                cursor %= max(len(crew) - CREW[1], 1)
+        if site.code == SITES[0]:
+            face = positions[0]
+            for slot in slots:
+                for worker in examples:
+                    entries.append(RosterEntry(worker=worker, position=face, day=slot[0], shift=slot[1]))
+        RosterEntry.objects.bulk_create(entries, batch_size=1000, ignore_conflicts=True)
+        if Presence.objects.filter(site=site, checked_out_at__isnull=True).exists():
+            continue
+        on_shift = [w for w, _p in crews[(day, current)] if _may_go(w, lapsed)]
+        shift_start = pattern.shift_start(day, current)
+        presences = [
+            Presence(
+                worker=worker,
+                site=site,
+                checked_in_at=min(now, shift_start + dt.timedelta(minutes=rng.randint(-25, 20))),
+            )
+            for worker in on_shift[: UNDERGROUND_NOW // len(SITES) - 1]
+        ]
+        # one of the crew of two shifts ago is still underground: overdue
+        left = [w for w, _p in crews[earlier] if _may_go(w, lapsed) and w not in on_shift]
+        if left:
+            presences.append(
+                Presence(
+                    worker=left[0],
+                    site=site,
+                    checked_in_at=pattern.shift_start(*earlier) + dt.timedelta(minutes=10),
+                )
+            )
+        Presence.objects.bulk_create(presences, ignore_conflicts=True)
+
+
+def load_workforce_demo(*, now: dt.datetime | None = None) -> None:
+    """See the module docstring. Called at the end of headframe.demo.load_demo (inside its transaction)."""
+    now = now or timezone.now()
+    today = now.astimezone(LOCAL_TZ).date()
+    rng = random.Random(SEED)
+    sites = list(Unit.objects.filter(code__in=SITES).order_by("code"))
+    if len(sites) != len(SITES):
+        return
+    courses = _courses()
+    _workers(rng, sites, courses, today)
+    _rosters_and_presence(rng, sites, today, now)
