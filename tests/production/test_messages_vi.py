@@ -55,4 +55,4 @@ def test_an_impossible_lower_bound_reads_with_vietnamese_numbers(tree, users):
     assert item.type == "range_order"
     assert item.msg == "the upper impossible bound must be above the lower one (1234.5)"
     with translation.override("vi"):
-        assert item.text == "ngưỡng trên không thể phải lớn hơn ngưỡng dưới (1.234,5)"
+        assert item.text == "giới hạn trên của giá trị không thể có phải lớn hơn giới hạn dưới (1.234,5)"
