@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from headframe.cli.accounts import cmd_createuser, cmd_token, cmd_unlock_login
 from headframe.cli.common import DELEGATED, PROG, UNGUARDED, CommandError, _setup_django
 from headframe.cli.data import (
-    _delegate,
     cmd_backup,
     cmd_import_actuals,
     cmd_import_sensors,
+    cmd_ingest,
     cmd_mqtt_config,
     cmd_restore,
+    cmd_simulate,
 )
 from headframe.cli.serving import DemoTelemetry, cmd_check, cmd_demo, cmd_manage, cmd_migrate, cmd_serve
 from headframe.core.commandline import OneLineParser
@@ -157,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest", help="subscribe to MQTT and store telemetry (see `ingest --help`)", add_help=False
     )
     p.add_argument("args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_delegate("headframe.telemetry.mqtt"))
+    p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser(
         "simulate",
@@ -165,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     p.add_argument("args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_delegate("headframe.telemetry.simulator"))
+    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser(
         "mqtt-config",

@@ -58,15 +58,18 @@ def cmd_import_sensors(args) -> int:
     return 0
 
 
-def _delegate(module: str):
-    """Subcommands that own their options (telemetry ingest, simulator): module.main(argv) -> exit code."""
+def cmd_ingest(args) -> int:
+    """`headframe ingest`: the MQTT worker owns its options (argv handed over untouched)."""
+    from headframe.telemetry.mqtt import main
 
-    def run(args) -> int:
-        import importlib
+    return main(list(args.args))
 
-        return importlib.import_module(module).main(list(args.args))
 
-    return run
+def cmd_simulate(args) -> int:
+    """`headframe simulate`: the simulator owns its options (argv handed over untouched)."""
+    from headframe.telemetry.simulator import main
+
+    return main(list(args.args))
 
 
 def cmd_mqtt_config(args) -> int:

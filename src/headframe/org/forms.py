@@ -77,8 +77,8 @@ class ThrottledLoginMixin(LoginFormBase):
 
 
 class LoginForm(ThrottledLoginMixin, AuthenticationForm):
-    pass
+    """The pages' log-in (/accounts/login/), throttled and audited under the "web" channel."""
 
 
 class AdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
-    pass
+    """The admin's log-in (/admin/login/), throttled and audited under the "admin" channel."""
