@@ -92,6 +92,7 @@ DEMO_USERS = {
     "personnel": [("personnel", "NDA")],
     "lamp_room": [("lamp_room", "NDA-M1")],
     "overman": [("overman", "NDA-M1")],
+    "medical": [("medical", "NDA")],
     # The machine account gateways (and `headframe simulate --transport http`) send readings as: token only.
     "gateway": [("gateway", GROUP_CODE)],
 }

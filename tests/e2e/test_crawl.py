@@ -127,6 +127,7 @@ DEMO_ROLES = (
     "personnel",
     "lamp_room",
     "overman",
+    "medical",
 )
 
 

@@ -16,6 +16,7 @@ class Perm(models.TextChoices):
     WORKFORCE = "workforce", _("manage workers, rosters and training")
     LAMP_ROOM = "lamp_room", _("check people in and out underground")
     CHECKIN_OVERRIDE = "checkin_override", _("let a refused person underground (overman)")
+    MEDICAL = "medical", _("read and record individual health records")
 
 
 class Role(models.TextChoices):
@@ -29,6 +30,7 @@ class Role(models.TextChoices):
     PERSONNEL = "personnel", _("Personnel officer")
     LAMP_ROOM = "lamp_room", _("Lamp-room operator")
     OVERMAN = "overman", _("Overman")
+    MEDICAL = "medical", _("Medical officer")
 
 
 ROLE_PERMS: dict[str, frozenset[str]] = {
@@ -37,9 +39,11 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.DISPATCHER: frozenset({Perm.VIEW, Perm.REPORT, Perm.DISPATCH}),
     Role.SAFETY_OFFICER: frozenset({Perm.VIEW, Perm.SAFETY, Perm.AUDIT}),
     Role.PLANNER: frozenset({Perm.VIEW, Perm.REPORT, Perm.PLAN, Perm.AUDIT}),
-    Role.ADMIN: frozenset(Perm.values),
+    # Health records are the medical role's alone: an administrator sees counts, never a person's record.
+    Role.ADMIN: frozenset(Perm.values) - {Perm.MEDICAL},
     Role.GATEWAY: frozenset({Perm.INGEST}),
     Role.PERSONNEL: frozenset({Perm.VIEW, Perm.WORKFORCE}),
     Role.LAMP_ROOM: frozenset({Perm.VIEW, Perm.LAMP_ROOM}),
     Role.OVERMAN: frozenset({Perm.VIEW, Perm.LAMP_ROOM, Perm.CHECKIN_OVERRIDE, Perm.DISPATCH}),
+    Role.MEDICAL: frozenset({Perm.VIEW, Perm.MEDICAL}),
 }

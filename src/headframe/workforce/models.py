@@ -83,6 +83,8 @@ class Course(models.Model):
         _("validity (months)"), null=True, blank=True, help_text=_("empty: the certificate does not expire")
     )
     required_underground = models.BooleanField(_("required to go underground"), default=False)
+    # A licence a trade must hold to be rostered (blasting for blasters, vehicle for drivers…): Trade values.
+    required_trades = models.JSONField(_("required for trades"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("course")
@@ -217,3 +219,264 @@ class Presence(models.Model):
     @property
     def is_open(self) -> bool:
         return self.checked_out_at is None
+
+
+# ---------------------------------------------------------------- health (only the medical role reads rows)
+
+
+class ExamKind(models.TextChoices):
+    PERIODIC = "periodic", _("periodic examination")
+    PRE_EMPLOYMENT = "pre_employment", _("pre-employment examination")
+    RETURN_TO_WORK = "return_to_work", _("return-to-work examination")
+    OCCUPATIONAL = "occupational", _("occupational disease screening")
+
+
+class Pneumoconiosis(models.TextChoices):
+    NOT_SCREENED = "", _("not screened")
+    NEGATIVE = "negative", _("negative")
+    SUSPECTED = "suspected", _("suspected")
+    CONFIRMED = "confirmed", _("confirmed")
+
+
+class MedicalExam(models.Model):
+    """A medical examination of a worker: the health class it gives becomes the worker's (the latest exam wins),
+    with the occupational disease screening (pneumoconiosis first). Individual rows: the medical role only."""
+
+    worker = models.ForeignKey(
+        Worker, verbose_name=_("worker"), on_delete=models.CASCADE, related_name="medical_exams"
+    )
+    examined_on = models.DateField(_("examined on"))
+    kind = models.CharField(_("kind"), max_length=20, choices=ExamKind.choices, default=ExamKind.PERIODIC)
+    health_class = models.PositiveSmallIntegerField(
+        _("health class"), validators=[MinValueValidator(1), MaxValueValidator(6)]
+    )
+    pneumoconiosis = models.CharField(
+        _("pneumoconiosis"), max_length=12, choices=Pneumoconiosis.choices, blank=True, default=""
+    )
+    findings = models.TextField(_("findings"), blank=True)
+    next_due = models.DateField(_("next examination due"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("medical examination")
+        verbose_name_plural = _("medical examinations")
+        ordering = ["worker", "-examined_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["worker", "examined_on", "kind"], name="%(app_label)s_%(class)s_one_per_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(health_class__gte=1, health_class__lte=6),
+                name="%(app_label)s_%(class)s_health_class_1_6",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} {self.kind} {self.examined_on}"
+
+
+# ---------------------------------------------------------------- epidemic register
+
+
+class TestResult(models.TextChoices):
+    POSITIVE = "positive", _("positive")
+    NEGATIVE = "negative", _("negative")
+
+
+class EpidemicTest(models.Model):
+    """One test of a worker for a disease (rapid or PCR) and its result."""
+
+    worker = models.ForeignKey(
+        Worker, verbose_name=_("worker"), on_delete=models.CASCADE, related_name="epidemic_tests"
+    )
+    disease = models.CharField(_("disease"), max_length=60, default="COVID-19")
+    tested_on = models.DateField(_("tested on"))
+    method = models.CharField(_("method"), max_length=20, default="rapid")
+    result = models.CharField(_("result"), max_length=10, choices=TestResult.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("epidemic test")
+        verbose_name_plural = _("epidemic tests")
+        ordering = ["-tested_on", "worker"]
+        indexes = [models.Index(fields=["tested_on"], name="workforce_epitest_day")]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} {self.disease} {self.tested_on} {self.result}"
+
+
+class CaseStatus(models.TextChoices):
+    ISOLATING = "isolating", _("isolating")
+    HOSPITAL = "hospital", _("in hospital")
+    RECOVERED = "recovered", _("recovered")
+
+
+class EpidemicCase(models.Model):
+    """A confirmed case: isolated from `isolation_from` to `isolation_to` (inclusive; open while unknown)."""
+
+    worker = models.ForeignKey(
+        Worker, verbose_name=_("worker"), on_delete=models.PROTECT, related_name="epidemic_cases"
+    )
+    disease = models.CharField(_("disease"), max_length=60, default="COVID-19")
+    confirmed_on = models.DateField(_("confirmed on"))
+    isolation_from = models.DateField(_("isolated from"))
+    isolation_to = models.DateField(_("isolated until"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=CaseStatus.choices, default=CaseStatus.ISOLATING
+    )
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("epidemic case")
+        verbose_name_plural = _("epidemic cases")
+        ordering = ["-confirmed_on", "worker"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["worker", "disease", "confirmed_on"], name="%(app_label)s_%(class)s_one_per_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(isolation_to__isnull=True) | Q(isolation_to__gte=models.F("isolation_from")),
+                name="%(app_label)s_%(class)s_isolation_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["confirmed_on"], name="workforce_case_day")]
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} {self.disease} {self.confirmed_on}"
+
+
+# ---------------------------------------------------------------- workers' voice (key task 6)
+
+
+class GrievanceCategory(models.TextChoices):
+    WAGES = "wages", _("wages and benefits")
+    SAFETY = "safety", _("safety")
+    CONDITIONS = "conditions", _("working conditions")
+    WELFARE = "welfare", _("welfare, meals, housing")
+    OTHER = "other", _("other")
+
+
+class GrievanceStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    ANSWERED = "answered", _("answered")
+    CLOSED = "closed", _("closed")
+
+
+class Grievance(models.Model):
+    """A suggestion or grievance (kiến nghị) raised at a unit: anonymous when the worker wishes (no worker is
+    stored then), answered by a deadline; overdue ones escalate up the tree."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="grievances"
+    )
+    worker = models.ForeignKey(
+        Worker,
+        verbose_name=_("worker"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="grievances",
+    )
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+    category = models.CharField(
+        _("category"), max_length=12, choices=GrievanceCategory.choices, default=GrievanceCategory.OTHER
+    )
+    text = models.TextField(_("text"))
+    received_on = models.DateField(_("received on"))
+    due_on = models.DateField(_("answer due"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=GrievanceStatus.choices, default=GrievanceStatus.OPEN
+    )
+    answer = models.TextField(_("answer"), blank=True)
+    answered_on = models.DateField(_("answered on"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("grievance")
+        verbose_name_plural = _("grievances")
+        ordering = ["-received_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(anonymous=False) | Q(worker__isnull=True),
+                name="%(app_label)s_%(class)s_anonymous_has_no_worker",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_on__gte=models.F("received_on")), name="%(app_label)s_%(class)s_due_after"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_on"], name="workforce_grievance_due")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.received_on} {self.status}"
+
+
+# ---------------------------------------------------------------- income (aggregates only, from payroll)
+
+
+class PayrollMonth(models.Model):
+    """A unit's payroll of one month as aggregates: how many were paid and the total paid (VND). No person's pay
+    is stored. Average income per worker = total_income / headcount."""
+
+    unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="payroll")
+    month = models.DateField(_("month"), help_text=_("the first day of the month"))
+    headcount = models.PositiveIntegerField(_("people paid"))
+    total_income = models.DecimalField(_("total income (VND)"), max_digits=20, decimal_places=0)
+    imported_at = models.DateTimeField(_("imported at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("payroll month")
+        verbose_name_plural = _("payroll months")
+        ordering = ["unit", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "month"], name="%(app_label)s_%(class)s_one_per_month"),
+            models.CheckConstraint(
+                condition=Q(headcount__gt=0), name="%(app_label)s_%(class)s_headcount_pos"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_income__gte=0), name="%(app_label)s_%(class)s_income_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.month:%Y-%m}"
+
+
+class IncomePlan(models.Model):
+    """The planned average income per worker per month of a unit for a year (VND)."""
+
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="income_plans"
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    average_income = models.DecimalField(_("planned average income (VND)"), max_digits=16, decimal_places=0)
+
+    class Meta:
+        verbose_name = _("income plan")
+        verbose_name_plural = _("income plans")
+        ordering = ["unit", "year"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "year"], name="%(app_label)s_%(class)s_one_per_year"),
+            models.CheckConstraint(
+                condition=Q(average_income__gt=0), name="%(app_label)s_%(class)s_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} {self.year}"

@@ -1,12 +1,17 @@
 from django.urls import path
 
-from headframe.workforce import views
+from headframe.workforce.views import epidemic, health, income, people, training, voice
 
 app_name = "workforce"
 
 urlpatterns = [
-    path("", views.index, name="index"),
-    path("lamp-room/<str:site>/", views.lamp_room, name="lamp-room"),
-    path("muster/<str:site>.pdf", views.muster_pdf, name="muster-pdf"),
-    path("muster/<str:site>/", views.muster, name="muster"),
+    path("", people.index, name="index"),
+    path("lamp-room/<str:site>/", people.lamp_room, name="lamp-room"),
+    path("muster/<str:site>.pdf", people.muster_pdf, name="muster-pdf"),
+    path("muster/<str:site>/", people.muster, name="muster"),
+    *training.urlpatterns,
+    *health.urlpatterns,
+    *epidemic.urlpatterns,
+    *voice.urlpatterns,
+    *income.urlpatterns,
 ]

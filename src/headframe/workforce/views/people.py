@@ -27,7 +27,7 @@ from headframe.workforce import selectors, services
 from headframe.workforce.models import Presence, Trade
 
 NAV = {"active_nav": "workforce"}
-STATIC_DIR = Path(__file__).with_name("static") / "workforce"
+STATIC_DIR = Path(__file__).parent.parent / "static" / "workforce"
 RECENT = 15  # check-ins and check-outs listed on the lamp-room terminal
 EXPIRY_BUCKETS = (30, 60, 90)
 SHOWN = 100  # certificates listed per group on the overview (the count says how many there are)

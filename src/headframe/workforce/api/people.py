@@ -19,7 +19,7 @@ from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for, unit_get
 from headframe.workforce import selectors, services
 from headframe.workforce.models import Presence, Worker
-from headframe.workforce.schemas import (
+from headframe.workforce.schemas.people import (
     CheckInIn,
     CheckOutIn,
     MusterOut,

@@ -1,0 +1,1 @@
+"""Workforce API schemas, one module per part of the module."""

@@ -1,0 +1,1 @@
+"""Workforce API schemas: the epidemic register: tests, cases, isolation, contact tracing."""

@@ -1,0 +1,1 @@
+"""Workforce API schemas: medical examinations and occupational disease screening (individual rows: the medical role only)."""

@@ -1,0 +1,1 @@
+"""Workforce API schemas: training matrix, certificate expiries, who may work where."""

@@ -1,0 +1,1 @@
+"""Workforce API schemas: workers' voice: suggestions and grievances (kiến nghị), answers, escalation."""
