@@ -318,9 +318,10 @@ class DemoResult:
 
 
 @transaction.atomic
-def load_demo(seed: int = DEMO_SEED, production_years: int = 0) -> DemoResult:
+def load_demo(seed: int = DEMO_SEED, production_years: int = 0, workforce_full: bool = False) -> DemoResult:
     """The organisation demo; with production_years, also that many years of plans and daily figures up
-    to yesterday (a later run adds only the days since)."""
+    to yesterday (a later run adds only the days since); with workforce_full, the whole group's workforce and a
+    month of its rosters and presence (otherwise NDA's underground mines today)."""
     result = DemoResult()
     rng = random.Random(seed + 1)
     with channel("system"):
@@ -386,6 +387,6 @@ def load_demo(seed: int = DEMO_SEED, production_years: int = 0) -> DemoResult:
         # The year's key tasks, the last monthly briefings with their directives, and the next one.
         load_briefing_demo(today=timezone.localdate())
 
-        # The workforce of NDA's underground mines: workers, certificates, today's rosters, who is underground.
-        load_workforce_demo()
+        # The workforce: workers, certificates, rosters, who is underground (the whole group with workforce_full).
+        load_workforce_demo(full=workforce_full)
     return result

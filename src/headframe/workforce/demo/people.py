@@ -1,10 +1,15 @@
-"""The workforce demo: ~2 000 workers of the two underground mines of company NDA with tag numbers, the course
-catalogue, certificates (some expiring within 30/60/90 days, a few lapsed), today's rosters of the mines' work
+"""The workforce demo. Always: ~2 000 workers of the two underground mines of company NDA with tag numbers, the
+course catalogue, certificates (some expiring within 30/60/90 days, a few lapsed), today's rosters of the mines' work
 positions and about 150 people underground now, two of them overdue.
 
-Idempotent and fast: workers, courses and certificates are written once (bulk, as demo data: no audit rows);
-today's rosters and the people underground are added when the mines have none yet, so a load on a later day
-brings that day's. Deterministic (seeded) apart from the clock.
+`full=True` (what `make demo` loads): the whole group, ~10 000 workers (tag numbers at the underground mines, whose
+people go underground; open-pit, plant and port people without), today's rosters and people underground at every
+underground mine, and the last HISTORY_DAYS days of rosters and presence records (check-in and check-out) at every
+underground mine: what the briefing pack's underground headcount and the epidemic contact trace read.
+
+Idempotent and fast: workers, courses and certificates are written once per company (bulk, as demo data: no audit
+rows); rosters and presences are added for the days a mine has none yet, so a load on a later day brings the days
+since. Deterministic (seeded) apart from the clock.
 
 People the lamp-room pages and their tests can rely on (all at NDA-M1, rostered on every shift of today):
 tag NDA-00001 may go underground; NDA-00002's periodic safety training has lapsed; NDA-00003 is of health class
@@ -15,18 +20,32 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from django.db import connection
 from django.utils import timezone
 
 from headframe.core.formatting import LOCAL_TZ
-from headframe.org.models import Unit, UnitKind
+from headframe.org.models import SiteType, Unit, UnitKind
 from headframe.production.selectors import calendars_for
 from headframe.workforce.models import Certificate, Course, Presence, RosterEntry, Trade, Worker
 from headframe.workforce.rules import roster_days
 
 SEED = 15
-SITES = ("NDA-M1", "NDA-M2")
+SITES = ("NDA-M1", "NDA-M2")  # the mines of the small demo (the tests' and the lamp-room examples')
 WORKERS_PER_SITE = 1000
-UNDERGROUND_NOW = 150
+# The full demo: workers per site of each company (the ~10 000 of a mid-sized coal group's eight member companies).
+COMPANY_WORKERS_PER_SITE = {
+    "NDA": 1000,
+    "VSO": 900,
+    "BLU": 900,
+    "SLA": 900,
+    "DGI": 500,
+    "CMO": 500,
+    "TCB": 600,
+    "CHC": 500,
+}
+HISTORY_DAYS = 30
+UNDERGROUND_NOW = 150  # per company, over its underground mines
+ABSENT = 0.03  # share of rostered people who do not come (sick, leave): rostered without a presence
 CREW = (4, 7)  # people per work position per shift
 
 COURSES = [
@@ -94,24 +113,36 @@ def _certificate(worker: Worker, course: Course, expires_on: dt.date) -> Certifi
     return Certificate(worker=worker, course=course, passed_on=passed_on, expires_on=expires_on)
 
 
-def _workers(rng: random.Random, sites: list[Unit], courses: dict[str, Course], today: dt.date) -> None:
-    if Worker.objects.filter(employee_no__startswith="NDA").exists():
+def _areas(site: Unit) -> list[Unit]:
+    """Where a site's people belong: its areas (sections), or the site itself when it has none."""
+    return list(Unit.objects.filter(parent=site, kind=UnitKind.AREA).order_by("code")) or [site]
+
+
+def _workers(
+    rng: random.Random,
+    company: str,
+    sites: list[Unit],
+    per_site: int,
+    courses: dict[str, Course],
+    today: dt.date,
+) -> None:
+    if Worker.objects.filter(employee_no__startswith=company).exists():
         return
-    areas = {
-        site.code: list(Unit.objects.filter(parent=site, kind=UnitKind.AREA).order_by("code"))
-        for site in sites
-    }
     workers: list[Worker] = []
     number = 0
     for site in sites:
-        for i in range(WORKERS_PER_SITE):
+        areas = _areas(site)
+        tagged = site.site_type == SiteType.UNDERGROUND  # the lamp room's tags: people who go underground
+        for i in range(per_site):
             number += 1
-            area = areas[site.code][i % len(areas[site.code])]
+            area = areas[i % len(areas)]
             trade = rng.choice(AREA_TRADES.get(area.code.rsplit("-", 1)[-1][:2], [Trade.MINER]))
+            if not tagged:
+                trade = rng.choice([Trade.DRIVER, Trade.ELECTROMECHANIC, Trade.OTHER, Trade.MINER])
             health = rng.choices([1, 2, 3, 4, 5], weights=[40, 35, 22, 2, 1])[0]
             workers.append(
                 Worker(
-                    employee_no=f"NDA{number:05d}",
+                    employee_no=f"{company}{number:05d}",
                     full_name=f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
                     unit=area,
                     team=f"Tổ {i % 12 + 1}",
@@ -119,20 +150,20 @@ def _workers(rng: random.Random, sites: list[Unit], courses: dict[str, Course], 
                     skill_grade=rng.randint(2, 7),
                     hire_date=today - dt.timedelta(days=rng.randint(200, 9000)),
                     health_class=health,
-                    tag_no=f"NDA-{number:05d}",
+                    tag_no=f"{company}-{number:05d}" if tagged else None,
                 )
             )
-    # the fixed examples of the lamp room (see the module docstring)
-    workers[0].health_class, workers[1].health_class, workers[3].health_class = 1, 1, 1
-    workers[2].health_class = 4
+    if company == "NDA":  # the fixed examples of the lamp room (see the module docstring)
+        workers[0].health_class, workers[1].health_class, workers[3].health_class = 1, 1, 1
+        workers[2].health_class = 4
     Worker.objects.bulk_create(workers, batch_size=1000)
-    workers = list(Worker.objects.filter(employee_no__startswith="NDA").order_by("employee_no"))
+    workers = list(Worker.objects.filter(employee_no__startswith=company).order_by("employee_no"))
     certificates = []
     for index, worker in enumerate(workers):
         draw = rng.random()
-        if index == 1:
+        if company == "NDA" and index == 1:
             expires = today - dt.timedelta(days=20)  # NDA-00002: lapsed
-        elif index < 4:
+        elif company == "NDA" and index < 4:
             expires = today + dt.timedelta(days=200)
         elif draw < 0.008:
             expires = today - dt.timedelta(days=rng.randint(1, 60))  # a few lapsed
@@ -219,8 +250,10 @@ def _rosters_and_presence(rng: random.Random, sites: list[Unit], today: dt.date,
             )
             for worker in on_shift[: UNDERGROUND_NOW // len(SITES) - 1]
         ]
-        # one of the crew of two shifts ago is still underground: overdue
-        left = [w for w, _p in crews[earlier] if _may_go(w, lapsed) and w not in on_shift]
+        # one of the crew of two shifts ago is still underground at NDA's mines: overdue
+        left = [
+            w for w, _p in crews[earlier] if _may_go(w, lapsed) and w not in on_shift and site.code in SITES
+        ]
         if left:
             presences.append(
                 Presence(
@@ -232,14 +265,110 @@ def _rosters_and_presence(rng: random.Random, sites: list[Unit], today: dt.date,
         Presence.objects.bulk_create(presences, ignore_conflicts=True)
 
 
-def load_workforce_demo(*, now: dt.datetime | None = None) -> None:
+def _history(rng: random.Random, sites: list[Unit], today: dt.date, now: dt.datetime, days: int) -> None:
+    """The last `days` days before today's rosters at each underground mine: every tagged person has a work
+    position and a shift (rotating weekly), a rest day a week, and a presence (in before the shift starts, out after
+    it ends) on the days they came. The last shift before today's rosters is left out so no stay overlaps today's."""
+    patterns = calendars_for(sites)
+    lapsed = set(
+        Certificate.objects.filter(course__code=REQUIRED, expires_on__lt=today).values_list(
+            "worker_id", flat=True
+        )
+    )
+    for site in sites:
+        pattern = patterns[site.pk]
+        first_today = min(roster_days(pattern, now))
+        wanted = [first_today - dt.timedelta(days=n) for n in range(days, 0, -1)]
+        done = set(
+            RosterEntry.objects.filter(position__path__startswith=site.path, day__in=wanted).values_list(
+                "day", flat=True
+            )
+        )
+        wanted = [day for day in wanted if day not in done]
+        if not wanted:
+            continue
+        positions = list(
+            Unit.objects.filter(path__startswith=site.path, kind=UnitKind.POSITION).order_by("path")
+        )
+        crew = list(
+            Worker.objects.filter(unit__path__startswith=site.path, is_active=True, tag_no__isnull=False)
+            .exclude(tag_no__in=["NDA-00001", "NDA-00002", "NDA-00003", "NDA-00004"])
+            .order_by("employee_no")
+        )
+        if not positions or not crew:
+            continue
+        entries: list[tuple] = []
+        presences: list[tuple] = []
+        last = (first_today - dt.timedelta(days=1), pattern.shift_count)
+        stamp = connection.ops.adapt_datetimefield_value
+        for day in wanted:
+            week = day.isocalendar().week
+            for index, worker in enumerate(crew):
+                if (index + day.toordinal()) % 7 == 0:
+                    continue  # the weekly rest day
+                shift = (index + week) % pattern.shift_count + 1
+                if (day, shift) == last:
+                    continue
+                entries.append((worker.pk, positions[index % len(positions)].pk, day.isoformat(), shift))
+                if not _may_go(worker, lapsed) or rng.random() < ABSENT:
+                    continue
+                start = pattern.shift_start(day, shift)
+                end = start + dt.timedelta(hours=pattern.shift_hours)
+                if end >= now:
+                    continue
+                presences.append(
+                    (
+                        worker.pk,
+                        site.pk,
+                        stamp(start - dt.timedelta(minutes=rng.randint(5, 30))),
+                        stamp(end + dt.timedelta(minutes=rng.randint(5, 45))),
+                    )
+                )
+        _insert(RosterEntry, ("worker_id", "position_id", "day", "shift"), entries)
+        _insert(
+            Presence,
+            ("worker_id", "site_id", "checked_in_at", "checked_out_at"),
+            presences,
+            override_reason="",
+            refusals="[]",
+        )
+
+
+def _insert(model, columns: tuple[str, ...], rows: list[tuple], **constants) -> None:
+    """Plain multi-row INSERTs of history rows: ~200 000 model instances through bulk_create cost the demo ~15 s;
+    rows as tuples a few. Only for rows the demo has just computed (no defaults, signals or validation needed)."""
+    columns = (*columns, *constants)
+    extra = tuple(constants.values())
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    batch = 500  # SQLite allows 32 766 parameters per statement
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) VALUES " + ", ".join([marks] * len(chunk)),
+                [value for row in chunk for value in (*row, *extra)],
+            )
+
+
+def load_workforce_demo(*, now: dt.datetime | None = None, full: bool = False) -> None:
     """See the module docstring. Called at the end of headframe.demo.load_demo (inside its transaction)."""
     now = now or timezone.now()
     today = now.astimezone(LOCAL_TZ).date()
     rng = random.Random(SEED)
-    sites = list(Unit.objects.filter(code__in=SITES).order_by("code"))
-    if len(sites) != len(SITES):
+    small = list(Unit.objects.filter(code__in=SITES).order_by("code"))
+    if len(small) != len(SITES):
         return
     courses = _courses()
-    _workers(rng, sites, courses, today)
-    _rosters_and_presence(rng, sites, today, now)
+    companies = COMPANY_WORKERS_PER_SITE if full else {"NDA": WORKERS_PER_SITE}
+    underground: list[Unit] = []
+    for company, per_site in companies.items():
+        sites = list(Unit.objects.filter(parent__code=company, kind=UnitKind.SITE).order_by("code"))
+        if not sites:
+            continue
+        _workers(rng, company, sites, per_site, courses, today)
+        underground += [site for site in sites if site.site_type == SiteType.UNDERGROUND]
+    _rosters_and_presence(rng, underground if full else small, today, now)
+    if full:
+        _history(rng, underground, today, now, HISTORY_DAYS)

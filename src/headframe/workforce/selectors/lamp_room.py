@@ -52,14 +52,17 @@ class MusterList:
     overdue: int = 0
 
 
-def _area_of(unit: Unit | None, site: Unit) -> Unit | None:
+def _area_of(unit: Unit | None, site: Unit, units: dict[int, Unit]) -> Unit | None:
     """The area a position (or a worker's unit) hangs under at the site, itself when it is an area."""
     if unit is None or not unit.path.startswith(site.path):
         return None
     if unit.kind == UnitKind.AREA:
         return unit
-    parent = unit.parent
+    parent = units.get(unit.parent_id) if unit.parent_id else None
     return parent if parent is not None and parent.kind == UnitKind.AREA else None
+
+
+WORKER_FIELDS = ("id", "employee_no", "full_name", "trade", "tag_no", "unit_id", "health_class", "is_active")
 
 
 def underground_now(
@@ -67,58 +70,70 @@ def underground_now(
 ) -> list[UndergroundRow]:
     """Everyone checked in and not out, at the mines the user may see (one mine with `site_code`: unknown or
     not visible is 404), by mine, then check-in time. Position from the roster of the day they checked in;
-    overdue when now is past the end of that shift plus settings.WORKFORCE_GRACE_MINUTES."""
+    overdue when now is past the end of that shift plus settings.WORKFORCE_GRACE_MINUTES.
+
+    The whole group in five queries (presences, their people, their rosters, the units named, the calendars),
+    rows as tuples and each unit built once: "who is underground now" is read in an emergency (bench/)."""
     now = now or timezone.now()
     presences = Presence.objects.filter(
         scope_for(user).q(Perm.VIEW, "site__path"), checked_out_at__isnull=True
-    ).select_related("worker", "worker__unit", "worker__unit__parent", "site")
+    )
     if site_code is not None:
         site = unit_get(user, site_code, loc=("query", "site"))
         presences = presences.filter(site=site)
-    presences = list(presences.order_by("site__path", "checked_in_at", "worker__employee_no"))
-    if not presences:
+    rows_in = list(
+        presences.order_by("site__path", "checked_in_at", "worker__employee_no").values_list(
+            "pk", "worker_id", "site_id", "checked_in_at", "override_by_id", "override_reason"
+        )
+    )
+    if not rows_in:
         return []
-    patterns = calendars_for({p.site_id: p.site for p in presences}.values())
-    days = {p.pk: roster_days(patterns[p.site_id], p.checked_in_at) for p in presences}
-    rostered: dict[int, list[RosterEntry]] = defaultdict(list)
-    for entry in RosterEntry.objects.filter(
-        worker_id__in=[p.worker_id for p in presences], day__in=set().union(*days.values())
-    ).select_related("position", "position__parent"):
-        rostered[entry.worker_id].append(entry)
+    workers = {w.pk: w for w in Worker.objects.filter(pk__in={r[1] for r in rows_in}).only(*WORKER_FIELDS)}
+    checked_in = {r[1]: r[3] for r in rows_in}
+    entries_in = list(
+        RosterEntry.objects.filter(
+            worker_id__in=list(workers),
+            day__gte=min(checked_in.values()).date() - dt.timedelta(days=1),
+            day__lte=max(checked_in.values()).date() + dt.timedelta(days=1),
+        ).values_list("worker_id", "position_id", "day", "shift")
+    )
+    unit_ids = {r[2] for r in rows_in} | {e[1] for e in entries_in} | {w.unit_id for w in workers.values()}
+    units = {u.pk: u for u in Unit.objects.filter(pk__in=unit_ids)}
+    parents = {u.parent_id for u in units.values() if u.parent_id and u.parent_id not in units}
+    units |= {u.pk: u for u in Unit.objects.filter(pk__in=parents, kind=UnitKind.AREA)}
+    patterns_by_site = calendars_for([units[site_id] for site_id in {r[2] for r in rows_in}])
+    rostered: dict[int, list[tuple[Unit, dt.date, int]]] = defaultdict(list)
+    for worker_id, position_id, day, shift in entries_in:
+        rostered[worker_id].append((units[position_id], day, shift))
     grace = dt.timedelta(minutes=settings.WORKFORCE_GRACE_MINUTES)
     rows = []
-    for p in presences:
-        pattern = patterns[p.site_id]
-        entries = [
-            e
-            for e in rostered[p.worker_id]
-            if e.day in days[p.pk] and e.position.path.startswith(p.site.path)
-        ]
-        shift_end = rostered_shift_end(pattern, p.checked_in_at, [(e.day, e.shift) for e in entries])
+    for presence_id, worker_id, site_id, at, override_by_id, override_reason in rows_in:
+        site, worker = units[site_id], workers[worker_id]
+        pattern = patterns_by_site[site_id]
+        days = roster_days(pattern, at)
+        entries = [e for e in rostered[worker_id] if e[1] in days and e[0].path.startswith(site.path)]
+        shift_end = rostered_shift_end(pattern, at, [(day, shift) for _p, day, shift in entries])
         entry = (
-            min(
-                entries,
-                key=lambda e: abs((pattern.shift_start(e.day, e.shift) - p.checked_in_at).total_seconds()),
-            )
+            min(entries, key=lambda e: abs((pattern.shift_start(e[1], e[2]) - at).total_seconds()))
             if entries
             else None
         )
-        position = entry.position if entry else None
+        position = entry[0] if entry else None
         rows.append(
             UndergroundRow(
-                worker=p.worker,
-                employee_no=p.worker.employee_no,
-                full_name=p.worker.full_name,
-                trade=p.worker.trade,
-                site=p.site,
-                area=_area_of(position, p.site) or _area_of(p.worker.unit, p.site),
+                worker=worker,
+                employee_no=worker.employee_no,
+                full_name=worker.full_name,
+                trade=worker.trade,
+                site=site,
+                area=_area_of(position, site, units) or _area_of(units.get(worker.unit_id), site, units),
                 position=position,
-                checked_in_at=p.checked_in_at,
+                checked_in_at=at,
                 shift_end=shift_end,
                 overdue=shift_end is not None and now > shift_end + grace,
-                tag_no=p.worker.tag_no,
-                presence_id=p.pk,
-                overridden=p.override_by_id is not None or bool(p.override_reason),
+                tag_no=worker.tag_no,
+                presence_id=presence_id,
+                overridden=override_by_id is not None or bool(override_reason),
             )
         )
     return rows
