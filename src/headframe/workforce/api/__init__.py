@@ -2,8 +2,8 @@
 
 from ninja import Router
 
-from headframe.workforce.api import epidemic, health, income, people, training, voice
+from headframe.workforce.api import epidemic, health, income, people, rosters, training, voice
 
 router = Router(tags=["workforce"])
-for part in (people, training, health, epidemic, voice, income):
+for part in (people, rosters, training, health, epidemic, voice, income):
     router.add_router("", part.router)

@@ -38,13 +38,13 @@ _FIELDS = {"tag_no": "tag", "site_code": "site"}
 
 
 @contextlib.contextmanager
-def _fields_as_sent() -> Iterator[None]:
-    """An error's loc names the field as the client sent it."""
+def fields_as_sent(names: dict[str, str] = _FIELDS) -> Iterator[None]:
+    """An error's loc names the field as the client sent it (the service's argument name → the API's)."""
     try:
         yield
     except HeadframeError as exc:
         exc.items[:] = [
-            dataclasses.replace(item, loc=tuple(_FIELDS.get(str(p), p) for p in item.loc))
+            dataclasses.replace(item, loc=tuple(names.get(str(p), p) for p in item.loc))
             if len(item.loc) > 1 and item.loc[0] == "body"
             else item
             for item in exc.items
@@ -184,7 +184,7 @@ def workers_import(request, file: File[UploadedFile]):
     summary="Check a person in at a mine by tag number (409 lists every reason a person is refused)",
 )
 def check_in(request, payload: CheckInIn):
-    with _fields_as_sent():
+    with fields_as_sent():
         presence = services.check_in(
             actor=request.user,
             tag_no=payload.tag,
@@ -198,7 +198,7 @@ def check_in(request, payload: CheckInIn):
     "/presence/check-out", response=PresenceOut, summary="Check a person out at a mine by tag number"
 )
 def check_out(request, payload: CheckOutIn):
-    with _fields_as_sent():
+    with fields_as_sent():
         presence = services.check_out(actor=request.user, tag_no=payload.tag, site_code=payload.site)
     return presence_out(presence)
 
