@@ -164,6 +164,10 @@ def test_who_may_see_and_edit_the_page(wf):
     assert page.status_code == 200 and 'data-testid="crew-form"' not in page.content.decode()
     assert _client(wf.personnel_a).get("/workforce/rosters/B-M1/").status_code == 404
     assert _client(wf.personnel_a).get("/workforce/rosters/").status_code == 302
+    page = _client(wf.personnel_a).get(
+        "/workforce/rosters/A-M1/", {"day": "31/02/2027"}, HTTP_ACCEPT_LANGUAGE="vi"
+    )
+    assert page.status_code == 200 and "Không phải ngày (dd/mm/yyyy): 31/02/2027" in page.content.decode()
 
 
 @pytest.fixture(autouse=True)

@@ -27,9 +27,12 @@ NAV = {"active_nav": "workforce"}
 
 
 def _day(request) -> dt.date:
+    """The day asked for (dd/mm/yyyy, or ISO in links); today when none. A day that cannot be read is said so,
+    and today's roster is shown instead."""
     try:
         return parse_day(request.GET.get("day"), "day") or timezone.localdate()
     except BadParameter:
+        messages.error(request, _("Not a date (dd/mm/yyyy): %(value)s") % {"value": request.GET.get("day")})
         return timezone.localdate()
 
 
