@@ -23,7 +23,15 @@ from headframe.cli.data import (
     cmd_restore,
     cmd_simulate,
 )
-from headframe.cli.serving import DemoTelemetry, cmd_check, cmd_demo, cmd_manage, cmd_migrate, cmd_serve
+from headframe.cli.serving import (
+    DemoTelemetry,
+    cmd_check,
+    cmd_demo,
+    cmd_lamp_readers,
+    cmd_manage,
+    cmd_migrate,
+    cmd_serve,
+)
 from headframe.core.commandline import OneLineParser
 
 __all__ = ["CommandError", "DemoTelemetry", "_setup_django", "build_parser", "main"]
@@ -161,6 +169,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser(
+        "lamp-readers",
+        help="answer the lamp rooms' tag readers over MQTT: check people in and out (docs/LAMP-ROOM-MQTT.md)",
+        description="Subscribe to headframe/lamp/<site>/<reader>, check the person of each tag read in or out "
+        "and publish the answer on .../result (QoS 1). The password comes from $HEADFRAME_MQTT_PASSWORD.",
+    )
+    p.add_argument("--host", default=os.environ.get("HEADFRAME_MQTT_HOST", "127.0.0.1"), help="broker host")
+    p.add_argument(
+        "--port", type=int, default=int(os.environ.get("HEADFRAME_MQTT_PORT", "1883")), help="broker port"
+    )
+    p.add_argument("--username", default="", help="MQTT user (e.g. the ingest account)")
+    p.add_argument("--client-id", default="", help="MQTT client id (default headframe-lamp-readers-<host>)")
+    p.add_argument("--tls-cafile", default="", metavar="PEM", help="connect over TLS trusting this CA")
+    p.set_defaults(func=cmd_lamp_readers)
+
+    p = sub.add_parser(
         "simulate",
         help="publish simulated sensor readings with scenarios (see `simulate --help`)",
         add_help=False,
@@ -198,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--persistence-location", metavar="DIR", help="(default: Debian's /var/lib/mosquitto/)")
     p.add_argument("--rotate", action="append", metavar="USER", help="give USER a new password (repeatable)")
     p.add_argument("--rotate-all", action="store_true", help="give every account a new password")
+    p.add_argument(
+        "--lamp-readers",
+        action="store_true",
+        help="also one account per underground mine for its lamp-room tag readers (lamp-<SITE>: publishes "
+        "headframe/lamp/<SITE>/+, reads its answers); the ingest user runs `headframe lamp-readers`",
+    )
     p.add_argument(
         "--hasher",
         choices=["auto", "mosquitto_passwd", "builtin"],

@@ -59,9 +59,12 @@ def cmd_import_sensors(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    """`headframe ingest`: the MQTT worker owns its options (argv handed over untouched)."""
+    """`headframe ingest`: the MQTT worker owns its options (argv handed over untouched); its watchdog also
+    runs the other apps' scans (people overdue underground)."""
+    from headframe.cli.serving import register_scans
     from headframe.telemetry.mqtt import main
 
+    register_scans()
     return main(list(args.args))
 
 
@@ -94,6 +97,7 @@ def cmd_mqtt_config(args) -> int:
             rotate=tuple(args.rotate or ()),
             rotate_all=args.rotate_all,
             hasher=args.hasher,
+            lamp_readers=getattr(args, "lamp_readers", False),
         )
     except (BrokerConfigError, OSError) as exc:
         raise CommandError(str(exc)) from None

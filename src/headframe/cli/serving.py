@@ -27,6 +27,7 @@ def cmd_serve(args) -> int:
     if not getattr(args, "no_watchdog", False):
         from headframe.telemetry.watchdog import start_watchdog
 
+        register_scans()
         start_watchdog()  # stale-data alarms fire even when readings only arrive over HTTP
     if not getattr(args, "no_notifier", False):
         from headframe.notify.worker import start_notifier
@@ -48,6 +49,50 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def register_scans() -> None:
+    """The scans of apps above telemetry that run with its watchdog (`serve`, `demo`, `ingest`): people
+    overdue underground raise an urgent alarm (workforce.services.overdue)."""
+    from headframe.telemetry.watchdog import register_scan
+    from headframe.workforce.services.overdue import overdue_scan
+
+    register_scan("workforce.overdue", overdue_scan, every_s=30.0)
+
+
+def cmd_lamp_readers(args) -> int:
+    """`headframe lamp-readers`: the lamp rooms' tag readers over MQTT, until SIGTERM or Ctrl-C."""
+    import threading
+
+    from headframe.telemetry.mqtt import Options
+    from headframe.workforce.mqtt import TagReaderBridge
+
+    options = Options(
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id or f"headframe-lamp-readers-{os.uname().nodename}",
+        username=args.username,
+        password=os.environ.get("HEADFRAME_MQTT_PASSWORD", ""),
+        tls_cafile=args.tls_cafile,
+    )
+    bridge = TagReaderBridge(options)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    worker = threading.Thread(target=bridge.run, name="lamp-readers", daemon=True)
+    bridge.start_network()
+    worker.start()
+    print(f"lamp readers: {args.host}:{args.port}, topics headframe/lamp/<site>/<reader>", file=sys.stderr)
+    try:
+        while not stop.wait(0.5):
+            if not worker.is_alive():
+                raise CommandError("the lamp-reader bridge stopped unexpectedly (see the log)")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bridge.stopping.set()
+        worker.join(timeout=15)
+        bridge.close_network()
+    return 0
+
+
 def _exit_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -59,7 +104,7 @@ def cmd_demo(args) -> int:
 
     call_command("migrate", interactive=False, verbosity=0)
     print("loading demo data (the first run generates three years of daily figures, ~20 s)…", file=sys.stderr)
-    result = load_demo(production_years=3)
+    result = load_demo(production_years=3, workforce_full=True)
     print(
         f"demo data: {result.created_units} units, {result.created_bridge_points} bridge points, "
         f"{result.created_people} people, {len(result.created_users)} users created, "
@@ -135,6 +180,7 @@ class DemoTelemetry:
             tag = hashlib.sha1(str(settings.DATABASES["default"]["NAME"]).encode()).hexdigest()[:8]
             ingest = ["--client-id", f"headframe-demo-ingest-{tag}"]
             self._spawn([*command, "ingest", *where, *ingest])
+            self._spawn([*command, "lamp-readers", *where, "--client-id", f"headframe-demo-lamp-{tag}"])
             self._spawn([*command, "simulate", "--transport", "mqtt", *where, *scenarios])
             return
         from headframe.telemetry.demo import simulator_token

@@ -157,7 +157,16 @@ class SiteReadOnlyAdmin(ScopedModuleMixin, ReadOnlyAdmin):
 
 @admin.register(Alarm)
 class AlarmAdmin(SiteReadOnlyAdmin):
-    list_display = ["raised_at", "sensor", "limit_code", "priority", "message", "acked_at", "closed_at"]
+    list_display = [
+        "raised_at",
+        "sensor",
+        "subject",
+        "limit_code",
+        "priority",
+        "message",
+        "acked_at",
+        "closed_at",
+    ]
     list_filter = ["priority", "limit_code"]
     date_hierarchy = "raised_at"
 

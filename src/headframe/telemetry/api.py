@@ -173,7 +173,13 @@ def condition_out(view) -> dict:
     return {
         "condition": cond.id,
         "sensor": view.sensor.code if view.sensor is not None else None,
-        "gateway": view.gateway.code if view.gateway is not None else view.sensor.gateway.code,
+        "gateway": (
+            view.gateway.code
+            if view.gateway is not None
+            else (view.sensor.gateway.code if view.sensor is not None else None)
+        ),
+        "subject": cond.subject or None,
+        "site": view.site.code,
         "limit": cond.limit_code,
         "state": view.state,
         "active": cond.active,
@@ -206,6 +212,8 @@ def _subject_info(view):
         info = directory.get(view.sensor.code)
         if info is not None:
             return info
+    if view.external:
+        return services.GatewaySubject(view.subject, services.EXTERNAL_KIND, view.site.path)
     return services.GatewaySubject(view.subject, "gateway", "")
 
 
@@ -335,6 +343,7 @@ def journal_out(entry) -> dict:
         "at": entry.at,
         "sensor": entry.condition.sensor.code if entry.condition.sensor_id else None,
         "gateway": entry.condition.gateway.code if entry.condition.gateway_id else None,
+        "subject": entry.condition.subject or None,
         "limit": entry.condition.limit_code,
         "event": entry.event,
         "state": entry.state,

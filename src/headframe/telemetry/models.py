@@ -432,6 +432,10 @@ class AlarmCondition(models.Model):
 
     sensor = models.ForeignKey(Sensor, null=True, on_delete=models.CASCADE, related_name="conditions")
     gateway = models.ForeignKey(Gateway, null=True, on_delete=models.CASCADE, related_name="conditions")
+    # A condition another part of the system reports (telemetry.services.external): its site and a subject
+    # string of the reporter's ("presence:42"), instead of a sensor or a gateway.
+    site = models.ForeignKey(Unit, null=True, on_delete=models.CASCADE, related_name="+")
+    subject = models.CharField(max_length=120, blank=True)
     limit_code = models.CharField(max_length=60)
     version = models.BigIntegerField(default=0)
     active = models.BooleanField(default=False)  # ActiveState
@@ -459,10 +463,17 @@ class AlarmCondition(models.Model):
                 condition=Q(gateway__isnull=False),
                 name="telemetry_condition_gateway_unique",
             ),
+            models.UniqueConstraint(
+                fields=["site", "subject", "limit_code"],
+                condition=Q(site__isnull=False),
+                name="telemetry_condition_external_unique",
+            ),
+            # Exactly one subject: a sensor, a gateway, or a site and a subject string.
             models.CheckConstraint(
-                condition=Q(sensor__isnull=False, gateway__isnull=True)
-                | Q(sensor__isnull=True, gateway__isnull=False),
-                name="telemetry_alarmcondition_sensor_or_gateway",
+                condition=Q(sensor__isnull=False, gateway__isnull=True, site__isnull=True, subject="")
+                | Q(sensor__isnull=True, gateway__isnull=False, site__isnull=True, subject="")
+                | (Q(sensor__isnull=True, gateway__isnull=True, site__isnull=False) & ~Q(subject="")),
+                name="telemetry_alarmcondition_one_subject",
             ),
         ]
         indexes = [
@@ -475,7 +486,9 @@ class AlarmCondition(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sensor_id}:{self.limit_code}"
+        if self.site_id is not None:
+            return f"{self.subject}:{self.limit_code}"
+        return f"{self.sensor_id or self.gateway_id}:{self.limit_code}"
 
 
 class Alarm(models.Model):
@@ -486,6 +499,7 @@ class Alarm(models.Model):
     gateway = models.ForeignKey(Gateway, null=True, on_delete=models.PROTECT, related_name="alarms")
     site = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
     site_path = models.CharField(max_length=512, db_index=True)
+    subject = models.CharField(max_length=120, blank=True)  # an external condition's subject (else blank)
     limit_code = models.CharField(max_length=60)
     priority = models.CharField(max_length=8, choices=Priority.choices)
     threshold = models.FloatField(null=True)
@@ -519,7 +533,8 @@ class Alarm(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sensor_id}:{self.limit_code}@{self.raised_at:%Y-%m-%d %H:%M:%S}"
+        who = self.sensor_id or self.gateway_id or self.subject
+        return f"{who}:{self.limit_code}@{self.raised_at:%Y-%m-%d %H:%M:%S}"
 
 
 class JournalEvent(models.TextChoices):

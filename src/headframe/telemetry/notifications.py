@@ -122,26 +122,27 @@ def _shown(value) -> str:
 def _enqueue(alarm: Alarm, *, event: str, level: int, waited_s: int = 0) -> int:
     sensor_code, gateway_code = _codes(alarm)
     site_code = alarm.site_path.strip("/").rsplit("/", 1)[-1]
-    source = sensor_code or gateway_code or alarm.limit_code
+    source = sensor_code or gateway_code
     label = PRIORITY_VI.get(alarm.priority, alarm.priority)
     raised = timezone.localtime(alarm.raised_at, LOCAL_TZ).strftime("%d/%m/%Y %H:%M:%S")
     prefix = f"[{label}]" if event == RAISED else f"[CHUYỂN CẤP {level}][{label}]"
-    subject = f"{prefix} {site_code} – {source}: {alarm.message}"
+    # A condition another part reports (a person overdue underground) says everything in its message.
+    subject = f"{prefix} {site_code}" + (f" – {source}" if source else "") + f": {alarm.message}"
     lines = []
     if event == ESCALATED:
         minutes = f"{waited_s / 60:g}".replace(".", ",")
         lines.append(
             f"Cảnh báo chưa được xác nhận sau {minutes} phút: chuyển lên cấp {level} ({LEVEL_VI.get(level, '')})."
         )
+    lines.append(f"Cảnh báo mức {label} tại {site_code}.")
     if sensor_code:
-        device = f"Cảm biến: {sensor_code}" + (f" (trạm {gateway_code})" if gateway_code else "")
-    else:
-        device = f"Trạm (gateway): {gateway_code or '—'}"
+        lines.append(f"Cảm biến: {sensor_code}" + (f" (trạm {gateway_code})" if gateway_code else ""))
+    elif gateway_code or not alarm.subject:
+        lines.append(f"Trạm (gateway): {gateway_code or '—'}")
+    lines.append(f"Nội dung: {alarm.message}")
+    if not alarm.subject or alarm.raised_value is not None:
+        lines.append(f"Giá trị: {_shown(alarm.raised_value)} — ngưỡng: {_shown(alarm.threshold)}")
     lines += [
-        f"Cảnh báo mức {label} tại {site_code}.",
-        device,
-        f"Nội dung: {alarm.message}",
-        f"Giá trị: {_shown(alarm.raised_value)} — ngưỡng: {_shown(alarm.threshold)}",
         f"Thời điểm: {raised} (giờ Việt Nam)",
         f"Mã điều kiện: {alarm.limit_code} · cảnh báo số {alarm.id}",
     ]
@@ -162,6 +163,8 @@ def _enqueue(alarm: Alarm, *, event: str, level: int, waited_s: int = 0) -> int:
         "raised_at": alarm.raised_at.isoformat(),
         "level": level,
     }
+    if alarm.subject:  # a condition another part reports (services.external): its subject, e.g. presence:42
+        payload["subject"] = alarm.subject
     return notify.notification_enqueue(
         event=event,
         site_path=alarm.site_path,

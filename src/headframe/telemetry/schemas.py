@@ -157,7 +157,15 @@ class AlarmDetailOut(Schema):
 class AlarmOut(Schema):
     condition: int
     sensor: str | None
-    gateway: str
+    gateway: str | None = Field(
+        description="the sensor's gateway, or the gateway's own condition; null for one "
+        "reported by another part (subject)"
+    )
+    subject: str | None = Field(
+        description='a condition another part of the system reports, e.g. "presence:42" (person_overdue); '
+        "its alarm's message says who and where"
+    )
+    site: str
     limit: str
     state: str
     active: bool
@@ -199,6 +207,7 @@ class JournalEntryOut(Schema):
     at: dt.datetime
     sensor: str | None
     gateway: str | None
+    subject: str | None
     limit: str
     event: str
     state: str

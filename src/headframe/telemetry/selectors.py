@@ -10,6 +10,7 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
+from headframe.org.models import Unit
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.telemetry import engine
@@ -149,11 +150,20 @@ class ConditionView:
 
     @property
     def subject(self) -> str:
-        return self.sensor.code if self.sensor is not None else self.gateway.code
+        if self.sensor is not None:
+            return self.sensor.code
+        return self.gateway.code if self.gateway is not None else self.condition.subject
+
+    @property
+    def external(self) -> bool:
+        """Reported by another part of the system (services.external): a site and a subject string."""
+        return self.sensor is None and self.gateway is None
 
     @property
     def site(self):
-        return self.sensor.gateway.site if self.sensor is not None else self.gateway.site
+        if self.sensor is not None:
+            return self.sensor.gateway.site
+        return self.gateway.site if self.gateway is not None else self.condition.site
 
 
 def _display(cond: AlarmCondition, sensor: Sensor | None, now: dt.datetime) -> str:
@@ -167,17 +177,25 @@ def _display(cond: AlarmCondition, sensor: Sensor | None, now: dt.datetime) -> s
 
 
 def _conditions_visible(user, site: str = "") -> QuerySet[AlarmCondition]:
-    """Conditions of sensors and gateways the user may see (of one site, by code, if given)."""
+    """Conditions of sensors, gateways and sites (external ones) the user may see (of one site, by code)."""
     scope = scope_for(user)
     qs = AlarmCondition.objects.filter(
-        scope.q(Perm.VIEW, "sensor__gateway__site__path") | scope.q(Perm.VIEW, "gateway__site__path")
+        scope.q(Perm.VIEW, "sensor__gateway__site__path")
+        | scope.q(Perm.VIEW, "gateway__site__path")
+        | scope.q(Perm.VIEW, "site__path")
     ).select_related(
-        "sensor", "sensor__gateway__site", "sensor__position", "gateway__site", "current_alarm", "shelved_by"
+        "sensor",
+        "sensor__gateway__site",
+        "sensor__position",
+        "gateway__site",
+        "site",
+        "current_alarm",
+        "shelved_by",
     )
     if site:
         if not plausible_code(site):
             return qs.none()
-        qs = qs.filter(Q(sensor__gateway__site__code=site) | Q(gateway__site__code=site))
+        qs = qs.filter(Q(sensor__gateway__site__code=site) | Q(gateway__site__code=site) | Q(site__code=site))
     return qs
 
 
@@ -226,6 +244,23 @@ def alarms_hidden(user, *, site: str = "") -> HiddenAlarms:
     suppressed = [_view(c, now) for c in conds.filter(suppressed=True).order_by("suppressed_by", "id")]
     sensors = sensors_visible(user, site=site).filter(in_service=False).select_related("out_of_service_by")
     return HiddenAlarms(shelved, suppressed, list(sensors.order_by("out_of_service_until", "code")))
+
+
+def external_open(user, *, subjects, limit_code: str) -> dict[str, tuple[str, int]]:
+    """subject → (site code, condition id) of the conditions another part reported (services.external) for
+    these subjects that have an open alarm (active or unacknowledged), at sites the user may see: what that
+    part's pages link to on the alarm console. One query."""
+    rows = (
+        AlarmCondition.objects.filter(
+            scope_for(user).q(Perm.VIEW, "site__path"),
+            site__isnull=False,
+            subject__in=list(subjects),
+            limit_code=limit_code,
+        )
+        .filter(Q(active=True) | Q(acked=False))
+        .values_list("subject", "site__code", "pk")
+    )
+    return {subject: (site, pk) for subject, site, pk in rows}
 
 
 def condition_get(user, condition_id: int) -> ConditionView:
@@ -296,7 +331,9 @@ class AlarmKpis:
 
 
 def _subject(alarm: Alarm) -> str:
-    return alarm.sensor.code if alarm.sensor_id else (alarm.gateway.code if alarm.gateway_id else "")
+    return (
+        alarm.sensor.code if alarm.sensor_id else (alarm.gateway.code if alarm.gateway_id else alarm.subject)
+    )
 
 
 def alarm_kpis(*, site_path: str, start: dt.datetime, end: dt.datetime) -> AlarmKpis:
@@ -447,11 +484,20 @@ class SiteAlarms:
 
 
 def site_alarms(*, root_path: str, start: dt.datetime, end: dt.datetime) -> list[SiteAlarms]:
-    """Every site under root_path that has a gateway, in path order, with its alarms raised in [start, end)."""
+    """Every site under root_path that has a gateway, or an alarm raised in [start, end) (one reported by
+    another part, e.g. a person overdue underground, has no gateway), in path order, with those alarms."""
     sites = {
         g.site.pk: g.site
         for g in Gateway.objects.filter(site__path__startswith=root_path).select_related("site")
     }
+    sites.update(
+        (u.pk, u)
+        for u in Unit.objects.filter(
+            pk__in=Alarm.objects.filter(
+                site_path__startswith=root_path, raised_at__gte=start, raised_at__lt=end, subject__gt=""
+            ).values("site_id")
+        ).exclude(pk__in=list(sites))
+    )
     raised = Counter(
         Alarm.objects.filter(site_path__startswith=root_path, raised_at__gte=start, raised_at__lt=end)
         .values_list("site_id", "priority")

@@ -49,6 +49,11 @@ KIND_NAME = {
     SensorKind.AIR_VELOCITY: gettext_lazy("air velocity"),
 }
 ON_OFF_KINDS = frozenset({SensorKind.PUMP_RUNNING, SensorKind.FAN_RUNNING})
+# Conditions other parts of the system report (services.external), by limit code: what they are, for the
+# subject column of the alarm list (their own message says the rest).
+EXTERNAL_MEANINGS = {
+    "person_overdue": gettext_lazy("Person overdue underground"),
+}
 
 
 def local(ts_ms: int | None) -> dt.datetime | None:
@@ -70,6 +75,8 @@ def limit_meaning(limit_code: str, *, kind: str = "", rule=None, rules=(), gatew
     """What a limit means to an operator, in the active language ("CH₄ ngắt điện", "CH₄ vượt dải đo", "Mất kết
     nối trạm thu thập GW-A1"). A limit's code is internal and never shown on a page."""
     name = str(KIND_NAME.get(kind, "")) or _("sensor")
+    if limit_code in EXTERNAL_MEANINGS and not kind:
+        return str(EXTERNAL_MEANINGS[limit_code])
     if limit_code == GATEWAY_LOST_LIMIT:
         return _("Gateway %(gateway)s lost") % {"gateway": gateway}
     if limit_code == NEVER_REPORTED_LIMIT:
@@ -106,7 +113,9 @@ def limit_meaning(limit_code: str, *, kind: str = "", rule=None, rules=(), gatew
 
 
 def condition_meaning(cond, sensor, gateway_code: str = "") -> str:
-    """limit_meaning of one condition: of its sensor's rules, or of its gateway."""
+    """limit_meaning of one condition: of its sensor's rules, of its gateway, or what an external one is."""
+    if getattr(cond, "site_id", None) is not None:
+        return str(EXTERNAL_MEANINGS.get(cond.limit_code, _("Alarm")))
     if sensor is None:
         return limit_meaning(cond.limit_code, gateway=gateway_code)
     info = directory.get(sensor.code)

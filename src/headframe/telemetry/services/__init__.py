@@ -5,10 +5,12 @@ persistence, operator actions on alarms, and the sensor registry.
 - ingestion: validate, store, move live state, quarantine, count per gateway (one transaction per flush);
 - alarms: the alarm engine's persistence (conditions, alarms, journal);
 - stale, gateways: the fail-safe scans (silent sensors, lost gateways);
+- external: conditions other parts report (a site and a subject string), through the same engine;
 - alarm_actions: acknowledge, reset, shelve; out_of_service; registry: gateways and sensors created.
 """
 
 from headframe.telemetry.services.alarm_actions import (
+    EXTERNAL_KIND,
     GatewaySubject,
     alarm_acknowledge,
     alarm_acknowledge_many,
@@ -21,6 +23,11 @@ from headframe.telemetry.services.alarm_actions import (
 from headframe.telemetry.services.alarms import (
     ConditionChanged,
     rise_windows,
+)
+from headframe.telemetry.services.external import (
+    external_active,
+    external_clear,
+    external_raise,
 )
 from headframe.telemetry.services.gateways import (
     gateway_death,
@@ -58,6 +65,7 @@ from headframe.telemetry.services.stale import (
 )
 
 __all__ = [
+    "EXTERNAL_KIND",
     "OUT_OF_SERVICE_DEFAULT_HOURS",
     "OUT_OF_SERVICE_MAX_HOURS",
     "QUARANTINE_ROWS_PER_MESSAGE",
@@ -71,6 +79,9 @@ __all__ = [
     "alarm_shelve",
     "alarm_unshelve",
     "audit_other_place",
+    "external_active",
+    "external_clear",
+    "external_raise",
     "gateway_create",
     "gateway_death",
     "gateway_lost",

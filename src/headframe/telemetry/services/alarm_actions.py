@@ -29,6 +29,8 @@ from headframe.telemetry.models import (
 )
 from headframe.telemetry.services.alarms import _journal, _persist, _state_of
 
+EXTERNAL_KIND = "external"  # GatewaySubject.kind of a condition reported through services.external
+
 
 @dataclass(frozen=True)
 class GatewaySubject:
@@ -46,6 +48,8 @@ def _condition_for_action(actor, condition_id: int) -> tuple[AlarmCondition, Sen
     info = None
     if cond is not None and cond.sensor_id is not None:
         info = directory.by_id(cond.sensor_id)
+    elif cond is not None and cond.site_id is not None:  # reported by another part (services.external)
+        info = GatewaySubject(cond.subject, EXTERNAL_KIND, cond.site.path)
     elif cond is not None:
         gateway = Gateway.objects.select_related("site").get(pk=cond.gateway_id)
         info = GatewaySubject(gateway.code, "gateway", gateway.site.path)
@@ -60,6 +64,8 @@ def _condition_for_action(actor, condition_id: int) -> tuple[AlarmCondition, Sen
 def no_operator_override(cond: AlarmCondition, info) -> bool:
     """Conditions nobody may hide from a console or the API: limits the profile marks so (every methane trip),
     a gas sensor's over-range and fault, and a lost gateway (fail safe)."""
+    if cond.site_id is not None or info.kind == EXTERNAL_KIND:
+        return True  # reported by another part of the system (a person overdue underground): cleared there
     if cond.limit_code in (GATEWAY_LOST_LIMIT, NEVER_REPORTED_LIMIT):
         return True  # the remedy for a sensor that never reported is commissioning it, or out of service
     if cond.limit_code in (OVER_RANGE_LIMIT, FAULT_LIMIT):

@@ -381,13 +381,16 @@ def _alarm_meta(code: str, info: SensorInfo, rule, value) -> tuple[str, float | 
     return "high", None, _message(info, None, value)
 
 
-def _open_alarm(cond, *, at, value, priority, threshold, message, site_id, site_path, sensor_id, gateway_id):
+def _open_alarm(
+    cond, *, at, value, priority, threshold, message, site_id, site_path, sensor_id, gateway_id, subject=""
+):
     alarm = Alarm.objects.create(
         condition=cond,
         sensor_id=sensor_id,
         gateway_id=gateway_id,
         site_id=site_id,
         site_path=site_path,
+        subject=subject,
         limit_code=cond.limit_code,
         priority=priority,
         threshold=threshold,

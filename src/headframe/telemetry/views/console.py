@@ -71,6 +71,8 @@ def may_service(user, site: Unit) -> bool:
 def alarm_row(view, suppressed_by_gateway: dict[str, int]) -> dict:
     cond, alarm, sensor = view.condition, view.alarm, view.sensor
     priority = alarm.priority if alarm else Priority.HIGH
+    if view.external:
+        return _external_row(view, priority)
     if sensor is not None:
         info = directory.get(sensor.code)
         rules = info.rules if info is not None else ()
@@ -105,8 +107,10 @@ def alarm_row(view, suppressed_by_gateway: dict[str, int]) -> dict:
         "id": cond.id,
         "sensor": sensor,
         "subject": view.subject,
+        "subject_label": view.subject,
         "subject_name": subject_name,
         "is_gateway": sensor is None,
+        "is_external": False,
         "position_code": position_code,
         "position_name": position_name,
         "limit": cond.limit_code,
@@ -128,6 +132,44 @@ def alarm_row(view, suppressed_by_gateway: dict[str, int]) -> dict:
         "raised_at": alarm.raised_at if alarm else None,
         "action": rule.action_vi if rule else "",
         "shelvable": hideable,
+        "alert": priority in ALERT_PRIORITIES and not cond.acked,
+        "site": view.site,
+    }
+
+
+def _external_row(view, priority: str) -> dict:
+    """A condition another part of the system reported (a person overdue underground): what it is in the
+    subject column, its own message (the person, the shift end, the place) as the alarm's text."""
+    cond, alarm = view.condition, view.alarm
+    return {
+        "id": cond.id,
+        "sensor": None,
+        "subject": view.subject,
+        "subject_label": condition_meaning(cond, None),
+        "subject_name": "",
+        "is_gateway": False,
+        "is_external": True,
+        "position_code": "",
+        "position_name": "",
+        "limit": cond.limit_code,
+        "priority": priority,
+        "priority_label": Priority(priority).label,
+        "state": view.state,
+        "state_label": AlarmState(view.state).label,
+        "unacked": not cond.acked,
+        "active": cond.active,
+        "latching": False,
+        "can_reset": False,
+        "reset_waits": False,
+        "meaning": alarm.message if alarm else condition_meaning(cond, None),
+        "message": "",
+        "acked_at": alarm.acked_at if alarm else None,
+        "acked_by": alarm.acked_by.username if alarm and alarm.acked_by_id else "",
+        "ack_comment": alarm.ack_comment if alarm else "",
+        "value": "—",
+        "raised_at": alarm.raised_at if alarm else None,
+        "action": "",
+        "shelvable": False,  # fail safe: cleared by its reporter, never hidden from the console
         "alert": priority in ALERT_PRIORITIES and not cond.acked,
         "site": view.site,
     }

@@ -45,13 +45,19 @@ def _journal_json(entry) -> dict:
     return {
         "id": entry.id,
         "condition": entry.condition_id,
-        "sensor": cond.sensor.code if cond.sensor_id else cond.gateway.code,
+        "sensor": cond.sensor.code
+        if cond.sensor_id
+        else (cond.gateway.code if cond.gateway_id else cond.subject),
         "limit": cond.limit_code,
         "event": entry.event,
         "event_label": str(JournalEvent(entry.event).label),
         "state": entry.state,
         "priority": entry.alarm.priority if entry.alarm else None,
-        "message": condition_meaning(cond, cond.sensor, cond.gateway.code if cond.gateway_id else ""),
+        "message": (
+            entry.alarm.message
+            if cond.site_id is not None and entry.alarm is not None
+            else condition_meaning(cond, cond.sensor, cond.gateway.code if cond.gateway_id else "")
+        ),
         "user": entry.user.username if entry.user else None,
         "comment": entry.comment,
         "time": at.strftime("%H:%M:%S"),

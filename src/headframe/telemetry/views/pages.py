@@ -107,7 +107,7 @@ def group(request):
         entry = per_site[site_id]
         entry["active"] += int(view.condition.active)
         entry["unacked"] += int(not view.condition.acked)
-        entry["gateways_lost"] += int(view.sensor is None and view.condition.active)
+        entry["gateways_lost"] += int(view.gateway is not None and view.condition.active)
         priority = view.alarm.priority if view.alarm else Priority.HIGH
         if not view.condition.acked and priority in ALERT_PRIORITIES:
             entry["alert"] += 1

@@ -25,6 +25,7 @@ from headframe.workforce.models import (
 )
 from headframe.workforce.rules import roster_days
 from headframe.workforce.services._common import actor_user, person, unit_by_code, worker_by_tag
+from headframe.workforce.services.overdue import overdue_clear
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI"}
 TAG_LOC = ("body", "tag_no")
@@ -197,6 +198,7 @@ def check_out(*, actor, tag_no: str, site_code: str, at: dt.datetime | None = No
     presence.checked_out_at = moment
     presence.checked_out_by = actor_user(actor)
     presence.save(update_fields=["checked_out_at", "checked_out_by"])
+    overdue_clear(presence_id=presence.pk, site=site)  # an overdue alarm returns at once
     audit_record(
         actor=actor,
         action="update",

@@ -23,8 +23,10 @@ from headframe.core.errors import HeadframeError, NotFound, PermissionDenied
 from headframe.org.models import SiteType, Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import picked_unit, scope_for, unit_get, units_visible
+from headframe.telemetry import selectors as telemetry_selectors
 from headframe.workforce import selectors, services
 from headframe.workforce.models import Presence, Trade
+from headframe.workforce.services.overdue import PERSON_OVERDUE, presence_subject
 
 NAV = {"active_nav": "workforce"}
 STATIC_DIR = Path(__file__).parent.parent / "static" / "workforce"
@@ -67,6 +69,18 @@ def _expiry_buckets(rows: list) -> list[tuple[int, list]]:
     return out
 
 
+def _overdue_alarms(user, rows) -> dict[int, str]:
+    """presence id → the alarm console's row of its "person overdue" alarm, for the overdue people shown."""
+    subjects = {presence_subject(r.presence_id): r.presence_id for r in rows if r.overdue}
+    if not subjects:
+        return {}
+    found = telemetry_selectors.external_open(user, subjects=subjects, limit_code=PERSON_OVERDUE)
+    return {
+        subjects[subject]: reverse("telemetry:mine", args=[site]) + f"#alarm-row-{pk}"
+        for subject, (site, pk) in found.items()
+    }
+
+
 @login_required
 def index(request):
     user = request.user
@@ -82,6 +96,7 @@ def index(request):
     by_site: dict[str, list] = {}
     for row in rows:
         by_site.setdefault(_code(row.site), []).append(row)
+    alarms = _overdue_alarms(user, rows)
     mines = []
     for site in sites:
         people = sorted(
@@ -93,7 +108,7 @@ def index(request):
                 "site": site,
                 "count": counts.get(site.code, len(people)),
                 "overdue": sum(1 for r in people if r.overdue),
-                "people": [(r, _trade_label(r.trade)) for r in people],
+                "people": [(r, _trade_label(r.trade), alarms.get(r.presence_id, "")) for r in people],
                 "lamp_room": scope.allows(Perm.LAMP_ROOM, site.path),
             }
         )
