@@ -85,3 +85,23 @@ def test_the_full_demo_month_of_rosters_and_presence(demo_org, db):
     counts = (RosterEntry.objects.count(), Presence.objects.count())
     people._history(random.Random(1), sites, timezone.localdate(), now, 3)
     assert (RosterEntry.objects.count(), Presence.objects.count()) == counts  # again: nothing added
+
+
+def test_the_demo_lamp_room_brings_crews_up_and_the_next_shift_down(demo_org, db):
+    """`headframe demo` runs this every minute: nobody is left overdue by the demo itself, except the examples
+    that were overdue when it started."""
+    started = timezone.now()
+    examples = {r.presence_id for r in underground_now(None, now=started) if r.overdue}
+    later = started + dt.timedelta(hours=9)  # past the end of the current shift, into the next
+    people.demo_lamp_room(now=later, since=started)
+    rows = underground_now(None, now=later)
+    overdue = {r.presence_id for r in rows if r.overdue}
+    assert examples and overdue == examples  # the examples stay for the lamp room; the crews came up
+    came_up = Presence.objects.filter(checked_out_at__gt=started)
+    assert came_up.exists() and not came_up.filter(checked_out_at__gt=later).exists()
+    went_down = Presence.objects.filter(checked_in_at__gt=started, checked_out_at__isnull=True)
+    assert went_down.count() > 20 and not went_down.filter(checked_in_at__gt=later).exists()
+    assert all(r.position is not None for r in rows if r.presence_id not in examples)  # they were rostered
+    before = Presence.objects.count()
+    people.demo_lamp_room(now=later, since=started)
+    assert Presence.objects.count() == before  # the same minute again: nobody moves twice

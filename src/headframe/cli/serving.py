@@ -123,6 +123,7 @@ def cmd_demo(args) -> int:
         # uvicorn shuts down on SIGTERM and then raises the signal again: without a handler of ours the process
         # would die there, skip the `finally` and leave ingest and the simulator running.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    _demo_lamp_rooms()
     try:
         if telemetry is not None:
             from headframe.telemetry.demo import sensors_registered_now
@@ -133,6 +134,23 @@ def cmd_demo(args) -> int:
     finally:
         if telemetry is not None:
             telemetry.stop()
+
+
+def _demo_lamp_rooms() -> None:
+    """The demo's lamp rooms over the shifts, with the watchdog: crews come up after their shift and the next
+    go down, so the demo does not leave everyone overdue underground hours after it started."""
+    from django.utils import timezone
+
+    from headframe.telemetry.watchdog import register_scan
+    from headframe.workforce.demo.people import demo_lamp_room
+
+    started = timezone.now()
+
+    def shift_change() -> int:
+        demo_lamp_room(since=started)
+        return 0  # the watchdog counts alarms raised: people moving raise none
+
+    register_scan("workforce.demo_lamp_room", shift_change, every_s=60.0)
 
 
 def _mqtt_broker(timeout: float = 1.0) -> tuple[str, int] | None:

@@ -28,6 +28,7 @@ from headframe.org.models import SiteType, Unit, UnitKind
 from headframe.production.selectors import calendars_for
 from headframe.workforce.models import Certificate, Course, Presence, RosterEntry, Trade, Worker
 from headframe.workforce.rules import roster_days
+from headframe.workforce.selectors import underground_now
 
 SEED = 15
 SITES = ("NDA-M1", "NDA-M2")  # the mines of the small demo (the tests' and the lamp-room examples')
@@ -369,6 +370,81 @@ def load_workforce_demo(*, now: dt.datetime | None = None, full: bool = False) -
             continue
         _workers(rng, company, sites, per_site, courses, today)
         underground += [site for site in sites if site.site_type == SiteType.UNDERGROUND]
+    if full:
+        _come_up(now, None)  # a demo started again later: the crews of the shifts since have come up
     _rosters_and_presence(rng, underground if full else small, today, now)
     if full:
         _history(rng, underground, today, now, HISTORY_DAYS)
+
+
+# ---------------------------------------------------------------- the demo's lamp room over the shifts
+
+
+def demo_lamp_room(*, now: dt.datetime | None = None, since: dt.datetime | None = None) -> int:
+    """What the demo's lamp rooms do between shifts (run every minute by `headframe demo`, never in production):
+    people whose shift has ended come up 5–40 minutes after its end; the crew rostered on the next shift go down
+    from 30 minutes before it starts (a few stay home); a day without rosters gets those of a week before.
+    Stays whose shift ended before `since` (when the demo started) are left: they are the examples of people
+    overdue underground, for the lamp room to check out. Returns the check-ins and check-outs made."""
+    now = now or timezone.now()
+    moved = _come_up(now, since)
+    unit_paths = Worker.objects.filter(tag_no__isnull=False).values_list("unit__path", flat=True).distinct()
+    site_paths = {"/".join(path.split("/")[:4]) + "/" for path in unit_paths}  # /G/COMPANY/SITE/
+    sites = list(Unit.objects.filter(kind=UnitKind.SITE, site_type=SiteType.UNDERGROUND, path__in=site_paths))
+    lapsed = set(
+        Certificate.objects.filter(
+            course__code=REQUIRED, expires_on__lt=now.astimezone(LOCAL_TZ).date()
+        ).values_list("worker_id", flat=True)
+    )
+    patterns = calendars_for(sites)
+    for site in sites:
+        pattern = patterns[site.pk]
+        try:
+            day, shift = pattern.shift_of(now + dt.timedelta(minutes=30))
+        except ValueError:
+            continue
+        moved += _go_down(site, pattern, day, shift, now, lapsed)
+    return moved
+
+
+def _come_up(now: dt.datetime, since: dt.datetime | None) -> int:
+    """Check out, 5–40 minutes after their shift's end, the people whose shift ended after `since`."""
+    moved = 0
+    for row in underground_now(None, now=now):
+        if row.shift_end is None or (since is not None and row.shift_end < since):
+            continue
+        out_at = row.shift_end + dt.timedelta(minutes=5 + row.presence_id % 36)
+        if out_at <= now:
+            moved += Presence.objects.filter(pk=row.presence_id, checked_out_at__isnull=True).update(
+                checked_out_at=out_at
+            )
+    return moved
+
+
+def _go_down(site: Unit, pattern, day: dt.date, shift: int, now: dt.datetime, lapsed: set[int]) -> int:
+    at_site = RosterEntry.objects.filter(position__path__startswith=site.path)
+    if not at_site.filter(day=day).exists():
+        week_before = at_site.filter(day=day - dt.timedelta(days=7)).values_list(
+            "worker_id", "position_id", "shift"
+        )
+        RosterEntry.objects.bulk_create(
+            [RosterEntry(worker_id=w, position_id=p, day=day, shift=s) for w, p, s in week_before],
+            ignore_conflicts=True,
+        )
+    start = pattern.shift_start(day, shift)
+    crew = at_site.filter(day=day, shift=shift).select_related("worker")
+    here = set(
+        Presence.objects.filter(site=site, checked_in_at__gte=start - dt.timedelta(hours=1)).values_list(
+            "worker_id", flat=True
+        )
+    ) | set(Presence.objects.filter(checked_out_at__isnull=True).values_list("worker_id", flat=True))
+    down = []
+    for entry in crew:
+        worker = entry.worker
+        if worker.pk in here or not _may_go(worker, lapsed) or (worker.pk * 7 + day.toordinal()) % 33 == 0:
+            continue
+        at = start - dt.timedelta(minutes=5 + worker.pk % 25)
+        if at <= now:
+            down.append(Presence(worker=worker, site=site, checked_in_at=at))
+    Presence.objects.bulk_create(down, ignore_conflicts=True)
+    return len(down)
