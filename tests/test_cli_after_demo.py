@@ -38,6 +38,7 @@ SKIPPED = {
     "headframe demo": "serves until stopped; the checkout here was built the way it builds one",
     "headframe ingest": "needs an MQTT broker",
     "headframe simulate": "publishes to an MQTT broker",
+    "headframe lamp-readers": "subscribes to an MQTT broker until stopped (tests/workforce/test_tag_reader.py)",
     "createdb": "PostgreSQL section",
     "export HEADFRAME_": "PostgreSQL section",
     ".venv/bin/headframe migrate": "PostgreSQL section (run here as `headframe migrate`)",

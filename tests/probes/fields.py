@@ -230,6 +230,110 @@ class WorkerTag(Ref):
         return tag
 
 
+@dataclass(frozen=True)
+class WorkerNo(Ref):
+    """The employee number of a worker of the company (health and epidemic records), made in the running test's
+    savepoint when missing."""
+
+    def value(self, company: Company):
+        from headframe.org.models import Unit
+        from headframe.workforce.models import Worker
+
+        number = f"{company.code}-PRB-MED"
+        Worker.objects.get_or_create(
+            employee_no=number,
+            defaults={"full_name": "Thợ lò khám", "unit": Unit.objects.get(code=company.area)},
+        )
+        return number
+
+
+@dataclass(frozen=True)
+class FitWorkerNo(Ref):
+    """The employee number of a worker of the company who may be rostered underground today (every mandatory
+    course valid), made in the running test's savepoint when missing."""
+
+    def value(self, company: Company):
+        from django.utils import timezone
+
+        from headframe.org.models import Unit
+        from headframe.workforce.models import Certificate, Course, Worker
+
+        worker, _ = Worker.objects.get_or_create(
+            employee_no=f"{company.code}-PRB-FIT",
+            defaults={"full_name": "Thợ lò xếp ca", "unit": Unit.objects.get(code=company.area)},
+        )
+        today = timezone.localdate()
+        for course in Course.objects.all():
+            Certificate.objects.get_or_create(
+                worker=worker,
+                course=course,
+                passed_on=today - dt.timedelta(days=30),
+                defaults={"expires_on": today + dt.timedelta(days=300)},
+            )
+        return worker.employee_no
+
+
+@dataclass(frozen=True)
+class CaseId(Ref):
+    """The id of an epidemic case of a worker of the company (made when missing)."""
+
+    def value(self, company: Company):
+        from headframe.workforce.models import EpidemicCase, Worker
+
+        worker = Worker.objects.get(employee_no=WorkerNo("worker").value(company))
+        case, _ = EpidemicCase.objects.get_or_create(
+            worker=worker,
+            disease="COVID-19",
+            confirmed_on=timezone.localdate(),
+            defaults={"isolation_from": timezone.localdate()},
+        )
+        return case.pk
+
+
+@dataclass(frozen=True)
+class GrievanceRef(Ref):
+    """The id of a grievance raised at the company's area, made in the running test's savepoint when missing;
+    `answered`: one with an answer (for a close)."""
+
+    answered: bool = False
+
+    def value(self, company: Company):
+        from headframe.org.models import Unit
+        from headframe.workforce.models import Grievance
+
+        text = "Kiến nghị thử (đã trả lời)" if self.answered else "Kiến nghị thử"
+        unit = Unit.objects.get(code=company.area)
+        grievance = Grievance.objects.filter(unit=unit, text=text).first()
+        if grievance is None:
+            today = timezone.localdate()
+            grievance = Grievance.objects.create(
+                unit=unit,
+                text=text,
+                received_on=today,
+                due_on=today + dt.timedelta(days=15),
+                status="answered" if self.answered else "open",
+                answer="Đã trả lời" if self.answered else "",
+                answered_on=today if self.answered else None,
+            )
+        return grievance.pk
+
+
+def _certificates_csv(v: dict) -> bytes:
+    return f"employee_no,course,passed_on\n{v['worker']},SOCUU,01/02/2026\n".encode()
+
+
+def _payroll_csv(v: dict) -> bytes:
+    return f"unit,month,headcount,total_income\n{v['unit']},01/2026,10,150000000\n".encode()
+
+
+def _exams_csv(v: dict) -> bytes:
+    day = timezone.localdate() - dt.timedelta(days=1)
+    return f"employee_no,examined_on,health_class\n{v['employee_no']},{day:%d/%m/%Y},2\n".encode()
+
+
+_EXAMS_CSV = File("kham.csv", "text/csv", refs=(("employee_no", WorkerNo("worker")),), build=_exams_csv)
+
+
 _IMPORT_CSV = File(
     "sensors.csv",
     "text/csv",
@@ -241,7 +345,19 @@ _IMPORT_CSV = File(
     build=_sensor_csv,
 )
 _WORKERS_CSV = File("nhan_su.csv", "text/csv", refs=(("unit", Ref("area")),), build=_workers_csv)
+_CERTIFICATES_CSV = File(
+    "chung_chi.csv", "text/csv", refs=(("worker", WorkerTag("tag")),), build=_certificates_csv
+)
+_PAYROLL_CSV = File("luong.csv", "text/csv", refs=(("unit", Ref("area")),), build=_payroll_csv)
 _PHOTO = File("photo.png", "image/png", build=lambda v: png_bytes())
+_ROSTERS_CSV = File(
+    "lich_ca.csv",
+    "text/csv",
+    refs=(("position", Ref("position")), ("worker", FitWorkerNo("worker"))),
+    build=lambda v: (
+        f"day,shift,position,employee_no\n{dt.date.today():%d/%m/%Y},1,{v['position']},{v['worker']}\n".encode()
+    ),
+)
 
 #: Rules for one operation ("METHOD /path" without the /api/v1 prefix), before FIELDS. Dotted names reach into
 #: nested objects ("rows.unit"); "{name}" is a path parameter.
@@ -390,6 +506,79 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     # an overman's reason: a probe worker is not rostered, so the control check-in is an override (admin may)
     "POST /workforce/presence/check-in": {"tag": WorkerTag("tag"), "override_reason": Lit("probe")},
     "POST /workforce/presence/check-out": {"tag": WorkerTag("tag", underground=True)},
+    "GET /workforce/training/matrix": {"unit": Ref("company")},
+    "POST /workforce/certificates/import": {"file": _CERTIFICATES_CSV},
+    "POST /workforce/certificates": {
+        "employee_no": WorkerTag("tag"),
+        "course": Lit("SOCUU"),
+        "passed_on": YESTERDAY,
+        "expires_on": SKIP,
+    },
+    "GET /workforce/grievances": {"unit": Ref("company"), "overdue": SKIP},
+    "GET /workforce/grievances/counts": {"unit": Ref("company"), "start": SKIP},
+    "POST /workforce/grievances": {
+        "unit": Ref("area"),
+        "category": Lit("welfare"),
+        "employee_no": SKIP,
+        "received_on": SKIP,
+        "anonymous": SKIP,
+    },
+    "POST /workforce/grievances/{grievance_id}/answer": {
+        "{grievance_id}": GrievanceRef("grievance"),
+        "answer": Lit("Đã trả lời"),
+        "answered_on": SKIP,
+    },
+    "POST /workforce/grievances/{grievance_id}/close": {
+        "{grievance_id}": GrievanceRef("grievance", answered=True)
+    },
+    "GET /workforce/income": {"unit": Ref("company")},
+    "POST /workforce/income/payroll/import": {"file": _PAYROLL_CSV},
+    "POST /workforce/income/plans": {"unit": Ref("company"), "average_income": Lit(14_000_000)},
+    "GET /workforce/rosters": {"unit": Ref("site"), "day": Lit("2026-11-30")},
+    "PUT /workforce/rosters": {
+        "position": Ref("position"),
+        "day": Lit("2026-11-30"),
+        "employee_nos": Lit([]),
+    },
+    "POST /workforce/rosters/copy-week": {
+        "unit": Ref("site"),
+        "from_monday": Lit("2026-11-23"),
+        "to_monday": Lit("2026-11-30"),
+    },
+    "POST /workforce/rosters/import": {"file": _ROSTERS_CSV},
+    "GET /workforce/health/exams": {"employee_no": WorkerNo("worker")},
+    "POST /workforce/health/exams": {
+        "employee_no": WorkerNo("worker"),
+        "examined_on": TODAY,
+        "health_class": Lit(2),
+        "findings": Lit("probe"),  # the exam's text, not safety findings
+        "kind": SKIP,
+        "next_due": SKIP,
+    },
+    "GET /workforce/health/counts": {"unit": Ref("company")},
+    "POST /workforce/health/exams/import": {"file": _EXAMS_CSV},
+    "GET /workforce/workers/{employee_no}/export": {"{employee_no}": WorkerNo("worker")},
+    "POST /workforce/epidemic/tests": {
+        "employee_no": WorkerNo("worker"),
+        "tested_on": TODAY,
+        "result": Lit("negative"),
+        "method": SKIP,
+    },
+    "GET /workforce/epidemic/cases": {"unit": Ref("company")},
+    "POST /workforce/epidemic/cases": {
+        "employee_no": WorkerNo("worker"),
+        "confirmed_on": YESTERDAY,
+        "isolation_from": YESTERDAY,
+        "isolation_to": SKIP,
+    },
+    "PATCH /workforce/epidemic/cases/{case_id}": {
+        "{case_id}": CaseId("case"),
+        "status": Lit("hospital"),
+        "isolation_to": SKIP,
+    },
+    "GET /workforce/epidemic/cases/{case_id}/trace": {"{case_id}": CaseId("case")},
+    "GET /workforce/epidemic/cases/{case_id}/trace/export": {"{case_id}": CaseId("case")},
+    "GET /workforce/epidemic/counts": {"unit": Ref("company"), "start": SKIP, "end": SKIP},
 }
 
 #: Names that always name an object: an optional one no rule covers is an error, not a field to leave out.

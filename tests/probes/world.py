@@ -32,6 +32,7 @@ ROLES_MOST_ABLE_FIRST = (
     "dispatcher",
     "reporter",
     "viewer",
+    "medical",  # individual health records: the medical role alone (the admin role has no MEDICAL)
     "gateway",
     "group_admin",
 )

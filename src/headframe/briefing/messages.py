@@ -104,6 +104,13 @@ MESSAGES: dict[str, str] = {
         "KPI bound to an indicator of another unit: {unit} is outside {owner}, which owns the key task"
     ),
     "missing.target": N("give the target value"),
+    "missing.kpi_measure": N("give the measure the KPI reads"),
+    "unknown_measure": N("unknown measure"),
+    "measure_not_bound": N("this kind of KPI reads no measure"),
+    "measure_bound": N("a measure is not bound to an indicator"),
+    "unknown_measure.named": N("unknown measure {measure}; expected one of {expected}"),
+    "measure_not_bound.kind": N("a KPI of kind “{kind}” reads no measure"),
+    "measure_bound.indicator": N("a KPI that reads a measure is not bound to an indicator"),
     "not_manual.kpi": N(
         "this KPI is computed from production figures; only manual milestones are reported by hand"
     ),

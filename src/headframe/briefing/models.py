@@ -384,6 +384,7 @@ class KpiKind(models.TextChoices):
     INDICATOR_VS_PLAN = "indicator_vs_plan", _("Indicator vs plan (% of year-to-date plan)")
     INDICATOR_VALUE = "indicator_value", _("Indicator value (year to date)")
     MANUAL = "manual", _("Manual milestone")
+    MEASURE = "measure", _("A figure computed by a module")
 
 
 class Comparator(models.TextChoices):
@@ -392,8 +393,9 @@ class Comparator(models.TextChoices):
 
 
 class KeyTaskKpi(models.Model):
-    """A measure of a key task: bound to an indicator of a unit (against plan or an absolute target),
-    or a manual milestone marked done with evidence."""
+    """A measure of a key task: bound to an indicator of a unit (against plan or an absolute target), to a
+    figure a module computes for a unit (`measure`, a code of briefing.extensions' registry such as
+    "workforce.cases"), or a manual milestone marked done with evidence."""
 
     key_task = models.ForeignKey(KeyTask, on_delete=models.CASCADE, related_name="kpis")
     order = models.PositiveSmallIntegerField(_("order"), default=1)
@@ -416,6 +418,8 @@ class KeyTaskKpi(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # kind "measure": the code of a figure registered in briefing.extensions ("workforce.cases").
+    measure = models.CharField(_("measure"), max_length=60, blank=True, default="")
     comparator = models.CharField(
         _("comparator"), max_length=2, choices=Comparator.choices, default=Comparator.GE
     )
@@ -437,13 +441,22 @@ class KeyTaskKpi(models.Model):
                 condition=Q(comparator__in=Comparator.values), name="%(app_label)s_%(class)s_comparator_valid"
             ),
             models.CheckConstraint(
-                condition=Q(kind="manual", indicator__isnull=True, unit__isnull=True)
+                condition=Q(kind="manual", indicator__isnull=True, unit__isnull=True, measure="")
                 | Q(
-                    ~Q(kind="manual"),
+                    kind="measure",
+                    indicator__isnull=True,
+                    unit__isnull=False,
+                    target__isnull=False,
+                    done=False,
+                )
+                & ~Q(measure="")
+                | Q(
+                    ~Q(kind__in=("manual", "measure")),
                     indicator__isnull=False,
                     unit__isnull=False,
                     target__isnull=False,
                     done=False,
+                    measure="",
                 ),
                 name="%(app_label)s_%(class)s_binding_matches_kind",
             ),

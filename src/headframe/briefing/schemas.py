@@ -194,8 +194,14 @@ class KeyTaskIn(Schema):
 class KpiIn(Schema):
     name_vi: str = Field(min_length=1, max_length=300)
     name_en: str = Field("", max_length=300)
-    kind: str = Field(description="indicator_vs_plan, indicator_value or manual")
+    kind: str = Field(description="indicator_vs_plan, indicator_value, measure or manual")
     indicator: str | None = None
+    measure: str | None = Field(
+        None,
+        max_length=60,
+        description="kind measure: the figure a module computes (workforce.training_coverage, "
+        "workforce.grievances_on_time, workforce.cases, workforce.average_income)",
+    )
     unit: str | None = Field(None, description="unit measured; default the key task's owner")
     comparator: str = Field("ge", description="ge (≥) or le (≤)")
     target: Decimal | None = Field(None, description="% of plan (vs plan) or a value in the indicator's unit")
@@ -213,6 +219,7 @@ class KpiOut(Schema):
     name_en: str
     kind: str
     indicator: str | None
+    measure: str | None = None
     unit: str | None
     comparator: str
     target: float | None

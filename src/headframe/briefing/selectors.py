@@ -23,6 +23,7 @@ from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Val
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from headframe.briefing.extensions import kpi_measure, measure_values
 from headframe.briefing.models import (
     OPEN_STATUSES,
     Comparator,
@@ -367,7 +368,20 @@ class KpiValue:
     def unit_of_measure(self) -> str:
         if self.kpi.kind == KpiKind.INDICATOR_VS_PLAN:
             return "%"
+        if self.kpi.kind == KpiKind.MEASURE:
+            measure = kpi_measure(self.kpi.measure)
+            return measure.uom if measure else ""
         return self.kpi.indicator.unit_of_measure if self.kpi.indicator_id else ""
+
+    @property
+    def decimals(self) -> int:
+        """The decimals its value and target are shown with."""
+        if self.kpi.kind == KpiKind.INDICATOR_VS_PLAN:
+            return 1
+        if self.kpi.kind == KpiKind.MEASURE:
+            measure = kpi_measure(self.kpi.measure)
+            return measure.decimals if measure else 0
+        return self.kpi.indicator.decimals if self.kpi.indicator_id else 0
 
 
 @dataclass
@@ -395,6 +409,9 @@ def holds_over_the_year(kpi: KeyTaskKpi) -> bool:
     over; before that, kept so far, it is on track."""
     if kpi.kind == KpiKind.MANUAL:
         return kpi.target is not None
+    if kpi.kind == KpiKind.MEASURE:  # a rate or an average may still fall; a year's total is reached once
+        measure = kpi_measure(kpi.measure)
+        return kpi.comparator == Comparator.LE or not (measure and measure.cumulative)
     # A percentage of plan to date met in June can still be missed by December.
     return kpi.comparator == Comparator.LE or kpi.kind == KpiKind.INDICATOR_VS_PLAN
 
@@ -431,7 +448,11 @@ def _kpi_state(kpi: KeyTaskKpi, value: Decimal | None, on: dt.date) -> str:
 
 
 def _cumulative(kpi: KeyTaskKpi) -> bool:
-    """Whether the KPI's value is a year-to-date total that grows through the year (an additive indicator)."""
+    """Whether the KPI's value is a year-to-date total that grows through the year (an additive indicator, or
+    a measure that says so)."""
+    if kpi.kind == KpiKind.MEASURE:
+        measure = kpi_measure(kpi.measure)
+        return bool(measure and measure.cumulative)
     return bool(kpi.indicator_id) and kpi.indicator.aggregation == Aggregation.SUM
 
 
@@ -472,9 +493,17 @@ def key_task_statuses(key_tasks: list[KeyTask], *, on: dt.date | None = None) ->
     for task in key_tasks:
         as_of = _as_of(task.year, on)
         for kpi in kpis_by_task[task.pk]:
-            if kpi.kind != KpiKind.MANUAL:
+            if kpi.kind not in (KpiKind.MANUAL, KpiKind.MEASURE):
                 wanted[(kpi.unit_id, as_of)].add(kpi.indicator_id)
                 units[kpi.unit_id] = kpi.unit
+    measured = measure_values(
+        {
+            (kpi.measure, kpi.unit, _as_of(task.year, on))
+            for task in key_tasks
+            for kpi in kpis_by_task[task.pk]
+            if kpi.kind == KpiKind.MEASURE
+        }
+    )
     catalogue = {i.pk: i for i in indicators_for()} if wanted else {}
     figures: dict[tuple[int, dt.date], dict] = {}
     for (unit_id, as_of), indicator_ids in wanted.items():
@@ -488,7 +517,9 @@ def key_task_statuses(key_tasks: list[KeyTask], *, on: dt.date | None = None) ->
         for kpi in kpis_by_task[task.pk]:
             kpi.key_task = task
             value = actual = plan = None
-            if kpi.kind != KpiKind.MANUAL:
+            if kpi.kind == KpiKind.MEASURE:
+                value = measured.get((kpi.measure, kpi.unit_id, as_of))
+            elif kpi.kind != KpiKind.MANUAL:
                 s = figures.get((kpi.unit_id, as_of), {}).get(kpi.indicator_id)
                 if s is not None:
                     actual, plan = s.ytd.actual, s.ytd.plan

@@ -51,11 +51,18 @@ def cmd_serve(args) -> int:
 
 def register_scans() -> None:
     """The scans of apps above telemetry that run with its watchdog (`serve`, `demo`, `ingest`): people
-    overdue underground raise an urgent alarm (workforce.services.overdue)."""
+    overdue underground raise an urgent alarm (workforce.services.overdue); grievances past their answer
+    deadline escalate a step up the tree (workforce.services.voice), checked every ten minutes."""
     from headframe.telemetry.watchdog import register_scan
     from headframe.workforce.services.overdue import overdue_scan
+    from headframe.workforce.services.voice import grievances_escalate
+
+    def grievances() -> int:
+        grievances_escalate()
+        return 0  # the watchdog counts alarms raised: an escalated grievance is a notification, not an alarm
 
     register_scan("workforce.overdue", overdue_scan, every_s=30.0)
+    register_scan("workforce.grievances", grievances, every_s=600.0)
 
 
 def cmd_lamp_readers(args) -> int:

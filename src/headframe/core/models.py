@@ -41,6 +41,7 @@ class AuditEntry(models.Model):
         ALARM_RESET = "alarm_reset", _("reset an alarm")
         ALARM_SHELVE = "alarm_shelve", _("shelved an alarm")
         ALARM_UNSHELVE = "alarm_unshelve", _("unshelved an alarm")
+        READ = "read", _("read a record")
 
     at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

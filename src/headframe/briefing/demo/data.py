@@ -14,9 +14,15 @@ MEETING_HOUR = 8
 
 VS_PLAN = KpiKind.INDICATOR_VS_PLAN
 MANUAL = KpiKind.MANUAL
+MEASURE = (
+    KpiKind.MEASURE
+)  # a figure a module computes: the code of briefing.extensions' registry, a plain string
 
-# (title_vi, title_en, description, [(kind, name_vi, name_en, indicator, target, done_evidence)])
-# done_evidence: for manual milestones already reached, the evidence recorded; None: still open.
+# The year's 8 key tasks, numbered as the group sets them: 5 the workforce, 6 the workers' rights and
+# benefits, 8 epidemic prevention — whose KPIs read the workforce module (issue 15).
+# (title_vi, title_en, description, [(kind, name_vi, name_en, indicator or measure, target, done_evidence
+# [, comparator])]); done_evidence: for manual milestones already reached, the evidence recorded; None: still
+# open; comparator: "ge" unless given.
 KEY_TASKS = [
     (
         "Bám sát, thực hiện ở mức cao nhất các chỉ tiêu kế hoạch",
@@ -121,8 +127,16 @@ KEY_TASKS = [
     (
         "Phát triển nguồn nhân lực chất lượng cao",
         "A skilled workforce",
-        "Đào tạo, nâng bậc thợ lò, thợ cơ điện; thu hút kỹ sư mỏ trẻ.",
+        "Đào tạo, nâng bậc thợ lò, thợ cơ điện; huấn luyện an toàn định kỳ; thu hút kỹ sư mỏ trẻ.",
         [
+            (
+                MEASURE,
+                "Người lao động đủ huấn luyện bắt buộc còn hiệu lực ≥ 95 %",
+                "Workers with every mandatory course valid ≥ 95 %",
+                "workforce.training_coverage",
+                95,
+                None,
+            ),
             (
                 MANUAL,
                 "Đào tạo nâng bậc cho thợ lò, thợ cơ điện theo kế hoạch",
@@ -142,33 +156,42 @@ KEY_TASKS = [
         ],
     ),
     (
-        "Không để người lao động bị lây nhiễm dịch bệnh",
-        "No worker infected in the epidemic",
-        "Thực hiện nghiêm các biện pháp phòng, chống dịch tại nơi làm việc và khu tập thể.",
+        "Phát huy dân chủ, chăm lo quyền lợi và lợi ích chính đáng của người lao động",
+        "Democracy at work; workers' rights and benefits",
+        "Thực hiện quy chế dân chủ cơ sở; trả lời kiến nghị của người lao động đúng hạn; bảo đảm việc làm, thu nhập.",
         [
             (
-                MANUAL,
-                "0 người lao động bị lây nhiễm dịch bệnh",
-                "0 workers infected",
+                MEASURE,
+                "Kiến nghị của người lao động được trả lời đúng hạn ≥ 95 %",
+                "Workers' grievances answered on time ≥ 95 %",
+                "workforce.grievances_on_time",
+                95,
                 None,
-                0,
-                "Sổ theo dõi y tế của các công ty: không có ca lây nhiễm",
+            ),
+            (
+                MEASURE,
+                "Thu nhập bình quân ≥ 15 triệu đồng/người/tháng",
+                "Average income ≥ VND 15 million per person a month",
+                "workforce.average_income",
+                15_000_000,
+                None,
+            ),
+            (
+                MANUAL,
+                "Tổ chức Hội nghị người lao động tại 100 % đơn vị",
+                "Workers' conference held in every unit",
+                None,
+                None,
+                "Báo cáo kết quả Hội nghị người lao động của các đơn vị",
             ),
         ],
     ),
     (
-        "Nâng cao chất lượng than, đáp ứng yêu cầu khách hàng",
-        "Coal quality that meets customers' needs",
-        "Tăng sản lượng than sạch, kiểm soát độ tro theo hợp đồng.",
+        "Nâng cao chất lượng than và hiệu quả sản xuất kinh doanh, tiết giảm chi phí",
+        "Coal quality and efficiency: revenue on plan, costs down",
+        "Tăng sản lượng than sạch, kiểm soát độ tro theo hợp đồng; doanh thu đạt kế hoạch; tiết giảm chi phí vật tư.",
         [
             (VS_PLAN, "Than sạch ≥ 100 % kế hoạch", "Clean coal ≥ 100 % of plan", "clean_coal_t", 100, None),
-        ],
-    ),
-    (
-        "Nâng cao hiệu quả sản xuất kinh doanh, tiết giảm chi phí",
-        "Efficiency: revenue on plan, costs down",
-        "Doanh thu đạt kế hoạch; tiết giảm chi phí vật tư, nhiên liệu.",
-        [
             (VS_PLAN, "Doanh thu ≥ 100 % kế hoạch", "Revenue ≥ 100 % of plan", "revenue_vnd", 100, None),
             (
                 MANUAL,
@@ -177,6 +200,30 @@ KEY_TASKS = [
                 None,
                 None,
                 "Quyết định ban hành định mức của Tổng giám đốc",
+            ),
+        ],
+    ),
+    (
+        "Phòng, chống dịch bệnh: không để người lao động bị lây nhiễm, đón Tết an toàn",
+        "Epidemic prevention: no worker infected, a safe Tết",
+        "Thực hiện nghiêm các biện pháp phòng, chống dịch tại nơi làm việc, nhà giao ca và khu tập thể.",
+        [
+            (
+                MEASURE,
+                "0 người lao động bị lây nhiễm dịch bệnh",
+                "0 workers infected",
+                "workforce.cases",
+                0,
+                None,
+                "le",
+            ),
+            (
+                MANUAL,
+                "Phê duyệt phương án phòng, chống dịch tại nơi làm việc, nhà giao ca, khu tập thể",
+                "Epidemic plan for workplaces, shift houses and hostels approved",
+                None,
+                None,
+                "Quyết định phê duyệt phương án phòng, chống dịch của các công ty",
             ),
         ],
     ),

@@ -26,7 +26,7 @@ from headframe.briefing.demo.data import (
     MEETING_HOUR,
     REGISTER_YEAR,
 )
-from headframe.briefing.models import KeyTask, Meeting, MeetingType, Section
+from headframe.briefing.models import KeyTask, KpiKind, Meeting, MeetingType, Section
 from headframe.briefing.selectors import directive_counts
 from headframe.briefing.services import AgendaItemIn, BridgePointIn
 from headframe.core.audit import channel
@@ -93,7 +93,8 @@ def _key_tasks(group: Unit, year: int, result: BriefingDemoResult, tasks: list =
             owner_unit_code=group.code,
         )
         result.key_tasks += 1
-        for order, (kind, name_vi, name_en, indicator, target, evidence) in enumerate(kpis, start=1):
+        for order, (kind, name_vi, name_en, ref, target, evidence, *comparator) in enumerate(kpis, start=1):
+            measure = kind == KpiKind.MEASURE
             kpi = services.kpi_create(
                 actor=None,
                 key_task=task,
@@ -101,7 +102,9 @@ def _key_tasks(group: Unit, year: int, result: BriefingDemoResult, tasks: list =
                 name_vi=name_vi,
                 name_en=name_en,
                 kind=kind,
-                indicator_code=indicator,
+                indicator_code=None if measure else ref,
+                measure_code=ref if measure else None,
+                comparator=comparator[0] if comparator else "ge",
                 target=Decimal(target) if target is not None else None,
             )
             result.kpis += 1

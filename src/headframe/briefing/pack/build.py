@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from headframe.briefing import selectors as briefing_selectors
+from headframe.briefing.extensions import pack_sections, sections_version
 from headframe.briefing.pack.common import PACK_VERSION, num, unit_json
 from headframe.briefing.pack.narrative import narrative_draft, period_kind
 from headframe.briefing.pack.production import production_sections
@@ -80,9 +81,7 @@ def _key_task_json(status) -> dict:
 
 def _kpi_json(v) -> dict:
     kpi = v.kpi
-    vs_plan = kpi.kind == "indicator_vs_plan"
-    decimals = 1 if vs_plan else (kpi.indicator.decimals if kpi.indicator_id else 0)
-    return {
+    out = {
         "name_vi": kpi.name_vi,
         "name_en": kpi.name_en or kpi.name_vi,
         "kind": kpi.kind,
@@ -91,11 +90,14 @@ def _kpi_json(v) -> dict:
         "value": num(v.value),
         "actual": num(v.actual),
         "plan": num(v.plan),
-        "uom": "%" if vs_plan else (kpi.indicator.unit_of_measure if kpi.indicator_id else ""),
-        "decimals": decimals,
+        "uom": v.unit_of_measure,
+        "decimals": v.decimals,
         "state": str(v.state),
         "done": kpi.done,
     }
+    if kpi.measure:
+        out["measure"] = kpi.measure
+    return out
 
 
 # ---------------------------------------------------------------- the pack
@@ -116,6 +118,8 @@ def pack_for(unit: Unit, period_start: dt.date, period_end: dt.date, *, since: d
     blocks = pack_blocks(unit)
     production_by = production_sections(unit, period_start, period_end, blocks)
     safety_by = safety_sections(unit, period_start, period_end, blocks)
+    # The sections the apps above briefing register (briefing.extensions): {name: {block code: dict}}.
+    extra_by = {s.name: s.build(unit, period_start, period_end, blocks) for s in pack_sections()}
     pack = {
         "version": PACK_VERSION,
         "unit": unit_json(unit),
@@ -133,6 +137,7 @@ def pack_for(unit: Unit, period_start: dt.date, period_end: dt.date, *, since: d
                 "unit": unit_json(block),
                 "production": production_by[block.code],
                 "safety": safety_by[block.code],
+                **{name: by[block.code] for name, by in extra_by.items() if by.get(block.code) is not None},
             }
             for block in blocks
         ],
@@ -175,10 +180,14 @@ def pack_version() -> str:
     """What the live pack of a meeting depends on, as one short string read from primary keys only: the last
     audit entry (every service write — figures, plans, directives, findings, meetings — audits in its own
     transaction), the last figure, alarm and alarm-journal row (ingest and the alarm engine do not audit), each
-    with its time so a rolled-back id used again never matches, and the local day."""
+    with its time so a rolled-back id used again never matches, the local day, and what each registered
+    section says it depends on (briefing.extensions: a new grievance, case or presence changes the key)."""
     parts = [timezone.localdate().isoformat()]
     for last in briefing_selectors.pack_change_marks():
         parts.append(f"{last[0]}@{last[1].timestamp():.6f}" if last else "-")
+    extra = sections_version()
+    if extra:
+        parts.append(extra)
     return "|".join(parts)
 
 

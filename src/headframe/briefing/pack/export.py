@@ -25,6 +25,7 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from headframe.briefing.extensions import pack_sections_in
 from headframe.briefing.pack.common import PRIORITIES, SECTION_LABELS, SECTIONS, row_v2
 from headframe.briefing.pack.narrative import month_name, narrative_of, period_name, shows_period
 from headframe.briefing.selectors import kpi_state_labels, task_status_labels
@@ -278,6 +279,20 @@ def pack_context(pack: dict, language: str) -> dict:
     directives = pack.get("directives") or {}
     key_tasks = pack.get("key_tasks") or {}
     index = 1 if en else 0
+    raw = {b["unit"]["code"]: b for b in pack["blocks"]}
+    extensions = [
+        {
+            "name": section.name,
+            "label": section.label[index],
+            "template": section.template,
+            "items": [
+                {"b": b, "s": raw[b["unit"]["code"]][section.name]}
+                for b in blocks
+                if section.name in raw[b["unit"]["code"]]
+            ],
+        }
+        for section in pack_sections_in(pack)
+    ]
     with translation.override("en" if en else "vi"):
         kpi_labels, task_labels = kpi_state_labels(), task_status_labels()
     return {
@@ -330,7 +345,11 @@ def pack_context(pack: dict, language: str) -> dict:
                 for t in key_tasks.get("items", [])
             ],
         },
-        "sections": [(key, SECTION_LABELS[key][index]) for key in SECTIONS],
+        "extensions": extensions,
+        "sections": [
+            *((key, SECTION_LABELS[key][index]) for key in SECTIONS),
+            *((e["name"], e["label"]) for e in extensions),
+        ],
         "priorities": PRIORITIES,
     }
 

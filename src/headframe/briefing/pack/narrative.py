@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+from headframe.briefing.extensions import pack_sections
 from headframe.briefing.pack.common import LEAD_INDICATOR
 from headframe.core.formatting import format_number
 
@@ -501,6 +502,19 @@ def directives_sentence(pack: dict) -> dict[str, str]:
     }
 
 
+def sections_sentence(block: dict) -> dict[str, str]:
+    """What each registered section (briefing.extensions) says of the block, in its order."""
+    out: dict[str, list[str]] = {"vi": [], "en": []}
+    for section in pack_sections():
+        if section.narrative is None or section.name not in block:
+            continue
+        for language in ("vi", "en"):
+            text = section.narrative(block, language)
+            if text:
+                out[language].append(text)
+    return {language: " ".join(texts) for language, texts in out.items() if texts}
+
+
 def narrative_draft(pack: dict) -> dict[str, str]:
     """{"vi": paragraph, "en": paragraph} from the pack's first block (its unit) and its directives."""
     if not pack.get("blocks"):
@@ -514,6 +528,7 @@ def narrative_draft(pack: dict) -> dict[str, str]:
         ranking_sentence(block, start, end),
         warnings_sentence(block),
         safety_sentence(block),
+        sections_sentence(block),
         directives_sentence(pack),
     ]
     return {

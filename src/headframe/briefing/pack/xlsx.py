@@ -9,6 +9,7 @@ from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from headframe.briefing.extensions import pack_sections_in
 from headframe.briefing.pack.common import PRIORITIES, row_v2
 from headframe.briefing.pack.export import (
     Column,
@@ -67,6 +68,17 @@ def _append(sheet, headers, values: list, decimals: int = 0) -> None:
             cell.number_format = "#,##0"
         elif kind == "d":
             cell.number_format = "DD/MM/YYYY"
+
+
+def _section_sheets(book, pack: dict) -> None:
+    """The sheets of the sections the apps above briefing register (briefing.extensions)."""
+    for section in pack_sections_in(pack):
+        if section.xlsx is None:
+            continue
+        for extra in section.xlsx([b for b in pack["blocks"] if section.name in b]):
+            sheet = _sheet(book, extra.title, extra.headers)
+            for values in extra.rows:
+                _append(sheet, extra.headers, values)
 
 
 def pack_xlsx(pack: dict) -> bytes:
@@ -221,6 +233,8 @@ def pack_xlsx(pack: dict) -> bytes:
         sheet = _sheet(book, "Sự cố, tồn tại", headers)
         for label, u, count in extra:
             _append(sheet, headers, [u["code"], u["name_vi"], label, count])
+
+    _section_sheets(book, pack)
 
     headers = [
         ("Nhóm", 16, None),

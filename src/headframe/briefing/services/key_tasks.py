@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from headframe.briefing.extensions import kpi_measure, kpi_measures
 from headframe.briefing.messages import label
 from headframe.briefing.models import (
     Comparator,
@@ -81,6 +82,76 @@ def _decimal(value, *, loc: tuple) -> Decimal | None:
     return number
 
 
+def _measured_unit(actor, owner, unit_code: str | None):
+    """The unit a bound KPI measures: the owner by default; one the actor cannot see is unknown, one it sees
+    must lie under the owner."""
+    unit = unit_named(actor, unit_code, loc=("body", "unit")) if unit_code else owner
+    if not unit.path.startswith(owner.path):
+        raise ValidationFailed(
+            loc=("body", "unit"),
+            type="kpi_other_unit",
+            params={"unit": unit.code, "owner": owner.code},
+            key="kpi_other_unit.named",
+        )
+    return unit
+
+
+def _measure_code(kind: str, measure_code: str | None) -> str:
+    """The registered measure a KPI of kind "measure" reads; no other kind names one."""
+    code = (measure_code or "").strip()
+    if kind != KpiKind.MEASURE:
+        if code:
+            raise ValidationFailed(
+                loc=("body", "measure"),
+                type="measure_not_bound",
+                params={"kind": label(KpiKind(kind))},
+                key="measure_not_bound.kind",
+            )
+        return ""
+    if not code:
+        raise ValidationFailed(loc=("body", "measure"), type="missing", params={}, key="missing.kpi_measure")
+    if kpi_measure(code) is None:
+        raise ValidationFailed(
+            loc=("body", "measure"),
+            type="unknown_measure",
+            params={"measure": code, "expected": [m.code for m in kpi_measures()]},
+            key="unknown_measure.named",
+        )
+    return code
+
+
+def _binding(actor, owner, kind: str, indicator_code, unit_code, target):
+    """(indicator, unit, target) of a KPI of the kind: none for a manual milestone; an indicator of a unit
+    under the owner (target 100 % of plan by default) or a measure's unit and target."""
+    if kind == KpiKind.MANUAL:
+        if indicator_code or unit_code:
+            raise ValidationFailed(
+                loc=("body", "indicator"), type="manual_bound", params={}, key="manual_bound.indicator"
+            )
+        return None, None, target
+    if kind == KpiKind.MEASURE:
+        if indicator_code:
+            raise ValidationFailed(
+                loc=("body", "indicator"), type="measure_bound", params={}, key="measure_bound.indicator"
+            )
+        indicator = None
+    else:
+        if not indicator_code:
+            raise ValidationFailed(
+                loc=("body", "indicator"),
+                type="missing",
+                params={"kind": label(KpiKind(kind))},
+                key="missing.kpi_indicator",
+            )
+        indicator = _indicator(indicator_code, loc=("body", "indicator"))
+    unit = _measured_unit(actor, owner, unit_code)
+    if target is None and kind == KpiKind.INDICATOR_VS_PLAN:
+        target = Decimal(100)
+    if target is None:
+        raise ValidationFailed(loc=("body", "target"), type="missing", params={}, key="missing.target")
+    return indicator, unit, target
+
+
 @transaction.atomic
 def kpi_create(
     *,
@@ -94,10 +165,13 @@ def kpi_create(
     comparator: str = Comparator.GE,
     target=None,
     order: int | None = None,
+    measure_code: str | None = None,
 ) -> KeyTaskKpi:
     """A KPI of a key task. Bound kinds measure an indicator of a unit in the task owner's subtree (default:
     the owner itself): `indicator_vs_plan` as % of the year-to-date plan (target 100 = on plan),
-    `indicator_value` as the year-to-date value. `manual` is a milestone reported done with evidence."""
+    `indicator_value` as the year-to-date value; `measure` reads a figure a module computes for the unit
+    (`measure_code`, registered in briefing.extensions). `manual` is a milestone reported done with
+    evidence."""
     key_task = KeyTask.objects.select_related("owner_unit").get(pk=key_task.pk)
     owner = key_task.owner_unit
     _require(
@@ -119,34 +193,8 @@ def kpi_create(
         raise ValidationFailed(loc=("body", "comparator"), type="enum", params={}, key="enum.comparator")
     _clean_texts({"name_vi": name_vi, "name_en": name_en})
     target = _decimal(target, loc=("body", "target"))
-    indicator = unit = None
-    if kind == KpiKind.MANUAL:
-        if indicator_code or unit_code:
-            raise ValidationFailed(
-                loc=("body", "indicator"), type="manual_bound", params={}, key="manual_bound.indicator"
-            )
-    else:
-        if not indicator_code:
-            raise ValidationFailed(
-                loc=("body", "indicator"),
-                type="missing",
-                params={"kind": label(KpiKind(kind))},
-                key="missing.kpi_indicator",
-            )
-        indicator = _indicator(indicator_code, loc=("body", "indicator"))
-        # a unit the actor cannot see is unknown; one it sees must lie under the owner, checked next
-        unit = unit_named(actor, unit_code, loc=("body", "unit")) if unit_code else owner
-        if not unit.path.startswith(owner.path):
-            raise ValidationFailed(
-                loc=("body", "unit"),
-                type="kpi_other_unit",
-                params={"unit": unit.code, "owner": owner.code},
-                key="kpi_other_unit.named",
-            )
-        if target is None:
-            target = Decimal(100) if kind == KpiKind.INDICATOR_VS_PLAN else None
-        if target is None:
-            raise ValidationFailed(loc=("body", "target"), type="missing", params={}, key="missing.target")
+    measure = _measure_code(kind, measure_code)
+    indicator, unit, target = _binding(actor, owner, kind, indicator_code, unit_code, target)
     if order is None:
         order = (key_task.kpis.aggregate(m=Max("order"))["m"] or 0) + 1
     kpi = KeyTaskKpi(
@@ -157,6 +205,7 @@ def kpi_create(
         kind=kind,
         indicator=indicator,
         unit=unit,
+        measure=measure,
         comparator=comparator,
         target=target,
     )

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from headframe.core.formatting import LOCAL_TZ
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for, units_visible
@@ -24,6 +25,7 @@ from headframe.safety.models import (
     InspectionStatus,
     Severity,
 )
+from headframe.safety.readiness_hooks import hook_reasons
 from headframe.safety.selectors._common import _sites_and_areas
 from headframe.safety.selectors.campaigns import (
     BLOCKING_SEVERITIES,
@@ -89,6 +91,7 @@ def readiness_many(
     for finding in Finding.objects.filter(position_id__in=ids, status=FindingStatus.OPEN).order_by("id"):
         open_findings[finding.position_id].append(finding)
     gas = gas_status_for_positions(ids, now=now)
+    hooked = hook_reasons(positions, now.astimezone(LOCAL_TZ).date())  # checks of the apps above (workforce)
     out = {}
     for position in positions:
         cp = cps.get(position.pk)
@@ -130,6 +133,7 @@ def readiness_many(
         if has_gas and not gas[position.pk][0]:
             for detail in gas[position.pk][1]:
                 reasons.append(_reason("gas", _("Gas monitoring: %(detail)s") % {"detail": detail}))
+        reasons += hooked.get(position.pk, [])
         out[position.pk] = Readiness(
             position=position,
             campaign=cp.campaign if cp else None,

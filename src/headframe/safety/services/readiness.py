@@ -15,6 +15,7 @@ from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.safety import selectors
 from headframe.safety.models import Campaign, CampaignPosition, CampaignStatus, ReadinessEvent
+from headframe.safety.readiness_hooks import hook_codes
 from headframe.safety.services._common import _actor, _clean_texts, _visible
 
 
@@ -44,9 +45,11 @@ def readiness_refresh(*, actor, campaign: Campaign, positions: list[Unit] | None
     cps = list(cps)
     states = selectors.readiness_many([cp.position for cp in cps], campaign=campaign, now=now)
     events, audits = [], []
+    soft = hook_codes()
     for cp in cps:
         state = states[cp.position_id]
-        blocking = [r for r in state.reasons if r["code"] != "gas"]
+        # gas and the checks of the apps above (a rostered person not fit) block a release but do not revoke it
+        blocking = [r for r in state.reasons if r["code"] != "gas" and r["code"] not in soft]
         must_revoke = cp.released and bool(blocking)  # even when the stored state already says so
         if cp.ready == state.ready and cp.reasons == state.reasons and not must_revoke:
             continue

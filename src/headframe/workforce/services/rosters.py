@@ -10,10 +10,11 @@ from headframe.core.audit import audit_entry, audit_record_many, snapshot
 from headframe.core.dates import check_day
 from headframe.core.errors import Conflict, ErrorItem, NotFound, ValidationFailed
 from headframe.core.messages import named
-from headframe.org.models import UnitKind
+from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.production.selectors import calendar_for
-from headframe.workforce.models import RosterEntry
+from headframe.workforce.models import RosterEntry, Worker
+from headframe.workforce.selectors.training import is_underground, underground_paths, unfit
 from headframe.workforce.selectors.workers import workers_visible
 from headframe.workforce.services._common import person, unit_by_code
 
@@ -25,8 +26,9 @@ def roster_set(*, actor, position_code: str, day: dt.date, shift: int, employee_
     """Replace the crew of a work position for one shift of a day with these workers (an empty list clears
     it); returns the crew's size. Needs the workforce permission on the position. Refused, nothing written:
     an unknown (or not visible) employee number (404 unknown_worker, every one listed), one listed twice (422),
-    and anyone already rostered at another position on that day and shift (409 roster_conflict, naming the
-    person and the other position)."""
+    anyone already rostered at another position on that day and shift (409 roster_conflict, naming the
+    person and the other position), and anyone who may not work there that day (422, one item per reason:
+    health_class and training_lapsed at a position of an underground mine, trade_licence anywhere)."""
     loc = ("body", "position_code")
     position = unit_by_code(actor, position_code, Perm.WORKFORCE, loc=loc, key="permission_denied.workforce")
     if position.kind != UnitKind.POSITION:
@@ -92,6 +94,17 @@ def roster_set(*, actor, position_code: str, day: dt.date, shift: int, employee_
     ]
     if conflicts:
         raise Conflict(items=sorted(conflicts, key=lambda item: item.loc))
+    refused = unfit(
+        workers.values(), underground=is_underground(position.path, underground_paths()), days=[day]
+    )
+    if refused:
+        raise ValidationFailed(
+            items=[
+                reason.item(("body", "employee_nos", index[no]))
+                for no in wanted
+                for reason in refused.get((workers[no].pk, day), [])
+            ]
+        )
     current = {
         e.worker_id: e
         for e in RosterEntry.objects.filter(position=position, day=day, shift=shift).select_related("worker")
@@ -130,7 +143,11 @@ def roster_copy_week(*, actor, unit_code: str, from_monday: dt.date, to_monday: 
     starting `from_monday` to the week starting `to_monday`; returns the rows copied. Rows already in the
     target week are kept, and conflicts are SKIPPED, not refused: a person already rostered on a target day
     and shift (at any position) keeps that place and the copied row is dropped. Inactive workers are not
-    copied. Needs the workforce permission on the unit."""
+    copied. Needs the workforce permission on the unit.
+
+    All or none: when anyone copied may not work at the position on a day of the target week (health class,
+    a lapsed or missing course: see roster_set), nothing is copied and the 422 lists every person and reason
+    once (with the first day it bites), so the copy can be fixed and run again."""
     unit = unit_by_code(
         actor, unit_code, Perm.WORKFORCE, loc=("body", "unit_code"), key="permission_denied.workforce"
     )
@@ -165,6 +182,7 @@ def roster_copy_week(*, actor, unit_code: str, from_monday: dt.date, to_monday: 
             continue
         taken.add(target)
         new.append(RosterEntry(worker_id=worker_id, position_id=position_id, day=day + shift_by, shift=shift))
+    _refuse_unfit(new)
     RosterEntry.objects.bulk_create(new, batch_size=1000)
     if new:
         audit_record_many(
@@ -185,3 +203,24 @@ def roster_copy_week(*, actor, unit_code: str, from_monday: dt.date, to_monday: 
             ]
         )
     return len(new)
+
+
+def _refuse_unfit(rows: list[RosterEntry]) -> None:
+    """Refuse (422, nothing written) a copy that would roster someone where they may not work that day."""
+    if not rows:
+        return
+    workers = Worker.objects.in_bulk({r.worker_id for r in rows})
+    positions = dict(Unit.objects.filter(pk__in={r.position_id for r in rows}).values_list("pk", "path"))
+    paths = underground_paths()
+    days = {r.day for r in rows}
+    items: dict[tuple, ErrorItem] = {}
+    for underground in (True, False):
+        group = [r for r in rows if is_underground(positions[r.position_id], paths) == underground]
+        refused = unfit({workers[r.worker_id] for r in group}, underground=underground, days=days)
+        for row in sorted(group, key=lambda r: (r.day, r.shift)):
+            for reason in refused.get((row.worker_id, row.day), []):
+                key = (row.worker_id, reason.type, reason.course and reason.course.pk)
+                if key not in items:
+                    items[key] = reason.item(("body", "to_monday"), day=row.day, shift=row.shift)
+    if items:
+        raise ValidationFailed(items=list(items.values()))
