@@ -39,11 +39,15 @@ def popen(monkeypatch):
     return FakePopen.started
 
 
-def test_with_a_broker_demo_starts_ingest_and_the_mqtt_simulator_and_stops_them(popen, monkeypatch):
+def test_with_a_broker_demo_starts_ingest_the_lamp_readers_and_the_mqtt_simulator_and_stops_them(
+    popen, monkeypatch
+):
     monkeypatch.setattr(cli.serving, "_mqtt_broker", lambda: ("127.0.0.1", 1883))
     telemetry = cli.DemoTelemetry(SimpleNamespace(host="127.0.0.1", port=8000))
     telemetry.start()
-    ingest, simulate = (p.command for p in popen)
+    ingest, lamp_readers, simulate = (p.command for p in popen)
+    assert lamp_readers[3:8] == ["lamp-readers", "--host", "127.0.0.1", "--port", "1883"]
+    assert lamp_readers[lamp_readers.index("--client-id") + 1].startswith("headframe-demo-lamp-")
     assert ingest[:4] == [sys.executable, "-m", "headframe", "ingest"]
     assert ingest[4:8] == ["--host", "127.0.0.1", "--port", "1883"]
     assert ingest[ingest.index("--client-id") + 1].startswith("headframe-demo-ingest-")
