@@ -211,8 +211,9 @@ class Presence(models.Model):
             models.Index(
                 fields=["site"], condition=Q(checked_out_at__isnull=True), name="workforce_presence_open"
             ),
-            # the contact trace's "same cage": who checked in at a mine within minutes of a case
+            # the contact trace's "same cage": who went down or came up at a mine within minutes of a case
             models.Index(fields=["site", "checked_in_at"], name="workforce_presence_site_in"),
+            models.Index(fields=["site", "checked_out_at"], name="workforce_presence_site_out"),
         ]
 
     def __str__(self) -> str:

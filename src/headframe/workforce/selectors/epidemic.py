@@ -196,12 +196,14 @@ def _cage_contacts(
     if not events:
         return len(stays)
     field_of = {"cage_in": "checked_in_at", "cage_out": "checked_out_at"}
-    # per mine: the mine's rows once (its index), each row tested against every time window in the database —
-    # not one index scan of the mine per window, which an OR of (mine AND window) terms would plan
-    windows: dict[int, list[Q]] = defaultdict(list)
-    for site, kind, at in events:
-        windows[site.pk].append(Q(**{f"{field_of[kind]}__range": (at - gap, at + gap)}))
-    query = reduce(or_, (Q(site_id=site_id) & reduce(or_, terms) for site_id, terms in windows.items()))
+    # one range per event on the (mine, time) indexes: a few rows each (bench/bench_workforce_trace.py)
+    query = reduce(
+        or_,
+        (
+            Q(site_id=site.pk, **{f"{field_of[kind]}__range": (at - gap, at + gap)})
+            for site, kind, at in events
+        ),
+    )
     others = Presence.objects.filter(query).exclude(worker_id=index.pk)
     for worker_id, site_id, checked_in, checked_out in others.values_list(
         "worker_id", "site_id", "checked_in_at", "checked_out_at"

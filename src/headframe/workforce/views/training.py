@@ -18,6 +18,7 @@ from openpyxl import Workbook
 
 from headframe.core.downloads import attachment
 from headframe.core.errors import HeadframeError, NotFound
+from headframe.core.params import BadParameter, parse_day
 from headframe.core.spreadsheets import MAX_UPLOAD_BYTES, append_row
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
@@ -50,11 +51,14 @@ def chosen_unit(request) -> Unit:
     return unit
 
 
-def _day(text: str) -> dt.date | None:
+def _day(request) -> dt.date:
+    """?on= as dd/mm/yyyy (ISO in links); today when empty, and when it cannot be read (said so on the page)."""
+    text = request.GET.get("on", "")
     try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+        return parse_day(text, "on") or timezone.localdate()
+    except BadParameter:
+        messages.error(request, _("Not a date (dd/mm/yyyy): %(value)s") % {"value": text})
+        return timezone.localdate()
 
 
 def state_label(state: str) -> str:
@@ -99,7 +103,7 @@ def training(request):
             for item in exc.items[:50]:
                 messages.error(request, _location(item.loc) + item.text)
         return redirect(f"{reverse('workforce:training')}?unit={unit.code}")
-    on = _day(request.GET.get("on", "")) or timezone.localdate()
+    on = _day(request)
     matrix = training_matrix(request.user, unit.code, on=on)
     rows = [
         {
@@ -147,7 +151,7 @@ def _location(loc: tuple) -> str:
 @login_required
 def training_xlsx(request):
     unit = chosen_unit(request)
-    on = _day(request.GET.get("on", "")) or timezone.localdate()
+    on = _day(request)
     matrix = training_matrix(request.user, unit.code, on=on)
     book = Workbook()
     sheet = book.active

@@ -3,8 +3,6 @@ danh": anonymous) and the answer and close forms. Plain form posts, redirect aft
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -14,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from headframe.core.errors import HeadframeError
+from headframe.core.params import BadParameter, parse_day
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.workforce.models import GrievanceCategory, GrievanceStatus
@@ -72,24 +71,24 @@ def voice(request):
     return render(request, "workforce/voice.html", context)
 
 
-def _day(text: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
 @login_required
 @require_POST
 def voice_create(request):
     unit_code = request.POST.get("unit", "")
+    try:
+        received_on = parse_day(request.POST.get("received_on", ""), "received_on")
+    except BadParameter:
+        messages.error(
+            request, _("Not a date (dd/mm/yyyy): %(value)s") % {"value": request.POST.get("received_on")}
+        )
+        return _back(request, unit_code)
     try:
         grievance_create(
             actor=request.user,
             unit_code=unit_code,
             text=request.POST.get("text", ""),
             category=request.POST.get("category", "other"),
-            received_on=_day(request.POST.get("received_on", "")),
+            received_on=received_on,
             employee_no=request.POST.get("employee_no", ""),
             anonymous=request.POST.get("anonymous") == "1",
         )
