@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_noop as N
 
 MESSAGES: dict[str, str] = {
+    "unsupported_type.payroll": N("send the payroll as a .csv or .xlsx file, not {filename}"),
     "personal_column": N("a per-person column"),
     "payroll_unit_kind": N("a payroll belongs to a company, a mine or an area"),
     "bad_month": N("not a month"),

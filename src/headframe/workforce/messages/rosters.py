@@ -8,5 +8,6 @@ MESSAGES: dict[str, str] = {
     "roster_conflict.rows": N(
         "{employee_no} is listed twice for the same day and shift (first on row {row})"
     ),
+    "unknown_column.roster": N("unknown column {column}: expected day, shift, position, employee_no"),
     "unsupported_type.rosters": N("send the rosters as a .csv or .xlsx file, not {filename}"),
 }

@@ -4,9 +4,7 @@ was recorded and the class it gave, never the findings."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,12 +14,13 @@ from django.utils import timezone
 from headframe.core.audit import audit_entry, audit_record, audit_record_many
 from headframe.core.dates import check_day, day_in_range
 from headframe.core.errors import Conflict, ErrorItem, ValidationFailed
-from headframe.core.spreadsheets import check_cell, check_row_count, check_upload_size, open_workbook
+from headframe.core.spreadsheets import check_cell
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.workforce.models import ExamKind, MedicalExam, Pneumoconiosis, Worker
 from headframe.workforce.selectors.health import worker_for
 from headframe.workforce.services._common import actor_user
+from headframe.workforce.services._sheets import cell_date, cell_text, sheet_rows
 
 MAX_FINDINGS = 4000
 
@@ -182,59 +181,12 @@ IMPORT_COLUMNS = (
 )
 IMPORT_REQUIRED = ("employee_no", "examined_on", "health_class")
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6}
-FILE_LOC = ("file",)
 
 
 @dataclass(frozen=True)
 class ExamImportResult:
     created: int
     classes_changed: int
-
-
-def _cells(content: bytes, filename: str) -> list[list[Any]]:
-    check_upload_size(content, loc=FILE_LOC)
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        rows = [
-            list(r) for r in open_workbook(content, loc=FILE_LOC).worksheets[0].iter_rows(values_only=True)
-        ]
-    elif name.endswith((".csv", ".txt")):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationFailed(loc=FILE_LOC, type="not_utf8") from None
-        delimiter = ";" if text[:4096].count(";") > text[:4096].count(",") else ","
-        rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    else:
-        raise ValidationFailed(
-            loc=FILE_LOC, type="unsupported_type", key="unsupported_type.exams", params={"filename": filename}
-        )
-    rows = [r for r in rows if any(c not in (None, "") for c in r)]
-    if not rows:
-        raise ValidationFailed(loc=FILE_LOC, type="empty")
-    check_row_count(len(rows) - 1, loc=FILE_LOC)
-    return rows
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _day(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(_text(value), pattern).date()
-        except ValueError:
-            continue
-    return None
 
 
 class _ExamReader:
@@ -246,7 +198,7 @@ class _ExamReader:
         self.errors: list[ErrorItem] = []
         self.columns: dict[str, int] = {}
         for index, cell in enumerate(header):
-            name = _text(cell).lower()
+            name = cell_text(cell).lower()
             if name and name not in IMPORT_COLUMNS:
                 self.errors.append(
                     ErrorItem(
@@ -294,21 +246,21 @@ class _ExamReader:
         self, row: list[Any], number: int, workers: dict[str, Worker], today: dt.date
     ) -> MedicalExam | None:
         before = len(self.errors)
-        employee_no = _text(self.cell(row, "employee_no", number))
+        employee_no = cell_text(self.cell(row, "employee_no", number))
         worker = self.worker(number, employee_no, workers)
         days: dict[str, dt.date | None] = {}
         for column in ("examined_on", "next_due"):
             raw = self.cell(row, column, number)
-            days[column] = _day(raw) if _text(raw) else None
-            if _text(raw) and (days[column] is None or not day_in_range(days[column])):
-                self.bad(number, column, "bad_date", "bad_date.cell", column=column, value=_text(raw))
+            days[column] = cell_date(raw) if cell_text(raw) else None
+            if cell_text(raw) and (days[column] is None or not day_in_range(days[column])):
+                self.bad(number, column, "bad_date", "bad_date.cell", column=column, value=cell_text(raw))
                 days[column] = None
-        raw_class = _text(self.cell(row, "health_class", number))
+        raw_class = cell_text(self.cell(row, "health_class", number))
         health_class = ROMAN.get(raw_class.upper()) or (int(raw_class) if raw_class.isdigit() else 0)
         values = {
-            "kind": _text(self.cell(row, "kind", number)) or ExamKind.PERIODIC,
-            "pneumoconiosis": _text(self.cell(row, "pneumoconiosis", number)).lower(),
-            "findings": _text(self.cell(row, "findings", number)),
+            "kind": cell_text(self.cell(row, "kind", number)) or ExamKind.PERIODIC,
+            "pneumoconiosis": cell_text(self.cell(row, "pneumoconiosis", number)).lower(),
+            "findings": cell_text(self.cell(row, "findings", number)),
         }
         known = days["examined_on"] is not None
         if not known and not any(e.loc == ("row", number, "examined_on") for e in self.errors):
@@ -341,12 +293,12 @@ def exams_import(*, actor, content: bytes, filename: str) -> ExamImportResult:
     (1–6 or I–VI; required), kind, pneumoconiosis, findings, next_due (dates dd/mm/yyyy or ISO). All rows or none:
     every bad cell is an item at ("row", n, column), n counting the header as row 1. Each worker's latest
     examination (in the file or before) gives the worker's health class."""
-    rows = _cells(content, filename)
+    rows = sheet_rows(content, filename, what="exams")
     reader = _ExamReader(actor, rows[0])
     if reader.errors:
         raise ValidationFailed(items=reader.errors)
     column = reader.columns["employee_no"]
-    numbers = {_text(r[column]) for r in rows[1:] if column < len(r)}
+    numbers = {cell_text(r[column]) for r in rows[1:] if column < len(r)}
     workers = {
         w.employee_no: w for w in Worker.objects.select_related("unit").filter(employee_no__in=numbers)
     }

@@ -21,7 +21,7 @@ from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.workforce.models import IncomePlan, PayrollMonth
 from headframe.workforce.services._common import unit_by_code
-from headframe.workforce.services.workers import _rows, _text
+from headframe.workforce.services._sheets import cell_text, header_columns, sheet_rows
 
 COLUMNS = ("unit", "month", "headcount", "total_income")
 # Columns a per-person payroll has: such a workbook is refused whole (only aggregates are ever stored).
@@ -55,7 +55,7 @@ def parse_month(value: Any) -> dt.date | None:
         value = value.date()
     if isinstance(value, dt.date):
         return value.replace(day=1)
-    text = _text(value)
+    text = cell_text(value)
     match = re.fullmatch(r"(\d{1,2})[/.-](\d{4})", text)
     if match:
         month, year = int(match[1]), int(match[2])
@@ -69,40 +69,19 @@ def parse_month(value: Any) -> dt.date | None:
     return day if day_in_range(day) else None
 
 
+def _personal(name: str, index: int) -> ErrorItem | None:
+    """A per-person column (name, employee number, salary…): the payroll is taken as aggregates only."""
+    if name not in PERSONAL:
+        return None
+    return ErrorItem(
+        ("header", index + 1), type="personal_column", key="personal_column.payroll", params={"column": name}
+    )
+
+
 def _header(row: list[Any]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    errors: list[ErrorItem] = []
-    for index, cell in enumerate(row):
-        name = str(cell or "").strip().lower()
-        if not name:
-            continue
-        if name in PERSONAL:
-            errors.append(
-                ErrorItem(
-                    ("header", index + 1),
-                    type="personal_column",
-                    key="personal_column.payroll",
-                    params={"column": name},
-                )
-            )
-        elif name not in COLUMNS:
-            errors.append(
-                ErrorItem(
-                    ("header", index + 1),
-                    type="unknown_column",
-                    key="unknown_column.payroll",
-                    params={"column": name},
-                )
-            )
-        elif name in columns:
-            errors.append(ErrorItem(("header", index + 1), type="duplicate_column", params={}))
-        else:
-            columns[name] = index
-    errors += [
-        ErrorItem(("header", n), type="missing_column", key="missing_column.named", params={"column": n})
-        for n in COLUMNS
-        if n not in columns
-    ]
+    columns, errors = header_columns(
+        row, known=COLUMNS, required=COLUMNS, unknown_key="unknown_column.payroll", refused=_personal
+    )
     if errors:
         raise ValidationFailed(items=errors)
     return columns
@@ -115,7 +94,7 @@ def _number(value: Any) -> Decimal | None:
         except InvalidOperation:
             return None
         return number if number.is_finite() else None
-    return read_number(_text(value))
+    return read_number(cell_text(value))
 
 
 class _Reader:
@@ -133,7 +112,7 @@ class _Reader:
         return value
 
     def unit(self, row: list[Any], number: int) -> Unit | None:
-        code = _text(self.cell(row, "unit", number))
+        code = cell_text(self.cell(row, "unit", number))
         unit = self.units.get(code)
         if not code:
             self.bad(number, "unit", "missing", "missing.cell", column="unit")
@@ -153,7 +132,7 @@ class _Reader:
         raw = self.cell(row, "month", number)
         month = parse_month(raw)
         if month is None:
-            self.bad(number, "month", "bad_month", "bad_month.value", value=_text(raw))
+            self.bad(number, "month", "bad_month", "bad_month.value", value=cell_text(raw))
         raw = self.cell(row, "headcount", number)
         headcount = _number(raw)
         if (
@@ -161,11 +140,11 @@ class _Reader:
             or headcount != headcount.to_integral_value()
             or not 0 < headcount <= MAX_HEADCOUNT
         ):
-            self.bad(number, "headcount", "range", "range.headcount", value=_text(raw))
+            self.bad(number, "headcount", "range", "range.headcount", value=cell_text(raw))
         raw = self.cell(row, "total_income", number)
         total = _number(raw)
         if total is None or total < 0 or total >= MAX_TOTAL or total != total.to_integral_value():
-            self.bad(number, "total_income", "range", "range.total_income", value=_text(raw))
+            self.bad(number, "total_income", "range", "range.total_income", value=cell_text(raw))
         if len(self.errors) != before:
             return None
         return {"unit": unit, "month": month, "headcount": int(headcount), "total_income": total}
@@ -178,10 +157,10 @@ def payroll_import(*, actor, content: bytes, filename: str) -> PayrollImportResu
     there already. All rows or none: every bad cell is an item at ("row", n, column), the header being row 1.
     A workbook with a per-person column (employee number, name, salary…) is refused whole: only aggregates are
     stored. Needs the workforce permission on every unit."""
-    rows = _rows(content, filename)
+    rows = sheet_rows(content, filename, what="payroll")
     columns = _header(rows[0])
     index = columns["unit"]
-    codes = {_text(row[index]) for row in rows[1:] if index < len(row)}
+    codes = {cell_text(row[index]) for row in rows[1:] if index < len(row)}
     reader = _Reader(actor, columns, {u.code: u for u in Unit.objects.filter(code__in=codes)})
     read = [(n, reader.read(row, n)) for n, row in enumerate(rows[1:], start=2)]
     seen: dict[tuple, int] = {}

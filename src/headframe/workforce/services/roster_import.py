@@ -9,24 +9,10 @@ from collections import defaultdict
 from django.db import transaction
 
 from headframe.core.errors import ErrorItem, HeadframeError, ValidationFailed
+from headframe.workforce.services._sheets import cell_date, cell_text, header_columns, sheet_rows
 from headframe.workforce.services.rosters import roster_set
-from headframe.workforce.services.workers import _date, _rows, _text
 
 COLUMNS = ("day", "shift", "position", "employee_no")
-FILE_LOC = ("body", "file")
-
-
-def _header(row: list) -> tuple[dict[str, int], list[ErrorItem]]:
-    names = [str(cell or "").strip().lower() for cell in row]
-    columns = {name: i for i, name in enumerate(names) if name in COLUMNS}
-    errors = [
-        ErrorItem(
-            ("header", name), type="missing_column", key="missing_column.named", params={"column": name}
-        )
-        for name in COLUMNS
-        if name not in columns
-    ]
-    return columns, errors
 
 
 def _read(
@@ -38,10 +24,7 @@ def _read(
     seen: dict[tuple, int] = {}
     for number, row in enumerate(rows[1:], start=2):
         cell = {name: row[i] if i < len(row) else None for name, i in columns.items()}
-        try:
-            day = _date(cell["day"])
-        except ValueError:
-            day = None
+        day = cell_date(cell["day"])
         if day is None:
             errors.append(
                 ErrorItem(
@@ -51,7 +34,7 @@ def _read(
                     params={"value": cell["day"]},
                 )
             )
-        shift_text = _text(cell["shift"])
+        shift_text = cell_text(cell["shift"])
         shift = int(shift_text) if shift_text.isdigit() and 1 <= int(shift_text) <= 9 else None
         if shift is None:
             errors.append(
@@ -62,7 +45,7 @@ def _read(
                     params={"value": shift_text},
                 )
             )
-        position, employee_no = _text(cell["position"]), _text(cell["employee_no"])
+        position, employee_no = cell_text(cell["position"]), cell_text(cell["employee_no"])
         for name, value in (("position", position), ("employee_no", employee_no)):
             if not value:
                 errors.append(
@@ -110,8 +93,10 @@ def rosters_import(*, actor, content: bytes, filename: str) -> int:
     each (position, day, shift) in the file gets exactly the people listed for it, through roster_set (so the
     same permission, conflict and fitness rules hold). Returns the rows stored. Nothing is written when any row
     is refused; every refusal names its row and column."""
-    rows = _rows(content, filename)
-    columns, errors = _header(rows[0])
+    rows = sheet_rows(content, filename, what="rosters")
+    columns, errors = header_columns(
+        rows[0], known=COLUMNS, required=COLUMNS, unknown_key="unknown_column.roster"
+    )
     if errors:
         raise ValidationFailed(items=errors)
     groups, errors = _read(rows, columns)

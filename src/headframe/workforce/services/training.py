@@ -15,7 +15,7 @@ from headframe.core.spreadsheets import check_cell
 from headframe.org.roles import Perm
 from headframe.workforce.models import Certificate, Course
 from headframe.workforce.selectors.workers import workers_visible
-from headframe.workforce.services.workers import _date, _rows, _text
+from headframe.workforce.services._sheets import cell_date, cell_text, header_columns, sheet_rows
 
 COLUMNS = ("employee_no", "course", "passed_on", "expires_on")
 REQUIRED = ("employee_no", "course", "passed_on")
@@ -38,30 +38,9 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def _header(row: list[Any]) -> dict[str, int]:
-    columns: dict[str, int] = {}
-    errors: list[ErrorItem] = []
-    for index, cell in enumerate(row):
-        name = str(cell or "").strip().lower()
-        if not name:
-            continue
-        if name not in COLUMNS:
-            errors.append(
-                ErrorItem(
-                    ("header", index + 1),
-                    type="unknown_column",
-                    key="unknown_column.certificate",
-                    params={"column": name},
-                )
-            )
-        elif name in columns:
-            errors.append(ErrorItem(("header", index + 1), type="duplicate_column", params={}))
-        else:
-            columns[name] = index
-    errors += [
-        ErrorItem(("header", n), type="missing_column", key="missing_column.named", params={"column": n})
-        for n in REQUIRED
-        if n not in columns
-    ]
+    columns, errors = header_columns(
+        row, known=COLUMNS, required=REQUIRED, unknown_key="unknown_column.certificate"
+    )
     if errors:
         raise ValidationFailed(items=errors)
     return columns
@@ -83,28 +62,25 @@ class _Reader:
 
     def day(self, row: list[Any], column: str, number: int) -> dt.date | None:
         raw = self.cell(row, column, number)
-        if not _text(raw):
+        if not cell_text(raw):
             if column in REQUIRED:
                 self.bad(number, column, "missing", "missing.cell", column=column)
             return None
-        try:
-            day = _date(raw)
-        except ValueError:
-            day = None
+        day = cell_date(raw)
         if day is None or not day_in_range(day):
-            self.bad(number, column, "bad_date", "bad_date.cell", column=column, value=_text(raw))
+            self.bad(number, column, "bad_date", "bad_date.cell", column=column, value=cell_text(raw))
             return None
         return day
 
     def read(self, row: list[Any], number: int) -> dict[str, Any] | None:
         before = len(self.errors)
-        employee_no = _text(self.cell(row, "employee_no", number))
+        employee_no = cell_text(self.cell(row, "employee_no", number))
         worker = self.workers.get(employee_no)
         if not employee_no:
             self.bad(number, "employee_no", "missing", "missing.cell", column="employee_no")
         elif worker is None:  # unknown, or a worker outside the actor's scope: not revealed
             self.bad(number, "employee_no", "unknown_worker", "unknown_worker.row", employee_no=employee_no)
-        code = _text(self.cell(row, "course", number))
+        code = cell_text(self.cell(row, "course", number))
         course = self.courses.get(code.upper())
         if not code:
             self.bad(number, "course", "missing", "missing.cell", column="course")
@@ -143,10 +119,10 @@ def certificates_import(*, actor, content: bytes, filename: str) -> Certificates
             key="unsupported_type.certificates",
             params={"filename": filename},
         )
-    rows = _rows(content, filename)
+    rows = sheet_rows(content, filename, what="certificates")
     columns = _header(rows[0])
     index = columns["employee_no"]
-    numbers = {_text(row[index]) for row in rows[1:] if index < len(row)}
+    numbers = {cell_text(row[index]) for row in rows[1:] if index < len(row)}
     workers = {
         w.employee_no: w
         for w in workers_visible(actor, Perm.WORKFORCE).filter(employee_no__in=numbers).select_related("unit")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -15,11 +13,12 @@ from django.utils.translation import override
 from headframe.core.audit import audit_entry, audit_record_many, snapshot
 from headframe.core.errors import ErrorItem, ValidationFailed
 from headframe.core.messages import named
-from headframe.core.spreadsheets import check_cell, check_row_count, check_upload_size, open_workbook
+from headframe.core.spreadsheets import check_cell
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.workforce.models import Trade, Worker, employee_no_validator
+from headframe.workforce.services._sheets import cell_date, cell_text, header_columns, sheet_rows
 
 COLUMNS = (
     "employee_no",
@@ -36,7 +35,6 @@ REQUIRED = ("employee_no", "full_name", "unit")
 FIELDS = ("full_name", "unit", "team", "trade", "skill_grade", "hire_date", "health_class", "tag_no")
 MAX_LENGTH = {"full_name": 200, "team": 60, "tag_no": 20}
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6}
-FILE_LOC = ("file",)
 
 
 @dataclass(frozen=True)
@@ -56,95 +54,22 @@ def _trade_names() -> dict[str, str]:
     return names
 
 
-def _rows(content: bytes, filename: str) -> list[list[Any]]:
-    """The file's rows (header first) as lists of cells, after the size limits."""
-    check_upload_size(content, loc=FILE_LOC)
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        sheet = open_workbook(content, loc=FILE_LOC).worksheets[0]
-        rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-    elif name.endswith(".csv") or name.endswith(".txt"):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValidationFailed(loc=FILE_LOC, type="not_utf8") from None
-        sample = text[:4096]
-        delimiter = ";" if sample.count(";") > sample.count(",") else ","
-        rows = [list(row) for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    else:
-        raise ValidationFailed(
-            loc=FILE_LOC,
-            type="unsupported_type",
-            key="unsupported_type.workers",
-            params={"filename": filename},
-        )
-    rows = [row for row in rows if any(cell not in (None, "") for cell in row)]
-    if not rows:
-        raise ValidationFailed(loc=FILE_LOC, type="empty")
-    check_row_count(len(rows) - 1, loc=FILE_LOC)
-    return rows
-
-
 def _header(row: list[Any]) -> tuple[dict[str, int], list[ErrorItem]]:
-    columns: dict[str, int] = {}
-    errors: list[ErrorItem] = []
-    for index, cell in enumerate(row):
-        name = str(cell or "").strip().lower()
-        if not name:
-            continue
-        if name not in COLUMNS:
-            errors.append(
-                ErrorItem(
-                    ("header", index + 1),
-                    type="unknown_column",
-                    key="unknown_column.worker",
-                    params={"column": name},
-                )
-            )
-        elif name in columns:
-            errors.append(ErrorItem(("header", index + 1), type="duplicate_column", params={}))
-        else:
-            columns[name] = index
-    for name in REQUIRED:
-        if name not in columns:
-            errors.append(
-                ErrorItem(
-                    ("header", name),
-                    type="missing_column",
-                    key="missing_column.named",
-                    params={"column": name},
-                )
-            )
-    return columns, errors
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
+    return header_columns(row, known=COLUMNS, required=REQUIRED, unknown_key="unknown_column.worker")
 
 
 def _whole(value: Any, upper: int, *, roman: bool = False) -> int | None:
-    text = _text(value)
+    text = cell_text(value)
     if roman and text.upper() in ROMAN:
         return ROMAN[text.upper()]
     return int(text) if re.fullmatch(r"\d{1,2}", text) and 1 <= int(text) <= upper else None
 
 
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = _text(value)
-    for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise ValueError(text)
+def _date(value: Any) -> dt.date:
+    day = cell_date(value)
+    if day is None:
+        raise ValueError(cell_text(value))
+    return day
 
 
 class _Reader:
@@ -169,22 +94,22 @@ class _Reader:
     def read(self, row: list[Any], number: int) -> dict[str, Any] | None:
         before = len(self.errors)
         values: dict[str, Any] = {}
-        employee_no = _text(self.cell(row, "employee_no", number))
+        employee_no = cell_text(self.cell(row, "employee_no", number))
         if not employee_no:
             self.bad(number, "employee_no", "missing", "missing.cell", column="employee_no")
         elif not re.fullmatch(employee_no_validator.regex, employee_no):
             self.bad(number, "employee_no", "bad_employee_no", "bad_employee_no.value", value=employee_no)
         values["employee_no"] = employee_no
         for column in ("full_name", "team", "tag_no"):
-            text = _text(self.cell(row, column, number))
+            text = cell_text(self.cell(row, column, number))
             if column == "full_name" and not text:
                 self.bad(number, column, "missing", "missing.cell", column=column)
             if len(text) > MAX_LENGTH[column]:
                 self.bad(number, column, "too_long", "too_long.cell", column=column, max=MAX_LENGTH[column])
             values[column] = text
         values["tag_no"] = values["tag_no"] or None
-        values["unit"] = self._unit(_text(self.cell(row, "unit", number)), number)
-        trade = _text(self.cell(row, "trade", number))
+        values["unit"] = self._unit(cell_text(self.cell(row, "unit", number)), number)
+        trade = cell_text(self.cell(row, "trade", number))
         values["trade"] = self.trades.get(trade.lower()) if trade else Trade.OTHER
         if values["trade"] is None:
             self.bad(number, "trade", "enum", "enum.trade", value=trade, choices=", ".join(Trade.values))
@@ -192,20 +117,20 @@ class _Reader:
         values["health_class"] = self._whole(row, number, "health_class", 6, roman=True)
         raw_date = self.cell(row, "hire_date", number)
         try:
-            values["hire_date"] = _date(raw_date) if _text(raw_date) else None
+            values["hire_date"] = _date(raw_date) if cell_text(raw_date) else None
         except ValueError:
-            self.bad(number, "hire_date", "bad_date", "bad_date.hire_date", value=_text(raw_date))
+            self.bad(number, "hire_date", "bad_date", "bad_date.hire_date", value=cell_text(raw_date))
         return values if len(self.errors) == before else None
 
     def _whole(
         self, row: list[Any], number: int, column: str, upper: int, *, roman: bool = False
     ) -> int | None:
         raw = self.cell(row, column, number)
-        if not _text(raw):
+        if not cell_text(raw):
             return 1
         value = _whole(raw, upper, roman=roman)
         if value is None:
-            self.bad(number, column, "range", f"range.{column}", value=_text(raw))
+            self.bad(number, column, "range", f"range.{column}", value=cell_text(raw))
         return value
 
     def _unit(self, code: str, number: int) -> Unit | None:
@@ -262,11 +187,11 @@ def workers_import(*, actor, content: bytes, filename: str) -> ImportResult:
     health_class (1–6 or I–VI), tag_no. All rows or none: every bad cell is an item at ("row", n, column)
     (n counts the header as row 1, as a spreadsheet does); nothing is written when any row is bad. A unit (or an
     existing worker's unit) outside the actor's workforce scope is refused."""
-    rows = _rows(content, filename)
+    rows = sheet_rows(content, filename, what="workers")
     columns, header_errors = _header(rows[0])
     if header_errors:
         raise ValidationFailed(items=header_errors)
-    codes = {_text(row[columns["unit"]]) for row in rows[1:] if columns["unit"] < len(row)}
+    codes = {cell_text(row[columns["unit"]]) for row in rows[1:] if columns["unit"] < len(row)}
     units = {unit.code: unit for unit in Unit.objects.filter(code__in=codes)}
     reader = _Reader(actor, columns, units)
     read: list[tuple[int, dict[str, Any]]] = []
