@@ -14,9 +14,8 @@ MEETING_HOUR = 8
 
 VS_PLAN = KpiKind.INDICATOR_VS_PLAN
 MANUAL = KpiKind.MANUAL
-MEASURE = (
-    KpiKind.MEASURE
-)  # a figure a module computes: the code of briefing.extensions' registry, a plain string
+# a figure a module computes: the code of briefing.extensions' registry, a plain string
+MEASURE = KpiKind.MEASURE
 
 # The year's 8 key tasks, numbered as the group sets them: 5 the workforce, 6 the workers' rights and
 # benefits, 8 epidemic prevention — whose KPIs read the workforce module (issue 15).
