@@ -252,8 +252,15 @@ def _rosters_and_presence(rng: random.Random, sites: list[Unit], today: dt.date,
             for worker in on_shift[: UNDERGROUND_NOW // len(SITES) - 1]
         ]
         # one of the crew of two shifts ago is still underground at NDA's mines: overdue
+        came = set(  # people with a stay of that shift already (the full demo's history)
+            Presence.objects.filter(
+                site=site, checked_in_at__gte=pattern.shift_start(*earlier) - dt.timedelta(hours=1)
+            ).values_list("worker_id", flat=True)
+        )
         left = [
-            w for w, _p in crews[earlier] if _may_go(w, lapsed) and w not in on_shift and site.code in SITES
+            w
+            for w, _p in crews[earlier]
+            if _may_go(w, lapsed) and w not in on_shift and w.pk not in came and site.code in SITES
         ]
         if left:
             presences.append(
@@ -372,9 +379,9 @@ def load_workforce_demo(*, now: dt.datetime | None = None, full: bool = False) -
         underground += [site for site in sites if site.site_type == SiteType.UNDERGROUND]
     if full:
         _come_up(now, None)  # a demo started again later: the crews of the shifts since have come up
-    _rosters_and_presence(rng, underground if full else small, today, now)
-    if full:
+        # the month before first: today's load then adds the examples to days the history has filled
         _history(rng, underground, today, now, HISTORY_DAYS)
+    _rosters_and_presence(rng, underground if full else small, today, now)
 
 
 # ---------------------------------------------------------------- the demo's lamp room over the shifts
