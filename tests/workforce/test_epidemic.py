@@ -243,3 +243,15 @@ def test_demo_cases_have_contacts_and_load_once(wf):
     tests = EpidemicTest.objects.count()
     epidemic_demo.load(now=NOW)
     assert (EpidemicCase.objects.count(), EpidemicTest.objects.count()) == (len(cases), tests)
+
+
+def test_reading_the_case_list_is_audited(epi, api):
+    """Names with a disease are health records: the list's read is written to the audit log (how many, where;
+    never who), on the API as on the page."""
+    before = AuditEntry.objects.filter(action="read").count()
+    response = api(epi.medical_a).get(f"{BASE}/epidemic/cases", unit="A")
+    assert response.status_code == 200 and [c["employee_no"] for c in response.json()] == ["A001"]
+    read = AuditEntry.objects.filter(action="read").order_by("-id").first()
+    assert AuditEntry.objects.filter(action="read").count() == before + 1
+    assert read.actor == epi.medical_a and read.after == {"read": "epidemic_cases", "cases": 1}
+    assert "A001" not in str(read.after)

@@ -27,6 +27,7 @@ from headframe.workforce.models import (
     PayrollMonth,
     Presence,
 )
+from headframe.workforce.selectors.briefing import average_income, pack_section
 from headframe.workforce.selectors.training import training_coverage
 from tests.workforce.conftest import make_worker
 
@@ -168,7 +169,8 @@ def test_the_section_counts_each_block_exactly(january, indicator_catalogue):
         "last_year": 14_000_000,
         "change_pct": 8.6,
     }
-    assert b["income"]["plan"] == 14_000_000 and b["income"]["pct_of_plan"] == 85.7  # the group's plan
+    # no plan of its own nor below it: none, as on the income page (the group's plan is the group's figure)
+    assert b["income"]["plan"] is None and b["income"]["pct_of_plan"] is None
     assert b["income"]["last_year"] is None and b["income"]["change_pct"] is None
     assert (g["income"]["average"], g["income"]["pct_of_plan"], g["income"]["change_pct"]) == (
         14_400_000,
@@ -297,3 +299,14 @@ def test_an_unknown_measure_is_refused_naming_the_field(wf, users, api):
     assert detail["loc"] == ["body", "measure"] and detail["type"] == "unknown_measure"
     assert "workforce.average_income" in detail["msg"]
     assert not task.kpis.exists()
+
+
+def test_a_company_and_its_mines_paid_in_the_same_month_count_once(wf, db):
+    """The pack and key task 6's income KPI roll payrolls up as the income page does: a unit's own payroll, else
+    its children's — never both (A's 1 000 people include A-M1's 400)."""
+    month = dt.date(2027, 1, 1)
+    PayrollMonth.objects.create(unit=wf.a, month=month, headcount=1000, total_income=15_000_000_000)
+    PayrollMonth.objects.create(unit=wf.a_m1, month=month, headcount=400, total_income=4_000_000_000)
+    section = pack_section(wf.a, month, dt.date(2027, 1, 31), [wf.a])
+    assert section["A"]["income"]["average"] == 15_000_000 and section["A"]["income"]["people_paid"] == 1000
+    assert average_income(wf.a, dt.date(2027, 1, 31)) == Decimal(15_000_000)

@@ -11,6 +11,7 @@ from django.test import Client
 
 from headframe.core.models import AuditEntry
 from headframe.workforce.models import RosterEntry
+from tests.factories import make_user
 from tests.workforce.conftest import TODAY, roster
 
 BASE = "/api/v1/workforce"
@@ -173,3 +174,13 @@ def test_who_may_see_and_edit_the_page(wf):
 @pytest.fixture(autouse=True)
 def _db(db):
     return db
+
+
+def test_a_group_officer_cannot_roster_one_companys_worker_at_anothers_position(wf):
+    """One person, one company: company A's worker is unknown at B's work positions (as at B's lamp room), so
+    B's roster never shows A's people."""
+    group_hr = make_user("hr_group", ("personnel", "G"))
+    body = {"position": "B-M1-K1-F1", "day": TODAY.isoformat(), "shift": 1, "employee_nos": ["A001"]}
+    answer = _client(group_hr).put(f"{BASE}/rosters", body, content_type="application/json")
+    assert answer.status_code == 404 and answer.json()["detail"][0]["loc"] == ["body", "employee_nos", 0]
+    assert not RosterEntry.objects.filter(position=wf.b_m1_k1_f1).exists()

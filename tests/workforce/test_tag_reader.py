@@ -10,6 +10,7 @@ import threading
 
 import orjson
 import pytest
+import time_machine
 
 from headframe.telemetry.mqtt import Options
 from headframe.workforce.models import Presence
@@ -20,6 +21,14 @@ from tests.workforce.conftest import NOW, roster
 
 AT = NOW.isoformat()  # 2027-02-10T08:00:00+07:00
 TOPIC = "headframe/lamp/A-M1/R-GIENG-1"
+
+
+@pytest.fixture(autouse=True)
+def _readers_clock():
+    """The readers' reads at 08:00 on 10/02/2027 (the fixtures' day) arrive a minute later: a read from the
+    future is refused (test_a_read_from_the_future_is_refused)."""
+    with time_machine.travel(NOW + dt.timedelta(minutes=1), tick=True):
+        yield
 
 
 def _message(tag="T-A1", direction="in", at=AT, seq=1) -> bytes:
@@ -123,10 +132,11 @@ def test_a_check_out_over_mqtt_and_its_redelivery_after_a_restart_are_applied_on
     roster(wf.ann, wf.a_m1_k1_f1)
     handle("A-M1", _message())
     out_at = (NOW + dt.timedelta(hours=6)).isoformat()
-    answer, written = handle("A-M1", _message(direction="out", at=out_at, seq=2))
-    assert (answer["status"], written) == ("ok", True)
-    assert answer["text"] == "Đã ra lò: Nguyễn Văn An (A001)"
-    again, written = handle("A-M1", _message(direction="out", at=out_at, seq=2))  # no memory of the seq
+    with time_machine.travel(NOW + dt.timedelta(hours=6, minutes=1), tick=True):
+        answer, written = handle("A-M1", _message(direction="out", at=out_at, seq=2))
+        assert (answer["status"], written) == ("ok", True)
+        assert answer["text"] == "Đã ra lò: Nguyễn Văn An (A001)"
+        again, written = handle("A-M1", _message(direction="out", at=out_at, seq=2))  # no memory of the seq
     assert (again["status"], again["duplicate"], written) == ("ok", True, False)
     assert Presence.objects.get().checked_out_at == NOW + dt.timedelta(hours=6)
 
@@ -163,3 +173,11 @@ def test_a_mines_readers_publish_under_their_own_mine_only(wf, tmp_path):
         reader.close()
         bridge.close_network()
         broker.stop()
+
+
+def test_a_read_from_the_future_is_refused(wf):
+    """A reader whose clock runs ahead (local time sent as UTC) would check people in "later" than they come
+    out: refused with the field named, nothing stored."""
+    answer, _ = handle("A-M1", _message(at=(NOW + dt.timedelta(hours=7)).isoformat()))
+    assert answer["status"] == "error" and [r["code"] for r in answer["reasons"]] == ["at"]
+    assert not Presence.objects.exists()

@@ -74,6 +74,9 @@ def result_topic(topic: str) -> str:
     return f"{topic}/result"
 
 
+CLOCK_SKEW = dt.timedelta(minutes=2)  # how far ahead of the server a reader's clock may run
+
+
 def _parse(payload: bytes) -> Reading:
     if len(payload) > MAX_BYTES:
         raise Refused(("too_large", _("The message is larger than %(n)d bytes.") % {"n": MAX_BYTES}))
@@ -101,6 +104,10 @@ def _parse(payload: bytes) -> Reading:
             reasons.append(
                 ("at", _("The time cannot be read: give it in ISO 8601 with its offset (+07:00)."))
             )
+        elif at > timezone.now() + CLOCK_SKEW:
+            # a reader whose clock runs ahead (local time sent as UTC) would check people in "later" and block
+            # their check-out: refused, and the reader is told to set its clock (fail safe)
+            reasons.append(("at", _("The time is in the future: set the reader's clock.")))
     seq = body.get("seq")
     if seq is not None and (seq.__class__ is not int or seq < 0):
         reasons.append(("seq", _("seq must be a whole number, 0 or more.")))

@@ -111,7 +111,7 @@ test_record.__test__ = False  # type: ignore[attr-defined]
 @router.get("/epidemic/cases", response=list[CaseOut], summary="The cases (the medical role), newest first")
 def cases(request, query: Query[CasesQuery]):
     unit = unit_get(request.user, query.unit, loc=("query", "unit")) if query.unit else None
-    return [case_out(c) for c in selectors.cases_visible(request.user, unit)[:MAX_CASES]]
+    return [case_out(c) for c in selectors.cases_read(request.user, unit, MAX_CASES)]
 
 
 @router.post(

@@ -27,7 +27,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 
 from headframe.briefing.extensions import KpiMeasure, PackSection, XlsxSheet
@@ -48,6 +48,7 @@ from headframe.workforce.models import (
     TestResult,
     Worker,
 )
+from headframe.workforce.selectors.income import Pay, PayrollTree
 from headframe.workforce.selectors.training import training_coverage
 from headframe.workforce.selectors.voice import grievances_on_time as voice_on_time
 
@@ -231,47 +232,19 @@ def _month_back(month: dt.date) -> dt.date:
     return month.replace(year=month.year - 1)
 
 
-def _plans(years: set[int]) -> dict[tuple[str, int], Decimal]:
-    return {
-        (path, year): amount
-        for path, year, amount in IncomePlan.objects.filter(year__in=years).values_list(
-            "unit__path", "year", "average_income"
-        )
-    }
-
-
-def _plan_of(path: str, year: int, plans: dict[tuple[str, int], Decimal]) -> Decimal | None:
-    """The plan of the unit or its nearest unit above with one."""
-    codes = path.strip("/").split("/")
-    for depth in range(len(codes), 0, -1):
-        plan = plans.get(("/" + "/".join(codes[:depth]) + "/", year))
-        if plan is not None:
-            return plan
-    return None
-
-
-def _income_of(rows: list[tuple], block: Unit, plans: dict) -> dict | None:
-    """The block's latest payroll month in the period against plan and the same month last year; rows are
-    (unit path, month, people paid, total, in the period)."""
-    mine = [r for r in rows if r[0].startswith(block.path)]
-    months = [r[1] for r in mine if r[4]]
-    if not months:
+def _income_of(tree: PayrollTree, block: Unit, months: list[dt.date]) -> dict | None:
+    """The block's latest payroll month in the period against plan and the same month last year, rolled up as
+    the income page does (a unit's own payroll, else its children's: the same figure under the same label)."""
+    month = next((m for m in reversed(months) if tree.pay(block, m).headcount), None)
+    if month is None:
         return None
-    month = max(months)
-    current = [r for r in mine if r[1] == month]
-    people = sum(r[2] for r in current)
-    average = sum(r[3] for r in current) / people
-    plan = plans.get((block.path, month.year))
-    if plan is None:
-        row_plans = [(_plan_of(r[0], month.year, plans), r[2]) for r in current]
-        if all(p is not None for p, _n in row_plans):
-            plan = sum(p * n for p, n in row_plans) / people
-    before = [r for r in mine if r[1] == _month_back(month)]
-    before_people = sum(r[2] for r in before)
-    last_year = sum(r[3] for r in before) / before_people if before_people else None
+    pay = tree.pay(block, month)
+    average = pay.total / pay.headcount
+    plan = tree.plan(block, month)
+    last_year = tree.pay(block, _month_back(month)).average
     return {
         "month": month.isoformat(),
-        "people_paid": people,
+        "people_paid": pay.headcount,
         "average": round(float(average)),
         "plan": round(float(plan)) if plan is not None else None,
         "pct_of_plan": _float(_pct(average, plan)) if plan else None,
@@ -280,21 +253,20 @@ def _income_of(rows: list[tuple], block: Unit, plans: dict) -> dict | None:
     }
 
 
+def _months_between(first: dt.date, end: dt.date) -> list[dt.date]:
+    months, month = [], first.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
 def _income(root: Unit, start: dt.date, end: dt.date, blocks: list[Unit]) -> dict[str, dict | None]:
-    first = start.replace(day=1)
-    window = Q(month__gte=first, month__lte=end) | Q(
-        month__gte=_month_back(first), month__lte=_month_back(end)
-    )
-    rows = [
-        (path, month, n, total, month >= first)
-        for path, month, n, total in PayrollMonth.objects.filter(window, unit__path__startswith=root.path)
-        .values_list("unit__path", "month", "headcount", "total_income")
-        .order_by()
-    ]
-    if not rows:
+    months = _months_between(start, end)
+    if not PayrollMonth.objects.filter(unit__path__startswith=root.path, month__in=months).exists():
         return {}
-    plans = _plans({r[1].year for r in rows})
-    return {block.code: _income_of(rows, block, plans) for block in blocks}
+    tree = PayrollTree(root, [*months, *(_month_back(m) for m in months)])
+    return {block.code: _income_of(tree, block, months) for block in blocks}
 
 
 # ---------------------------------------------------------------- the section
@@ -542,14 +514,14 @@ def cases(unit: Unit, on: dt.date) -> Decimal:
 
 
 def average_income(unit: Unit, on: dt.date) -> Decimal | None:
-    """Average income per person paid per month, this year's payroll months to date: sum of totals / sum of
-    people paid (VND, whole đồng)."""
-    totals = PayrollMonth.objects.filter(
-        unit__path__startswith=unit.path, month__gte=dt.date(on.year, 1, 1), month__lte=on
-    ).aggregate(total=Sum("total_income"), people=Sum("headcount"))
-    if not totals["people"]:
+    """Average income per person paid per month, this year's payroll months to date, rolled up as the income
+    page does: the sum of totals / the sum of people paid (VND, whole đồng)."""
+    months = _months_between(dt.date(on.year, 1, 1), on)
+    tree = PayrollTree(unit, months)
+    pay = sum((tree.pay(unit, m) for m in months), Pay())
+    if not pay.headcount:
         return None
-    return (Decimal(totals["total"]) / totals["people"]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return (pay.total / pay.headcount).quantize(Decimal(1), rounding=ROUND_HALF_UP)
 
 
 MEASURES = (

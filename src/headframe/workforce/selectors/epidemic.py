@@ -68,6 +68,16 @@ def cases_visible(user, unit: Unit | None = None) -> QuerySet[EpidemicCase]:
     return qs.order_by("-confirmed_on", "worker__employee_no")
 
 
+def cases_read(user, unit: Unit | None, limit: int) -> list[EpidemicCase]:
+    """The newest `limit` cases the user may read (see cases_visible), for a page or the API: names with a
+    disease are health records, so the read is audited (how many, where; never who)."""
+    cases = list(cases_visible(user, unit)[:limit])
+    if cases:
+        where = unit or cases[0].worker.unit
+        audit_read(user, where, unit_path=where.path, what="epidemic_cases", cases=len(cases))
+    return cases
+
+
 def tests_visible(user, unit: Unit | None = None) -> QuerySet[EpidemicTest]:
     qs = EpidemicTest.objects.filter(scope_for(user).q(Perm.MEDICAL, "worker__unit__path")).select_related(
         "worker", "worker__unit"

@@ -65,7 +65,7 @@ class IncomeSummary:
     children: list[IncomeLine]
 
 
-class _Tree:
+class PayrollTree:
     """The payrolls and plans of a subtree for the months asked, rolled up on demand."""
 
     def __init__(self, root: Unit, months: list[dt.date]) -> None:
@@ -119,7 +119,7 @@ def _months(month: dt.date) -> tuple[list[dt.date], dt.date]:
     )
 
 
-def _line(tree: _Tree, unit: Unit, month: dt.date) -> IncomeLine:
+def _line(tree: PayrollTree, unit: Unit, month: dt.date) -> IncomeLine:
     year, last = _months(month)
     return IncomeLine(
         unit=unit,
@@ -137,7 +137,7 @@ def income_summary(user, unit_code: str, month: dt.date) -> IncomeSummary:
     unit = unit_get(user, unit_code, Perm.VIEW, loc=("query", "unit"))
     month = first_of_month(month)
     year, last = _months(month)
-    tree = _Tree(unit, [*year, last])
+    tree = PayrollTree(unit, [*year, last])
     scope = scope_for(user)
     children = [
         _line(tree, child, month) for child in tree.children[unit.pk] if scope.allows(Perm.VIEW, child.path)
@@ -152,4 +152,4 @@ def income_summary(user, unit_code: str, month: dt.date) -> IncomeSummary:
 def average_income(unit: Unit, month: dt.date) -> Decimal | None:
     """The unit's average income per worker in `month` (headcount-weighted roll-up), for the briefing pack."""
     month = first_of_month(month)
-    return _Tree(unit, [month]).pay(unit, month).average
+    return PayrollTree(unit, [month]).pay(unit, month).average

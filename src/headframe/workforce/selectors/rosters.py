@@ -44,6 +44,7 @@ def roster_grid(user, unit_code: str, day: dt.date) -> RosterGrid:
     crews: dict[int, list[list[Worker]]] = {p.pk: [[] for _ in range(shifts)] for p in positions}
     entries = (
         RosterEntry.objects.filter(position__in=positions, day=day)
+        .filter(scope_for(user).q(Perm.VIEW, "worker__unit__path"))  # people the user may see, only
         .select_related("worker")
         .order_by("worker__full_name", "worker__employee_no")
     )

@@ -9,8 +9,10 @@ may run it: the engine's compare-and-set keeps one alarm per presence whoever ra
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from headframe.core.formatting import LOCAL_TZ
@@ -19,6 +21,8 @@ from headframe.telemetry.models import Priority
 from headframe.workforce.selectors.lamp_room import UndergroundRow, underground_now
 
 PERSON_OVERDUE = "person_overdue"  # the limit code of the condition
+
+log = logging.getLogger(__name__)
 
 
 def presence_subject(presence_id: int) -> str:
@@ -52,20 +56,32 @@ def overdue_scan(*, now: dt.datetime | None = None) -> int:
         (subject, site_id) for site_id, subject in telemetry.external_active(limit_code=PERSON_OVERDUE)
     )
     raised = 0
+    # One person's failure must not cost the others their alarm: each is its own transaction, logged and
+    # skipped (the next scan tries again); a database down stops the round for the watchdog to retry.
     for subject, row in overdue.items():
         if subject in active:
             continue
-        raised += telemetry.external_raise(
-            site=row.site,
-            subject=subject,
-            limit_code=PERSON_OVERDUE,
-            priority=Priority.URGENT,
-            message=overdue_message(row, now),
-            now=now,
-        )
+        try:
+            raised += telemetry.external_raise(
+                site=row.site,
+                subject=subject,
+                limit_code=PERSON_OVERDUE,
+                priority=Priority.URGENT,
+                message=overdue_message(row, now),
+                now=now,
+            )
+        except DatabaseError:
+            raise
+        except Exception:
+            log.exception("overdue alarm of %s could not be raised", subject)
     for subject, site_id in active.items():
         if subject not in overdue:
-            telemetry.external_clear(site=site_id, subject=subject, limit_code=PERSON_OVERDUE, now=now)
+            try:
+                telemetry.external_clear(site=site_id, subject=subject, limit_code=PERSON_OVERDUE, now=now)
+            except DatabaseError:
+                raise
+            except Exception:
+                log.exception("overdue alarm of %s could not be cleared", subject)
     return raised
 
 

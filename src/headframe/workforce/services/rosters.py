@@ -16,7 +16,7 @@ from headframe.production.selectors import calendar_for
 from headframe.workforce.models import RosterEntry, Worker
 from headframe.workforce.selectors.training import is_underground, underground_paths, unfit
 from headframe.workforce.selectors.workers import workers_visible
-from headframe.workforce.services._common import person, unit_by_code
+from headframe.workforce.services._common import company_path, person, unit_by_code
 
 ROSTER_FIELDS = ("worker", "position", "day", "shift")
 
@@ -58,7 +58,11 @@ def roster_set(*, actor, position_code: str, day: dt.date, shift: int, employee_
     if duplicates:
         raise ValidationFailed(items=duplicates)
     workers = {
-        w.employee_no: w for w in workers_visible(actor).filter(employee_no__in=wanted, is_active=True)
+        # the position's company's people only: another company's worker is unknown here, as at its lamp room
+        w.employee_no: w
+        for w in workers_visible(actor).filter(
+            employee_no__in=wanted, is_active=True, unit__path__startswith=company_path(position)
+        )
     }
     unknown = [
         ErrorItem(

@@ -18,7 +18,7 @@ from headframe.org.roles import ROLE_PERMS, Perm
 from headframe.org.selectors import ancestor_paths, scope_for
 from headframe.workforce.models import Grievance, GrievanceCategory, GrievanceStatus
 from headframe.workforce.selectors.workers import workers_visible
-from headframe.workforce.services._common import actor_user, require, unit_by_code
+from headframe.workforce.services._common import actor_user, company_path, require, unit_by_code
 
 # 15 days to answer: half the 30 days the Law on Complaints allows for settling a formal complaint; a worker's
 # kiến nghị at a mine is a shift-level matter that the grassroots-democracy practice expects answered within the
@@ -78,7 +78,11 @@ def grievance_create(
     worker = None
     number = (employee_no or "").strip()
     if number and not anonymous:
-        worker = workers_visible(actor, Perm.WORKFORCE).filter(employee_no=number).first()
+        worker = (  # the unit's company's people only: its managers read the grievance
+            workers_visible(actor, Perm.WORKFORCE)
+            .filter(employee_no=number, unit__path__startswith=company_path(unit))
+            .first()
+        )
         if worker is None:
             raise NotFound(
                 loc=("body", "employee_no"),

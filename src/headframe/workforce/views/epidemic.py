@@ -105,7 +105,7 @@ def index(request):
     counts = selectors.epidemic_counts(user, unit.code, end - dt.timedelta(days=COUNT_DAYS - 1), end)
     empty = selectors.DayCount()
     table = [(u, [counts.cells.get((u.code, d), empty) for d in counts.days]) for u in counts.units]
-    cases = list(selectors.cases_visible(user, unit)[:SHOWN_CASES]) if medical else []
+    cases = selectors.cases_read(user, unit, SHOWN_CASES) if medical else []
     context = {
         "unit": unit,
         "counts": counts,

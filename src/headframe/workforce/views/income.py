@@ -20,6 +20,7 @@ from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.workforce.selectors.income import income_summary
 from headframe.workforce.services.income import income_plan_set, parse_month, payroll_import
+from headframe.workforce.views._common import located
 from headframe.workforce.views.training import chosen_unit
 
 NAV = {"active_nav": "workforce"}
@@ -52,12 +53,6 @@ def income(request):
     return render(request, "workforce/income.html", context)
 
 
-def _location(loc: tuple) -> str:
-    if len(loc) >= 3 and loc[0] == "row":
-        return _("Row %(row)s, %(column)s: ") % {"row": loc[1], "column": loc[2]}
-    return ""
-
-
 @login_required
 @require_POST
 def income_import(request):
@@ -78,7 +73,7 @@ def income_import(request):
         )
     except HeadframeError as exc:
         for item in exc.items[:50]:
-            messages.error(request, _location(item.loc) + item.text)
+            messages.error(request, located(item))
     return _back(unit.code, month)
 
 

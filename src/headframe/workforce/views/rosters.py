@@ -22,6 +22,7 @@ from headframe.org.selectors import picked_unit, units_visible
 from headframe.workforce.selectors.rosters import roster_grid
 from headframe.workforce.services import roster_copy_week, roster_set
 from headframe.workforce.services.roster_import import rosters_import
+from headframe.workforce.views._common import located
 
 NAV = {"active_nav": "workforce"}
 
@@ -113,7 +114,7 @@ def _post(request, unit_code: str, day: dt.date) -> None:
             messages.error(request, _("Choose what to do: set a crew, copy last week or import a workbook."))
     except HeadframeError as exc:
         for item in exc.items[:20]:
-            messages.error(request, item.text)
+            messages.error(request, located(item))
         if len(exc.items) > 20:
             messages.error(request, _("…and %(n)s more.") % {"n": len(exc.items) - 20})
 

@@ -26,6 +26,7 @@ from headframe.org.selectors import picked_unit, scope_for, unit_get, units_visi
 from headframe.workforce.selectors.training import EXPIRY_STEPS, trade_label, training_matrix
 from headframe.workforce.selectors.workers import certificates_expiring
 from headframe.workforce.services.training import certificates_import
+from headframe.workforce.views._common import located
 
 NAV = {"active_nav": "workforce"}
 SHOWN = 300  # rows drawn on the page (the totals, the coverage and the export count every row)
@@ -101,7 +102,7 @@ def training(request):
                 )
         except HeadframeError as exc:
             for item in exc.items[:50]:
-                messages.error(request, _location(item.loc) + item.text)
+                messages.error(request, located(item))
         return redirect(f"{reverse('workforce:training')}?unit={unit.code}")
     on = _day(request)
     matrix = training_matrix(request.user, unit.code, on=on)
@@ -140,12 +141,6 @@ def training(request):
         **NAV,
     }
     return render(request, "workforce/training.html", context)
-
-
-def _location(loc: tuple) -> str:
-    if len(loc) >= 3 and loc[0] == "row":
-        return _("Row %(row)s, %(column)s: ") % {"row": loc[1], "column": loc[2]}
-    return ""
 
 
 @login_required
