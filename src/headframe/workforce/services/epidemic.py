@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from headframe.core.audit import audit_record
 from headframe.core.dates import check_day
@@ -33,7 +34,9 @@ def _disease(disease: str) -> tuple[str, list[ErrorItem]]:
     text = (disease or "").strip()
     if not text:
         return text, [
-            ErrorItem(("body", "disease"), type="missing", key="missing.cell", params={"column": "disease"})
+            ErrorItem(
+                ("body", "disease"), type="missing", key="missing.cell", params={"column": _("disease")}
+            )
         ]
     if len(text) > MAX_DISEASE:
         return text, [
@@ -41,7 +44,7 @@ def _disease(disease: str) -> tuple[str, list[ErrorItem]]:
                 ("body", "disease"),
                 type="too_long",
                 key="too_long.cell",
-                params={"column": "disease", "max": MAX_DISEASE},
+                params={"column": _("disease"), "max": MAX_DISEASE},
             )
         ]
     return text, []
@@ -143,7 +146,7 @@ def case_record(
                 ("body", "note"),
                 type="too_long",
                 key="too_long.cell",
-                params={"column": "note", "max": MAX_NOTE},
+                params={"column": _("note"), "max": MAX_NOTE},
             )
         )
     if errors:
@@ -225,7 +228,7 @@ def case_update(
                 ("body", "note"),
                 type="too_long",
                 key="too_long.cell",
-                params={"column": "note", "max": MAX_NOTE},
+                params={"column": _("note"), "max": MAX_NOTE},
             )
         )
     if errors:

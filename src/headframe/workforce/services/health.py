@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from headframe.core.audit import audit_entry, audit_record, audit_record_many
 from headframe.core.dates import check_day, day_in_range
@@ -77,7 +78,7 @@ def _checked(
                 ("body", "findings"),
                 type="too_long",
                 key="too_long.cell",
-                params={"column": "findings", "max": MAX_FINDINGS},
+                params={"column": _("Examination findings"), "max": MAX_FINDINGS},
             )
         )
     if next_due is not None and next_due <= examined_on:
