@@ -10,31 +10,19 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from headframe.core.errors import HeadframeError, NotFound
-from headframe.core.params import BadParameter, parse_day
 from headframe.core.spreadsheets import MAX_UPLOAD_BYTES
 from headframe.org.models import SiteType, UnitKind
 from headframe.org.selectors import picked_unit, units_visible
 from headframe.workforce.selectors.rosters import roster_grid
 from headframe.workforce.services import roster_copy_week, roster_set
 from headframe.workforce.services.roster_import import rosters_import
-from headframe.workforce.views._common import located
+from headframe.workforce.views._common import day_asked, located
 
 NAV = {"active_nav": "workforce"}
-
-
-def _day(request) -> dt.date:
-    """The day asked for (dd/mm/yyyy, or ISO in links); today when none. A day that cannot be read is said so,
-    and today's roster is shown instead."""
-    try:
-        return parse_day(request.GET.get("day"), "day") or timezone.localdate()
-    except BadParameter:
-        messages.error(request, _("Not a date (dd/mm/yyyy): %(value)s") % {"value": request.GET.get("day")})
-        return timezone.localdate()
 
 
 @login_required
@@ -58,7 +46,7 @@ def rosters_home(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def rosters(request, unit: str):
-    day = _day(request)
+    day = day_asked(request, "day")
     try:
         grid = roster_grid(request.user, unit, day)
     except NotFound:

@@ -3,7 +3,6 @@ export, and the certificates' import."""
 
 from __future__ import annotations
 
-import datetime as dt
 from io import BytesIO
 
 from django.contrib import messages
@@ -11,14 +10,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook
 
 from headframe.core.downloads import attachment
 from headframe.core.errors import HeadframeError, NotFound
-from headframe.core.params import BadParameter, parse_day
 from headframe.core.spreadsheets import MAX_UPLOAD_BYTES, append_row
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
@@ -26,7 +23,7 @@ from headframe.org.selectors import picked_unit, scope_for, unit_get, units_visi
 from headframe.workforce.selectors.training import EXPIRY_STEPS, trade_label, training_matrix
 from headframe.workforce.selectors.workers import certificates_expiring
 from headframe.workforce.services.training import certificates_import
-from headframe.workforce.views._common import located
+from headframe.workforce.views._common import day_asked, located
 
 NAV = {"active_nav": "workforce"}
 SHOWN = 300  # rows drawn on the page (the totals, the coverage and the export count every row)
@@ -50,16 +47,6 @@ def chosen_unit(request) -> Unit:
     if unit is None:
         raise Http404("no unit")
     return unit
-
-
-def _day(request) -> dt.date:
-    """?on= as dd/mm/yyyy (ISO in links); today when empty, and when it cannot be read (said so on the page)."""
-    text = request.GET.get("on", "")
-    try:
-        return parse_day(text, "on") or timezone.localdate()
-    except BadParameter:
-        messages.error(request, _("Not a date (dd/mm/yyyy): %(value)s") % {"value": text})
-        return timezone.localdate()
 
 
 def state_label(state: str) -> str:
@@ -104,7 +91,7 @@ def training(request):
             for item in exc.items[:50]:
                 messages.error(request, located(item))
         return redirect(f"{reverse('workforce:training')}?unit={unit.code}")
-    on = _day(request)
+    on = day_asked(request, "on")
     matrix = training_matrix(request.user, unit.code, on=on)
     rows = [
         {
@@ -146,7 +133,7 @@ def training(request):
 @login_required
 def training_xlsx(request):
     unit = chosen_unit(request)
-    on = _day(request)
+    on = day_asked(request, "on")
     matrix = training_matrix(request.user, unit.code, on=on)
     book = Workbook()
     sheet = book.active
