@@ -290,6 +290,12 @@ def test_names_that_cannot_go_into_an_acl_are_refused_in_one_line(registry, tmp_
     assert err.count("\n") == 1 and "ingest user" in err
     assert main(["mqtt-config", str(tmp_path / "out"), "--topic-root", "headframe/#"]) == 1
     assert "topic root" in capsys.readouterr().err
+    out = str(tmp_path / "out")
+    assert main(["mqtt-config", out, "--bridge-to", "group.example:1883", "--site", "NO-SUCH"]) == 1
+    assert "no such site" in capsys.readouterr().err
+    assert main(["mqtt-config", out, "--site", "A-M1"]) == 1  # --bridge-to missing
+    assert main(["mqtt-config", out, "--bridge-to", "group.example:port", "--site", "A-M1"]) == 1
+    assert not (tmp_path / "out" / "bridge.conf").exists()
 
 
 def test_tls_listener_serves_gateways_and_ingest_with_the_ca(registry, tmp_path):
@@ -336,3 +342,48 @@ def test_tls_listener_serves_gateways_and_ingest_with_the_ca(registry, tmp_path)
         worker.stopping.set()
         worker.close_network()
         broker.stop()
+
+
+def test_a_mine_bridge_logs_in_with_its_account_and_relays_its_own_site_only(registry, tmp_path):
+    """The group broker runs `mqtt-config --bridge-accounts`; the mine's broker runs the bridge.conf that
+    `--bridge-to HOST:PORT --site A-M1` wrote, its two credential placeholders filled in as an operator would."""
+    group = SecuredBroker(tmp_path, "--bridge-accounts")
+    assert group.generate("--bridge-to", f"127.0.0.1:{group.port}", "--site", "A-M1") == 0
+    group.start()
+    passwords = group.passwords()
+    bridge = (group.out / "bridge.conf").read_text()
+    bridge = bridge.replace("#remote_username bridge-A-M1", "remote_username bridge-A-M1").replace(
+        "#remote_password CHANGE-ME", f"remote_password {passwords['bridge-A-M1']}"
+    )
+    assert (
+        f"topic spBv1.0/{GROUP}/NDATA/# out 1" in bridge.splitlines()
+    )  # GW-A1 is a Sparkplug node of MINE-A
+    (tmp_path / "mine").mkdir()
+    mine = Mosquitto(tmp_path / "mine")
+    mine.config.write_text(mine.config.read_text() + bridge)
+    mine.start()
+    listener = Client(group.port, INGEST, passwords[INGEST]).subscribe("headframe/v1/#", "spBv1.0/#")
+    gateway = Client(mine.port, None, None)  # the mine's broker of the test lets anyone in
+    forger = Client(group.port, "bridge-A-M1", passwords["bridge-A-M1"])
+    own, marker = "headframe/v1/A-M1/GW-A1/readings", "headframe/v1/A-M1/GW-A1/status"
+    try:
+        assert wait_for(
+            lambda: gateway.publish(own, readings("GW-A1", "A1-CH4-01", 0.3)) or own in listener.received,
+            15,
+            0.3,
+        ), f"nothing came over the bridge:\n{mine.log.read_text()[-2000:]}"
+        gateway.publish(
+            "headframe/v1/B-M1/GW-B1/readings", readings("GW-B1", "B1-CH4-01", 2.5)
+        )  # not bridged
+        gateway.publish(f"spBv1.0/{GROUP}/NDATA/EDGE-A1", encode_payload([M("CH4", 0.3)], seq=0))
+        assert forger.accepted  # the bridge's account, used directly: still its own site only
+        forger.publish("headframe/v1/B-M1/GW-B1/readings", readings("GW-B1", "B1-CH4-01", 2.5))
+        gateway.publish(marker, b"online")
+        assert wait_for(lambda: marker in listener.received, 10)
+    finally:
+        for client in (gateway, forger, listener):
+            client.close()
+        mine.stop()
+        group.stop()
+    assert f"spBv1.0/{GROUP}/NDATA/EDGE-A1" in listener.received
+    assert not [topic for topic in listener.received if "B-M1" in topic]

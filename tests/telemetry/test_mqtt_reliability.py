@@ -123,6 +123,7 @@ class Ingest:
         self.folder, self.port, self.database, self.client_id = folder, port, database, client_id
         self.process: subprocess.Popen | None = None
         self.log = folder / f"ingest-{uuid.uuid4().hex[:6]}.log"
+        self.environment: dict[str, str] = {}  # more variables for the process (e.g. PGAPPNAME)
 
     def start(self, *extra: str) -> Ingest:
         """Started, and storing what it receives."""
@@ -136,6 +137,7 @@ class Ingest:
             "HEADFRAME_DATABASE_URL": self.database.url,
             "HEADFRAME_SECRET_KEY": "test-only-" + "x" * 40,
             "PYTHONUNBUFFERED": "1",
+            **self.environment,
         }
         env.pop("HEADFRAME_MQTT_SHARE_GROUP", None)
         args = [

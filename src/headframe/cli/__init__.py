@@ -233,6 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="hash with mosquitto_passwd when installed (auto), or in Python (same $7$ PBKDF2-SHA512 format)",
     )
+    p.add_argument(
+        "--bridge-accounts",
+        action="store_true",
+        help="(group broker) also one account per site with gateways for its mine broker's bridge (bridge-<SITE>: "
+        "publishes under that site only)",
+    )
+    p.add_argument(
+        "--bridge-to",
+        metavar="HOST:PORT",
+        help="(mine broker) also write OUTDIR/bridge.conf: forward --site's topics to the group broker at HOST:PORT, "
+        "QoS 1, queued at the mine for a day while the group is unreachable (docs/MINE-EDGE-BRIDGE.md)",
+    )
+    p.add_argument("--site", metavar="CODE", help="the mine whose broker gets bridge.conf (with --bridge-to)")
     p.set_defaults(func=cmd_mqtt_config)
 
     p = sub.add_parser(

@@ -76,6 +76,7 @@ def cmd_simulate(args) -> int:
 
 
 def cmd_mqtt_config(args) -> int:
+    from headframe.telemetry.bridge_config import site_bridge, write_bridge
     from headframe.telemetry.broker_config import BrokerConfigError, Listener, generate
 
     listener = Listener(
@@ -87,6 +88,11 @@ def cmd_mqtt_config(args) -> int:
         keyfile=args.tls_keyfile or "",
     )
     try:
+        bridge = None  # checked before anything is written
+        if getattr(args, "bridge_to", None) or getattr(args, "site", None):
+            if not (args.bridge_to and args.site):
+                raise BrokerConfigError("--bridge-to HOST:PORT and --site CODE go together")
+            bridge = site_bridge(args.site, args.bridge_to, topic_root=args.topic_root)
         result = generate(
             Path(args.outdir),
             ingest_user=args.ingest_user,
@@ -98,7 +104,9 @@ def cmd_mqtt_config(args) -> int:
             rotate_all=args.rotate_all,
             hasher=args.hasher,
             lamp_readers=getattr(args, "lamp_readers", False),
+            bridge_accounts=getattr(args, "bridge_accounts", False),
         )
+        bridge_file = write_bridge(Path(args.outdir), bridge) if bridge is not None else None
     except (BrokerConfigError, OSError) as exc:
         raise CommandError(str(exc)) from None
     print(
@@ -106,6 +114,8 @@ def cmd_mqtt_config(args) -> int:
         f"(mosquitto.conf, passwd, acl): {len(result.created)} new, {len(result.rotated)} new password(s), "
         f"{len(result.removed)} removed"
     )
+    if bridge_file is not None:
+        print(f"bridge to the group broker written to {bridge_file}: install it on the mine's broker")
     if result.created or result.rotated:
         print(
             f"new passwords ({result.hasher}) are in {result.folder / 'credentials.txt'}: hand them out, "
