@@ -51,10 +51,10 @@ system-deps:
 
 # Browser tests drive Debian's Chromium (never a downloaded browser); PDF checks render pages with pdftoppm.
 system-deps-test: system-deps
-	@command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
-		echo "installing Debian chromium and poppler-utils for the browser and PDF tests"; \
-		$(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core poppler-utils >/dev/null 2>&1 || \
-		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core poppler-utils; }; }
+	@command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && command -v victoria-metrics >/dev/null 2>&1 || { \
+		echo "installing Debian chromium, poppler-utils and victoria-metrics for the browser, PDF and reading-store tests"; \
+		$(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core poppler-utils victoria-metrics >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends chromium fonts-noto-core poppler-utils victoria-metrics; }; }
 
 # The telemetry benchmark compares against InfluxDB 1.x: Debian's influxdb, installed with apt-get when missing
 # (the bench starts its own influxd on a temp dir; the package's service plays no part).

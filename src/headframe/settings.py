@@ -171,6 +171,38 @@ elif _database["ENGINE"].startswith("django.db.backends.postgresql"):
         _pg_options.get("options", "") + f" -c lock_timeout={DATABASE_LOCK_TIMEOUT_S * 1000}"
     ).strip()
 DATABASES = {"default": _database}
+# A streaming replica of the PostgreSQL primary: dashboards, packs and telemetry history read from it inside
+# core.db_router.reading_from_replica(); writes and read-your-writes stay on the primary; down or lagging more
+# than HEADFRAME_DATABASE_REPLICA_MAX_LAG_S (0: never too far behind), reads fall back to the primary.
+DATABASE_REPLICA_URL = os.environ.get("HEADFRAME_DATABASE_REPLICA_URL", "").strip()
+DATABASE_REPLICA_MAX_LAG_S = _env_int("HEADFRAME_DATABASE_REPLICA_MAX_LAG_S", 10)
+if DATABASE_REPLICA_MAX_LAG_S < 0:
+    raise ImproperlyConfigured(
+        "HEADFRAME_DATABASE_REPLICA_MAX_LAG_S must be 0 (no limit) or a number of seconds"
+    )
+if DATABASE_REPLICA_URL:
+    try:
+        _replica = dj_database_url.parse(
+            DATABASE_REPLICA_URL, conn_max_age=_env_int("HEADFRAME_DB_CONN_MAX_AGE", 0)
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"HEADFRAME_DATABASE_REPLICA_URL is not a database URL: {exc}") from None
+    if not (
+        _replica["ENGINE"].startswith("django.db.backends.postgresql")
+        and _database["ENGINE"].startswith("django.db.backends.postgresql")
+    ):
+        raise ImproperlyConfigured(
+            "HEADFRAME_DATABASE_REPLICA_URL needs PostgreSQL for it and for HEADFRAME_DATABASE_URL "
+            "(a streaming replica of the primary)"
+        )
+    _replica_options = _replica.setdefault("OPTIONS", {})
+    _replica_options["options"] = (
+        _replica_options.get("options", "") + f" -c lock_timeout={DATABASE_LOCK_TIMEOUT_S * 1000}"
+    ).strip()
+    _replica_options.setdefault("connect_timeout", 2)  # a replica that does not answer falls back quickly
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["headframe.core.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -246,7 +278,24 @@ NINJA_PAGINATION_PER_PAGE = 100
 # 1-hour aggregates, alarms and their journal are kept.
 TELEMETRY_RETENTION_RAW_DAYS = _env_int("HEADFRAME_TELEMETRY_RETENTION_RAW_DAYS", 90)
 TELEMETRY_RETENTION_MINUTE_DAYS = _env_int("HEADFRAME_TELEMETRY_RETENTION_MINUTE_DAYS", 400)
+# PostgreSQL: raw readings are partitioned by UTC day; the watchdog creates this many days of partitions ahead.
+TELEMETRY_PARTITION_DAYS_AHEAD = _env_int("HEADFRAME_TELEMETRY_PARTITION_DAYS_AHEAD", 7)
 TELEMETRY_MAX_AGE_S = _env_int("HEADFRAME_TELEMETRY_MAX_AGE_S", 7 * 86400)  # older readings are quarantined
+
+# Where raw readings are kept: "sql" (the project database) or "victoriametrics" (raw history in VictoriaMetrics
+# at HEADFRAME_VICTORIAMETRICS_URL, shipped through an outbox table; live state, alarms and aggregates stay in SQL).
+READING_STORE = os.environ.get("HEADFRAME_READING_STORE", "sql").strip().lower() or "sql"
+if READING_STORE not in ("sql", "victoriametrics"):
+    raise ImproperlyConfigured(
+        f"HEADFRAME_READING_STORE must be sql or victoriametrics, got {READING_STORE!r}"
+    )
+VICTORIAMETRICS_URL = (
+    os.environ.get("HEADFRAME_VICTORIAMETRICS_URL", "").strip().rstrip("/") or "http://127.0.0.1:8428"
+)
+if not VICTORIAMETRICS_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        f"HEADFRAME_VICTORIAMETRICS_URL must be an http(s) URL, got {VICTORIAMETRICS_URL!r}"
+    )
 
 # Alarm notifications (headframe.notify): e-mail through Django's mail backends (SMTP by default) and JSON
 # webhooks signed with a shared secret, delivered by a worker thread with retries; see README "Alarm notifications".

@@ -19,7 +19,7 @@ def test_prune_deletes_raw_readings_past_retention_and_keeps_hours(mine, send, s
     send([("A1-CH4-01", NOW_MS - 6 * DAY + i * 1000, 0.2) for i in range(3)])
     send([("A1-CH4-01", NOW_MS - 4 * DAY, 0.3), ("A1-CH4-01", NOW_MS - 1000, 0.4)])
     deleted = services.readings_prune(now_ms=NOW_MS)
-    assert deleted == {"raw": 4, "1m": 1}
+    assert (deleted["raw"], deleted["1m"]) == (4, 1)  # PostgreSQL: rows of days without a partition
     assert list(Reading.objects.values_list("value", flat=True)) == [0.4]
     assert ReadingAggregate.objects.filter(step="1h").count() == 3  # hours are kept
 

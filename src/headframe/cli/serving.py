@@ -24,6 +24,14 @@ def cmd_serve(args) -> int:
     print(
         f"headframe on http://{args.host}:{args.port}/  (database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']})"
     )
+    if args.workers > 1 and db["ENGINE"].endswith("sqlite3"):
+        # Allowed (WAL lets the processes share the file), but nothing carries a change from the worker that
+        # wrote it to the others: every live page keeps polling the file each second. PostgreSQL wakes them.
+        print(
+            f"note: {args.workers} workers on SQLite: live pages poll the database every second; use PostgreSQL "
+            "(HEADFRAME_DATABASE_URL) for many workers, whose live pages follow LISTEN/NOTIFY",
+            file=sys.stderr,
+        )
     if not getattr(args, "no_watchdog", False):
         from headframe.telemetry.watchdog import start_watchdog
 
@@ -265,6 +273,7 @@ class DemoTelemetry:
 
 
 def cmd_check(args) -> int:
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
@@ -279,6 +288,13 @@ def cmd_check(args) -> int:
     )
     if pending:
         raise CommandError(f"{len(pending)} migration(s) not applied: run `headframe migrate`")
+    if settings.READING_STORE == "victoriametrics":
+        from headframe.telemetry.storage.victoria import VictoriaMetricsUnavailable, check_line
+
+        try:
+            print(f"ok: {check_line()}")
+        except VictoriaMetricsUnavailable as exc:
+            raise CommandError(str(exc)) from None
     print(f"ok: configuration valid, database {connection.vendor} reachable, migrations applied")
     return 0
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from ninja import Query, Router, Status
 
 from headframe.core.dates import Day
+from headframe.core.db_router import replica_reads
 from headframe.core.errors import ValidationFailed
 from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
@@ -78,7 +81,12 @@ def actuals_list(request, q: Query[ActualsQuery]):
 
 @router.get("/summary", response=SummaryOut, summary="Plan vs actual for a unit's subtree on a day")
 def summary(request, q: Query[SummaryQuery]):
-    unit = unit_get(request.user, q.unit, loc=("query", "unit"))
+    return _summary(request.user, q)
+
+
+@replica_reads  # the dashboards' figures: from the read replica when there is one
+def _summary(user, q: SummaryQuery):
+    unit = unit_get(user, q.unit, loc=("query", "unit"))
     on = q.date or selectors.default_day()
     indicators = selectors.indicators_by_codes(q.indicators.split(",")) if q.indicators else None
     if q.since is not None and q.since > on:
@@ -144,9 +152,14 @@ def deviation_list(request, unit: str, month: Day):
     summary="Units that will miss the year: required daily rate above their best 30-day rate",
 )
 def early_warning_list(request, unit: str, date: Day | None = None):
-    root = unit_get(request.user, unit, loc=("query", "unit"))
+    return _early_warnings(request.user, unit, date)
+
+
+@replica_reads
+def _early_warnings(user, unit: str, date: dt.date | None):
+    root = unit_get(user, unit, loc=("query", "unit"))
     on = date or selectors.default_day()
-    visible = units_visible(request.user, Perm.VIEW)
+    visible = units_visible(user, Perm.VIEW)
     return [early_warning_out(w) for w in selectors.early_warnings_below(root, on, visible)]
 
 
@@ -156,7 +169,12 @@ def early_warning_list(request, unit: str, date: Day | None = None):
     summary="Sites whose figures of a day are not all in on time: not due yet, missing, partial or late",
 )
 def missing_report_list(request, unit: str, date: Day | None = None):
-    root = unit_get(request.user, unit, loc=("query", "unit"))
+    return _missing_reports(request.user, unit, date)
+
+
+@replica_reads
+def _missing_reports(user, unit: str, date: dt.date | None):
+    root = unit_get(user, unit, loc=("query", "unit"))
     on = date or selectors.default_day()
     return [
         missing_report_out(m) for m in selectors.missing_reports(root, on, reporting_kinds=(UnitKind.SITE,))

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from headframe.core.dates import day_in_range, out_of_range_message
+from headframe.core.db_router import replica_reads_on_get
 from headframe.core.downloads import XLSX_TYPE, attachment
 from headframe.core.errors import HeadframeError, NotFound
 from headframe.core.formatting import format_exact
@@ -54,11 +55,13 @@ def _root_for(request):
 
 
 @login_required
+@replica_reads_on_get
 def dashboard(request):
     return unit_page(request, _root_for(request).code)
 
 
 @login_required
+@replica_reads_on_get  # plan vs actual, charts, exports: read from the replica when there is one
 def unit_page(request, code: str):
     unit = _unit(request, code)
     on = _day(request)

@@ -569,3 +569,21 @@ class AlarmJournal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.event} {self.condition_id}"
+
+
+class ReadingOutbox(models.Model):
+    """Raw readings committed with live state and alarms but not yet shipped to an external time-series store
+    (VictoriaMetrics). Written in the ingest transaction, drained by the shipper, read together with the store
+    so a just-ingested reading is visible at once. Empty when the readings live in SQL (`Reading`)."""
+
+    pk = models.CompositePrimaryKey("sensor_id", "ts")
+    sensor = models.ForeignKey(Sensor, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False)
+    ts = models.BigIntegerField(_("time (epoch ms, UTC)"))
+    value = models.FloatField(_("value"))
+
+    class Meta:
+        verbose_name = _("reading waiting to be shipped")
+        verbose_name_plural = _("readings waiting to be shipped")
+
+    def __str__(self) -> str:
+        return f"{self.sensor_id}@{self.ts}={self.value}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
+from headframe.core.db_router import replica_reads
 from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
 from headframe.org.models import Unit
 from headframe.org.roles import Perm
@@ -116,6 +117,7 @@ def pick_step(start_ms: int, end_ms: int, step: str) -> str:
     return Step.HOUR
 
 
+@replica_reads  # history: from the read replica when there is one (the store's reads use core.db_router)
 def readings_range(sensor: Sensor, start: dt.datetime, end: dt.datetime, step: str = "auto") -> dict:
     if end <= start:
         raise ValidationFailed(loc=("query", "to"), params={}, key="value_error.to_after_from")

@@ -14,12 +14,16 @@ from django.db import DatabaseError, connection
 
 from headframe.telemetry import services
 from headframe.telemetry.notifications import alarms_escalate
+from headframe.telemetry.storage import ensure_shipper
+from headframe.telemetry.storage.partitions import partitions_ensure
 
 log = logging.getLogger(__name__)
 
 
 PRUNE_EVERY_S = 3600.0
-_last_prune = [0.0]
+MAINTENANCE_RETRY_S = 300.0
+# Monotonic time of the last storage maintenance round; None: due on the first tick.
+_last_maintenance: list[float | None] = [None]
 
 # Scans of the apps above telemetry, run with the watchdog (the workforce's "person overdue underground"):
 # registered by the command line, which may import every app — telemetry imports none of them.
@@ -52,23 +56,49 @@ def _run_extra_scans() -> int:
 
 
 def watchdog_tick() -> tuple[int, int]:
-    """(no-data alarms raised, shelvings ended); once an hour also applies the retention settings."""
-    if time.monotonic() - _last_prune[0] > PRUNE_EVERY_S:
-        _last_prune[0] = time.monotonic()
-        pruned = services.readings_prune()
-        if any(pruned.values()):
-            log.info("retention: %(raw)d raw readings and %(1m)d minute aggregates pruned", pruned)
+    """(no-data alarms raised, shelvings ended); on the first tick and once an hour also makes the readings'
+    partitions ahead and applies the retention settings."""
     # Gateways first: a lost gateway suppresses its sensors' stale alarms by rule instead of flooding.
     lost = services.gateways_scan()
     services.out_of_service_expire()
     raised = lost + services.stale_scan() + _run_extra_scans()
     alarms_escalate()  # unacknowledged urgent alarms go to the next on-call level
-    return raised, services.shelving_expire()
+    outcome = raised, services.shelving_expire()
+    _storage_maintenance()
+    return outcome
+
+
+def _storage_maintenance() -> None:
+    """Partitions ahead, then retention. Runs after the alarm scans, and a failure (a lock not granted within
+    the partition lock timeout) only postpones it a few minutes: it never holds a scan back, and readings
+    for a day without a partition are kept in the default partition meanwhile."""
+    last = _last_maintenance[0]
+    if last is not None and time.monotonic() - last <= PRUNE_EVERY_S:
+        return
+    _last_maintenance[0] = time.monotonic()
+    try:
+        created = partitions_ensure()
+        pruned = services.readings_prune()
+    except DatabaseError as exc:
+        _last_maintenance[0] = time.monotonic() - PRUNE_EVERY_S + MAINTENANCE_RETRY_S
+        log.warning("storage maintenance postponed: %s", exc)
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()  # a lost connection: the next scan opens a new one
+        return
+    if created:
+        log.info("partitions created: %s", ", ".join(created))
+    if any(pruned.values()):
+        log.info(
+            "retention: %(raw)d raw readings and %(1m)d minute aggregates deleted, "
+            "%(raw_partitions)d raw and %(1m_partitions)d minute partitions dropped",
+            pruned,
+        )
 
 
 def start_watchdog(every_s: float = 5.0) -> threading.Event:
     """Run watchdog_tick every `every_s` seconds in a daemon thread; set the returned event to stop it."""
     stop = threading.Event()
+    ensure_shipper()  # raw readings to VictoriaMetrics, when that is the store: a thread of its own
 
     def loop() -> None:
         while not stop.wait(every_s):

@@ -15,6 +15,7 @@ from headframe.briefing.pack.common import PACK_VERSION, num, unit_json
 from headframe.briefing.pack.narrative import narrative_draft, period_kind
 from headframe.briefing.pack.production import production_sections
 from headframe.briefing.pack.safety import safety_sections
+from headframe.core.db_router import replica_reads
 from headframe.core.errors import ValidationFailed
 from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
@@ -110,9 +111,11 @@ def pack_blocks(unit: Unit) -> list[Unit]:
     return [unit]
 
 
+@replica_reads
 def pack_for(unit: Unit, period_start: dt.date, period_end: dt.date, *, since: dt.date | None = None) -> dict:
     """The pack of a unit for [period_start, period_end]: the period's own figures, and the month and year
-    to date as of period_end."""
+    to date as of period_end. Read from the replica when there is one — except inside a transaction on the
+    primary, as when a closing meeting freezes its pack (core.db_router)."""
     if period_end < period_start:
         raise ValidationFailed(loc=("query", "to"), type="bad_period", params={}, key="bad_period.order")
     blocks = pack_blocks(unit)
@@ -191,8 +194,11 @@ def pack_version() -> str:
     return "|".join(parts)
 
 
+@replica_reads
 def _live_pack(meeting) -> dict:
-    """An open or planned meeting's pack from the cache while nothing it shows has changed, else built now."""
+    """An open or planned meeting's pack from the cache while nothing it shows has changed, else built now.
+    The key and the pack are read in one replica scope, the key first: a scope only ever moves on to the
+    primary, so a cached pack is never older than its key. The cache is memory, never the database."""
     # Off in the test suite unless a test asks for it (settings.PACK_CACHE = True): tests roll back and reuse
     # ids under a frozen clock, which a key read from the database cannot tell apart.
     if not settings.PACK_CACHE:

@@ -5,9 +5,10 @@
 - `/briefing/meetings/<id>/room`: the live room every bridge point opens beside its video system: the current
   agenda item, the pack section under discussion (the chair moves everyone's view), directives as they are
   raised, who has joined from each bridge point. The page acts through the briefing API (focus, join and
-  heartbeat, directives) and follows `/briefing/meetings/<id>/room/stream`, an SSE stream polled from the
-  database every second: `focus`, `points`, `status` events carry state (sent on change and on connect),
-  `directive` events carry the directives raised in the meeting, their id being the SSE id — a browser that
+  heartbeat, directives) and follows `/briefing/meetings/<id>/room/stream`, an SSE stream that reads the
+  database when the briefing services notify a change of the meeting (PostgreSQL LISTEN/NOTIFY, core.live_bus;
+  at least every 15 s), or every second on SQLite: `focus`, `points`, `status` events carry state (sent on
+  change and on connect), `directive` events carry the directives raised in the meeting, their id being the SSE id — a browser that
   reconnects with Last-Event-ID gets only those it missed.
 
 Who sees what: a user who may see the meeting's unit sees the whole pack; a user of a company whose bridge
@@ -34,6 +35,7 @@ from headframe.briefing import selectors
 from headframe.briefing.models import Meeting, MeetingStatus, Section
 from headframe.briefing.pack.build import meeting_pack_for, pack_for, pack_scope
 from headframe.briefing.pack.export import pack_context
+from headframe.core import live_bus
 from headframe.core.dates import check_day
 from headframe.core.errors import HeadframeError, NotFound, ValidationFailed
 from headframe.core.params import parse_day
@@ -304,8 +306,11 @@ async def room_events(user, pk: int, cursor: int, language: str, max_s: float = 
     started = last_sent = time.monotonic()
     sent: dict[str, object] = {}
     yield f"retry: {STREAM_RETRY_MS}\n\n"
+    # PostgreSQL: woken by the briefing services' notifications on the meeting (core.live_bus); SQLite: polled.
+    subscription = live_bus.bus.subscribe(live_bus.meeting_topic(pk))
     try:
         while time.monotonic() - started < max_s:
+            subscription.clear()
             state = await sync_to_async(_tick)(user, pk, cursor, language)
             out = []
             for key in ("focus", "status", "points"):
@@ -322,10 +327,12 @@ async def room_events(user, pk: int, cursor: int, language: str, max_s: float = 
             elif time.monotonic() - last_sent >= STREAM_HEARTBEAT_S:
                 last_sent = time.monotonic()
                 yield ": keep-alive\n\n"
-            await asyncio.sleep(STREAM_TICK_S)
+            await subscription.wait(STREAM_TICK_S, deadline=last_sent + STREAM_HEARTBEAT_S)
     except asyncio.CancelledError:
         log.debug("room stream of meeting %s closed by the client at directive %s", pk, cursor)
         raise
+    finally:
+        subscription.close()
 
 
 async def room_stream(request, pk: int):

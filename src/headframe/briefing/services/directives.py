@@ -27,6 +27,7 @@ from headframe.briefing.services._common import (
     _refuse_if_closed,
     _require,
 )
+from headframe.core import live_bus
 from headframe.core.dates import check_day
 from headframe.core.errors import Conflict, ErrorItem, ValidationFailed
 from headframe.core.services import audited_create, audited_update
@@ -157,6 +158,8 @@ def directive_create(
                         paths=[task.owner_unit.path],
                         after={"key_task": task.pk, "owner_unit": owner.code},
                     )
+                if meeting is not None:  # the meeting's live room shows it (PostgreSQL, at commit)
+                    live_bus.notify(live_bus.meeting_topic(meeting.pk), urgent=True)
                 return directive
         except (Conflict, ValidationFailed) as exc:
             duplicate = isinstance(exc, Conflict) or any(

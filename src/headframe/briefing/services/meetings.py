@@ -26,6 +26,7 @@ from headframe.briefing.services._common import (
     _refuse_if_closed,
     _require,
 )
+from headframe.core import live_bus
 from headframe.core.audit import audit_record, snapshot
 from headframe.core.errors import Conflict, ErrorItem, PermissionDenied, ValidationFailed
 from headframe.core.services import audited_create, audited_update
@@ -33,6 +34,10 @@ from headframe.core.text import check_clean_text
 from headframe.org.models import BridgePoint, Unit
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for, unit_named
+
+# A screen heartbeats every 15 s and the room shows a bridge point offline 45 s after its last one
+# (briefing.pack.views.ONLINE_WITHIN): a heartbeat after a longer gap than this may bring it back online.
+HEARTBEAT_BACK_AFTER = dt.timedelta(seconds=30)
 
 MEETING_EDITABLE = {
     "type",
@@ -300,6 +305,7 @@ def meeting_update(
         _replace_bridge_points(actor, meeting, points)
     if agenda is not None:
         _replace_agenda(actor, meeting, list(agenda))
+    _room_changed(meeting)
     return meeting
 
 
@@ -327,6 +333,7 @@ def meeting_start(*, actor, meeting: Meeting, now: dt.datetime | None = None) ->
         },
         unit_path=meeting.unit.path,
     )
+    _room_changed(meeting)
     return meeting
 
 
@@ -377,6 +384,7 @@ def meeting_close(*, actor, meeting: Meeting, now: dt.datetime | None = None) ->
         unit_path=meeting.unit.path,
         after={"pack": "frozen", "pack_sections": sorted(pack)},
     )
+    _room_changed(meeting)
     return meeting
 
 
@@ -419,6 +427,7 @@ def meeting_set_focus(
     if not changes:
         raise ValidationFailed(loc=("body",), type="missing", params={}, key="missing.agenda_or_section")
     audited_update(actor=actor, obj=meeting, changes=changes, unit_path=meeting.unit.path)
+    _room_changed(meeting)
     return meeting
 
 
@@ -469,6 +478,7 @@ def bridge_point_join(
     else:
         MeetingBridgePoint.objects.filter(pk=mbp.pk).update(last_seen_at=now)
         mbp.last_seen_at = now
+    _room_changed(meeting)
     return mbp
 
 
@@ -480,6 +490,14 @@ def bridge_point_heartbeat(
     if mbp.joined_at is None:
         return bridge_point_join(actor=actor, meeting=meeting, bridge_point_code=bridge_point_code, now=now)
     now = now or timezone.now()
+    back = mbp.last_seen_at is None or now - mbp.last_seen_at > HEARTBEAT_BACK_AFTER
     MeetingBridgePoint.objects.filter(pk=mbp.pk).update(last_seen_at=now)
     mbp.last_seen_at = now
+    if back:  # the room may show it offline: tell the streams; a regular heartbeat changes nothing shown
+        live_bus.notify(live_bus.meeting_topic(meeting.pk))
     return mbp
+
+
+def _room_changed(meeting: Meeting) -> None:
+    """Wake the meeting's live room streams (PostgreSQL, at commit; core.live_bus): a person is watching."""
+    live_bus.notify(live_bus.meeting_topic(meeting.pk), urgent=True)

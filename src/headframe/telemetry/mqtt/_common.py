@@ -114,7 +114,8 @@ class Stats:
         t = self.total
         return (
             f"{delta['messages'] / span:.1f} msg/s, {delta['stored'] / span:.0f} readings/s stored | total "
-            f"{t['messages']} messages, {t['stored']} readings stored, {t['duplicates']} duplicates, "
+            f"{t['messages']} messages in {t['flushes']} flushes, {t['stored']} readings stored, "
+            f"{t['duplicates']} duplicates, "
             f"{t['quarantined']} readings and {t['malformed']} messages quarantined, {t['db_retries']} database "
             f"retries | queue {queued}"
         )

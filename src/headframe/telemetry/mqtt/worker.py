@@ -29,6 +29,7 @@ from headframe.telemetry.mqtt._common import (
 from headframe.telemetry.mqtt.decoding import DecodingMixin
 from headframe.telemetry.mqtt.network import NetworkMixin
 from headframe.telemetry.sparkplug import SparkplugDecoder
+from headframe.telemetry.storage import ensure_shipper
 from headframe.telemetry.watchdog import watchdog_tick
 
 
@@ -148,7 +149,7 @@ class IngestWorker(NetworkMixin, DecodingMixin):
         if self.options.ack_delay_ms:
             time.sleep(self.options.ack_delay_ms / 1000)
         self._ack(messages)
-        self.stats.add(messages=len(messages))
+        self.stats.add(messages=len(messages), flushes=1)
         return True
 
     def pump(self, until: Callable[[], bool], timeout: float = 10.0) -> bool:
@@ -279,6 +280,7 @@ class IngestWorker(NetworkMixin, DecodingMixin):
             connections.close_all()
 
     def _maintenance(self) -> None:
+        ensure_shipper()  # raw readings to VictoriaMetrics when configured (restarted here should it die)
         try:
             raised, expired = watchdog_tick()
         except RETRYABLE as exc:

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from headframe.core import live_bus
 from headframe.telemetry import engine, notifications
 from headframe.telemetry.directory import SensorInfo, directory
 from headframe.telemetry.models import (
@@ -30,6 +31,12 @@ from headframe.telemetry.models import (
 )
 from headframe.telemetry.services.readings import NAN, OVER, UNDER
 from headframe.telemetry.storage import reading_store
+
+
+def _wake_live_pages(site_path: str) -> None:
+    """An alarm transition was journalled: wake the site's live pages when this transaction commits
+    (PostgreSQL; a no-op on SQLite, whose pages poll). Every journal write calls it."""
+    live_bus.notify(live_bus.site_topic(site_path), urgent=True)
 
 
 def _state_of(cond: AlarmCondition) -> engine.ConditionState:
@@ -445,6 +452,7 @@ def _apply(cond, state, event: str, info: SensorInfo, *, ts: int, value, rule, u
         user=user,
         comment=comment,
     )
+    _wake_live_pages(info.site_path)
     return 1 if event in (engine.RAISED, engine.REANNUNCIATED) else 0
 
 
@@ -514,3 +522,4 @@ def _journal(cond, info: SensorInfo, event, state, actor, comment, alarm=None, a
         user=actor if getattr(actor, "pk", None) else None,
         comment=comment,
     )
+    _wake_live_pages(info.site_path)

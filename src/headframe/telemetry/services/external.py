@@ -27,6 +27,7 @@ from headframe.telemetry.services.alarms import (
     _open_alarm,
     _persist,
     _state_of,
+    _wake_live_pages,
 )
 
 SUBJECT_MAX = 120
@@ -74,6 +75,7 @@ def _journal(cond, state, event: str, site: Unit, at: dt.datetime, alarm, commen
         value=value,
         comment=comment,
     )
+    _wake_live_pages(site.path)
 
 
 @transaction.atomic

@@ -32,6 +32,7 @@ from headframe.telemetry.services.alarms import (
     _persist,
     _raise_stale,
     _state_of,
+    _wake_live_pages,
 )
 
 
@@ -88,6 +89,7 @@ def _apply_gateway(
         value=None,
         comment=comment,
     )
+    _wake_live_pages(gateway.site.path)
     return 1 if event == engine.RAISED else 0
 
 

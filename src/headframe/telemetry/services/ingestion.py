@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 
+from headframe.core import live_bus
 from headframe.telemetry.directory import directory
 from headframe.telemetry.models import (
     ON_OFF_KINDS,
@@ -38,7 +39,7 @@ from headframe.telemetry.services.readings import (
     _stored_text,
     parse_ts,
 )
-from headframe.telemetry.storage import reading_store
+from headframe.telemetry.storage import partitions, reading_store
 
 FUTURE_TOLERANCE_MS = 5_000  # gateway clocks drift; more than this ahead is a wrong clock, not drift
 
@@ -51,32 +52,46 @@ PRUNE_CHUNK = 50_000
 
 
 def readings_prune(*, now_ms: int | None = None) -> dict[str, int]:
-    """Retention: delete raw readings and 1-minute aggregates older than their settings allow, in chunks so a
-    large backlog never holds the write lock for long. Hour aggregates, alarms and the journal are kept."""
+    """Retention: remove raw readings and 1-minute aggregates older than their settings allow; hour aggregates,
+    alarms and the journal are kept. Returns the rows deleted ("raw", "1m") and the partitions dropped
+    ("raw_partitions", "1m_partitions").
+
+    PostgreSQL drops whole partitions (a UTC day of raw readings, a UTC month of minute aggregates) once all of
+    their range is past retention — so up to one more day (month) is kept than the setting says — without
+    counting their rows, which would read them all; only rows waiting in a default partition are deleted row by
+    row. SQLite deletes row by row. Deletes go in chunks so a large backlog never holds the write lock for long."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    deleted = {"raw": 0, "1m": 0}
-    plans = [
-        ("raw", settings.TELEMETRY_RETENTION_RAW_DAYS, "telemetry_reading", ""),
-        ("1m", settings.TELEMETRY_RETENTION_MINUTE_DAYS, "telemetry_readingaggregate", "step = '1m' AND "),
-    ]
-    for name, days, table, extra in plans:
-        if not days:
+    pruned = {"raw": 0, "1m": 0, "raw_partitions": 0, "1m_partitions": 0}
+    on_partitions = partitions.partitioned()
+    for name, layout in (("raw", partitions.RAW), ("1m", partitions.MINUTE)):
+        cutoff = layout.cutoff(now_ms)
+        if cutoff is None:
             continue
-        cutoff = now_ms - days * 86_400_000
-        column = "ts" if name == "raw" else "bucket"
+        if on_partitions:
+            pruned[f"{name}_partitions"] = len(partitions.partitions_drop_older(layout, cutoff))
+        sql = prune_chunk_sql(name, on_partitions=on_partitions)
         while True:
             with transaction.atomic(), connection.cursor() as cursor:
-                key = "ctid" if connection.vendor == "postgresql" else "rowid"
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} "
-                    f"WHERE {extra}{column} < %s LIMIT {PRUNE_CHUNK})",
-                    [cutoff],
-                )
+                cursor.execute(sql, [cutoff])
                 count = cursor.rowcount
-            deleted[name] += count
+            pruned[name] += count
             if count < PRUNE_CHUNK:
                 break
-    return deleted
+    return pruned
+
+
+def prune_chunk_sql(name: str, *, on_partitions: bool) -> str:
+    """The DELETE of up to PRUNE_CHUNK "raw" readings or "1m" aggregates older than a cutoff (the one placeholder);
+    with partitions it reads only the default partition: the others go whole."""
+    layout = partitions.RAW if name == "raw" else partitions.MINUTE
+    if on_partitions:
+        table, where = layout.default, f"{layout.column} < %s"
+    elif name == "raw":
+        table, where = "telemetry_reading", "ts < %s"
+    else:
+        table, where = "telemetry_readingaggregate", "step = '1m' AND bucket < %s"
+    key = "ctid" if connection.vendor == "postgresql" else "rowid"
+    return f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {where} LIMIT {PRUNE_CHUNK})"
 
 
 def _gateway_site_path(gateway_code: str) -> str:
@@ -319,6 +334,9 @@ def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms, doub
             break
     _quarantine(bad_by_result, results, batches)
     _count(results, batches, now_ms)
+    # The live pages of the sites whose sensors moved wake when this commits (PostgreSQL): one notify per site.
+    moved = map(directory.by_id, {row[0] for row in to_store})
+    live_bus.notify(*{live_bus.site_topic(info.site_path) for info in moved if info is not None})
 
 
 def _move_state(live: dict[int, list[tuple[int, float]]], newest_stored: dict[int, int]) -> None:

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import psycopg
 from django.db import IntegrityError, connection, transaction
 
 from headframe.telemetry.models import STEP_MS, Step
 from headframe.telemetry.storage.base import Row, bucket_rows, merge_buckets
+
+# The reads name their time bounds as values (the stamps themselves for `existing`), so PostgreSQL scans only the
+# partitions of the asked range (tests/telemetry/test_partitions.py shows the plans).
+READ_RAW_SQL = (
+    "SELECT ts, value FROM telemetry_reading WHERE sensor_id = %s AND ts >= %s AND ts < %s "
+    "ORDER BY ts LIMIT %s"
+)
+READ_AGGREGATES_SQL = (
+    "SELECT bucket, min, max, sum / count, count, last FROM telemetry_readingaggregate "
+    "WHERE sensor_id = %s AND step = %s AND bucket >= %s AND bucket < %s ORDER BY bucket"
+)
+
+
+def existing_sql(stamps: int) -> str:
+    """The stored readings of one sensor at `stamps` given times."""
+    marks = ", ".join(["%s"] * stamps)
+    return f"SELECT ts, value FROM telemetry_reading WHERE sensor_id = %s AND ts IN ({marks})"
 
 
 class SqlReadingStore:
@@ -42,7 +60,7 @@ class SqlReadingStore:
                 for row in rows:
                     copy.write_row(row)
             return len(rows)
-        except IntegrityError:
+        except (IntegrityError, psycopg.IntegrityError):  # COPY runs on the raw cursor: psycopg's own error
             pass
         with connection.cursor() as cursor:
             pg = cursor.cursor  # psycopg cursor: COPY is not in the DB-API
@@ -70,11 +88,7 @@ class SqlReadingStore:
             for sensor_id, stamps in by_sensor.items():
                 for start in range(0, len(stamps), 500):
                     chunk = stamps[start : start + 500]
-                    marks = ", ".join(["%s"] * len(chunk))
-                    cursor.execute(
-                        f"SELECT ts, value FROM telemetry_reading WHERE sensor_id = %s AND ts IN ({marks})",
-                        [sensor_id, *chunk],
-                    )
+                    cursor.execute(existing_sql(len(chunk)), [sensor_id, *chunk])
                     for ts, value in cursor.fetchall():
                         found[(sensor_id, ts)] = value
         return found
@@ -118,20 +132,13 @@ class SqlReadingStore:
     # ---- reads
     def read_raw(self, sensor_id: int, start_ms: int, end_ms: int, limit: int) -> list[tuple[int, float]]:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT ts, value FROM telemetry_reading WHERE sensor_id = %s AND ts >= %s AND ts < %s "
-                "ORDER BY ts LIMIT %s",
-                [sensor_id, start_ms, end_ms, limit],
-            )
+            cursor.execute(READ_RAW_SQL, [sensor_id, start_ms, end_ms, limit])
             return cursor.fetchall()
 
     def read_aggregates(self, sensor_id: int, step: str, start_ms: int, end_ms: int) -> list[tuple]:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT bucket, min, max, sum / count, count, last FROM telemetry_readingaggregate "
-                "WHERE sensor_id = %s AND step = %s AND bucket >= %s AND bucket < %s ORDER BY bucket",
-                [sensor_id, step, start_ms - start_ms % STEP_MS[step], end_ms],
-            )
+            first_bucket = start_ms - start_ms % STEP_MS[step]
+            cursor.execute(READ_AGGREGATES_SQL, [sensor_id, step, first_bucket, end_ms])
             return cursor.fetchall()
 
 

@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone, translation
 
+from headframe.core import live_bus
 from headframe.org.models import Unit
 from headframe.telemetry import selectors
 from headframe.telemetry.models import JournalEvent
@@ -87,8 +88,11 @@ async def _events(user, site: Unit, cursor: int, language: str, max_s: float = S
     if cursor < 0:
         cursor = await sync_to_async(selectors.journal_last_id)(site_path=site.path)
     yield f"retry: {STREAM_RETRY_MS}\n\n"
+    # PostgreSQL: woken by the writers' notifications on the site (core.live_bus); SQLite: a tick every second.
+    subscription = live_bus.bus.subscribe(live_bus.site_topic(site.path))
     try:
         while time.monotonic() - started < max_s:
+            subscription.clear()
             entries, tiles = await sync_to_async(_poll)(user, site, cursor, language)
             for entry in entries:
                 cursor = entry["id"]
@@ -106,10 +110,12 @@ async def _events(user, site: Unit, cursor: int, language: str, max_s: float = S
             elif time.monotonic() - last_sent >= STREAM_HEARTBEAT_S:
                 last_sent = time.monotonic()
                 yield ": keep-alive\n\n"
-            await asyncio.sleep(STREAM_TICK_S)
+            await subscription.wait(STREAM_TICK_S, deadline=last_sent + STREAM_HEARTBEAT_S)
     except asyncio.CancelledError:
         log.debug("live stream of %s closed by the client at journal id %s", site.code, cursor)
         raise
+    finally:
+        subscription.close()
 
 
 async def stream(request, code: str):

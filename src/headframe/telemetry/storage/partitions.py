@@ -1,0 +1,217 @@
+"""PostgreSQL range partitions of the readings: raw readings by UTC day, 1-minute aggregates by UTC month.
+
+The layout (made by migration 0009; SQLite keeps plain tables and every function here does nothing there):
+
+    telemetry_reading                        PARTITION BY RANGE (ts)
+        telemetry_reading_p20261207          one per UTC day, [00:00, 24:00)
+        telemetry_reading_default            DEFAULT: a reading for a day without a partition is still stored
+    telemetry_readingaggregate               PARTITION BY LIST (step)
+        telemetry_readingaggregate_1h        '1h', kept forever
+        telemetry_readingaggregate_1m        '1m', PARTITION BY RANGE (bucket)
+            telemetry_readingaggregate_1m_p202612   one per UTC month
+            telemetry_readingaggregate_1m_default
+        telemetry_readingaggregate_default   any other step (none is written; there so no row is ever refused)
+
+Minute aggregates go by month: at 1 reading/s they are 1/60 of the raw rows, so a month of them weighs about
+half a day of raw readings, and 400 days of retention keep ~14 partitions to plan over instead of 400.
+
+Partitions are made ahead by `partitions_ensure` (the watchdog: on its first tick, then hourly) as plain tables
+that are then ATTACHed: ATTACH takes SHARE UPDATE EXCLUSIVE on the parent, so reads and ingest go on, where
+CREATE TABLE … PARTITION OF would take ACCESS EXCLUSIVE. Rows of the new range waiting in the default partition
+move in the same transaction, with the default partition locked so that no row lands there between the copy and
+the delete.
+Retention drops whole partitions (`partitions_drop_older`). Maintenance runs under a transaction-level advisory
+lock (a second process finds it taken and leaves the work to the first) and a short lock timeout, so it never
+queues ingest behind a long read for more than a moment: a round that times out is retried later, and the
+default partition keeps every reading meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
+
+DAY_MS = 86_400_000
+MAINTENANCE_LOCK = 0x68665F7061727473  # pg_advisory_xact_lock key: "hf_parts"
+LOCK_TIMEOUT = "2s"
+
+_BOUNDS = re.compile(r"FOR VALUES FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One range-partitioned table: its partition key column and the span of one partition."""
+
+    parent: str
+    column: str
+    monthly: bool
+    retention_setting: str  # the settings name of its retention in days (0: keep forever)
+
+    @property
+    def default(self) -> str:
+        return f"{self.parent}_default"
+
+    def span(self, ms: int) -> tuple[int, int]:
+        """[start, end) epoch ms of the partition that holds `ms`."""
+        if not self.monthly:
+            start = ms - ms % DAY_MS
+            return start, start + DAY_MS
+        day = dt.datetime.fromtimestamp(ms // 1000, dt.UTC)
+        first = dt.datetime(day.year, day.month, 1, tzinfo=dt.UTC)
+        after = dt.datetime(day.year + day.month // 12, day.month % 12 + 1, 1, tzinfo=dt.UTC)
+        return int(first.timestamp()) * 1000, int(after.timestamp()) * 1000
+
+    def name(self, start_ms: int) -> str:
+        when = dt.datetime.fromtimestamp(start_ms // 1000, dt.UTC)
+        return f"{self.parent}_p{when:%Y%m}" if self.monthly else f"{self.parent}_p{when:%Y%m%d}"
+
+    def cutoff(self, now_ms: int) -> int | None:
+        """Rows older than this are past retention (None: kept forever)."""
+        days = getattr(settings, self.retention_setting)
+        return now_ms - days * DAY_MS if days else None
+
+
+RAW = Layout("telemetry_reading", "ts", monthly=False, retention_setting="TELEMETRY_RETENTION_RAW_DAYS")
+MINUTE = Layout(
+    "telemetry_readingaggregate_1m",
+    "bucket",
+    monthly=True,
+    retention_setting="TELEMETRY_RETENTION_MINUTE_DAYS",
+)
+LAYOUTS = (RAW, MINUTE)
+
+
+@dataclass(frozen=True)
+class Partition:
+    name: str
+    start_ms: int
+    end_ms: int
+
+
+def partitioned() -> bool:
+    """True on PostgreSQL once migration 0009 made the readings a partitioned table."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [RAW.parent])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "p"
+
+
+def partitions_list(layout: Layout) -> list[Partition]:
+    """The range partitions of `layout` (not its default), oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
+            [layout.parent],
+        )
+        rows = cursor.fetchall()
+    found = []
+    for name, bound in rows:
+        match = _BOUNDS.match(bound or "")
+        if match:
+            found.append(Partition(name, int(match[1]), int(match[2])))
+    return sorted(found, key=lambda p: p.start_ms)
+
+
+def partitions_ensure(*, days_ahead: int | None = None, now_ms: int | None = None) -> list[str]:
+    """Create the partitions from today to `days_ahead` days on (TELEMETRY_PARTITION_DAYS_AHEAD), and those of
+    any day/month within retention that has rows waiting in a default partition (moving them in). Idempotent;
+    returns the partitions created ([] also when another process holds the maintenance lock: it does the work)."""
+    if not partitioned():
+        return []
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    ahead = settings.TELEMETRY_PARTITION_DAYS_AHEAD if days_ahead is None else days_ahead
+    created: list[str] = []
+    for layout in LAYOUTS:
+        with _maintenance() as cursor:
+            if cursor is None:
+                return created
+            existing = {p.start_ms for p in partitions_list(layout)}
+            start = layout.span(now_ms)[0]
+            end = layout.span(now_ms + ahead * DAY_MS)[1]
+            wanted = set(_spans(layout, start, end))
+            wanted |= _spans_waiting_in_default(cursor, layout, max(layout.cutoff(now_ms) or 0, 0), end)
+            for span_start in sorted(wanted - existing):
+                created.append(_partition_create(cursor, layout, span_start))
+    return created
+
+
+def _partition_create(cursor: CursorWrapper, layout: Layout, start_ms: int) -> str:
+    """Create the partition starting at `start_ms` and move in the rows of its range from the default
+    partition, in the caller's transaction (which holds the maintenance lock)."""
+    start_ms, end_ms = layout.span(start_ms)
+    name = layout.name(start_ms)
+    col = layout.column
+    # Locked first, so that no reading lands in the default partition between the move and the ATTACH's check.
+    cursor.execute(f"LOCK TABLE {layout.default} IN ACCESS EXCLUSIVE MODE")
+    cursor.execute(f"CREATE TABLE {name} (LIKE {layout.parent} INCLUDING ALL)")
+    cursor.execute(
+        f"WITH moved AS (DELETE FROM {layout.default} WHERE {col} >= %s AND {col} < %s RETURNING *) "
+        f"INSERT INTO {name} SELECT * FROM moved",
+        [start_ms, end_ms],
+    )
+    cursor.execute(
+        f"ALTER TABLE {layout.parent} ATTACH PARTITION {name} FOR VALUES FROM ({start_ms}) TO ({end_ms})"
+    )
+    return name
+
+
+def partitions_drop_older(layout: Layout, cutoff_ms: int) -> list[str]:
+    """Drop the partitions whose whole range is older than `cutoff_ms` (a partition straddling it is kept
+    until all of it is past); returns their names, [] when another process holds the maintenance lock."""
+    if not partitioned():
+        return []
+    with _maintenance() as cursor:
+        if cursor is None:
+            return []
+        old = [p.name for p in partitions_list(layout) if p.end_ms <= cutoff_ms]
+        for name in old:
+            cursor.execute(f"DROP TABLE {name}")
+    return old
+
+
+@contextmanager
+def _maintenance() -> Iterator[CursorWrapper | None]:
+    """A transaction holding the maintenance lock, with a short lock timeout; yields None when another
+    process holds the lock."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [MAINTENANCE_LOCK])
+        if not cursor.fetchone()[0]:
+            yield None
+            return
+        cursor.execute(
+            "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT]
+        )
+        caller_timeout = cursor.fetchone()[0]
+        yield cursor
+        # Back to the caller's value, should this run inside a longer transaction (a test, a migration).
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [caller_timeout])
+
+
+def _spans(layout: Layout, start_ms: int, end_ms: int) -> list[int]:
+    starts = []
+    at = layout.span(start_ms)[0]
+    while at < end_ms:
+        starts.append(at)
+        at = layout.span(at)[1]
+    return starts
+
+
+def _spans_waiting_in_default(cursor: CursorWrapper, layout: Layout, start_ms: int, end_ms: int) -> set[int]:
+    """Starts of the partitions that rows in the default partition between two instants belong to."""
+    col = layout.column
+    cursor.execute(
+        f"SELECT DISTINCT {col} - {col} %% {DAY_MS} FROM {layout.default} WHERE {col} >= %s AND {col} < %s",
+        [start_ms, end_ms],
+    )
+    return {layout.span(day)[0] for (day,) in cursor.fetchall()}

@@ -1,0 +1,373 @@
+"""Raw readings in VictoriaMetrics (`HEADFRAME_READING_STORE=victoriametrics`); everything else stays in SQL.
+
+Series: one metric `headframe_reading{sensor="<sensor id>"}` (the id is the stable key: codes can be renamed).
+Written as JSON lines to /api/v1/import (one line per sensor per batch, exact shortest float text), read with
+/api/v1/export. VictoriaMetrics must run with `-dedup.minScrapeInterval=1ms` (a (sensor, ts) written twice is
+kept once: shipping is at-least-once) and `-retentionPeriod` = HEADFRAME_TELEMETRY_RETENTION_RAW_DAYS days.
+It keeps 12 significant decimal digits of a value (a sensor's 0.41 or 1234.5678 comes back exactly, 1/3 as
+0.333333333333) and drops samples outside its retention or more than 2 days ahead of its clock.
+
+Writes go through the SQL outbox (`outbox`): `insert` adds the readings in the ingest transaction, a shipper
+thread (`ensure_shipper`, run by `headframe ingest` and `headframe serve`) posts them in batches, asks
+VictoriaMetrics to make them searchable (/internal/force_flush) and only then removes them from the outbox.
+So every read is outbox first, then VictoriaMetrics, merged: a reading is always in one of the two when read.
+
+VictoriaMetrics down: ingest, live state and alarms go on (the outbox grows, the shipper logs how far behind it
+is and drains it when the store is back). `read_raw` returns what the outbox holds with `complete = False`
+(a `RawReadings` list): the caller shows the gap instead of failing. `existing` (duplicate check of late
+readings) never holds up the flush: it answers from the outbox alone, flagged `complete = False` (a
+`CheckedKeys` dict), and a reading it could not check is stored once more. A true duplicate is then absorbed by
+the deduplication; a conflicting value (another value at the same ms) replaces the stored one, since of two
+writes of one (series, ms) VictoriaMetrics 1.79 keeps the later — the caller may quarantine unchecked readings.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import threading
+import time
+import urllib.parse
+from collections.abc import Sequence
+
+import orjson
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+from headframe.telemetry.storage import outbox
+from headframe.telemetry.storage.base import Row
+from headframe.telemetry.storage.sql import SqlReadingStore
+
+log = logging.getLogger(__name__)
+
+METRIC = "headframe_reading"
+SHIP_BATCH = 20_000  # readings per POST (~0.5 MB of JSON)
+SHIP_IDLE_S = 0.5  # the shipper's pause when the outbox is empty
+DOWN_FOR_S = 5.0  # after a failure, reads and duplicate checks skip VictoriaMetrics this long (no waiting)
+READ_TIMEOUT_S = 5.0
+CHECK_TIMEOUT_S = 2.0  # the duplicate check runs under the ingest's sensor lock: never wait long there
+WRITE_TIMEOUT_S = 30.0
+
+
+class VictoriaMetricsUnavailable(Exception):
+    """VictoriaMetrics did not answer, or answered with an error."""
+
+
+class RawReadings(list[tuple[int, float]]):
+    """`read_raw`'s rows; `complete` is False when the time-series store could not be read and only the
+    readings still waiting in the outbox are here."""
+
+    complete: bool = True
+
+
+class CheckedKeys(dict[tuple[int, int], float]):
+    """`existing`'s answer; `complete` is False when the time-series store could not be asked, so a key not in
+    it may still be stored there (the caller may hold such readings back instead of storing them again)."""
+
+    complete: bool = True
+
+
+def server_flags() -> list[str]:
+    """The flags headframe needs on `victoria-metrics` (besides -storageDataPath and -httpListenAddr):
+    deduplication of a (series, ms) written twice and the raw retention of the settings."""
+    days = settings.TELEMETRY_RETENTION_RAW_DAYS
+    return [
+        "-dedup.minScrapeInterval=1ms",
+        f"-retentionPeriod={days}d" if days > 0 else "-retentionPeriod=100y",
+    ]
+
+
+class VictoriaMetricsClient:
+    """The few HTTP calls headframe makes, over one keep-alive connection per thread."""
+
+    def __init__(self, url: str) -> None:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        self.url = url
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._https else 80)
+        self._prefix = parts.path.rstrip("/")
+        self._local = threading.local()
+        self._down_until = 0.0
+
+    # ---- the calls
+    def import_rows(self, rows: Sequence[Row]) -> None:
+        """Post readings as JSON lines, one line per sensor."""
+        by_sensor: dict[int, tuple[list[float], list[int]]] = {}
+        for sensor_id, ts, value in rows:
+            series = by_sensor.get(sensor_id)
+            if series is None:
+                series = by_sensor[sensor_id] = ([], [])
+            series[0].append(value)
+            series[1].append(ts)
+        body = b"\n".join(
+            orjson.dumps({"metric": {"__name__": METRIC, "sensor": str(sid)}, "values": v, "timestamps": t})
+            for sid, (v, t) in by_sensor.items()
+        )
+        self._call("POST", "/api/v1/import", body, WRITE_TIMEOUT_S)
+
+    def force_flush(self) -> None:
+        """Make what was imported searchable now (VictoriaMetrics otherwise takes up to several seconds)."""
+        self._call("GET", "/internal/force_flush", None, WRITE_TIMEOUT_S)
+
+    def export(self, sensor_id: int, first_ms: int, last_ms: int, timeout: float) -> dict[int, float]:
+        """The raw samples of one sensor with first_ms <= ts <= last_ms (both ends included)."""
+        if self._down_until > time.monotonic():
+            raise VictoriaMetricsUnavailable("not answering (retried shortly)")
+        query = urllib.parse.urlencode(
+            {
+                "match[]": f'{METRIC}{{sensor="{sensor_id}"}}',
+                "start": f"{first_ms / 1000:.3f}",
+                "end": f"{last_ms / 1000:.3f}",
+            }
+        )
+        body = self._call("GET", f"/api/v1/export?{query}", None, timeout)
+        samples: dict[int, float] = {}
+        for line in body.splitlines():
+            if line:
+                series = orjson.loads(line)
+                samples.update(zip(series["timestamps"], series["values"], strict=True))
+        return samples
+
+    def healthy(self) -> bool:
+        try:
+            self._call("GET", "/health", None, CHECK_TIMEOUT_S)
+        except VictoriaMetricsUnavailable:
+            return False
+        return True
+
+    # ---- transport
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            conn = self._local.conn = cls(self._host, self._port, timeout=timeout)
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        return conn
+
+    def _drop_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+        self._local.conn = None
+
+    def _went_down(self, why: object) -> None:
+        """Reads skip the store for DOWN_FOR_S; said once per such period, not once per read."""
+        now = time.monotonic()
+        if now >= self._down_until:
+            log.warning(
+                "VictoriaMetrics at %s unavailable (%s): raw reads show the outbox only, retried in %.0f s",
+                self.url,
+                why,
+                DOWN_FOR_S,
+            )
+        self._down_until = now + DOWN_FOR_S
+
+    def _call(self, method: str, path: str, body: bytes | None, timeout: float) -> bytes:
+        for attempt in (1, 2):
+            conn = self._connection(timeout)
+            reused = conn.sock is not None
+            try:
+                conn.request(method, self._prefix + path, body=body)
+                response = conn.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop_connection()
+                if reused and attempt == 1:
+                    continue  # the server closed an idle keep-alive connection: once more on a new one
+                self._went_down(exc)
+                raise VictoriaMetricsUnavailable(f"{self.url}: {exc!r}") from exc
+            if response.status >= 300:
+                self._went_down(f"HTTP {response.status}")
+                raise VictoriaMetricsUnavailable(
+                    f"{self.url}{path.split('?')[0]}: HTTP {response.status} {data[:200]!r}"
+                )
+            self._down_until = 0.0
+            return data
+        raise AssertionError("unreachable")
+
+
+class VictoriaMetricsReadingStore:
+    """Raw readings in VictoriaMetrics through the outbox; the 1-minute and 1-hour aggregates in SQL."""
+
+    def __init__(self, url: str) -> None:
+        self.vendor = connection.vendor
+        self.url = url
+        self.client = VictoriaMetricsClient(url)
+        self._sql = SqlReadingStore()
+
+    # ---- writes
+    def insert(self, rows: Sequence[Row]) -> int:
+        return outbox.append(rows)
+
+    def add_to_aggregates(self, rows: Sequence[Row]) -> None:
+        self._sql.add_to_aggregates(rows)
+
+    def ship(self, limit: int = SHIP_BATCH) -> int:
+        """Ship up to `limit` waiting readings; raises VictoriaMetricsUnavailable (and keeps them) when the store
+        does not take them."""
+
+        def post(rows: list[Row]) -> None:
+            self.client.import_rows(rows)
+            self.client.force_flush()
+
+        return outbox.drain(post, limit)
+
+    def ship_all(self, limit: int = SHIP_BATCH) -> int:
+        """Ship until the outbox is empty (what was waiting when called, and what arrives meanwhile)."""
+        shipped = 0
+        while True:
+            n = self.ship(limit)
+            shipped += n
+            if n < limit:
+                return shipped
+
+    # ---- reads: the outbox first, then the store (a reading leaves the outbox only once it is searchable)
+    def existing(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], float]:
+        found = CheckedKeys(outbox.find(keys))
+        by_sensor: dict[int, list[int]] = {}
+        for sensor_id, ts in keys:
+            if (sensor_id, ts) not in found:
+                by_sensor.setdefault(sensor_id, []).append(ts)
+        try:
+            for sensor_id, stamps in by_sensor.items():
+                samples = self.client.export(sensor_id, min(stamps), max(stamps), CHECK_TIMEOUT_S)
+                for ts in stamps:
+                    if ts in samples:
+                        found[(sensor_id, ts)] = samples[ts]
+        except VictoriaMetricsUnavailable:
+            # Fail safe: never hold up the flush (and its alarms); an unchecked reading is stored again.
+            found.complete = False
+        return found
+
+    def read_raw(self, sensor_id: int, start_ms: int, end_ms: int, limit: int) -> list[tuple[int, float]]:
+        merged = dict(outbox.read_range(sensor_id, start_ms, end_ms, limit))
+        rows = RawReadings()
+        if end_ms > start_ms:
+            try:
+                stored = self.client.export(sensor_id, start_ms, end_ms - 1, READ_TIMEOUT_S)
+            except VictoriaMetricsUnavailable:
+                rows.complete = False  # said once per outage by the client
+            else:
+                merged = {**stored, **merged}
+        rows.extend(sorted(merged.items())[:limit])
+        return rows
+
+    def read_aggregates(
+        self, sensor_id: int, step: str, start_ms: int, end_ms: int
+    ) -> list[tuple[int, float, float, float, int, float]]:
+        return self._sql.read_aggregates(sensor_id, step, start_ms, end_ms)
+
+
+def history_copy(store: VictoriaMetricsReadingStore, batch: int = SHIP_BATCH) -> int:
+    """Copy the raw readings kept in SQL (`telemetry_reading`, from before the switch to VictoriaMetrics) into
+    VictoriaMetrics, in (sensor, ts) order; safe to run again (deduplicated). The SQL rows are left in place: once
+    the copy is checked, drop them with the raw retention or by hand. Returns how many were copied."""
+    copied, after = 0, (-1, -1)
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT sensor_id, ts, value FROM telemetry_reading WHERE sensor_id > %s OR "
+                "(sensor_id = %s AND ts > %s) ORDER BY sensor_id, ts LIMIT %s",
+                [after[0], after[0], after[1], batch],
+            )
+            rows = cursor.fetchall()
+        if not rows:
+            break
+        store.client.import_rows(rows)
+        copied += len(rows)
+        after = (rows[-1][0], rows[-1][1])
+    store.client.force_flush()
+    return copied
+
+
+def check_line() -> str:
+    """`headframe check`: VictoriaMetrics reachable and how many readings wait for it; raises
+    VictoriaMetricsUnavailable when it does not answer."""
+    from headframe.telemetry.storage import reading_store  # noqa: PLC0415 — the package imports this module
+
+    store = reading_store()
+    assert isinstance(store, VictoriaMetricsReadingStore)
+    if not store.client.healthy():
+        raise VictoriaMetricsUnavailable(f"VictoriaMetrics at {store.url} does not answer /health")
+    waiting, _oldest = outbox.backlog()
+    return f"VictoriaMetrics at {store.url} reachable, {waiting} readings waiting in the outbox"
+
+
+# ---------------------------------------------------------------- the shipper thread
+
+
+class Shipper:
+    """Drains the outbox into VictoriaMetrics until stopped; backs off while the store is down, saying how many
+    readings wait and since when."""
+
+    def __init__(self, store: VictoriaMetricsReadingStore) -> None:
+        self.store = store
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="headframe-vm-shipper", daemon=True)
+        self._behind = False
+
+    def _run(self) -> None:
+        backoff = 1.0
+        try:
+            while not self.stop.is_set():
+                try:
+                    shipped = self.store.ship()
+                except (VictoriaMetricsUnavailable, DatabaseError) as exc:
+                    self._report_behind(exc)
+                    if not connection.in_atomic_block:
+                        connection.close()
+                    self.stop.wait(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    continue
+                except Exception:
+                    log.exception("shipping readings to VictoriaMetrics failed")
+                    self.stop.wait(backoff)
+                    backoff = min(backoff * 2, 30.0)
+                    continue
+                backoff = 1.0
+                if self._behind and shipped < SHIP_BATCH:
+                    self._behind = False
+                    log.warning("VictoriaMetrics caught up: the reading outbox is drained")
+                if shipped < SHIP_BATCH:
+                    self.stop.wait(SHIP_IDLE_S)
+        finally:
+            connection.close()
+
+    def _report_behind(self, exc: Exception) -> None:
+        self._behind = True
+        try:
+            waiting, oldest = outbox.backlog()
+        except DatabaseError:
+            waiting, oldest = -1, None
+        behind_s = (time.time() * 1000 - oldest) / 1000 if oldest is not None else 0.0
+        log.warning(
+            "readings not shipped to VictoriaMetrics (%s): %d wait in the outbox, the oldest from %.0f s ago",
+            exc,
+            waiting,
+            behind_s,
+        )
+
+
+_shipper: Shipper | None = None
+_shipper_lock = threading.Lock()
+
+
+def ensure_shipper() -> Shipper | None:
+    """Start this process's shipper if readings go to VictoriaMetrics (again, if it died); idempotent."""
+    global _shipper
+    if settings.READING_STORE != "victoriametrics":
+        return None
+    from headframe.telemetry.storage import reading_store  # noqa: PLC0415 — the package imports this module
+
+    with _shipper_lock:
+        if _shipper is None or not _shipper.thread.is_alive():
+            store = reading_store()
+            assert isinstance(store, VictoriaMetricsReadingStore)
+            _shipper = Shipper(store)
+            _shipper.thread.start()
+        return _shipper
