@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 
 from headframe.core import live_bus
 from headframe.telemetry.directory import directory
@@ -361,12 +360,14 @@ def _move_state(live: dict[int, list[tuple[int, float]]], newest_stored: dict[in
                     [ts, sids],
                 )
             return
+        # SQLite: one UPDATE per sensor; a live sensor's newest stored time moves in the same statement.
         if updates:
             cursor.executemany(
                 "UPDATE telemetry_sensorstate SET last_ts = %s, last_value = %s, online = TRUE, "
-                "updated_at = CURRENT_TIMESTAMP WHERE sensor_id = %s",
-                updates,
+                "updated_at = CURRENT_TIMESTAMP, max_ts = MAX(COALESCE(max_ts, %s), %s) WHERE sensor_id = %s",
+                [(ts, value, newest_stored[sid], newest_stored[sid], sid) for ts, value, sid in updates],
             )
+        newest = [row for row in newest if row[1] not in live]
         if newest:
             cursor.executemany(
                 "UPDATE telemetry_sensorstate SET max_ts = %s WHERE sensor_id = %s AND (max_ts IS NULL OR max_ts < %s)",
@@ -448,7 +449,11 @@ def quarantine_message(
 
 
 def _bump(gateway_code: str, counts: dict[str, int]) -> None:
-    rows = [(_stored_text(gateway_code, 120), outcome, n) for outcome, n in counts.items() if n]
+    _bump_many([(_stored_text(gateway_code, 120), outcome, n) for outcome, n in counts.items() if n])
+
+
+def _bump_many(rows: list[tuple[str, str, int]]) -> None:
+    """Add (gateway code, outcome, n) to the per-gateway counters."""
     if not rows:
         return
     with connection.cursor() as cursor:
@@ -475,14 +480,24 @@ def _count(results: list[IngestResult], batches: Sequence[Batch], now_ms: int) -
             last_seq[gateway_code] = batch.seq
     seen = dt.datetime.fromtimestamp(now_ms / 1000, tz=dt.UTC)  # the clock the watchdog compares with
     _gateways_back(per_gateway, now_ms)
-    for gateway_code, counts in per_gateway.items():
-        _bump(gateway_code, dict(counts))
-        update = {
-            "last_seen": seen,
-            "online": True,
-            "messages": F("messages") + counts["messages"],
-            "readings_stored": F("readings_stored") + counts["stored"] + counts["out_of_order"],
-        }
-        if gateway_code in last_seq:
-            update["last_seq"] = last_seq[gateway_code]
-        Gateway.objects.filter(code=gateway_code).update(**update)
+    # Two statements per flush, not two per gateway; in code order, so two ingest processes lock the gateways'
+    # rows in the same order (PostgreSQL) and never deadlock.
+    codes = sorted(per_gateway)
+    _bump_many([(code, outcome, n) for code in codes for outcome, n in per_gateway[code].items() if n])
+    seen_value = connection.ops.adapt_datetimefield_value(seen)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "UPDATE telemetry_gateway SET last_seen = %s, online = %s, messages = messages + %s, "
+            "readings_stored = readings_stored + %s, last_seq = COALESCE(%s, last_seq) WHERE code = %s",
+            [
+                (
+                    seen_value,
+                    True,
+                    per_gateway[code]["messages"],
+                    per_gateway[code]["stored"] + per_gateway[code]["out_of_order"],
+                    last_seq.get(code),
+                    code,
+                )
+                for code in codes
+            ],
+        )

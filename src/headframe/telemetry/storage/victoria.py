@@ -177,7 +177,8 @@ class VictoriaMetricsClient:
                 data = response.read()
             except (OSError, http.client.HTTPException) as exc:
                 self._drop_connection()
-                if reused and attempt == 1:
+                stale = isinstance(exc, (BrokenPipeError, ConnectionResetError))  # incl. RemoteDisconnected
+                if reused and stale and attempt == 1:
                     continue  # the server closed an idle keep-alive connection: once more on a new one
                 self._went_down(exc)
                 raise VictoriaMetricsUnavailable(f"{self.url}: {exc!r}") from exc
