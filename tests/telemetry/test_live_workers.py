@@ -1,7 +1,8 @@
 """Live pages fed by PostgreSQL LISTEN/NOTIFY (core.live_bus) rather than each stream polling the database.
 
 - in process: an idle live-page stream on PostgreSQL runs no query at all until a write to its mine is
-  committed, then it sends that write's journal entry at once;
+  committed, then it sends that write's journal entry at once; the briefing room's stream likewise until the
+  chair moves the focus;
 - `headframe serve --workers 2` (real uvicorn processes on the test database): streams held by both worker
   processes all receive a methane trip sent through the HTTP API (which lands on one of them) within a few
   seconds — far less than the safety poll, so it came by notification.
@@ -194,10 +195,8 @@ def two_workers(postgresql, mine, tmp_path):
             yield port
         finally:
             process.terminate()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                pass
             with contextlib.suppress(ProcessLookupError):  # a worker left behind would hold the test database
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)

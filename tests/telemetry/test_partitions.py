@@ -12,7 +12,7 @@ from django.db import connection
 
 from headframe.telemetry import services, watchdog
 from headframe.telemetry.models import AlarmCondition
-from headframe.telemetry.services.ingestion import prune_chunk_sql
+from headframe.telemetry.services.ingestion import PRUNE_CHUNK
 from headframe.telemetry.storage import partitions
 from headframe.telemetry.storage.sql import READ_AGGREGATES_SQL, READ_RAW_SQL, SqlReadingStore, existing_sql
 
@@ -210,28 +210,88 @@ def test_plans_scan_only_the_partitions_of_the_asked_range(mine, pg):
         "telemetry_readingaggregate_1m_p203003"
     }
     assert _scanned(READ_AGGREGATES_SQL, [sid, "1h", TODAY, TODAY + DAY]) == {"telemetry_readingaggregate_1h"}
-    assert _scanned(prune_chunk_sql("raw", on_partitions=True), [NOW_MS - 90 * DAY]) == {
-        "telemetry_reading_default"
-    }
-    assert _scanned(prune_chunk_sql("1m", on_partitions=True), [NOW_MS - 400 * DAY]) == {
-        "telemetry_readingaggregate_1m_default"
-    }
+    raw_thin = partitions.thin_chunk_sql(partitions.RAW, partitions.RAW.default, PRUNE_CHUNK)
+    assert _scanned(raw_thin, [NOW_MS - 90 * DAY]) == {"telemetry_reading_default"}
+    minute = partitions.MINUTE
+    minute_thin = partitions.thin_chunk_sql(minute, minute.default, PRUNE_CHUNK)
+    assert _scanned(minute_thin, [NOW_MS - 400 * DAY]) == {"telemetry_readingaggregate_1m_default"}
 
 
-def test_migration_keeps_every_row(mine, pg):
-    now = int(time.time() * 1000)
-    sid = mine.ch4.id
-    _store([(sid, now - d * DAY + i * 1000, d + i / 10) for d in (0, 1, 2, 200) for i in range(5)])
-    before = _all_rows()
+def _count_and_sum():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), sum(value) FROM telemetry_reading")
+        return cursor.fetchone()
+
+
+def _files(*tables):
+    """The data file of each table: the same file before and after means its rows were not copied."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(pg_relation_filenode(to_regclass(t))) FROM unnest(%s::text[]) t", [list(tables)]
+        )
+        return cursor.fetchone()[0]
+
+
+def _migrate_again():
+    """Undo migration 0009 (plain tables, rows copied back) and apply it again, as on a database that had
+    readings before it. Returns the data files of the plain tables before migrating."""
     editor = SimpleNamespace(connection=connection)
-
     migration.unpartition(None, editor)
     assert not partitions.partitioned()
-    assert _all_rows() == before
+    plain = _files("telemetry_reading", "telemetry_readingaggregate")
     migration.partition(None, editor)
-
     assert partitions.partitioned()
-    assert _all_rows() == before
-    day = partitions.RAW.name(now - 2 * DAY - (now - 2 * DAY) % DAY)
-    assert _where("telemetry_reading", sensor_id=sid, ts=now - 2 * DAY) == [day]
-    assert _where("telemetry_reading", sensor_id=sid, ts=now - 200 * DAY) == ["telemetry_reading_default"]
+    return plain
+
+
+def test_migration_attaches_existing_rows_as_one_legacy_partition(mine, pg, settings):
+    now = int(time.time() * 1000)
+    today = now - now % DAY
+    sid = mine.ch4.id
+    _store([(sid, now - d * DAY + i * 1000, d + i / 10) for d in (0, 1, 2, 200) for i in range(5)])
+    before, count_sum = _all_rows(), _count_and_sum()
+
+    plain = _migrate_again()
+
+    assert _all_rows() == before and _count_and_sum() == count_sum
+    assert _files("telemetry_reading_legacy", "telemetry_readingaggregate_1m_legacy") == plain  # not copied
+    oldest = now - 200 * DAY
+    legacy = [p for p in partitions.partitions_list(partitions.RAW) if p.name == "telemetry_reading_legacy"]
+    assert legacy == [partitions.Partition("telemetry_reading_legacy", oldest - oldest % DAY, today + DAY)]
+    assert set(_where("telemetry_reading", sensor_id=sid)) == {"telemetry_reading_legacy"}
+    assert set(_where("telemetry_readingaggregate", sensor_id=sid, step="1m")) == {
+        "telemetry_readingaggregate_1m_legacy"
+    }
+    assert set(_where("telemetry_readingaggregate", sensor_id=sid, step="1h")) == {
+        "telemetry_readingaggregate_1h"
+    }
+    assert partitions.partitions_ensure(days_ahead=0, now_ms=now) == []  # today is the legacy partition's
+
+    tomorrow = today + DAY
+    _store([(sid, tomorrow + 1000, 9.0)])
+    assert _where("telemetry_reading", sensor_id=sid, ts=tomorrow + 1000) == [partitions.RAW.name(tomorrow)]
+    assert _scanned(READ_RAW_SQL, [sid, today - 2 * DAY, today - DAY, 100]) == {"telemetry_reading_legacy"}
+    assert _scanned(READ_RAW_SQL, [sid, tomorrow, tomorrow + DAY, 100]) == {partitions.RAW.name(tomorrow)}
+    legacy_thin = partitions.thin_chunk_sql(partitions.RAW, "telemetry_reading_legacy", PRUNE_CHUNK)
+    assert _scanned(legacy_thin, [now - 90 * DAY]) == {"telemetry_reading_legacy"}
+
+    settings.TELEMETRY_RETENTION_RAW_DAYS = 100  # the 200-day-old readings go, row by row
+    settings.TELEMETRY_RETENTION_MINUTE_DAYS = 100
+    old_minutes = {(oldest + i * 1000) // 60_000 for i in range(5)}
+    thinned = services.readings_prune(now_ms=now)
+    assert (thinned["raw"], thinned["raw_partitions"]) == (5, 0)
+    assert (thinned["1m"], thinned["1m_partitions"]) == (len(old_minutes), 0)
+    assert _count_and_sum()[0] == count_sum[0] - 5 + 1
+    assert "telemetry_reading_legacy" in [p.name for p in partitions.partitions_list(partitions.RAW)]
+
+    settings.TELEMETRY_RETENTION_RAW_DAYS = 1  # all of the legacy range is past: it goes whole
+    dropped = services.readings_prune(now_ms=now + 2 * DAY)
+    assert dropped["raw"] == 0 and dropped["raw_partitions"] >= 1
+    assert "telemetry_reading_legacy" not in [p.name for p in partitions.partitions_list(partitions.RAW)]
+    assert SqlReadingStore().read_raw(sid, 0, now + 3 * DAY, 100) == [(tomorrow + 1000, 9.0)]
+
+
+def test_migration_of_a_database_without_readings_makes_no_legacy_partition(pg):
+    _migrate_again()
+    names = [p.name for layout in partitions.LAYOUTS for p in partitions.partitions_list(layout)]
+    assert names and not any(name.endswith("_legacy") for name in names)

@@ -15,8 +15,18 @@ import urllib.parse
 import pytest
 from django.db import connection, transaction
 
+from headframe.cli import main as headframe_main
 from headframe.telemetry import selectors
-from headframe.telemetry.models import Alarm, Reading, ReadingAggregate, ReadingOutbox, SensorState
+from headframe.telemetry.models import (
+    Alarm,
+    GatewayCounter,
+    Quarantine,
+    Reading,
+    ReadingAggregate,
+    ReadingOutbox,
+    SensorState,
+)
+from headframe.telemetry.services import rise_windows
 from headframe.telemetry.storage import (
     VictoriaMetricsReadingStore,
     VictoriaMetricsUnavailable,
@@ -25,6 +35,7 @@ from headframe.telemetry.storage import (
     outbox,
     reading_store,
 )
+from headframe.telemetry.storage.victoria import history_tables
 from tests.telemetry.victoria import VictoriaMetrics
 
 NOW_MS = (int(time.time()) // 60) * 60_000  # real time: VictoriaMetrics drops samples outside its retention
@@ -223,3 +234,123 @@ def test_the_shipper_thread_drains_the_outbox(configured):
     finally:
         shipper.stop.set()
         shipper.thread.join(timeout=10)
+
+
+# ---------------------------------------------------------------- fail safe while VictoriaMetrics is down
+
+
+def test_a_co_rise_trips_with_victoriametrics_down_though_the_window_start_was_shipped(
+    store, victoria, mine, send
+):
+    start = NOW_MS - 12 * 60_000
+    send([("A1-CO-01", start + m * 60_000, 2.0) for m in range(3)], now_ms=NOW_MS)  # background CO
+    store.ship_all()  # the early part of the 15-minute window is now only in VictoriaMetrics
+    rise_windows.clear()  # as an ingest process that starts (or restarts) now
+    victoria.stop()
+
+    result = send([("A1-CO-01", NOW_MS - 60_000, 7.5)], now_ms=NOW_MS)  # +5.5 ppm within the window
+    assert result.alarms_raised == 1
+    assert Alarm.objects.get(limit_code="co_rate_of_rise").raised_value == 7.5
+
+
+def test_a_late_resend_with_victoriametrics_down_is_quarantined_unchecked_never_overwriting(
+    store, victoria, mine, send
+):
+    send(_ch4((0, 0.41), (1, 0.42), (2, 0.43)), now_ms=NOW_MS)
+    store.ship_all()
+    victoria.stop()
+
+    resent = send(_ch4((1, 0.99), (2, 0.43)), now_ms=NOW_MS)  # a conflict and a duplicate: neither checkable
+    assert (resent.stored, dict(resent.quarantined)) == (0, {"unchecked": 2})
+    assert _waiting(mine.ch4) == []  # nothing queued to overwrite VictoriaMetrics
+    kept = Quarantine.objects.filter(reason="unchecked").order_by("ts_raw")
+    assert [(q.sensor_code, q.value_raw) for q in kept] == [("A1-CH4-01", "0.99"), ("A1-CH4-01", "0.43")]
+    assert GatewayCounter.objects.get(gateway_code="GW-A1", outcome="unchecked").count == 2
+
+    victoria.start()
+    store.client._down_until = 0.0  # ask it at once, not after the client's pause
+    assert _in_victoria(store, mine.ch4)[1] == (NOW_MS - 59_000, 0.42)  # history as it was
+    again = send(_ch4((1, 0.99)), now_ms=NOW_MS)  # sent again once the store is back: checked
+    assert dict(again.quarantined) == {"conflict": 1}
+
+
+def test_an_unchecked_late_value_over_the_trip_still_raises_its_late_alarm(store, victoria, mine, send):
+    send(_ch4((0, 0.3), (2, 0.3)), now_ms=NOW_MS)
+    store.ship_all()
+    victoria.stop()
+    late = send(_ch4((1, 1.6)), now_ms=NOW_MS)  # older than the newest stored: may be a re-send, may be new
+    assert dict(late.quarantined) == {"unchecked": 1}
+    alarm = Alarm.objects.get(limit_code="ch4_face_return_trip")
+    assert alarm.raised_value == 1.6 and alarm.returned_at is not None  # late: already over, to acknowledge
+
+
+def _history(api, users, sensor="A1-CH4-01", step="raw"):
+    start = dt.datetime.fromtimestamp((NOW_MS - 120_000) / 1000, tz=dt.UTC)
+    end = dt.datetime.fromtimestamp(NOW_MS / 1000, tz=dt.UTC)
+    response = api(users.admin_a).get(
+        f"/api/v1/telemetry/sensors/{sensor}/readings",
+        **{"from": start.isoformat(), "to": end.isoformat(), "step": step},
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_history_api_says_when_raw_readings_are_missing(store, victoria, mine, send, api, users):
+    send(_ch4((0, 0.41)), now_ms=NOW_MS)
+    store.ship_all()
+    send(_ch4((1, 0.42)), now_ms=NOW_MS)
+    assert _history(api, users)["complete"] is True
+    victoria.stop()
+    partial = _history(api, users)
+    assert partial["complete"] is False and partial["points"] == [[NOW_MS - 59_000, 0.42]]
+    assert _history(api, users, step="1m")["complete"] is True  # aggregates are in SQL
+
+
+def test_the_history_page_carries_the_vietnamese_gap_message(client, store, mine, users):
+    client.force_login(users.admin_a)
+    html = client.get("/telemetry/sensor/A1-CH4-01/").content.decode()
+    notice = html.split('data-testid="history-incomplete"')[1].split("</p>")[0]
+    assert (
+        " hidden>" in notice and "Kho lưu giá trị đo gốc đang không phản hồi" in notice
+    )  # history.js shows it
+
+
+# ---------------------------------------------------------------- old raw history: the copy command
+
+
+def _old_readings(mine) -> list[tuple[int, int, float]]:
+    """Readings of yesterday and today (two day partitions, or the default one, on partitioned PostgreSQL)."""
+    day = 86_400_000
+    rows = [
+        (sensor.id, NOW_MS - back - 30_000 + i, i / 4)
+        for back in (day, 0)
+        for sensor in (mine.ch4, mine.co)
+        for i in range(5)
+    ]
+    Reading.objects.bulk_create([Reading(sensor_id=sid, ts=ts, value=v) for sid, ts, v in rows])
+    return rows
+
+
+def test_the_copy_command_copies_old_sql_readings_and_prints_progress(store, mine, capsys):
+    rows = _old_readings(mine)
+    assert headframe_main(["readings-to-victoriametrics", "--batch", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(rows)} readings copied to VictoriaMetrics" in out and ": done" in out
+    day = 86_400_000
+    copied = _in_victoria(store, mine.co, NOW_MS - day - 60_000, NOW_MS)
+    assert copied == sorted((ts, v) for sid, ts, v in rows if sid == mine.co.id)
+
+
+def test_the_copy_resumes_from_a_printed_point(store, mine):
+    rows = _old_readings(mine)
+    points = []
+    history_copy(store, batch=4, progress=points.append)
+    assert points[-1].copied == len(rows) and points[-1].done
+    middle = points[1]  # after the second batch
+    left = history_copy(store, batch=4, after=middle.resume)
+    assert left == len(rows) - middle.copied
+    tables = history_tables()
+    if connection.vendor == "postgresql":  # one partition after the other, never the whole parent
+        assert "telemetry_reading" not in tables and {p.table for p in points} <= set(tables)
+    with pytest.raises(ValueError):
+        history_copy(store, after="telemetry_reading_p19700101:1:1")

@@ -25,7 +25,7 @@ def test_latency(two_workers, mine, dispatcher):
     time.sleep(1.5)
     tile, alarm = [], []
     ts = _now_ms() - 200_000
-    for i in range(100):
+    for i in range(60):
         value = 1.5 if i % 2 == 0 else 0.2
         ts += 1000
         body = json.dumps({"gateway": "GW-A1", "readings": [{"sensor": "A1-CH4-01", "ts": ts, "value": value}]})

@@ -20,6 +20,7 @@ from headframe.cli.data import (
     cmd_import_sensors,
     cmd_ingest,
     cmd_mqtt_config,
+    cmd_readings_to_victoriametrics,
     cmd_restore,
     cmd_simulate,
 )
@@ -270,6 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace a database that is not empty (and move existing media files aside)",
     )
     p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser(
+        "readings-to-victoriametrics",
+        help="copy the raw readings kept in SQL into VictoriaMetrics after switching to it (resumable)",
+        description="Copies telemetry_reading (on partitioned PostgreSQL one day's partition after the other) "
+        "into the VictoriaMetrics of HEADFRAME_VICTORIAMETRICS_URL, printing progress with a resume point. Safe "
+        "to run again (VictoriaMetrics keeps a reading once); the SQL rows stay until retention drops them.",
+    )
+    p.add_argument("--after", metavar="TABLE:SENSOR:TS", help="carry on from a resume point it printed")
+    p.add_argument("--batch", type=int, default=20_000, help="readings per request (20000)")
+    p.set_defaults(func=cmd_readings_to_victoriametrics)
 
     p = sub.add_parser("manage", help="run a Django management command (for maintainers)", add_help=False)
     p.add_argument("args", nargs=argparse.REMAINDER)

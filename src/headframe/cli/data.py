@@ -163,3 +163,49 @@ def cmd_restore(args) -> int:
         )
     )
     return 0
+
+
+def cmd_readings_to_victoriametrics(args) -> int:
+    """Copy the raw readings kept in SQL from before the switch to VictoriaMetrics into it (resumable)."""
+    import time
+
+    from django.conf import settings
+
+    from headframe.telemetry.storage import reading_store
+    from headframe.telemetry.storage.victoria import (
+        CopyProgress,
+        VictoriaMetricsReadingStore,
+        VictoriaMetricsUnavailable,
+        history_copy,
+    )
+
+    if args.batch < 1:
+        raise CommandError("--batch must be at least 1")
+    store = reading_store()
+    if not isinstance(store, VictoriaMetricsReadingStore):
+        raise CommandError(
+            f"readings go to {settings.READING_STORE!r}: set HEADFRAME_READING_STORE=victoriametrics and "
+            "HEADFRAME_VICTORIAMETRICS_URL first"
+        )
+    if not store.client.healthy():
+        raise CommandError(f"VictoriaMetrics at {store.url} does not answer /health")
+    last = CopyProgress("", 0, False, args.after or "")
+    said = time.monotonic()
+
+    def report(step: CopyProgress) -> None:
+        nonlocal last, said
+        last = step
+        if step.done or time.monotonic() - said >= 2:
+            state = "done" if step.done else f"resume point {step.resume}"
+            print(f"{step.copied:,} readings copied; {step.table}: {state}", flush=True)
+            said = time.monotonic()
+
+    try:
+        copied = history_copy(store, batch=args.batch, after=args.after or "", progress=report)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    except VictoriaMetricsUnavailable as exc:
+        resume = f"; carry on with --after {last.resume}" if last.resume else ""
+        raise CommandError(f"{exc} after {last.copied:,} readings{resume}") from None
+    print(f"{copied:,} readings copied to VictoriaMetrics at {store.url}; the SQL rows are left in place")
+    return 0

@@ -215,9 +215,7 @@ class LiveBus:
                     async for notification in conn.notifies(timeout=HEALTH_CHECK_S):
                         self._dispatch(notification.payload)
                     await asyncio.wait_for(conn.execute("SELECT 1"), HEALTH_TIMEOUT_S)
-            except asyncio.CancelledError:
-                raise
-            except (psycopg.Error, OSError, TimeoutError) as exc:
+            except Exception as exc:  # whatever it was, the streams poll meanwhile and the listener retries
                 if self.listening:
                     log.warning(
                         "live bus: listening connection lost (%s); streams poll until it is back", exc

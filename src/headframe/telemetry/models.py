@@ -362,6 +362,9 @@ class QuarantineReason(models.TextChoices):
     TOO_OLD = "too_old", _("timestamp too old")
     CONFLICT = "conflict", _("same sensor and time already stored with another value")
     MALFORMED = "malformed", _("message cannot be parsed")
+    # A late reading that could not be compared with the stored history (the time-series store was down): stored
+    # again it might overwrite another value; kept here to be sent again once the store is back.
+    UNCHECKED = "unchecked", _("could not be checked: time-series store down")
 
 
 class Quarantine(models.Model):

@@ -138,6 +138,11 @@ class ReadingsOut(Schema):
     unit_of_measure: str
     step: str = Field(description="raw, 1m or 1h")
     truncated: bool
+    complete: bool = Field(
+        True,
+        description="false when the time-series store of raw readings did not answer: the points are only "
+        "those not shipped to it yet, the rest of the period is missing",
+    )
     points: list[list[int | float | None]] = Field(
         description="raw: [ts, value]; aggregates: [bucket, avg, min, max, count, last] (ts in epoch ms)"
     )

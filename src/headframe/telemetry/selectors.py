@@ -130,6 +130,8 @@ def readings_range(sensor: Sensor, start: dt.datetime, end: dt.datetime, step: s
         return {
             "step": "raw",
             "truncated": truncated,
+            # False while the time-series store is down: only readings still waiting to be shipped are here.
+            "complete": getattr(rows, "complete", True),
             "points": [[ts, v] for ts, v in rows[:RAW_POINTS_LIMIT]],
         }
     if step not in STEP_MS:
@@ -138,6 +140,7 @@ def readings_range(sensor: Sensor, start: dt.datetime, end: dt.datetime, step: s
     return {
         "step": step,
         "truncated": False,
+        "complete": True,  # aggregates are kept in SQL whatever the raw store
         "points": [[b, avg, lo, hi, n, last] for b, lo, hi, avg, n, last in rows],
     }
 

@@ -23,11 +23,13 @@ from headframe.telemetry.models import (
     GAS_KINDS,
     OVER_RANGE_LIMIT,
     STALE_LIMIT,
+    STEP_MS,
     Alarm,
     AlarmCondition,
     AlarmJournal,
     JournalEvent,
     Sensor,
+    Step,
 )
 from headframe.telemetry.services.readings import NAN, OVER, UNDER
 from headframe.telemetry.storage import reading_store
@@ -241,7 +243,8 @@ class _RiseWindows:
     """Per sensor, the lowest value of the last rate-of-rise window this process has seen, kept as a monotonic
     queue (values increasing from the oldest; a new value drops every older value that is not lower), so each
     reading costs O(1) and no query; a sensor's window is read once from storage when this process first
-    evaluates it. Several ingest processes each see a share of a sensor's readings: the lowest value each one
+    evaluates it (read again on every flush while the store answers only in part, see `_window_before`).
+    Several ingest processes each see a share of a sensor's readings: the lowest value each one
     sees is never below the true one, so a steady rise is still seen by the process that gets its readings."""
 
     def __init__(self) -> None:
@@ -264,10 +267,12 @@ class _RiseWindows:
         if window is None:
             first = points[0][0]
             window = deque()
-            for ts, value in reading_store().read_raw(sid, first - window_ms, first, 100_000):
+            earlier, complete = _window_before(sid, first - window_ms, first)
+            for ts, value in earlier:
                 self._push(window, ts, value, window_ms)
-            with self._lock:
-                self._windows[sid] = window
+            if complete:  # an incomplete window is read again next time, never kept
+                with self._lock:
+                    self._windows[sid] = window
         with self._lock:
             return [self._push(window, ts, value, window_ms) for ts, value in points]
 
@@ -277,6 +282,25 @@ class _RiseWindows:
 
 
 rise_windows = _RiseWindows()
+
+
+def _window_before(sid: int, start_ms: int, end_ms: int) -> tuple[list[tuple[int, float]], bool]:
+    """A sensor's readings in [start, end) for its rate-of-rise window, and whether they are all there.
+
+    When the raw store could not be read in full (VictoriaMetrics down: only the outbox answered), the window
+    also gets the `min` of every 1-minute aggregate (kept in SQL) that overlaps it, placed at the last instant of
+    its minute that is still inside the window: a lower bound of the missing readings that stays in the window as
+    long as any of its minute does, so the rise is over-estimated rather than missed (fail safe)."""
+    store = reading_store()
+    rows = store.read_raw(sid, start_ms, end_ms, 100_000)
+    if getattr(rows, "complete", True):
+        return list(rows), True
+    minute = STEP_MS[Step.MINUTE]
+    lows = [
+        (min(bucket + minute, end_ms) - 1, low)
+        for bucket, low, *_rest in store.read_aggregates(sid, Step.MINUTE, start_ms, end_ms)
+    ]
+    return sorted([*rows, *lows]), False
 
 
 def _evaluate_rise(sid: int, info: SensorInfo, rule, points, flags, cond) -> int:

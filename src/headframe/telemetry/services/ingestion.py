@@ -55,10 +55,12 @@ def readings_prune(*, now_ms: int | None = None) -> dict[str, int]:
     alarms and the journal are kept. Returns the rows deleted ("raw", "1m") and the partitions dropped
     ("raw_partitions", "1m_partitions").
 
-    PostgreSQL drops whole partitions (a UTC day of raw readings, a UTC month of minute aggregates) once all of
-    their range is past retention — so up to one more day (month) is kept than the setting says — without
-    counting their rows, which would read them all; only rows waiting in a default partition are deleted row by
-    row. SQLite deletes row by row. Deletes go in chunks so a large backlog never holds the write lock for long."""
+    PostgreSQL drops whole partitions (a UTC day of raw readings, a UTC month of minute aggregates, or the legacy
+    partition of migration 0009) once all of their range is past retention — so up to one more day (month) is
+    kept than the setting says — without counting their rows, which would read them all; only rows waiting in a
+    default partition, or in a legacy partition that straddles the cutoff, are deleted row by row. SQLite deletes
+    row by row. Deletes go in chunks, one transaction each, so a large backlog never holds the write lock for
+    long."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     pruned = {"raw": 0, "1m": 0, "raw_partitions": 0, "1m_partitions": 0}
     on_partitions = partitions.partitioned()
@@ -68,24 +70,27 @@ def readings_prune(*, now_ms: int | None = None) -> dict[str, int]:
             continue
         if on_partitions:
             pruned[f"{name}_partitions"] = len(partitions.partitions_drop_older(layout, cutoff))
-        sql = prune_chunk_sql(name, on_partitions=on_partitions)
-        while True:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, [cutoff])
-                count = cursor.rowcount
-            pruned[name] += count
-            if count < PRUNE_CHUNK:
-                break
+            statements = [
+                partitions.thin_chunk_sql(layout, table, PRUNE_CHUNK)
+                for table in partitions.partitions_thinned(layout, cutoff)
+            ]
+        else:
+            statements = [prune_chunk_sql(name)]
+        for sql in statements:
+            while True:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(sql, [cutoff])
+                    count = cursor.rowcount
+                pruned[name] += count
+                if count < PRUNE_CHUNK:
+                    break
     return pruned
 
 
-def prune_chunk_sql(name: str, *, on_partitions: bool) -> str:
-    """The DELETE of up to PRUNE_CHUNK "raw" readings or "1m" aggregates older than a cutoff (the one placeholder);
-    with partitions it reads only the default partition: the others go whole."""
-    layout = partitions.RAW if name == "raw" else partitions.MINUTE
-    if on_partitions:
-        table, where = layout.default, f"{layout.column} < %s"
-    elif name == "raw":
+def prune_chunk_sql(name: str) -> str:
+    """The DELETE of up to PRUNE_CHUNK "raw" readings or "1m" aggregates older than a cutoff (the one placeholder)
+    from tables without partitions (partitions: `partitions.thin_chunk_sql`)."""
+    if name == "raw":
         table, where = "telemetry_reading", "ts < %s"
     else:
         table, where = "telemetry_readingaggregate", "step = '1m' AND bucket < %s"
@@ -260,12 +265,25 @@ def _dedupe_in_flush(per_batch, bad_by_result) -> list[tuple[IngestResult, bool,
 def _resolve_older(older, to_store, bad_by_result, store) -> None:
     """Readings not newer than the newest stored one of their sensor: stored before (duplicate or conflict),
     or late but new (e.g. two ingest processes finished a gateway's messages out of order) — history is real,
-    so those are stored, but never move live state or alarms back in time."""
+    so those are stored, but never move live state or alarms back in time.
+
+    When the store could not check them all (VictoriaMetrics down: `complete` is False), a reading not found may
+    be a duplicate or a conflict of one already shipped, and storing it again could overwrite history: it is
+    quarantined as `unchecked` (counted per gateway, to be sent again once the store is back), and a value beyond
+    a trip limit among them still raises its late occurrence (fail safe)."""
     stored_values = store.existing([(sid, ts) for _r, (sid, ts, _v) in older])
+    checked = getattr(stored_values, "complete", True)
+    unchecked: list[tuple] = []
     for result, row in older:
         sid, ts, value = row
         known = stored_values.get((sid, ts))
-        if known is None:
+        if known is None and not checked:
+            code = directory.by_id(sid).code
+            why = "the time-series store did not answer: it may hold this reading already"
+            bad = _Bad(result.gateway, code, ts, value, QuarantineReason.UNCHECKED, why)
+            bad_by_result.append((result, bad))
+            unchecked.append(row)
+        elif known is None:
             result.out_of_order += 1
             result.stored += 1
             to_store.append(row)
@@ -275,6 +293,8 @@ def _resolve_older(older, to_store, bad_by_result, store) -> None:
             code = directory.by_id(sid).code
             bad = _Bad(result.gateway, code, ts, value, QuarantineReason.CONFLICT, f"stored {known}")
             bad_by_result.append((result, bad))
+    if unchecked:
+        older[0][0].alarms_raised += _late_trips(unchecked)
 
 
 def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms, doubtful) -> None:

@@ -1,11 +1,15 @@
 """What a reading store is: the `ReadingStore` interface and the bucket arithmetic every backend shares.
 `sql.SqlReadingStore` keeps readings in the project's database (SQLite or PostgreSQL).
 
-A time-series database plugs in by implementing the same five methods — e.g. VictoriaMetrics: `insert` posts
-InfluxDB line protocol to /write (or remote-write), `existing` and `read_raw` query /api/v1/export with a series
-selector per sensor code, and `read_aggregates` uses /api/v1/query_range with min/max/avg_over_time and a step.
-Live state, alarms and the quarantine stay in SQL either way: they are small, transactional and what the alarm
-engine's exactly-once guarantee rests on.
+A time-series database plugs in by implementing the same five methods — `victoria.VictoriaMetricsReadingStore`
+does: `insert` adds the readings to the SQL outbox (`outbox`) in the ingest transaction and a shipper thread posts
+them to VictoriaMetrics' /api/v1/import afterwards; `existing` and `read_raw` read the outbox and then
+/api/v1/export (one series per sensor id), merged; the 1-minute and 1-hour aggregates stay in SQL
+(`add_to_aggregates`, `read_aggregates`). When that store does not answer, `read_raw` and `existing` return what
+the outbox holds with `complete = False` (`RawReadings`, `CheckedKeys`); callers that need the whole answer (the
+rate-of-rise window, the duplicate check of late readings, the history page) check that flag — a plain list or
+dict, as the SQL store returns, is complete. Live state, alarms and the quarantine stay in SQL either way: they
+are small, transactional and what the alarm engine's exactly-once guarantee rests on.
 
 All methods run inside the caller's transaction; `insert` must be idempotent on (sensor, ts).
 """

@@ -20,10 +20,17 @@ that are then ATTACHed: ATTACH takes SHARE UPDATE EXCLUSIVE on the parent, so re
 CREATE TABLE … PARTITION OF would take ACCESS EXCLUSIVE. Rows of the new range waiting in the default partition
 move in the same transaction, with the default partition locked so that no row lands there between the copy and
 the delete.
-Retention drops whole partitions (`partitions_drop_older`). Maintenance runs under a transaction-level advisory
-lock (a second process finds it taken and leaves the work to the first) and a short lock timeout, so it never
-queues ingest behind a long read for more than a moment: a round that times out is retried later, and the
-default partition keeps every reading meanwhile.
+
+A database that had readings before migration 0009 keeps them, uncopied, in one legacy partition per table
+(`telemetry_reading_legacy`, `telemetry_readingaggregate_1m_legacy`) whose range is the days (months) those rows
+span, however many: partitions are never made over its range, and pruning skips it outside that range like any
+other partition.
+
+Retention drops whole partitions (`partitions_drop_older`), the legacy one too once all of its range is past; until
+then its rows past retention are deleted in chunks, like those waiting in a default partition
+(`partitions_thinned`). Maintenance runs under a transaction-level advisory lock (a second process finds it taken
+and leaves the work to the first) and a short lock timeout, so it never queues ingest behind a long read for more
+than a moment: a round that times out is retried later, and the default partition keeps every reading meanwhile.
 """
 
 from __future__ import annotations
@@ -55,9 +62,16 @@ class Layout:
     monthly: bool
     retention_setting: str  # the settings name of its retention in days (0: keep forever)
 
+    key_filter: str = ""  # what else the primary key's prefix before the partition column says (a loose scan)
+
     @property
     def default(self) -> str:
         return f"{self.parent}_default"
+
+    @property
+    def legacy(self) -> str:
+        """The partition that migration 0009 made of the table as it was (it may not exist)."""
+        return f"{self.parent}_legacy"
 
     def span(self, ms: int) -> tuple[int, int]:
         """[start, end) epoch ms of the partition that holds `ms`."""
@@ -85,6 +99,7 @@ MINUTE = Layout(
     "bucket",
     monthly=True,
     retention_setting="TELEMETRY_RETENTION_MINUTE_DAYS",
+    key_filter="AND step = '1m'",
 )
 LAYOUTS = (RAW, MINUTE)
 
@@ -136,13 +151,16 @@ def partitions_ensure(*, days_ahead: int | None = None, now_ms: int | None = Non
         with _maintenance() as cursor:
             if cursor is None:
                 return created
-            existing = {p.start_ms for p in partitions_list(layout)}
+            existing = partitions_list(layout)
             start = layout.span(now_ms)[0]
             end = layout.span(now_ms + ahead * DAY_MS)[1]
             wanted = set(_spans(layout, start, end))
             wanted |= _spans_waiting_in_default(cursor, layout, max(layout.cutoff(now_ms) or 0, 0), end)
-            for span_start in sorted(wanted - existing):
-                created.append(_partition_create(cursor, layout, span_start))
+            for span_start in sorted(wanted):
+                span_end = layout.span(span_start)[1]
+                # Taken already: by its own partition, or by the legacy one over many days (months).
+                if not any(p.start_ms < span_end and span_start < p.end_ms for p in existing):
+                    created.append(_partition_create(cursor, layout, span_start))
     return created
 
 
@@ -178,6 +196,29 @@ def partitions_drop_older(layout: Layout, cutoff_ms: int) -> list[str]:
         for name in old:
             cursor.execute(f"DROP TABLE {name}")
     return old
+
+
+def partitions_thinned(layout: Layout, cutoff_ms: int) -> list[str]:
+    """The partitions whose rows older than `cutoff_ms` retention deletes row by row: the default one, and the
+    legacy one while it straddles the cutoff (before, it has nothing to delete; after, it is dropped whole)."""
+    legacy = [p.name for p in partitions_list(layout) if p.name == layout.legacy and p.start_ms < cutoff_ms]
+    return [layout.default, *legacy]
+
+
+def thin_chunk_sql(layout: Layout, table: str, chunk: int) -> str:
+    """DELETE up to `chunk` rows of a partition of `layout` older than a cutoff (the one placeholder), found
+    through the (sensor, …) primary key — one index range per sensor, a loose scan over the sensors — and
+    deleted by tuple id, so a chunk reads the rows it deletes rather than the partition (the legacy one may hold
+    billions)."""
+    col, key = layout.column, layout.key_filter
+    return (
+        f"WITH RECURSIVE sensors AS (SELECT min(sensor_id) AS id FROM {table} UNION ALL "
+        f"SELECT (SELECT min(sensor_id) FROM {table} WHERE sensor_id > sensors.id) FROM sensors "
+        "WHERE sensors.id IS NOT NULL) "
+        f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT old.ctid FROM sensors CROSS JOIN LATERAL "
+        f"(SELECT ctid FROM {table} WHERE sensor_id = sensors.id {key} AND {col} < %s LIMIT {chunk}) old "
+        f"LIMIT {chunk}))"
+    )
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import psycopg
 from django.db import IntegrityError, connection, transaction
 
+from headframe.core.db_router import read_connection
 from headframe.telemetry.models import STEP_MS, Step
 from headframe.telemetry.storage.base import Row, bucket_rows, merge_buckets
 
@@ -133,13 +134,14 @@ class SqlReadingStore:
             cursor.execute(values_sql, columns)
 
     # ---- reads
+    # History reads go to the read replica inside a `reading_from_replica()` scope (the primary otherwise).
     def read_raw(self, sensor_id: int, start_ms: int, end_ms: int, limit: int) -> list[tuple[int, float]]:
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(READ_RAW_SQL, [sensor_id, start_ms, end_ms, limit])
             return cursor.fetchall()
 
     def read_aggregates(self, sensor_id: int, step: str, start_ms: int, end_ms: int) -> list[tuple]:
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             first_bucket = start_ms - start_ms % STEP_MS[step]
             cursor.execute(READ_AGGREGATES_SQL, [sensor_id, step, first_bucket, end_ms])
             return cursor.fetchall()

@@ -16,9 +16,13 @@ VictoriaMetrics down: ingest, live state and alarms go on (the outbox grows, the
 is and drains it when the store is back). `read_raw` returns what the outbox holds with `complete = False`
 (a `RawReadings` list): the caller shows the gap instead of failing. `existing` (duplicate check of late
 readings) never holds up the flush: it answers from the outbox alone, flagged `complete = False` (a
-`CheckedKeys` dict), and a reading it could not check is stored once more. A true duplicate is then absorbed by
-the deduplication; a conflicting value (another value at the same ms) replaces the stored one, since of two
-writes of one (series, ms) VictoriaMetrics 1.79 keeps the later — the caller may quarantine unchecked readings.
+`CheckedKeys` dict). Were a reading it could not check stored once more, a true duplicate would be absorbed
+by the deduplication, but a conflicting value (another value at the same ms) would replace the stored one,
+since of two writes of one (series, ms) VictoriaMetrics 1.79 keeps the later — so ingest quarantines such
+readings as `unchecked` instead (services.ingestion._resolve_older), and the rate-of-rise window takes the
+SQL minute aggregates' lows for what it could not read (services.alarms._window_before).
+
+Raw history kept in SQL before the switch: `headframe readings-to-victoriametrics` (`history_copy`).
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import orjson
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from headframe.telemetry.storage import outbox
+from headframe.telemetry.storage import outbox, partitions
 from headframe.telemetry.storage.base import Row
 from headframe.telemetry.storage.sql import SqlReadingStore
 
@@ -264,25 +269,78 @@ class VictoriaMetricsReadingStore:
         return self._sql.read_aggregates(sensor_id, step, start_ms, end_ms)
 
 
-def history_copy(store: VictoriaMetricsReadingStore, batch: int = SHIP_BATCH) -> int:
+@dataclass(frozen=True)
+class CopyProgress:
+    """Where `history_copy` is: the table (a day's partition on partitioned PostgreSQL) and how far in it."""
+
+    table: str
+    copied: int  # readings copied by this run so far
+    done: bool  # this table is copied whole
+    resume: str  # give this as `after` to carry on from here: "<table>:<sensor id>:<ts>"
+
+
+def history_tables() -> list[str]:
+    """Where old raw readings are in SQL: each partition in time order, then the default one (partitioned
+    PostgreSQL), else the one table."""
+    if not partitions.partitioned():
+        return [partitions.RAW.parent]
+    tables = [p.name for p in partitions.partitions_list(partitions.RAW)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partitions.RAW.default])
+        if cursor.fetchone()[0]:
+            tables.append(partitions.RAW.default)
+    return tables
+
+
+def history_copy(
+    store: VictoriaMetricsReadingStore,
+    batch: int = SHIP_BATCH,
+    after: str = "",
+    progress: Callable[[CopyProgress], None] | None = None,
+) -> int:
     """Copy the raw readings kept in SQL (`telemetry_reading`, from before the switch to VictoriaMetrics) into
-    VictoriaMetrics, in (sensor, ts) order; safe to run again (deduplicated). The SQL rows are left in place: once
-    the copy is checked, drop them with the raw retention or by hand. Returns how many were copied."""
-    copied, after = 0, (-1, -1)
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT sensor_id, ts, value FROM telemetry_reading WHERE sensor_id > %s OR "
-                "(sensor_id = %s AND ts > %s) ORDER BY sensor_id, ts LIMIT %s",
-                [after[0], after[0], after[1], batch],
-            )
-            rows = cursor.fetchall()
-        if not rows:
-            break
-        store.client.import_rows(rows)
-        copied += len(rows)
-        after = (rows[-1][0], rows[-1][1])
-    store.client.force_flush()
+    VictoriaMetrics; safe to run again (deduplicated). On partitioned PostgreSQL one partition after the other,
+    each paged by its own (sensor, ts) key, so no query plans over the whole parent. After each batch,
+    VictoriaMetrics is asked to make it durable and searchable, then `progress` gets a resume point: `after` =
+    that point carries on from there. The SQL rows
+    are left in place: once the copy is checked, drop them with the raw retention or by hand. Returns how many
+    readings were copied."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    tables = history_tables()
+    first, start_key = 0, (-1, -1)
+    if after:
+        try:
+            table, sensor_id, ts = after.rsplit(":", 2)
+            start_key = (int(sensor_id), int(ts))
+        except ValueError:
+            raise ValueError(f"not a resume point (TABLE:SENSOR:TS): {after!r}") from None
+        if table not in tables:  # e.g. its partition was dropped by retention meanwhile
+            raise ValueError(f"{table} no longer holds readings: start again without a resume point")
+        first = tables.index(table)
+    copied = 0
+    for table in tables[first:]:
+        quoted = connection.ops.quote_name(table)
+        key = start_key
+        start_key = (-1, -1)
+        while True:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT sensor_id, ts, value FROM {quoted} WHERE sensor_id > %s OR "
+                    "(sensor_id = %s AND ts > %s) ORDER BY sensor_id, ts LIMIT %s",
+                    [key[0], key[0], key[1], batch],
+                )
+                rows = cursor.fetchall()
+            if rows:
+                store.client.import_rows(rows)
+                store.client.force_flush()
+                copied += len(rows)
+                key = (rows[-1][0], rows[-1][1])
+            done = len(rows) < batch
+            if progress is not None and (rows or done):
+                progress(CopyProgress(table, copied, done, f"{table}:{key[0]}:{key[1]}"))
+            if done:
+                break
     return copied
 
 

@@ -23,6 +23,7 @@
   var RANGES = { "6h": 6 * HOUR, "1d": 24 * HOUR, "7d": 7 * 24 * HOUR, "30d": 30 * 24 * HOUR };
   var COLOURS = { urgent: "#b3261e", high: "#e8590c", medium: "#f2a900", low: "#98a2ad" };
   var stepNode = document.getElementById("history-step");
+  var incompleteNode = document.getElementById("history-incomplete");
   var chart = null;
   var view = { from: 0, to: 0, coarse: null, detail: null, request: 0 };
 
@@ -35,7 +36,7 @@
   function normalise(data, from, to) {
     var raw = data.step === "raw";
     return {
-      step: data.step, from: from, to: to,
+      step: data.step, from: from, to: to, complete: data.complete !== false,
       points: data.points.map(function (p) {
         return raw ? { ts: p[0], avg: p[1], lo: p[1], hi: p[1] } : { ts: p[0], avg: p[1], lo: p[2], hi: p[3] };
       })
@@ -70,6 +71,8 @@
     }
     var data = seriesData();
     stepNode.textContent = stepLabel();
+    // The raw-reading store did not answer: say the chart has a gap instead of showing it as real.
+    incompleteNode.hidden = !((view.coarse && !view.coarse.complete) || (view.detail && !view.detail.complete));
     var empty = !data[2].length;
     if (!fresh) {
       chart.setOption({ series: [{ data: data[0] }, { data: data[1] }, { data: data[2] }], title: { show: empty } });
