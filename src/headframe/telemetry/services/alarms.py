@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterable
 
@@ -239,17 +240,21 @@ def _faults_without_value(doubtful: dict[tuple[int, int], str], states) -> int:
     return raised
 
 
+INCOMPLETE_WINDOW_REREAD_S = 30.0
+
+
 class _RiseWindows:
     """Per sensor, the lowest value of the last rate-of-rise window this process has seen, kept as a monotonic
     queue (values increasing from the oldest; a new value drops every older value that is not lower), so each
     reading costs O(1) and no query; a sensor's window is read once from storage when this process first
-    evaluates it (read again on every flush while the store answers only in part, see `_window_before`).
+    evaluates it (read again every INCOMPLETE_WINDOW_REREAD_S while the store answers only in part, see `_window_before`).
     Several ingest processes each see a share of a sensor's readings: the lowest value each one
     sees is never below the true one, so a steady rise is still seen by the process that gets its readings."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._windows: dict[int, deque] = {}
+        self._incomplete_since: dict[int, float] = {}  # sensor id -> when its window was read in part
 
     @staticmethod
     def _push(window: deque, ts: int, value: float, window_ms: int) -> float:
@@ -264,21 +269,30 @@ class _RiseWindows:
         """The lowest value in the window ending at each point (points in time order), points included."""
         with self._lock:
             window = self._windows.get(sid)
-        if window is None:
+            read_at = self._incomplete_since.get(sid)
+        if window is None or (
+            read_at is not None and time.monotonic() - read_at > INCOMPLETE_WINDOW_REREAD_S
+        ):
             first = points[0][0]
             window = deque()
             earlier, complete = _window_before(sid, first - window_ms, first)
             for ts, value in earlier:
                 self._push(window, ts, value, window_ms)
-            if complete:  # an incomplete window is read again next time, never kept
-                with self._lock:
-                    self._windows[sid] = window
+            with self._lock:
+                self._windows[sid] = window
+                # An incomplete window (lower bounds from the minute aggregates) is already fail safe; it is read
+                # again every few seconds until the store answers in full, not on every flush.
+                if complete:
+                    self._incomplete_since.pop(sid, None)
+                else:
+                    self._incomplete_since[sid] = time.monotonic()
         with self._lock:
             return [self._push(window, ts, value, window_ms) for ts, value in points]
 
     def clear(self) -> None:
         with self._lock:
             self._windows.clear()
+            self._incomplete_since.clear()
 
 
 rise_windows = _RiseWindows()
