@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import psycopg
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from headframe.telemetry import services, watchdog
 from headframe.telemetry.models import AlarmCondition
@@ -257,7 +257,10 @@ def test_migration_attaches_existing_rows_as_one_legacy_partition(mine, pg, sett
     assert _files("telemetry_reading_legacy", "telemetry_readingaggregate_1m_legacy") == plain  # not copied
     oldest = now - 200 * DAY
     legacy = [p for p in partitions.partitions_list(partitions.RAW) if p.name == "telemetry_reading_legacy"]
-    assert legacy == [partitions.Partition("telemetry_reading_legacy", oldest - oldest % DAY, today + DAY)]
+    # To the end of the day after today: room for what ingest writes while the migration checks the bounds.
+    assert legacy == [
+        partitions.Partition("telemetry_reading_legacy", oldest - oldest % DAY, today + 2 * DAY)
+    ]
     assert set(_where("telemetry_reading", sensor_id=sid)) == {"telemetry_reading_legacy"}
     assert set(_where("telemetry_readingaggregate", sensor_id=sid, step="1m")) == {
         "telemetry_readingaggregate_1m_legacy"
@@ -267,11 +270,11 @@ def test_migration_attaches_existing_rows_as_one_legacy_partition(mine, pg, sett
     }
     assert partitions.partitions_ensure(days_ahead=0, now_ms=now) == []  # today is the legacy partition's
 
-    tomorrow = today + DAY
-    _store([(sid, tomorrow + 1000, 9.0)])
-    assert _where("telemetry_reading", sensor_id=sid, ts=tomorrow + 1000) == [partitions.RAW.name(tomorrow)]
+    first_new = today + 2 * DAY  # the first day after the legacy partition
+    _store([(sid, first_new + 1000, 9.0)])
+    assert _where("telemetry_reading", sensor_id=sid, ts=first_new + 1000) == [partitions.RAW.name(first_new)]
     assert _scanned(READ_RAW_SQL, [sid, today - 2 * DAY, today - DAY, 100]) == {"telemetry_reading_legacy"}
-    assert _scanned(READ_RAW_SQL, [sid, tomorrow, tomorrow + DAY, 100]) == {partitions.RAW.name(tomorrow)}
+    assert _scanned(READ_RAW_SQL, [sid, first_new, first_new + DAY, 100]) == {partitions.RAW.name(first_new)}
     legacy_thin = partitions.thin_chunk_sql(partitions.RAW, "telemetry_reading_legacy", PRUNE_CHUNK)
     assert _scanned(legacy_thin, [now - 90 * DAY]) == {"telemetry_reading_legacy"}
 
@@ -285,13 +288,33 @@ def test_migration_attaches_existing_rows_as_one_legacy_partition(mine, pg, sett
     assert "telemetry_reading_legacy" in [p.name for p in partitions.partitions_list(partitions.RAW)]
 
     settings.TELEMETRY_RETENTION_RAW_DAYS = 1  # all of the legacy range is past: it goes whole
-    dropped = services.readings_prune(now_ms=now + 2 * DAY)
+    dropped = services.readings_prune(now_ms=now + 3 * DAY)
     assert dropped["raw"] == 0 and dropped["raw_partitions"] >= 1
     assert "telemetry_reading_legacy" not in [p.name for p in partitions.partitions_list(partitions.RAW)]
-    assert SqlReadingStore().read_raw(sid, 0, now + 3 * DAY, 100) == [(tomorrow + 1000, 9.0)]
+    assert SqlReadingStore().read_raw(sid, 0, now + 4 * DAY, 100) == [(first_new + 1000, 9.0)]
 
 
 def test_migration_of_a_database_without_readings_makes_no_legacy_partition(pg):
     _migrate_again()
     names = [p.name for layout in partitions.LAYOUTS for p in partitions.partitions_list(layout)]
     assert names and not any(name.endswith("_legacy") for name in names)
+
+
+def test_migration_that_fails_leaves_no_bounds_check_on_the_readings(mine, pg):
+    now = int(time.time() * 1000)
+    sid = mine.ch4.id
+    _store([(sid, now, 1.0)])
+    editor = SimpleNamespace(connection=connection)
+    migration.unpartition(None, editor)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE telemetry_reading_default (x int)"
+        )  # the locked step cannot make its own
+
+    with pytest.raises(DatabaseError):
+        migration.partition(None, editor)
+
+    assert not partitions.partitioned()
+    far = now + 30 * DAY  # beyond the bounds the check had: a plain table takes it again
+    assert SqlReadingStore().insert([(sid, far, 2.0)]) == 1
+    assert _count_and_sum() == (2, 3.0)
