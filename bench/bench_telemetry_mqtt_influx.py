@@ -6,7 +6,9 @@ readings each, converted to line protocol `reading,sensor=<code>,gateway=<gw> va
 clock starts — one HTTP request per message over a keep-alive `http.client` connection (the same batching as
 MQTT), then again with 10 messages per request (InfluxDB's best case from one client), each into its own
 database; `SELECT count(value)` confirms every reading is stored. The ratio printed is headframe end to end
-over Mosquitto (bench_telemetry_mqtt.LAST_E2E_RATE, measured earlier in the same run) / InfluxDB.
+over Mosquitto (bench_telemetry_mqtt.LAST_E2E_RATE, measured earlier in the same run) / InfluxDB; on Linux also
+readings per CPU-second of the `headframe ingest` process / of `influxd` (steadier than wall-clock rates on a
+machine shared with other work: neither counts its client, nor the broker on headframe's side).
 """
 
 from __future__ import annotations
@@ -148,11 +150,13 @@ def run() -> None:
         conn = http.client.HTTPConnection(HOST, http_port, timeout=60)
         version = ""
         rates = {}
+        per_cpu_s = {}
         for group in GROUPS:
             db = "bench" if group == 1 else f"bench_x{group}"
             _query(conn, f"CREATE DATABASE {db}")
             path = f"/write?db={db}&precision=ms"
             requests = [b"".join(bodies[i : i + group]) for i in range(0, len(bodies), group)]
+            cpu_before = mqtt_bench.cpu_seconds(proc.pid)
             started = time.perf_counter()
             for body in requests:
                 conn.request("POST", path, body=body)
@@ -162,8 +166,11 @@ def run() -> None:
                     raise RuntimeError(f"InfluxDB write: {response.status} {data[:200]!r}")
                 version = response.getheader("X-Influxdb-Version", version)
             seconds = time.perf_counter() - started
+            cpu_after = mqtt_bench.cpu_seconds(proc.pid)
             stored = _count(conn, db)
             rates[group] = total / seconds
+            if cpu_before is not None and cpu_after is not None and cpu_after > cpu_before:
+                per_cpu_s[group] = total / (cpu_after - cpu_before)
             what = (
                 "one request per 500-reading message (as MQTT)"
                 if group == 1
@@ -171,7 +178,8 @@ def run() -> None:
             )
             print(
                 f"  InfluxDB {version} line protocol, {what}, 1 keep-alive client: "
-                f"{rates[group]:12,.0f} readings/s   ({stored:,}/{total:,} stored)",
+                f"{rates[group]:12,.0f} readings/s   ({stored:,}/{total:,} stored)"
+                + (f", {per_cpu_s[group]:,.0f} per influxd CPU-second" if group in per_cpu_s else ""),
                 flush=True,
             )
             if stored != total:
@@ -190,6 +198,12 @@ def run() -> None:
             f"{headframe / rates[GROUPS[-1]]:5.2f}× InfluxDB with {GROUPS[-1]} messages per request",
             flush=True,
         )
+        if mqtt_bench.LAST_E2E_PER_CPU_S and 1 in per_cpu_s:
+            print(
+                f"  per CPU-second: headframe ingest {mqtt_bench.LAST_E2E_PER_CPU_S:12,.0f} readings   "
+                f"{mqtt_bench.LAST_E2E_PER_CPU_S / per_cpu_s[1]:5.2f}× influxd at the same batching",
+                flush=True,
+            )
     finally:
         if proc is not None:
             proc.terminate()
