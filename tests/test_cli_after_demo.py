@@ -39,6 +39,7 @@ SKIPPED = {
     "headframe ingest": "needs an MQTT broker",
     "headframe simulate": "publishes to an MQTT broker",
     "headframe lamp-readers": "subscribes to an MQTT broker until stopped (tests/workforce/test_tag_reader.py)",
+    "headframe readings-to-victoriametrics": "needs VictoriaMetrics as the store (tests/telemetry/test_victoria_store.py)",
     "createdb": "PostgreSQL section",
     "export HEADFRAME_": "PostgreSQL section",
     ".venv/bin/headframe migrate": "PostgreSQL section (run here as `headframe migrate`)",
