@@ -131,14 +131,18 @@ def _rows_here() -> int:
 
 def _table_bytes() -> int:
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_total_relation_size('telemetry_reading')")
+        if connection.vendor == "postgresql":  # the table, or its partitions when it is partitioned
+            cursor.execute(
+                "SELECT pg_total_relation_size('telemetry_reading') + COALESCE(SUM("
+                "pg_total_relation_size(inhrelid)), 0) FROM pg_inherits "
+                "WHERE inhparent = 'telemetry_reading'::regclass"
+            )
         else:  # the table and its automatic (sensor_id, ts) key index, pages actually used
             cursor.execute(
                 "SELECT COALESCE(SUM(d.pgsize), 0) FROM dbstat d JOIN sqlite_schema m ON m.name = d.name "
                 "WHERE m.tbl_name = 'telemetry_reading'"
             )
-        return cursor.fetchone()[0]
+        return int(cursor.fetchone()[0])
 
 
 # ---- PostgreSQL, in a scratch database
