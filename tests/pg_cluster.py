@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+import psycopg.sql
 
 PG_BIN = Path(os.environ.get("HEADFRAME_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_TOOLS = ("initdb", "pg_ctl", "pg_basebackup", "pg_dump", "pg_restore")
@@ -88,6 +89,7 @@ class ReplicatedPair:
     primary: Cluster
     replica: Cluster
     _stopped: bool = field(default=False)
+    _primary_conninfo: str = field(default="")
 
     def wait_streaming(self, timeout_s: float = START_TIMEOUT_S) -> None:
         """Until the replica is in recovery and its WAL receiver streams from the primary."""
@@ -129,6 +131,29 @@ class ReplicatedPair:
 
     def resume_replay(self) -> None:
         self.replica.query("SELECT pg_wal_replay_resume()")
+
+    def stop_streaming(self) -> None:
+        """Stop the replica's WAL receiver (as when it cannot reach the primary) and wait until it is gone: an
+        empty primary_conninfo stops it without starting another. The replica keeps answering queries."""
+        (self._primary_conninfo,) = self.replica.query("SHOW primary_conninfo")
+        self.replica.query("ALTER SYSTEM SET primary_conninfo = ''")
+        self.replica.query("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 10
+        while self.replica.query("SELECT count(*) FROM pg_stat_wal_receiver") != (0,):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the replica's WAL receiver did not stop")
+            time.sleep(0.02)
+
+    def resume_streaming(self) -> None:
+        """Give the replica its primary_conninfo back and wait until it streams again."""
+        with self.replica.connect() as conn:
+            conn.execute(
+                psycopg.sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(
+                    psycopg.sql.Literal(self._primary_conninfo)
+                )
+            )
+            conn.execute("SELECT pg_reload_conf()")
+        self.wait_streaming()
 
     def stop(self) -> None:
         if self._stopped:

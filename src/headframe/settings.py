@@ -203,6 +203,10 @@ if DATABASE_REPLICA_URL:
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES["replica"] = _replica
     DATABASE_ROUTERS = ["headframe.core.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(  # a session that posted reads the primary a while: the page it lands on shows its change
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+        "headframe.core.db_router.ReadYourWritesMiddleware",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -24,6 +24,9 @@ from django.test import Client  # noqa: E402
 from headframe.core import db_router  # noqa: E402
 
 DAY = dt.date(2026, 3, 10)
+CLOSED_DAY = dt.date(
+    2026, 2, 10
+)  # a month the tests close (DAY's month stays open for the figures they write)
 POSITION = "A-M1-K1-F1"
 INDICATOR = "raw_coal_t"
 
@@ -33,6 +36,7 @@ class Driver:
         self.client = Client(HTTP_HOST="127.0.0.1")
         self.token = ""
         self.user = None
+        self.planner = None
 
     def ping(self) -> dict:
         return {}
@@ -61,6 +65,9 @@ class Driver:
         make_unit(POSITION, "position", "A-M1-K1")
         self.user = org.user_create(actor=None, username="viewer_a", grants=[("viewer", "A")], password=None)
         _, self.token = org.token_create(actor=None, user=self.user)
+        self.planner = org.user_create(
+            actor=None, username="planner_a", grants=[("planner", "A")], password=None
+        )
         production.plan_version_create(
             actor=None,
             unit_code="A-M1",
@@ -127,6 +134,17 @@ class Driver:
             v for v in values if any(f"{v:,}".replace(",", sep) in html for sep in (".", ",", " ", "\u202f"))
         ]
         return {"status": response.status_code, "shows": shown}
+
+    def close_month(self) -> dict:
+        """A planner closes CLOSED_DAY's month on company A's page (a form post): whether the page the form
+        redirects to shows the month closed."""
+        planner = Client(HTTP_HOST="127.0.0.1")
+        planner.force_login(self.planner)
+        response = planner.post("/production/u/A/lock/", {"date": f"{CLOSED_DAY:%d/%m/%Y}"}, follow=True)
+        return {
+            "status": response.status_code,
+            "closed": 'data-testid="month-locked"' in response.content.decode(),
+        }
 
     def forget_replica_state(self) -> dict:
         db_router.health.reset()

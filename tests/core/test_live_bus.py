@@ -3,6 +3,7 @@ its topic; a rolled-back one wakes nobody; on SQLite nothing is sent and streams
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -14,6 +15,8 @@ from headframe.core import live_bus
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WAIT_S = 5.0  # far below the safety poll: a stream woken within it was woken by the notification
+POLL_TICK_S = 0.5  # a stream's tick while the bus is down: it polls
+RECONNECT_S = 3.0  # the listener's first retry, in the test where it drops: far after a stream's poll tick
 
 
 @pytest.fixture
@@ -38,6 +41,14 @@ def _roll_back(*topics: str) -> None:
             raise Boom
     except Boom:
         pass
+
+
+async def _told(subscription: live_bus.Subscription, within_s: float = WAIT_S) -> bool:
+    """Whether the bus marks the subscription as notified within `within_s` (without waiting on it)."""
+    deadline = time.monotonic() + within_s
+    while not subscription._woken and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return subscription._woken
 
 
 async def _woken(subscription: live_bus.Subscription, within_s: float = WAIT_S) -> bool:
@@ -109,8 +120,12 @@ def test_a_plain_notify_waits_for_the_streams_tick_an_urgent_one_does_not(postgr
             stream = bus.subscribe("site:/G/A/A-M1/")
             stream.clear()
             await sync_to_async(_commit)("site:/G/A/A-M1/", urgent=False)
-            await stream.wait(tick_s=60.0, deadline=time.monotonic() + 0.5)  # values: not before the tick
-            assert stream._woken and not stream._urgent
+            assert await _told(stream)
+            assert not stream._urgent
+            # Values moved: the stream queries at its tick (60 s here), so the wait lasts until its deadline.
+            deadline = time.monotonic() + 0.2
+            await stream.wait(tick_s=60.0, deadline=deadline)
+            assert time.monotonic() >= deadline
             stream.clear()
             await sync_to_async(_commit)("site:/G/A/A-M1/", urgent=True)
             assert await _woken(stream)
@@ -121,18 +136,28 @@ def test_a_plain_notify_waits_for_the_streams_tick_an_urgent_one_does_not(postgr
     async_to_sync(scenario)()
 
 
-def test_streams_poll_while_the_listening_connection_is_down_and_are_woken_when_it_is_back(postgresql):
+def test_streams_poll_while_the_listening_connection_is_down_and_are_woken_when_it_is_back(
+    postgresql, monkeypatch
+):
+    monkeypatch.setattr(live_bus, "RECONNECT_FIRST_S", RECONNECT_S)
+
     async def scenario():
         bus = live_bus.LiveBus()
         try:
             assert await bus.ready()
             stream = bus.subscribe("site:/G/A/A-M1/")
             stream.clear()
-            # The server drops the listener's connection (a restart, a network cut): the stream is told at
-            # once, polls at its tick meanwhile, and is woken again when the listener is back.
+            # The server drops the listener's connection (a restart, a network cut): a stream waiting on the
+            # bus is told at once and polls at its tick meanwhile, and is woken again when the listener is
+            # back. Its wait started on the bus (until the safety poll); it ends at its poll tick after the
+            # drop, while the listener is still down (it retries RECONNECT_S later): it was told of the drop.
+            waiting = asyncio.ensure_future(stream.wait(tick_s=POLL_TICK_S, deadline=time.monotonic() + 60))
+            await asyncio.sleep(0.05)
+            assert bus.listening and not waiting.done()  # it waits on the bus, not polling
             await sync_to_async(_terminate_listener)()
-            assert await _woken(stream)
-            assert await bus.ready(timeout=WAIT_S)
+            await asyncio.wait_for(waiting, live_bus.SAFETY_POLL_S + 5)
+            assert not bus.listening
+            assert await bus.ready(timeout=RECONNECT_S + WAIT_S)
             stream.clear()
             await sync_to_async(_commit)("site:/G/A/A-M1/")
             assert await _woken(stream)

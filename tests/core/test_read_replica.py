@@ -67,9 +67,14 @@ def test_a_replica_url_adds_a_mirrored_replica_and_its_router(monkeypatch, tmp_p
     assert replica["OPTIONS"]["sslmode"] == "require"
     assert "lock_timeout" in replica["OPTIONS"]["options"]
     assert configured["DATABASE_ROUTERS"] == ["headframe.core.db_router.ReplicaRouter"]
+    middleware = configured["MIDDLEWARE"]
+    assert middleware.index("headframe.core.db_router.ReadYourWritesMiddleware") == (
+        middleware.index("django.contrib.sessions.middleware.SessionMiddleware") + 1
+    )
     plain = _settings(monkeypatch, tmp_path, "postgresql://hf@db1:5432/hf", None)
     assert list(plain["DATABASES"]) == ["default"]
     assert "DATABASE_ROUTERS" not in plain
+    assert "headframe.core.db_router.ReadYourWritesMiddleware" not in plain["MIDDLEWARE"]
 
 
 @pytest.mark.parametrize(
@@ -116,6 +121,81 @@ def test_a_scope_that_wrote_reads_its_writes_from_the_primary(replica_answering)
 def test_a_scope_inside_a_transaction_on_the_primary_reads_the_primary(replica_answering):
     with transaction.atomic(), db_router.reading_from_replica():
         assert db_router.read_alias() == "default"
+
+
+def _reads_from() -> str:
+    with db_router.reading_from_replica():
+        return db_router.read_alias()
+
+
+class Session(dict):
+    """What the middleware uses of a session (a database one would hold the test in a transaction, where every
+    read goes to the primary anyway)."""
+
+    def __init__(self, session_key: str | None):
+        super().__init__()
+        self.session_key = session_key
+
+
+def test_a_session_that_posted_reads_the_primary_until_the_replica_must_have_its_writes(
+    replica_answering, rf
+):
+    from django.http import HttpResponse
+
+    read_from: list[str] = []
+    middleware = db_router.ReadYourWritesMiddleware(
+        lambda request: read_from.append(_reads_from()) or HttpResponse()
+    )
+
+    def ask(method: str, session) -> str:
+        request = getattr(rf, method)("/production/u/A/")
+        request.session = session
+        middleware(request)
+        return read_from[-1]
+
+    browser = Session("a-browser")
+    assert ask("get", browser) == "replica"
+    assert ask("post", browser) == "default"  # the form's own reads
+    assert ask("get", browser) == "default"  # the page it redirects to, and the next ones for a while
+    assert browser[db_router.READ_PRIMARY_UNTIL] > time.time() + db_router.read_primary_window_s() - 5
+    browser[db_router.READ_PRIMARY_UNTIL] = time.time() - 1  # the window is over
+    assert ask("get", browser) == "replica"
+    token_client = Session(None)  # an API client or gateway: no session, none is made for it
+    ask("post", token_client)
+    assert db_router.READ_PRIMARY_UNTIL not in token_client
+
+
+def _state(**changes) -> db_router.ReplicaState:
+    streaming = {
+        "in_recovery": True,
+        "receiving": True,
+        "receiver_status": "streaming",
+        "quiet_s": 0.1,
+        "caught_up": False,
+        "replay_lag_s": 0.0,
+    }
+    return db_router.ReplicaState(**{**streaming, **changes})
+
+
+@pytest.mark.parametrize(
+    ("state", "usable"),
+    [
+        (_state(), True),
+        # The WAL receiver stopped: replay caught up with what was received, which looks current but is not.
+        (_state(receiving=False, receiver_status=None, quiet_s=None, caught_up=True), False),
+        (_state(receiver_status="waiting"), False),
+        # An idle primary sends a keepalive only about every wal_receiver_timeout / 2 (30 s): nothing missed.
+        (_state(quiet_s=29.0, caught_up=True), True),
+        # Nothing heard for longer than the max lag while the primary wrote more: a silent network.
+        (_state(quiet_s=11.0), False),
+        (_state(replay_lag_s=12.0), False),
+        # Without pg_read_all_stats the receiver's status and last message are hidden; it runs, and replays.
+        (_state(receiver_status=None, quiet_s=None, replay_lag_s=1.0), True),
+        (_state(in_recovery=False, receiving=False), True),
+    ],
+)
+def test_a_replica_is_usable_only_while_it_streams_and_is_close_enough(state, usable):
+    assert (db_router.replica_problem(state, max_lag_s=10) is None) == usable
 
 
 def test_migrations_run_on_the_primary_only():
@@ -286,3 +366,30 @@ def test_dashboards_answer_from_the_primary_when_the_replica_is_down(pair, headf
         pair.replica.start()
         pair.wait_streaming()
         headframe.ask("forget_replica_state")
+
+
+@with_clusters
+def test_a_replica_whose_wal_receiver_stopped_is_skipped_for_the_primary(pair, headframe):
+    pair.wait_replayed()
+    pair.stop_streaming()
+    try:
+        # The replica replayed all it received: only its stopped receiver tells it misses this figure.
+        headframe.ask("write", value=1500)
+        headframe.ask("forget_replica_state")
+        assert headframe.ask("summary") == {"status": 200, "value": 1500.0}
+    finally:
+        pair.resume_streaming()
+        headframe.ask("forget_replica_state")
+    pair.wait_replayed()
+
+
+@with_clusters
+def test_the_page_a_form_redirects_to_shows_what_the_form_wrote(pair, headframe):
+    pair.pause_replay()
+    try:
+        headframe.ask("trust_replica")  # the replica answered a moment ago and is close enough
+        assert headframe.ask("close_month") == {"status": 200, "closed": True}
+    finally:
+        pair.resume_replay()
+        headframe.ask("forget_replica_state")
+    pair.wait_replayed()
