@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -35,7 +36,7 @@ from headframe.telemetry.storage import (
     outbox,
     reading_store,
 )
-from headframe.telemetry.storage.victoria import history_tables
+from headframe.telemetry.storage.victoria import RESTART_SLACK_MS, history_tables
 from tests.telemetry.victoria import VictoriaMetrics
 
 NOW_MS = (int(time.time()) // 60) * 60_000  # real time: VictoriaMetrics drops samples outside its retention
@@ -76,7 +77,19 @@ def _in_victoria(store, sensor, first=NOW_MS - 120_000, last=NOW_MS) -> list[tup
 
 
 def _waiting(sensor) -> list[tuple[int, float]]:
-    return list(ReadingOutbox.objects.filter(sensor=sensor).order_by("ts").values_list("ts", "value"))
+    """The readings of a sensor not yet shipped."""
+    waiting = ReadingOutbox.objects.filter(sensor=sensor, shipped_at__isnull=True)
+    return list(waiting.order_by("ts").values_list("ts", "value"))
+
+
+def _settled() -> None:
+    """What `purge_shipped` does KEEP_SHIPPED_MS after shipping: the shipped readings are then only in
+    VictoriaMetrics."""
+    ReadingOutbox.objects.filter(shipped_at__isnull=False).delete()
+
+
+def _unshipped() -> bool:
+    return ReadingOutbox.objects.filter(shipped_at__isnull=True).exists()
 
 
 def test_ingested_readings_reach_victoriametrics_and_the_history_api(store, mine, send, api, users):
@@ -140,6 +153,7 @@ def test_values_and_millisecond_timestamps_come_back_exactly(store, mine):
 def test_victoriametrics_down_loses_nothing_and_holds_up_no_alarm(store, victoria, mine, send):
     send(_ch4((0, 0.3)), now_ms=NOW_MS)
     store.ship_all()
+    _settled()
     victoria.stop()
 
     result = send(_ch4((1, 0.4), (2, 1.2), (3, 1.4)), now_ms=NOW_MS)  # ingest commits, the trip is raised
@@ -215,7 +229,7 @@ def test_two_shippers_at_once_ship_each_reading_once(configured):
     for thread in threads:
         thread.join(timeout=60)
     left = configured.ship_all()  # none, unless a thread gave up early
-    assert sum(shipped) + left == len(rows) and not ReadingOutbox.objects.exists()  # no row shipped twice
+    assert sum(shipped) + left == len(rows) and not _unshipped()  # no row shipped twice
     in_victoria = {sid: configured.client.export(sid, NOW_MS - 100_000, NOW_MS, 5) for sid in range(900, 907)}
     assert sum(len(samples) for samples in in_victoria.values()) == len(rows)
 
@@ -227,16 +241,92 @@ def test_the_shipper_thread_drains_the_outbox(configured):
     assert shipper is not None
     try:
         deadline = time.monotonic() + 20
-        while ReadingOutbox.objects.exists() and time.monotonic() < deadline:
+        while _unshipped() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not ReadingOutbox.objects.exists()
+        assert not _unshipped()
         assert len(configured.client.export(900, NOW_MS - 100_000, NOW_MS, 5)) == len(range(0, 500, 7))
     finally:
         shipper.stop.set()
         shipper.thread.join(timeout=10)
 
 
+# ---------------------------------------------------------------- a shipped reading leaves the outbox once on disk
+
+
+def _running_a_while(store) -> None:
+    """Wait (bounded) until the store started longer ago than its restart check's slack, so what is shipped now
+    counts as shipped to this run of it."""
+    deadline = time.monotonic() + 10
+    while time.time() * 1000 < store.client.started_at_ms() + RESTART_SLACK_MS + 1000:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def test_a_shipped_reading_stays_in_the_outbox_until_it_settled(store, mine, send, monkeypatch):
+    _running_a_while(store)
+    send(_ch4((0, 0.41), (1, 0.42)), now_ms=NOW_MS)
+    assert store.ship_all() == 2
+    assert _waiting(mine.ch4) == [] and ReadingOutbox.objects.count() == 2  # shipped, kept a while
+    assert store.existing([(mine.ch4.id, NOW_MS - 60_000)]) == {(mine.ch4.id, NOW_MS - 60_000): 0.41}
+    assert [v for _ts, v in store.read_raw(mine.ch4.id, NOW_MS - 120_000, NOW_MS, 100)] == [0.41, 0.42]
+    store._next_settle = 0.0
+    store.ship()
+    assert ReadingOutbox.objects.count() == 2  # shipped just now: maybe not on VictoriaMetrics' disk yet
+
+    monkeypatch.setattr(outbox, "KEEP_SHIPPED_MS", -1_000)  # as if shipped long enough ago
+    store._next_settle = 0.0
+    assert store.ship() == 0
+    assert not ReadingOutbox.objects.exists()
+    assert [v for _ts, v in _in_victoria(store, mine.ch4)] == [0.41, 0.42]
+
+
+def test_readings_shipped_just_before_victoriametrics_crashed_are_shipped_again(store, victoria, mine, send):
+    send(_ch4((0, 0.41), (1, 0.42), (2, 0.43)), now_ms=NOW_MS)
+    assert store.ship_all() == 3  # searchable, not yet on disk
+    victoria.kill()
+    victoria.start()
+    store._next_settle = 0.0  # the shipper's next settle: it sees the restart
+    assert store.ship_all() == 3
+    assert [v for _ts, v in _in_victoria(store, mine.ch4)] == [0.41, 0.42, 0.43]
+    assert _waiting(mine.ch4) == []
+
+
+def test_the_backlog_is_counted_up_to_a_bound_then_estimated(store, mine):
+    rows = [(mine.ch4.id, NOW_MS - 50_000 + i * 1000, 0.4) for i in range(50)]
+    store.insert(rows)
+    assert tuple(outbox.backlog(exact_up_to=100)) == (50, NOW_MS - 50_000, True)
+    estimated = outbox.backlog(exact_up_to=10)  # never a full count of a long outbox
+    assert estimated.waiting > 10 and estimated.oldest_ts == NOW_MS - 50_000 and not estimated.exact
+    store.ship_all()
+    assert tuple(outbox.backlog()) == (0, None, True)  # shipped readings kept a while are not waiting
+
+
 # ---------------------------------------------------------------- fail safe while VictoriaMetrics is down
+
+
+@pytest.fixture
+def silent_store(settings, mine):
+    """A VictoriaMetrics address that takes connections and never answers (a store that drops packets)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)  # connections complete in the kernel; nothing ever reads or answers them
+        settings.READING_STORE = "victoriametrics"
+        settings.VICTORIAMETRICS_URL = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        yield reading_store()
+
+
+def test_a_store_that_never_answers_holds_up_neither_late_readings_nor_a_rise(silent_store, mine, send):
+    send(_ch4((0, 0.3), (2, 0.3)), now_ms=NOW_MS)
+    late = send(_ch4((1, 1.6)), now_ms=NOW_MS)  # its duplicate check cannot reach the store
+    assert dict(late.quarantined) == {"unchecked": 1}
+    assert Alarm.objects.get(limit_code="ch4_face_return_trip").raised_value == 1.6
+    silent_store.client._down_until = 0.0  # ask it again: the rise window's read times out too
+    start = NOW_MS - 12 * 60_000
+    send([("A1-CO-01", start + m * 60_000, 2.0) for m in range(3)], now_ms=NOW_MS)
+    rise_windows.clear()
+    silent_store.client._down_until = 0.0
+    rise = send([("A1-CO-01", NOW_MS - 60_000, 7.5)], now_ms=NOW_MS)
+    assert rise.alarms_raised == 1
 
 
 def test_a_co_rise_trips_with_victoriametrics_down_though_the_window_start_was_shipped(
@@ -245,6 +335,7 @@ def test_a_co_rise_trips_with_victoriametrics_down_though_the_window_start_was_s
     start = NOW_MS - 12 * 60_000
     send([("A1-CO-01", start + m * 60_000, 2.0) for m in range(3)], now_ms=NOW_MS)  # background CO
     store.ship_all()  # the early part of the 15-minute window is now only in VictoriaMetrics
+    _settled()
     rise_windows.clear()  # as an ingest process that starts (or restarts) now
     victoria.stop()
 
@@ -258,6 +349,7 @@ def test_a_late_resend_with_victoriametrics_down_is_quarantined_unchecked_never_
 ):
     send(_ch4((0, 0.41), (1, 0.42), (2, 0.43)), now_ms=NOW_MS)
     store.ship_all()
+    _settled()
     victoria.stop()
 
     resent = send(_ch4((1, 0.99), (2, 0.43)), now_ms=NOW_MS)  # a conflict and a duplicate: neither checkable
@@ -277,6 +369,7 @@ def test_a_late_resend_with_victoriametrics_down_is_quarantined_unchecked_never_
 def test_an_unchecked_late_value_over_the_trip_still_raises_its_late_alarm(store, victoria, mine, send):
     send(_ch4((0, 0.3), (2, 0.3)), now_ms=NOW_MS)
     store.ship_all()
+    _settled()
     victoria.stop()
     late = send(_ch4((1, 1.6)), now_ms=NOW_MS)  # older than the newest stored: may be a re-send, may be new
     assert dict(late.quarantined) == {"unchecked": 1}
@@ -298,6 +391,7 @@ def _history(api, users, sensor="A1-CH4-01", step="raw"):
 def test_the_history_api_says_when_raw_readings_are_missing(store, victoria, mine, send, api, users):
     send(_ch4((0, 0.41)), now_ms=NOW_MS)
     store.ship_all()
+    _settled()
     send(_ch4((1, 0.42)), now_ms=NOW_MS)
     assert _history(api, users)["complete"] is True
     victoria.stop()

@@ -66,6 +66,13 @@ class VictoriaMetrics:
         self.stop()
         raise RuntimeError(f"victoria-metrics did not answer on {self.port}: {self.log.read_text()[-2000:]}")
 
+    def kill(self) -> None:
+        """A crash: SIGKILL, nothing written to disk on the way out."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()

@@ -583,10 +583,16 @@ class ReadingOutbox(models.Model):
     sensor = models.ForeignKey(Sensor, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False)
     ts = models.BigIntegerField(_("time (epoch ms, UTC)"))
     value = models.FloatField(_("value"))
+    # When it was handed to the store (epoch ms); NULL while waiting. Kept a little longer after that, since the
+    # store makes it searchable at once but writes it to disk only seconds later (outbox.KEEP_SHIPPED_MS).
+    shipped_at = models.BigIntegerField(_("shipped at (epoch ms, UTC)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("reading waiting to be shipped")
         verbose_name_plural = _("readings waiting to be shipped")
+        # The next batch to ship and the oldest waiting (shipped_at NULL, by ts), the rows shipped long enough ago
+        # to remove (a shipped_at range): index lookups however long the outbox grew while the store was down.
+        indexes = [models.Index(fields=["shipped_at", "ts"], name="telemetry_outbox_shipped_ts")]
 
     def __str__(self) -> str:
         return f"{self.sensor_id}@{self.ts}={self.value}"

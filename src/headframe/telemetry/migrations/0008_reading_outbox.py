@@ -17,11 +17,13 @@ class Migration(migrations.Migration):
                 ('pk', models.CompositePrimaryKey('sensor_id', 'ts', blank=True, editable=False, primary_key=True, serialize=False)),
                 ('ts', models.BigIntegerField(verbose_name='time (epoch ms, UTC)')),
                 ('value', models.FloatField(verbose_name='value')),
+                ('shipped_at', models.BigIntegerField(blank=True, null=True, verbose_name='shipped at (epoch ms, UTC)')),
                 ('sensor', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, to='telemetry.sensor')),
             ],
             options={
                 'verbose_name': 'reading waiting to be shipped',
                 'verbose_name_plural': 'readings waiting to be shipped',
+                'indexes': [models.Index(fields=['shipped_at', 'ts'], name='telemetry_outbox_shipped_ts')],
             },
         ),
     ]

@@ -9,7 +9,10 @@ It keeps 12 significant decimal digits of a value (a sensor's 0.41 or 1234.5678 
 
 Writes go through the SQL outbox (`outbox`): `insert` adds the readings in the ingest transaction, a shipper
 thread (`ensure_shipper`, run by `headframe ingest` and `headframe serve`) posts them in batches, asks
-VictoriaMetrics to make them searchable (/internal/force_flush) and only then removes them from the outbox.
+VictoriaMetrics to make them searchable (/internal/force_flush) and only then marks them shipped. That is not yet
+on disk (VictoriaMetrics writes it seconds later; a kill -9 before loses it), so a shipped reading leaves the
+outbox only outbox.KEEP_SHIPPED_MS later, and only if VictoriaMetrics kept running since (its
+`vm_app_start_timestamp`): one that restarted gets the readings it may have lost again (`_settle_shipped`).
 So every read is outbox first, then VictoriaMetrics, merged: a reading is always in one of the two when read.
 
 VictoriaMetrics down: ingest, live state and alarms go on (the outbox grows, the shipper logs how far behind it
@@ -50,8 +53,16 @@ SHIP_BATCH = 20_000  # readings per POST (~0.5 MB of JSON)
 SHIP_IDLE_S = 0.5  # the shipper's pause when the outbox is empty
 DOWN_FOR_S = 5.0  # after a failure, reads and duplicate checks skip VictoriaMetrics this long (no waiting)
 READ_TIMEOUT_S = 5.0
-CHECK_TIMEOUT_S = 2.0  # the duplicate check runs under the ingest's sensor lock: never wait long there
+# Reads under the ingest's sensor locks (the duplicate check of late readings, the rate-of-rise window): one
+# deadline for the whole call, then the caller goes on with what it has, flagged incomplete (fail safe), so a
+# store that drops packets stalls a flush this long at most, once per DOWN_FOR_S.
+LOCKED_READ_DEADLINE_S = 0.3
+HEALTH_TIMEOUT_S = 2.0
 WRITE_TIMEOUT_S = 30.0
+SETTLE_EVERY_S = 5.0  # how often the shipper checks for a restart of the store and removes settled readings
+RESTART_SLACK_MS = (
+    2_000  # the store's start time is in whole seconds (and the two clocks may differ a little)
+)
 
 
 class VictoriaMetricsUnavailable(Exception):
@@ -136,9 +147,18 @@ class VictoriaMetricsClient:
                 samples.update(zip(series["timestamps"], series["values"], strict=True))
         return samples
 
+    def started_at_ms(self) -> int:
+        """When this VictoriaMetrics process started (its own clock, whole seconds), 0 if it does not say."""
+        body = b"\n" + self._call("GET", "/metrics", None, HEALTH_TIMEOUT_S)
+        for name in (b"vm_app_start_timestamp ", b"process_start_time_seconds "):
+            at = body.find(b"\n" + name)
+            if at >= 0:
+                return int(float(body[at + len(name) + 1 :].split(b"\n", 1)[0])) * 1000
+        return 0
+
     def healthy(self) -> bool:
         try:
-            self._call("GET", "/health", None, CHECK_TIMEOUT_S)
+            self._call("GET", "/health", None, HEALTH_TIMEOUT_S)
         except VictoriaMetricsUnavailable:
             return False
         return True
@@ -205,6 +225,7 @@ class VictoriaMetricsReadingStore:
         self.url = url
         self.client = VictoriaMetricsClient(url)
         self._sql = SqlReadingStore()
+        self._next_settle = 0.0  # time.monotonic() of the next `_settle_shipped`
 
     # ---- writes
     def insert(self, rows: Sequence[Row]) -> int:
@@ -215,13 +236,33 @@ class VictoriaMetricsReadingStore:
 
     def ship(self, limit: int = SHIP_BATCH) -> int:
         """Ship up to `limit` waiting readings; raises VictoriaMetricsUnavailable (and keeps them) when the store
-        does not take them."""
+        does not take them. Every SETTLE_EVERY_S also settles what was shipped before (`_settle_shipped`)."""
+        if time.monotonic() >= self._next_settle:
+            self._settle_shipped(limit)
 
         def post(rows: list[Row]) -> None:
             self.client.import_rows(rows)
             self.client.force_flush()
 
         return outbox.drain(post, limit)
+
+    def _settle_shipped(self, limit: int) -> None:
+        """Ship again what a store that restarted since may have lost (shipped before its start, and not yet on
+        its disk when it went down), then remove what was shipped more than KEEP_SHIPPED_MS ago to a store that
+        kept running since. Raises VictoriaMetricsUnavailable (removing nothing) when the store does not answer."""
+        started_ms = self.client.started_at_ms()
+        if started_ms:
+            again = outbox.unship(started_ms + RESTART_SLACK_MS)
+            if again:
+                log.warning(
+                    "VictoriaMetrics restarted: %d recently shipped readings are shipped again", again
+                )
+        else:
+            log.warning(
+                "VictoriaMetrics at %s does not say when it started: restarts are not checked", self.url
+            )
+        outbox.purge_shipped(int(time.time() * 1000) - outbox.KEEP_SHIPPED_MS, 4 * limit)
+        self._next_settle = time.monotonic() + SETTLE_EVERY_S
 
     def ship_all(self, limit: int = SHIP_BATCH) -> int:
         """Ship until the outbox is empty (what was waiting when called, and what arrives meanwhile)."""
@@ -239,9 +280,13 @@ class VictoriaMetricsReadingStore:
         for sensor_id, ts in keys:
             if (sensor_id, ts) not in found:
                 by_sensor.setdefault(sensor_id, []).append(ts)
+        deadline = time.monotonic() + LOCKED_READ_DEADLINE_S  # for all the sensors together
         try:
             for sensor_id, stamps in by_sensor.items():
-                samples = self.client.export(sensor_id, min(stamps), max(stamps), CHECK_TIMEOUT_S)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise VictoriaMetricsUnavailable("the duplicate check ran out of time")
+                samples = self.client.export(sensor_id, min(stamps), max(stamps), left)
                 for ts in stamps:
                     if ts in samples:
                         found[(sensor_id, ts)] = samples[ts]
@@ -250,12 +295,15 @@ class VictoriaMetricsReadingStore:
             found.complete = False
         return found
 
-    def read_raw(self, sensor_id: int, start_ms: int, end_ms: int, limit: int) -> list[tuple[int, float]]:
+    def read_raw(
+        self, sensor_id: int, start_ms: int, end_ms: int, limit: int, timeout: float = READ_TIMEOUT_S
+    ) -> list[tuple[int, float]]:
+        """`timeout`: LOCKED_READ_DEADLINE_S where the caller holds the ingest's sensor locks."""
         merged = dict(outbox.read_range(sensor_id, start_ms, end_ms, limit))
         rows = RawReadings()
         if end_ms > start_ms:
             try:
-                stored = self.client.export(sensor_id, start_ms, end_ms - 1, READ_TIMEOUT_S)
+                stored = self.client.export(sensor_id, start_ms, end_ms - 1, timeout)
             except VictoriaMetricsUnavailable:
                 rows.complete = False  # said once per outage by the client
             else:
@@ -301,10 +349,10 @@ def history_copy(
     """Copy the raw readings kept in SQL (`telemetry_reading`, from before the switch to VictoriaMetrics) into
     VictoriaMetrics; safe to run again (deduplicated). On partitioned PostgreSQL one partition after the other,
     each paged by its own (sensor, ts) key, so no query plans over the whole parent. After each batch,
-    VictoriaMetrics is asked to make it durable and searchable, then `progress` gets a resume point: `after` =
-    that point carries on from there. The SQL rows
-    are left in place: once the copy is checked, drop them with the raw retention or by hand. Returns how many
-    readings were copied."""
+    VictoriaMetrics is asked to make it searchable (not yet on disk: it writes it seconds later), then `progress`
+    gets a resume point: `after` = that point carries on from there. The SQL rows are left in place: once the copy
+    is checked (after VictoriaMetrics ran a minute longer; run the copy again if it crashed meanwhile), drop them
+    with the raw retention or by hand. Returns how many readings were copied."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
     tables = history_tables()
@@ -353,8 +401,9 @@ def check_line() -> str:
     assert isinstance(store, VictoriaMetricsReadingStore)
     if not store.client.healthy():
         raise VictoriaMetricsUnavailable(f"VictoriaMetrics at {store.url} does not answer /health")
-    waiting, _oldest = outbox.backlog()
-    return f"VictoriaMetrics at {store.url} reachable, {waiting} readings waiting in the outbox"
+    waiting = outbox.backlog()
+    count = str(waiting.waiting) if waiting.exact else f"about {waiting.waiting}"
+    return f"VictoriaMetrics at {store.url} reachable, {count} readings waiting in the outbox"
 
 
 # ---------------------------------------------------------------- the shipper thread
@@ -400,13 +449,14 @@ class Shipper:
     def _report_behind(self, exc: Exception) -> None:
         self._behind = True
         try:
-            waiting, oldest = outbox.backlog()
+            waiting, oldest, exact = outbox.backlog()
         except DatabaseError:
-            waiting, oldest = -1, None
+            waiting, oldest, exact = -1, None, True
         behind_s = (time.time() * 1000 - oldest) / 1000 if oldest is not None else 0.0
         log.warning(
-            "readings not shipped to VictoriaMetrics (%s): %d wait in the outbox, the oldest from %.0f s ago",
+            "readings not shipped to VictoriaMetrics (%s): %s%d wait in the outbox, the oldest from %.0f s ago",
             exc,
+            "" if exact else "about ",
             waiting,
             behind_s,
         )
