@@ -122,6 +122,22 @@ def test_maintenance_that_cannot_get_its_lock_holds_no_alarm_back(
     assert partitions.partitions_list(partitions.RAW) == before
 
 
+def test_a_drop_that_cannot_get_its_lock_keeps_the_drops_before_it(other_session):
+    # The partitions the migration made (committed, so the other session sees them): today's and tomorrow's.
+    first, second = [
+        p for p in partitions.partitions_list(partitions.RAW) if p.name != partitions.RAW.legacy
+    ][:2]
+    other_session.execute(f"LOCK TABLE {second.name} IN ACCESS SHARE MODE")  # a long read of the second day
+
+    with pytest.raises(DatabaseError):  # the lock timeout, after the first partition went
+        partitions.partitions_drop_older(partitions.RAW, second.end_ms)
+
+    other_session.rollback()
+    names = [p.name for p in partitions.partitions_list(partitions.RAW)]
+    assert first.name not in names and second.name in names
+    assert partitions.partitions_drop_older(partitions.RAW, second.end_ms) == [second.name]
+
+
 def test_reading_of_a_day_without_partition_waits_in_default_then_moves(mine, pg):
     sid = mine.ch4.id
     _store([(sid, NOW_MS, 0.4), (sid, NOW_MS + 1000, 0.5)])
@@ -294,6 +310,46 @@ def test_migration_attaches_existing_rows_as_one_legacy_partition(mine, pg, sett
     assert SqlReadingStore().read_raw(sid, 0, now + 4 * DAY, 100) == [(first_new + 1000, 9.0)]
 
 
+def test_migration_moves_the_hours_out_before_its_lock_and_ingest_goes_on(mine, pg):
+    now = int(time.time() * 1000)
+    hour, sid = now - now % 3_600_000, mine.ch4.id
+    _store([(sid, hour + 1, 1.0), (sid, hour + 1 - 30 * DAY, 1.0)])
+    editor = SimpleNamespace(connection=connection)
+    migration.unpartition(None, editor)
+    store = SqlReadingStore()
+
+    minute_bounds = migration._hours_out(connection, now)
+
+    # Before the lock: the old table holds minutes only, proven by a validated check (the ATTACH reads nothing),
+    # and its reads still see every hour once; ingest's hours are merged where the hours went.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ONLY telemetry_readingaggregate WHERE step <> '1m'")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute(
+            "SELECT convalidated FROM pg_constraint WHERE conname = %s "
+            "AND conrelid = 'telemetry_readingaggregate'::regclass",
+            [migration.BOUNDS_CHECK],
+        )
+        assert cursor.fetchone()[0] is True
+    _store([(sid, hour + 2, 3.0)])
+    hours = store.read_aggregates(sid, "1h", 0, now + DAY)
+    assert [(bucket, low, high, count) for bucket, low, high, _avg, count, _last in hours] == [
+        (hour - 30 * DAY, 1.0, 1.0, 1),
+        (hour, 1.0, 3.0, 2),
+    ]
+
+    migration._locked_step(connection, None, minute_bounds, now, now + DAY)
+
+    assert partitions.partitioned()
+    assert store.read_aggregates(sid, "1h", 0, now + DAY) == hours
+    assert set(_where("telemetry_readingaggregate", sensor_id=sid, step="1h")) == {
+        "telemetry_readingaggregate_1h"
+    }
+    assert set(_where("telemetry_readingaggregate", sensor_id=sid, step="1m")) == {
+        "telemetry_readingaggregate_1m_legacy"
+    }
+
+
 def test_migration_of_a_database_without_readings_makes_no_legacy_partition(pg):
     _migrate_again()
     names = [p.name for layout in partitions.LAYOUTS for p in partitions.partitions_list(layout)]
@@ -315,6 +371,11 @@ def test_migration_that_fails_leaves_no_bounds_check_on_the_readings(mine, pg):
         migration.partition(None, editor)
 
     assert not partitions.partitioned()
-    far = now + 30 * DAY  # beyond the bounds the check had: a plain table takes it again
-    assert SqlReadingStore().insert([(sid, far, 2.0)]) == 1
+    far = now + 30 * DAY  # beyond the bounds the checks had: the plain tables take it again
+    _store([(sid, far, 2.0)])
     assert _count_and_sum() == (2, 3.0)
+    # The hours are back in the plain table, which no trigger diverts any more.
+    assert len(SqlReadingStore().read_aggregates(sid, "1h", 0, far + DAY)) == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('telemetry_readingaggregate_1h')")
+        assert cursor.fetchone()[0] is None

@@ -8,6 +8,7 @@ from django.utils import timezone
 from headframe.telemetry import services
 from headframe.telemetry.models import Alarm, AlarmCondition, Reading, ReadingAggregate
 from headframe.telemetry.selectors import alarm_kpis
+from headframe.telemetry.services import ingestion
 from tests.telemetry.conftest import NOW_MS
 
 DAY = 86_400_000
@@ -22,6 +23,19 @@ def test_prune_deletes_raw_readings_past_retention_and_keeps_hours(mine, send, s
     assert (deleted["raw"], deleted["1m"]) == (4, 1)  # PostgreSQL: rows of days without a partition
     assert list(Reading.objects.values_list("value", flat=True)) == [0.4]
     assert ReadingAggregate.objects.filter(step="1h").count() == 3  # hours are kept
+
+
+def test_prune_with_a_time_budget_stops_after_a_chunk_and_says_so(mine, send, settings, monkeypatch):
+    monkeypatch.setattr(ingestion, "PRUNE_CHUNK", 2)
+    settings.TELEMETRY_RETENTION_RAW_DAYS = 3
+    send([("A1-CH4-01", NOW_MS - 6 * DAY + i * 1000, 0.2) for i in range(3)])
+
+    first = services.readings_prune(now_ms=NOW_MS, budget_s=0)
+    rest = services.readings_prune(now_ms=NOW_MS, budget_s=0)
+
+    assert (first["raw"], first["unfinished"]) == (2, 1)
+    assert (rest["raw"], rest["unfinished"]) == (1, 0)
+    assert not Reading.objects.exists()
 
 
 def _alarm(cond, at, priority="high"):

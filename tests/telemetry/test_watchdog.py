@@ -4,9 +4,12 @@ import datetime as dt
 
 from django.utils import timezone
 
-from headframe.telemetry import services
-from headframe.telemetry.models import AlarmCondition
+from headframe.telemetry import services, watchdog
+from headframe.telemetry.models import AlarmCondition, Reading
+from headframe.telemetry.services import ingestion
 from headframe.telemetry.watchdog import watchdog_tick
+
+DAY = 86_400_000
 
 
 def test_a_silent_sensor_alarms_as_stale_on_the_next_tick(mine, send):
@@ -26,3 +29,22 @@ def test_expired_shelving_ends_on_the_next_tick(mine, send, users):
     _, expired = watchdog_tick()
     cond.refresh_from_db()
     assert expired == 1 and cond.shelved_until is None
+
+
+def test_retention_goes_on_over_ticks_within_its_time_budget(mine, send, settings, monkeypatch):
+    # A budget of 0 s: one chunk (of 2 rows here) per tick, the rest at the next ticks — the alarm scans of a
+    # tick never wait for a whole backlog.
+    monkeypatch.setattr(ingestion, "PRUNE_CHUNK", 2)
+    monkeypatch.setattr(watchdog, "PRUNE_BUDGET_S", 0.0)
+    monkeypatch.setattr(watchdog, "_last_maintenance", [None])
+    monkeypatch.setattr(watchdog, "_prune_unfinished", [False])
+    settings.TELEMETRY_RETENTION_RAW_DAYS = 3
+    old = int(timezone.now().timestamp() * 1000) - 5 * DAY
+    send([("A1-CH4-01", old + i * 1000, 0.2) for i in range(5)], now_ms=old + 10_000)
+
+    left = []
+    for _ in range(4):
+        watchdog.watchdog_tick()
+        left.append(Reading.objects.filter(sensor=mine.ch4).count())
+
+    assert left == [3, 1, 0, 0]

@@ -21,9 +21,13 @@ log = logging.getLogger(__name__)
 
 
 PRUNE_EVERY_S = 3600.0
-MAINTENANCE_RETRY_S = 300.0
+MAINTENANCE_RETRY_S = 30.0  # after a lock not granted within the partitions' 50 ms lock timeout
+# Retention's share of one tick: it runs in the thread of the alarm scans, which wait for it. A round with more
+# rows to delete (the legacy partition, thinned for weeks after migration 0009) goes on at the next tick.
+PRUNE_BUDGET_S = 1.0
 # Monotonic time of the last storage maintenance round; None: due on the first tick.
 _last_maintenance: list[float | None] = [None]
+_prune_unfinished: list[bool] = [False]  # retention ran out of its budget: go on at the next tick
 
 # Scans of the apps above telemetry, run with the watchdog (the workforce's "person overdue underground"):
 # registered by the command line, which may import every app — telemetry imports none of them.
@@ -57,7 +61,7 @@ def _run_extra_scans() -> int:
 
 def watchdog_tick() -> tuple[int, int]:
     """(no-data alarms raised, shelvings ended); on the first tick and once an hour also makes the readings'
-    partitions ahead and applies the retention settings."""
+    partitions ahead and applies the retention settings, about PRUNE_BUDGET_S of it per tick."""
     # Gateways first: a lost gateway suppresses its sensors' stale alarms by rule instead of flooding.
     lost = services.gateways_scan()
     services.out_of_service_expire()
@@ -69,22 +73,26 @@ def watchdog_tick() -> tuple[int, int]:
 
 
 def _storage_maintenance() -> None:
-    """Partitions ahead, then retention. Runs after the alarm scans, and a failure (a lock not granted within
-    the partition lock timeout) only postpones it a few minutes: it never holds a scan back, and readings
-    for a day without a partition are kept in the default partition meanwhile."""
+    """Partitions ahead, then retention for at most PRUNE_BUDGET_S (and one chunk). Runs after the alarm scans,
+    and a failure (a lock not granted within the partition lock timeout) only postpones it: it never holds a
+    scan back for long, and readings for a day without a partition are kept in the default partition meanwhile."""
     last = _last_maintenance[0]
-    if last is not None and time.monotonic() - last <= PRUNE_EVERY_S:
+    due = last is None or time.monotonic() - last > PRUNE_EVERY_S
+    if not due and not _prune_unfinished[0]:
         return
-    _last_maintenance[0] = time.monotonic()
+    if due:
+        _last_maintenance[0] = time.monotonic()
     try:
-        created = partitions_ensure()
-        pruned = services.readings_prune()
+        created = partitions_ensure() if due else []
+        pruned = services.readings_prune(budget_s=PRUNE_BUDGET_S)
     except DatabaseError as exc:
         _last_maintenance[0] = time.monotonic() - PRUNE_EVERY_S + MAINTENANCE_RETRY_S
+        _prune_unfinished[0] = False  # the retry redoes the whole round
         log.warning("storage maintenance postponed: %s", exc)
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()  # a lost connection: the next scan opens a new one
         return
+    _prune_unfinished[0] = bool(pruned["unfinished"])
     if created:
         log.info("partitions created: %s", ", ".join(created))
     if any(pruned.values()):

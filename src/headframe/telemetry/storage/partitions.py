@@ -29,8 +29,9 @@ other partition.
 Retention drops whole partitions (`partitions_drop_older`), the legacy one too once all of its range is past; until
 then its rows past retention are deleted in chunks, like those waiting in a default partition
 (`partitions_thinned`). Maintenance runs under a transaction-level advisory lock (a second process finds it taken
-and leaves the work to the first) and a short lock timeout, so it never queues ingest behind a long read for more
+and leaves the work to the first) and a 50 ms lock timeout, so it never queues ingest behind a long read for more
 than a moment: a round that times out is retried later, and the default partition keeps every reading meanwhile.
+Each partition is dropped in a transaction of its own, so a round cut short keeps what it had done.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ from django.db.backends.utils import CursorWrapper
 
 DAY_MS = 86_400_000
 MAINTENANCE_LOCK = 0x68665F7061727473  # pg_advisory_xact_lock key: "hf_parts"
-LOCK_TIMEOUT = "2s"
+# DROP TABLE of a partition takes ACCESS EXCLUSIVE on the parent: while it waits behind a reader, every insert
+# queues behind it. 50 ms bounds that stall; a round that times out is retried (watchdog MAINTENANCE_RETRY_S).
+LOCK_TIMEOUT = "50ms"
 
 _BOUNDS = re.compile(r"FOR VALUES FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)")
 
@@ -186,16 +189,21 @@ def _partition_create(cursor: CursorWrapper, layout: Layout, start_ms: int) -> s
 
 def partitions_drop_older(layout: Layout, cutoff_ms: int) -> list[str]:
     """Drop the partitions whose whole range is older than `cutoff_ms` (a partition straddling it is kept
-    until all of it is past); returns their names, [] when another process holds the maintenance lock."""
+    until all of it is past), oldest first, each in a transaction of its own: one whose lock is not granted
+    within LOCK_TIMEOUT raises, and those dropped before it stay dropped. Returns their names; stops when
+    another process holds the maintenance lock."""
     if not partitioned():
         return []
-    with _maintenance() as cursor:
-        if cursor is None:
-            return []
-        old = [p.name for p in partitions_list(layout) if p.end_ms <= cutoff_ms]
-        for name in old:
-            cursor.execute(f"DROP TABLE {name}")
-    return old
+    dropped: list[str] = []
+    for partition in partitions_list(layout):
+        if partition.end_ms > cutoff_ms:
+            break
+        with _maintenance() as cursor:
+            if cursor is None:
+                return dropped
+            cursor.execute(f"DROP TABLE IF EXISTS {partition.name}")  # IF EXISTS: another process was first
+        dropped.append(partition.name)
+    return dropped
 
 
 def partitions_thinned(layout: Layout, cutoff_ms: int) -> list[str]:
