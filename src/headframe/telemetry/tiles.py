@@ -7,11 +7,19 @@ import time
 from collections import defaultdict
 
 from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone, translation
 
 from headframe.org.models import Unit, UnitKind
 from headframe.org.selectors import subtree
-from headframe.telemetry import selectors
-from headframe.telemetry.models import STALE_LIMIT, AlarmState
+from headframe.telemetry import engine, selectors
+from headframe.telemetry.models import (
+    STALE_LIMIT,
+    AlarmCondition,
+    AlarmState,
+    Location,
+    SensorKind,
+    SensorState,
+)
 from headframe.telemetry.words import KIND_SHORT, local, value_text
 
 # A sensor silent for 3 reporting periods is shown grey (the engine's stale alarm uses 3 too).
@@ -34,46 +42,87 @@ STATE_RANK = {"normal": 0, "shelved": 1, "returned": 2, "alarm": 3}
 SITE_RANK = {**STATE_RANK, "stale": 1}
 
 
+# As selectors.alarms_open: these colour no tile and flash nothing (the operator's hidden list shows them).
+HIDDEN_STATES = ("shelved", "suppressed", "out_of_service")
+_labels: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+
+
+def choice_labels() -> tuple[dict[str, str], dict[str, str]]:
+    """Sensor kind and location labels in the active language, made once per language: Django's
+    get_FOO_display() hashes the whole (lazy) choices list on every call, ~0.25 ms each, twice per tile."""
+    language = translation.get_language() or ""
+    labels = _labels.get(language)
+    if labels is None:
+        labels = _labels[language] = (
+            {value: str(text) for value, text in SensorKind.choices},
+            {value: str(text) for value, text in Location.choices},
+        )
+    return labels
+
+
 def sensor_tiles(user, site: Unit, now_ms: int | None = None) -> list[dict]:
-    """Every sensor of the site as the live page shows it: value, time, colour, flashing, stale."""
+    """Every sensor of the site as the live page shows it: value, time, colour, flashing, stale. Two queries
+    (the sensors with their state, the site's open conditions as plain values), whatever the sensor count."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    rows = selectors.live_states(user, site_code=site.code)
-    open_views = selectors.alarms_open(user, site=site.code)
+    now = timezone.now()
+    # Every sensor here has the same site: no gateway or site row per sensor (5 model objects a tile → 3).
+    sensors = list(
+        selectors.sensors_visible(user, site=site.code)
+        .select_related(None)
+        .select_related("position", "state")
+    )
+    visible = {sensor.id: sensor for sensor in sensors}
+    open_conditions = (
+        AlarmCondition.objects.filter(sensor__gateway__site=site, sensor__isnull=False)
+        .filter(Q(active=True) | Q(acked=False))
+        .values_list("sensor_id", "limit_code", "active", "acked", "latched", "shelved_until", "suppressed")
+    )
     colour: dict[int, str] = {}
     unacked: set[int] = set()
     stale_alarm: set[int] = set()
-    for view in open_views:
-        if view.sensor is None:  # a gateway's own condition (gateway lost) colours no tile
+    for sid, limit_code, active, acked, latched, shelved_until, suppressed in open_conditions:
+        sensor = visible.get(sid)
+        if sensor is None:
             continue
-        sid = view.sensor.id
-        if not view.condition.acked:
+        state = engine.display_state(
+            engine.ConditionState(active=active, acked=acked, latched=latched),
+            shelved=bool(shelved_until and shelved_until > now),
+            suppressed=suppressed,
+            out_of_service=not sensor.in_service,
+        )
+        if state in HIDDEN_STATES:
+            continue
+        if not acked:
             unacked.add(sid)
-        if view.condition.limit_code == STALE_LIMIT:
-            if view.condition.active:
+        if limit_code == STALE_LIMIT:
+            if active:
                 stale_alarm.add(sid)
             continue
-        shown = colour_of(view.state)
+        shown = colour_of(state)
         if STATE_RANK.get(shown, 0) > STATE_RANK.get(colour.get(sid, "normal"), 0):
             colour[sid] = shown
+    kind_labels, location_labels = choice_labels()
     tiles = []
-    for row in rows:
-        sensor = row["sensor"]
-        ts = row["ts"]
+    for sensor in sensors:
+        state_row: SensorState | None = getattr(sensor, "state", None)
+        ts = state_row.last_ts if state_row else None
+        value = state_row.last_value if state_row else None
+        online = state_row.online if state_row else False
         stale = (
-            not row["online"]
+            not online
             or ts is None
             or now_ms - ts > STALE_PERIODS * 1000 * sensor.period_s
             or sensor.id in stale_alarm
         )
-        css = "oos" if row["state"] == AlarmState.OUT_OF_SERVICE else colour.get(sensor.id, "normal")
+        css = "oos" if not sensor.in_service else colour.get(sensor.id, "normal")
         if css == "normal" and stale:
             css = "stale"
         at = local(ts)
         tiles.append(
             {
                 "code": sensor.code,
-                "value": row["value"],
-                "text": value_text(sensor.kind, row["value"]),
+                "value": value,
+                "text": value_text(sensor.kind, value),
                 "ts": ts,
                 "time": at.strftime("%H:%M:%S") if at else "—",
                 "css": css,
@@ -81,13 +130,19 @@ def sensor_tiles(user, site: Unit, now_ms: int | None = None) -> list[dict]:
                 "stale": stale and css != "oos",
                 "sensor": sensor,
                 "short": KIND_SHORT.get(sensor.kind, sensor.kind),
+                "kind_label": kind_labels.get(sensor.kind, sensor.kind),
+                "location_label": location_labels.get(sensor.location, sensor.location),
             }
         )
     return tiles
 
 
+PAGE_ONLY = ("sensor", "short", "kind_label", "location_label")
+
+
 def tile_json(tile: dict) -> dict:
-    return {k: v for k, v in tile.items() if k not in ("sensor", "short")}
+    """What the stream sends of a tile (the page's own fields stay on the page)."""
+    return {k: v for k, v in tile.items() if k not in PAGE_ONLY}
 
 
 def site_sensor_counts(user, root: Unit | None = None) -> dict[int, dict]:

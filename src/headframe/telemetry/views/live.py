@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
+from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse, StreamingHttpResponse
@@ -65,11 +67,52 @@ def _journal_json(entry) -> dict:
     }
 
 
+@dataclass
+class _Snapshot:
+    built_at: float  # time.monotonic()
+    # tile_json of every sensor tile: shared by the streams, never changed after it is built
+    tiles: list[dict]
+
+
+# Streams of one site in one process share the tiles of a tick: with N streams open a mine's tiles are built
+# once per STREAM_TICK_S, not N times. Tiles depend on the site, the language and the time zone only: a user
+# who may see the site (checked when the stream opens) sees every sensor of it, so they are built in the
+# system's scope, restricted to the site.
+_snapshots: dict[tuple[str, str, str], _Snapshot] = {}
+_snapshots_lock = threading.Lock()
+SNAPSHOT_KEEP_S = 60.0  # a site nobody follows any more is forgotten after this
+
+
+def _site_tiles(site: Unit, language: str, *, fresh: bool = False) -> tuple[list[dict], float]:
+    """The site's tiles as JSON and when they were built: from this tick's snapshot if one is younger than
+    STREAM_TICK_S (unless `fresh`), else built now and shared."""
+    key = (site.path, language, timezone.get_current_timezone_name())
+    with _snapshots_lock:  # streams' ticks run in worker threads; one builds while the others wait for it
+        now = time.monotonic()
+        snapshot = _snapshots.get(key)
+        if fresh or snapshot is None or now - snapshot.built_at >= STREAM_TICK_S:
+            with translation.override(language):
+                tiles = [tile_json(t) for t in sensor_tiles(None, site)]
+            snapshot = _Snapshot(time.monotonic(), tiles)
+            for old in [k for k, v in _snapshots.items() if now - v.built_at > SNAPSHOT_KEEP_S]:
+                del _snapshots[old]
+            _snapshots[key] = snapshot
+        return snapshot.tiles, snapshot.built_at
+
+
 def _poll(user, site: Unit, cursor: int, language: str) -> tuple[list[dict], list[dict]]:
-    """One tick of the stream, in a worker thread: journal entries after the cursor and every sensor tile."""
+    """One tick of the stream, in a worker thread: every sensor tile (the tick's shared snapshot), then this
+    stream's journal entries after its cursor. Fail safe: the journal is read after the tiles, so an alarm is
+    never held back by the snapshot; and when there are new entries (an alarm changed) the tiles are rebuilt
+    unless built during this call, so the tile colours are no older than the alarm events sent with them."""
+    started = time.monotonic()
+    tiles, built_at = _site_tiles(site, language)
     with translation.override(language):
         entries = selectors.journal_after(user, after_id=cursor, site_path=site.path)
-        return [_journal_json(e) for e in entries], [tile_json(t) for t in sensor_tiles(user, site)]
+        journal = [_journal_json(e) for e in entries]
+    if journal and built_at < started:
+        tiles, _ = _site_tiles(site, language, fresh=True)
+    return journal, tiles
 
 
 def _cursor(request) -> int:

@@ -1,0 +1,148 @@
+"""The live page's tiles at mine scale: built in a fixed number of queries, and shared by the streams of one
+site in one process (one build per tick, each stream still sends only what changed for it; a new alarm
+event never waits for the shared tiles)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from headframe.core import live_bus
+from headframe.telemetry import tiles
+from headframe.telemetry.models import Sensor, SensorState
+from headframe.telemetry.views import live
+from tests.factories import make_user
+
+WAIT_S = 5.0
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+def dispatcher(mine):
+    return make_user("dieu_do_a", ("dispatcher", "A-M1"))
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """Counts the tile builds of the streams, starting with no shared snapshot."""
+    calls: list[str] = []
+    real = live.sensor_tiles
+
+    def counted(user, site, *args, **kwargs):
+        calls.append(site.code)
+        return real(user, site, *args, **kwargs)
+
+    monkeypatch.setattr(live, "sensor_tiles", counted)
+    monkeypatch.setattr(live, "_snapshots", {})
+    return calls
+
+
+def add_sensors(mine, count: int) -> None:
+    Sensor.objects.bulk_create(
+        [
+            Sensor(
+                code=f"MANY-{n:03d}",
+                kind="co_ppm",
+                location="face_return",
+                range_min=0,
+                range_max=1000,
+                position=mine.face,
+                gateway=mine.gateway,
+                period_s=10,
+            )
+            for n in range(count)
+        ]
+    )
+    SensorState.objects.bulk_create(
+        [SensorState(sensor=s) for s in Sensor.objects.filter(code__startswith="MANY-")]
+    )
+
+
+def test_the_tiles_of_a_mine_take_the_same_queries_for_4_or_64_sensors(mine, dispatcher, send):
+    t = now_ms()
+    send([("A1-CH4-01", t - 12_000, 1.25), ("A1-CH4-01", t - 1000, 1.25)], now_ms=t)  # open alarms
+    tiles.sensor_tiles(dispatcher, mine.site)  # the user's scope is read once, then kept on the user
+    with CaptureQueriesContext(connection) as few:
+        assert len(tiles.sensor_tiles(dispatcher, mine.site)) == 4
+    add_sensors(mine, 60)
+    with CaptureQueriesContext(connection) as many:
+        assert len(tiles.sensor_tiles(dispatcher, mine.site)) == 64
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+async def _sensors_event(events) -> str:
+    while True:
+        chunk = await asyncio.wait_for(anext(events), WAIT_S)
+        if "event: sensors" in chunk:
+            return chunk
+
+
+def test_two_streams_of_a_mine_share_one_tile_build_per_tick_and_get_the_same_tiles(
+    mine, dispatcher, send, builds, monkeypatch
+):
+    monkeypatch.setattr(live, "STREAM_TICK_S", 30.0)  # one tick spans the whole test
+    send([("A1-CH4-01", now_ms() - 1000, 0.3)], now_ms=now_ms())
+    viewer = make_user("viewer_a1", ("viewer", "A-M1"))
+
+    async def scenario():
+        first = live._events(dispatcher, mine.site, -1, "vi")
+        second = live._events(viewer, mine.site, -1, "vi")
+        try:
+            return await _sensors_event(first), await _sensors_event(second)
+        finally:
+            await first.aclose()
+            await second.aclose()
+            await live_bus.bus.stop()
+
+    one, two = async_to_sync(scenario)()
+    assert builds == ["A-M1"]
+    assert one == two and '"code":"A1-CH4-01"' in one and '"text":"0,30"' in one
+
+
+def test_a_changed_reading_shows_up_on_the_stream_at_the_next_tick(
+    mine, dispatcher, send, builds, monkeypatch
+):
+    monkeypatch.setattr(live, "STREAM_TICK_S", 0.05)
+    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", 0.05)  # PostgreSQL: this test's writes are never committed
+    send([("A1-CO-01", now_ms() - 1000, 4.0)], now_ms=now_ms())
+
+    async def scenario():
+        events = live._events(dispatcher, mine.site, -1, "vi")
+        try:
+            assert '"text":"4"' in await _sensors_event(events)
+            await asyncio.sleep(live.STREAM_TICK_S)  # the next tick
+            await sync_to_async(send)([("A1-CO-01", now_ms(), 7.0)], now_ms=now_ms())
+            return await _sensors_event(events)
+        finally:
+            await events.aclose()
+            await live_bus.bus.stop()
+
+    changed = async_to_sync(scenario)()
+    assert '"code":"A1-CO-01"' in changed and '"text":"7"' in changed
+    assert '"code":"A1-O2-01"' not in changed  # only what changed since the last tick
+    assert len(builds) >= 2
+
+
+def test_a_new_alarm_rebuilds_the_shared_tiles_at_once_whatever_their_age(
+    mine, dispatcher, send, builds, monkeypatch
+):
+    monkeypatch.setattr(live, "STREAM_TICK_S", 60.0)  # the snapshot would otherwise stay a minute
+    send([("A1-CH4-01", now_ms() - 1000, 0.3)], now_ms=now_ms())
+    cursor = live.selectors.journal_last_id(site_path=mine.site.path)
+    entries, _ = live._poll(dispatcher, mine.site, cursor, "vi")
+    assert entries == [] and builds == ["A-M1"]
+    t = now_ms()
+    send([("A1-CH4-01", t - 12_000, 1.25), ("A1-CH4-01", t - 1000, 1.25)], now_ms=t)
+    entries, after = live._poll(dispatcher, mine.site, cursor, "vi")
+    assert any(e["limit"] == "ch4_face_return_trip" and e["event"] == "raised" for e in entries)
+    ch4 = next(tile for tile in after if tile["code"] == "A1-CH4-01")
+    assert ch4["css"] == "alarm" and ch4["flash"] and ch4["text"] == "1,25"
+    assert builds == ["A-M1", "A-M1"]
