@@ -10,7 +10,7 @@ import datetime as dt
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -30,10 +30,12 @@ from headframe.telemetry.models import (
     AlarmJournal,
     JournalEvent,
     Sensor,
+    SensorState,
     Step,
 )
 from headframe.telemetry.services.readings import NAN, OVER, UNDER
-from headframe.telemetry.storage import reading_store
+from headframe.telemetry.storage import VictoriaMetricsReadingStore, reading_store
+from headframe.telemetry.storage.victoria import LOCKED_READ_DEADLINE_S
 
 
 def _wake_live_pages(site_path: str) -> None:
@@ -57,9 +59,38 @@ def _state_of(cond: AlarmCondition) -> engine.ConditionState:
 _STATE_FIELDS = ("active", "acked", "latched", "pending_since", "clearing_since")
 
 
-def _conditions_for(sensor_ids: Iterable[int]) -> dict[tuple[int, str], AlarmCondition]:
-    """Every condition of these sensors (created if missing), locked — used where few sensors are touched."""
+def _lock_sensor_states(
+    sensor_ids: Iterable[int],
+) -> dict[int, tuple[int | None, int | None, dt.datetime | None]]:
+    """The sensors' live state rows (created if missing), locked in id order: (last live ts, newest stored ts,
+    updated at) per sensor.
+
+    The one lock order of the telemetry services (PostgreSQL): a transaction that locks the conditions of more
+    than one sensor first locks those sensors' states, by id — as ingest does (`_lock_states`) — then
+    conditions, then gateways' conditions, then gateway rows. Ingest locks conditions in no fixed order (the busy
+    ones, then each one a reading crosses), which is safe only because nobody else touches a sensor's conditions
+    without first waiting for its state: the stale and gateway scans used to, and deadlocked with ingest."""
     sensor_ids = sorted(set(sensor_ids))
+    if not sensor_ids:
+        return {}
+    SensorState.objects.bulk_create([SensorState(sensor_id=sid) for sid in sensor_ids], ignore_conflicts=True)
+    states = {}
+    for start in range(0, len(sensor_ids), 900):
+        rows = _locked(SensorState.objects.filter(sensor_id__in=sensor_ids[start : start + 900]))
+        states.update(
+            (sid, (last_ts, max_ts, since))
+            for sid, last_ts, max_ts, since in rows.order_by("sensor_id").values_list(
+                "sensor_id", "last_ts", "max_ts", "updated_at"
+            )
+        )
+    return states
+
+
+def _conditions_for(sensor_ids: Iterable[int]) -> dict[tuple[int, str], AlarmCondition]:
+    """Every condition of these sensors (created if missing), locked after their states (see
+    `_lock_sensor_states`) — used where few sensors are touched."""
+    sensor_ids = sorted(set(sensor_ids))
+    _lock_sensor_states(sensor_ids)
     wanted = [
         AlarmCondition(sensor_id=sid, limit_code=code)
         for sid in sensor_ids
@@ -86,13 +117,36 @@ def _locked(queryset):
 def _busy_conditions(sensor_ids: list[int]) -> dict[tuple[int, str], AlarmCondition]:
     """The sensors' conditions that are not idle (active, unacked or with an on-delay running), locked. Few at
     any time, and the only ones a reading inside every limit can change."""
+    # Hot path (every flush, thousands of sensors): the ids in raw SQL — building an ORM `IN` of 900 ids costs
+    # more than running it — and model rows only for the few busy ones.
+    busy_ids: list[int] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT id FROM telemetry_alarmcondition WHERE sensor_id = ANY(%s) AND {_BUSY}", [sensor_ids]
+            )
+            busy_ids.extend(row[0] for row in cursor.fetchall())
+        else:
+            for start in range(0, len(sensor_ids), 900):
+                chunk = sensor_ids[start : start + 900]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT id FROM telemetry_alarmcondition WHERE sensor_id IN ({marks}) AND {_BUSY}", chunk
+                )
+                busy_ids.extend(row[0] for row in cursor.fetchall())
+    if not busy_ids:
+        return {}
     busy: dict[tuple[int, str], AlarmCondition] = {}
-    for start in range(0, len(sensor_ids), 900):
-        rows = AlarmCondition.objects.filter(sensor_id__in=sensor_ids[start : start + 900]).filter(
+    for start in range(0, len(busy_ids), 900):
+        # Decided again on the locked rows: one may have become idle while this waited for its lock.
+        rows = AlarmCondition.objects.filter(pk__in=busy_ids[start : start + 900]).filter(
             Q(active=True) | Q(acked=False) | Q(pending_since__isnull=False)
         )
         busy.update({(c.sensor_id, c.limit_code): c for c in _locked(rows)})
     return busy
+
+
+_BUSY = "(active OR NOT acked OR pending_since IS NOT NULL)"  # `_busy_conditions`: not idle
 
 
 def _idle_condition(sid: int, code: str) -> AlarmCondition:
@@ -133,24 +187,32 @@ def _evaluate_alarms(
         busy_by_sensor[cond_sid].append(cond)
     raised = 0
     _refresh_if_back_in_service(live)
+    by_id = directory.by_id
     for sid, points in live.items():
-        info = directory.by_id(sid)
+        info = by_id(sid)
         if info is None or not info.in_service:
             continue
         flags = [doubtful.get((sid, ts)) for ts, _v in points] if doubtful else None
-        values = [value for _ts, value in points]
-        low, high = min(values), max(values)
-        codes = {OVER_RANGE_LIMIT, FAULT_LIMIT}
+        doubted = flags is not None and any(flags)
+        if len(points) == 1:  # the group's shape: one instant per sensor per message
+            low = high = points[0][1]
+        else:
+            values = [value for _ts, value in points]
+            low, high = min(values), max(values)
+        held = busy_by_sensor.get(sid, ())
         for rule in info.rules:
-            codes.add(rule.code)
-            cond = busy.get((sid, rule.code))
+            limit = rule.limit
+            cond = busy.get((sid, rule.code)) if held else None
             if cond is None:
-                crossed = rule.limit.exceeded(high) or rule.limit.exceeded(low)
-                if not crossed and not (flags and any(flags)) and rule.limit.direction != "rise":
+                direction = limit.direction
+                if direction == "rise":  # against its window's lowest value, not this flush's values
+                    raised += _evaluate_rise(sid, info, rule, points, flags, None)
                     continue
-                # A rate of rise is evaluated against its window's lowest value, not this flush's values.
-                cond = None if rule.limit.direction == "rise" else _idle_condition(sid, rule.code)
-            if rule.limit.direction == "rise":
+                # An idle condition changes only when a reading crosses its limit (or is doubtful).
+                if not doubted and (high < limit.threshold if direction != "low" else low > limit.threshold):
+                    continue
+                cond = _idle_condition(sid, rule.code)
+            elif limit.direction == "rise":
                 raised += _evaluate_rise(sid, info, rule, points, flags, cond)
                 continue
             state = _state_of(cond)
@@ -163,25 +225,29 @@ def _evaluate_alarms(
                     raised += _apply(cond, state, event, info, ts=ts, value=value, rule=rule)
             if _changed(cond, state):
                 _persist(cond, state)
-        if (flags and any(flags)) or any(
-            c.limit_code in (OVER_RANGE_LIMIT, FAULT_LIMIT) for c in busy_by_sensor[sid]
-        ):
+        if doubted or any(c.limit_code in (OVER_RANGE_LIMIT, FAULT_LIMIT) for c in held):
             raised += _range_conditions(sid, info, points, flags, busy)
-        ts, value = points[-1]
-        for cond in busy_by_sensor.get(sid, ()):
-            if cond.limit_code in codes or not cond.active:
-                continue
-            # Fresh data clears "no data"; a limit disabled or removed while active returns with the next
-            # reading instead of staying active forever with nothing left to evaluate it.
-            state = _state_of(cond)
-            event = engine.force_clear(state)
-            if event is not None:
-                _apply(cond, state, event, info, ts=ts, value=value, rule=None)
-                if cond.suppressed_by:
-                    cond.suppressed, cond.suppressed_by = False, ""
-                    cond.save(update_fields=["suppressed", "suppressed_by"])
-                _persist(cond, state)
+        if held:
+            _clear_unevaluated(info, points[-1], held)
     return raised
+
+
+def _clear_unevaluated(info: SensorInfo, newest: tuple[int, float], held: list[AlarmCondition]) -> None:
+    """Fresh data clears "no data"; a limit disabled or removed while active returns with the next reading
+    instead of staying active forever with nothing left to evaluate it."""
+    codes = {OVER_RANGE_LIMIT, FAULT_LIMIT, *(rule.code for rule in info.rules)}
+    ts, value = newest
+    for cond in held:
+        if cond.limit_code in codes or not cond.active:
+            continue
+        state = _state_of(cond)
+        event = engine.force_clear(state)
+        if event is not None:
+            _apply(cond, state, event, info, ts=ts, value=value, rule=None)
+            if cond.suppressed_by:
+                cond.suppressed, cond.suppressed_by = False, ""
+                cond.save(update_fields=["suppressed", "suppressed_by"])
+            _persist(cond, state)
 
 
 def _refresh_if_back_in_service(live: dict) -> None:
@@ -306,7 +372,11 @@ def _window_before(sid: int, start_ms: int, end_ms: int) -> tuple[list[tuple[int
     its minute that is still inside the window: a lower bound of the missing readings that stays in the window as
     long as any of its minute does, so the rise is over-estimated rather than missed (fail safe)."""
     store = reading_store()
-    rows = store.read_raw(sid, start_ms, end_ms, 100_000)
+    if isinstance(store, VictoriaMetricsReadingStore):
+        # Read under the ingest's sensor lock: a store that does not answer soon gets the minute lows instead.
+        rows = store.read_raw(sid, start_ms, end_ms, 100_000, timeout=LOCKED_READ_DEADLINE_S)
+    else:
+        rows = store.read_raw(sid, start_ms, end_ms, 100_000)
     if getattr(rows, "complete", True):
         return list(rows), True
     minute = STEP_MS[Step.MINUTE]
@@ -525,11 +595,22 @@ STALE_CHUNK = (
 )
 
 
-def _raise_stale(infos: list[SensorInfo], now_ms: int, *, reason: str) -> int:
+StillSilent = Callable[[SensorInfo, tuple[int | None, int | None, dt.datetime | None] | None], bool]
+
+
+def _raise_stale(
+    infos: list[SensorInfo], now_ms: int, *, reason: str, still_silent: StillSilent | None = None
+) -> int:
+    """The "no data" alarm of these sensors. With `still_silent`, a sensor is decided again on its state as
+    committed once its lock is held: the scan's list was read before, and ingest may have stored fresh data of
+    it meanwhile (a "no data" alarm over fresh data is a false alarm)."""
     raised = 0
     for start in range(0, len(infos), STALE_CHUNK):
         chunk = infos[start : start + STALE_CHUNK]
         with transaction.atomic():
+            if still_silent is not None:
+                states = _lock_sensor_states([i.id for i in chunk])
+                chunk = [info for info in chunk if still_silent(info, states.get(info.id))]
             conditions = _conditions_for([i.id for i in chunk])
             for info in chunk:
                 cond = conditions.get((info.id, STALE_LIMIT))

@@ -18,15 +18,18 @@ from headframe.telemetry.models import (
     AlarmJournal,
     Gateway,
     JournalEvent,
+    Sensor,
     SensorState,
 )
 from headframe.telemetry.services.alarms import (
     _JOURNAL_EVENT,
     STALE_CHUNK,
+    StillSilent,
     _apply,
     _close_or_return,
     _conditions_for,
     _journal,
+    _lock_sensor_states,
     _locked,
     _open_alarm,
     _persist,
@@ -93,18 +96,30 @@ def _apply_gateway(
     return 1 if event == engine.RAISED else 0
 
 
-def gateway_lost(*, gateway_code: str, now_ms: int | None = None, reason: str = "") -> int:
+def gateway_lost(
+    *, gateway_code: str, now_ms: int | None = None, reason: str = "", seen_at: dt.datetime | None = None
+) -> int:
     """A gateway died (Sparkplug NDEATH, its last will) or went silent past its timeout: ONE urgent "gateway
     lost" alarm; its sensors go offline and their stale alarms are suppressed by this rule (journalled and
-    counted, listed with the suppressed alarms), not annunciated one by one. Returns alarms raised."""
+    counted, listed with the suppressed alarms), not annunciated one by one. Returns alarms raised.
+
+    `seen_at`: the gateway's last message as the caller saw it when it found it silent; if a newer one was
+    stored meanwhile (read once its sensors' states are locked, i.e. after ingest committed), it is not lost.
+    Locks in the one order of the services (see `alarms._lock_sensor_states`): its sensors' states, then its
+    condition, then its row — the reverse of ingest (which ends with the gateway row) deadlocked."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     gateway = Gateway.objects.select_related("site").filter(code=gateway_code).first()
     if gateway is None:
         return 0
     infos = [i for i in directory.all() if i.gateway_id == gateway.id and i.in_service]
     with transaction.atomic():
-        Gateway.objects.filter(pk=gateway.pk).update(online=False)
-        SensorState.objects.filter(sensor__gateway_id=gateway.id).update(online=False)
+        sensor_ids = list(Sensor.objects.filter(gateway_id=gateway.id).values_list("id", flat=True))
+        _lock_sensor_states(sensor_ids)
+        if seen_at is not None:
+            last_seen = Gateway.objects.filter(pk=gateway.pk).values_list("last_seen", flat=True).first()
+            if last_seen is not None and last_seen > seen_at:
+                return 0  # a message arrived while the scan was looking: not lost
+        SensorState.objects.filter(sensor_id__in=sensor_ids).update(online=False)
         # Sensors that never reported have no "no data" alarm of their own to suppress: the lost gateway (and,
         # once it is back, its one "never reported" alarm) speaks for them — not a journal row per sensor.
         reported = set(
@@ -114,6 +129,7 @@ def gateway_lost(*, gateway_code: str, now_ms: int | None = None, reason: str = 
         )
         infos = [i for i in infos if i.id in reported]
         cond = _gateway_condition(gateway.id)
+        Gateway.objects.filter(pk=gateway.pk).update(online=False)
         state = _state_of(cond)
         event = engine.force_active(state, now_ms)
         raised = 0
@@ -121,7 +137,7 @@ def gateway_lost(*, gateway_code: str, now_ms: int | None = None, reason: str = 
             comment = reason or f"{len(infos)} sensors without data"
             raised = _apply_gateway(cond, state, event, gateway, ts=now_ms, comment=comment)
             _persist(cond, state)
-    _suppress_stale(infos, now_ms)
+    _suppress_stale(infos, now_ms, while_lost=gateway.id)
     return raised
 
 
@@ -130,13 +146,28 @@ def gateway_death(*, gateway_code: str, now_ms: int | None = None) -> int:
     return gateway_lost(gateway_code=gateway_code, now_ms=now_ms, reason="NDEATH")
 
 
-def _suppress_stale(infos: list[SensorInfo], now_ms: int) -> int:
+def _suppress_stale(
+    infos: list[SensorInfo],
+    now_ms: int,
+    *,
+    still_silent: StillSilent | None = None,
+    while_lost: int | None = None,
+) -> int:
     """Suppress by design the stale conditions of sensors behind a lost gateway: active (so nothing is lost
-    from the state), not annunciated, journalled with the rule. One already annunciated stays annunciated."""
+    from the state), not annunciated, journalled with the rule. One already annunciated stays annunciated.
+    Decided again once each chunk's sensor states are locked (ingest may have committed fresh data meanwhile):
+    `still_silent` per sensor, as for `_raise_stale`; `while_lost` (a gateway id): only while that gateway's
+    "gateway lost" condition is still active — a message that brought it back ends the suppression."""
     suppressed = 0
     for start in range(0, len(infos), STALE_CHUNK):
         chunk = infos[start : start + STALE_CHUNK]
         with transaction.atomic():
+            if still_silent is not None or while_lost is not None:
+                states = _lock_sensor_states([i.id for i in chunk])
+            if still_silent is not None:
+                chunk = [info for info in chunk if still_silent(info, states.get(info.id))]
+            if while_lost is not None and not _lost_gateways().get(while_lost):
+                break
             conditions = _conditions_for([i.id for i in chunk])
             for info in chunk:
                 cond = conditions.get((info.id, STALE_LIMIT))
@@ -179,7 +210,10 @@ def gateways_scan(*, now_ms: int | None = None) -> int:
         timeout_ms = 1000 * (timeout_s or 2 * shortest[gateway_id])
         if now_ms - int(last_seen.timestamp() * 1000) > timeout_ms:
             raised += gateway_lost(
-                gateway_code=code, now_ms=now_ms, reason=f"silent for {timeout_ms // 1000} s"
+                gateway_code=code,
+                now_ms=now_ms,
+                reason=f"silent for {timeout_ms // 1000} s",
+                seen_at=last_seen,
             )
     return raised
 
@@ -193,7 +227,7 @@ def _gateways_back(gateway_codes: Iterable[str], now_ms: int) -> None:
     lost = AlarmCondition.objects.filter(
         limit_code=GATEWAY_LOST_LIMIT, active=True, gateway__code__in=list(gateway_codes)
     ).values_list("pk", flat=True)
-    for pk in list(lost):
+    for pk in sorted(lost):  # id order: two ingest processes bring the same gateways back
         cond = _locked(AlarmCondition.objects.filter(pk=pk, active=True)).first()
         if cond is None:
             continue
@@ -258,5 +292,7 @@ def sensors_offline(*, gateway_code: str, sensor_ids: Sequence[int], now_ms: int
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     infos = [i for i in (directory.by_id(s) for s in sensor_ids) if i is not None and i.in_service]
     with transaction.atomic():
+        # In id order first, as ingest locks them (an UPDATE locks in no order and could deadlock with it).
+        _lock_sensor_states([i.id for i in infos])
         SensorState.objects.filter(sensor_id__in=[i.id for i in infos]).update(online=False)
     return _raise_stale(infos, now_ms, reason=f"device on {gateway_code} offline")

@@ -47,22 +47,26 @@ def max_age_ms() -> int:
     return 1000 * settings.TELEMETRY_MAX_AGE_S
 
 
-PRUNE_CHUNK = 50_000
+PRUNE_CHUNK = 20_000  # rows per DELETE: up to ~0.6 s on a legacy partition being thinned (dead rows to skip)
 
 
-def readings_prune(*, now_ms: int | None = None) -> dict[str, int]:
+def readings_prune(*, now_ms: int | None = None, budget_s: float | None = None) -> dict[str, int]:
     """Retention: remove raw readings and 1-minute aggregates older than their settings allow; hour aggregates,
-    alarms and the journal are kept. Returns the rows deleted ("raw", "1m") and the partitions dropped
-    ("raw_partitions", "1m_partitions").
+    alarms and the journal are kept. Returns the rows deleted ("raw", "1m"), the partitions dropped
+    ("raw_partitions", "1m_partitions") and "unfinished": 1 when `budget_s` ran out with rows still to delete
+    (call again to go on), else 0.
 
     PostgreSQL drops whole partitions (a UTC day of raw readings, a UTC month of minute aggregates, or the legacy
     partition of migration 0009) once all of their range is past retention — so up to one more day (month) is
     kept than the setting says — without counting their rows, which would read them all; only rows waiting in a
     default partition, or in a legacy partition that straddles the cutoff, are deleted row by row. SQLite deletes
     row by row. Deletes go in chunks, one transaction each, so a large backlog never holds the write lock for
-    long."""
+    long; with `budget_s`, no further chunk starts once that many seconds have passed (at least one always runs, so
+    each call makes progress): the watchdog's alarm scans wait for this call, and the legacy partition may have
+    millions of rows to thin."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    pruned = {"raw": 0, "1m": 0, "raw_partitions": 0, "1m_partitions": 0}
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    pruned = {"raw": 0, "1m": 0, "raw_partitions": 0, "1m_partitions": 0, "unfinished": 0}
     on_partitions = partitions.partitioned()
     for name, layout in (("raw", partitions.RAW), ("1m", partitions.MINUTE)):
         cutoff = layout.cutoff(now_ms)
@@ -84,6 +88,9 @@ def readings_prune(*, now_ms: int | None = None) -> dict[str, int]:
                 pruned[name] += count
                 if count < PRUNE_CHUNK:
                     break
+                if deadline is not None and time.monotonic() >= deadline:
+                    pruned["unfinished"] = 1
+                    return pruned
     return pruned
 
 
@@ -94,8 +101,11 @@ def prune_chunk_sql(name: str) -> str:
         table, where = "telemetry_reading", "ts < %s"
     else:
         table, where = "telemetry_readingaggregate", "step = '1m' AND bucket < %s"
-    key = "ctid" if connection.vendor == "postgresql" else "rowid"
-    return f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {where} LIMIT {PRUNE_CHUNK})"
+    if connection.vendor != "postgresql":
+        return f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where} LIMIT {PRUNE_CHUNK})"
+    # ONLY: while migration 0009 runs, the hours' table inherits from the aggregates, and a ctid names a row of
+    # one table only.
+    return f"DELETE FROM ONLY {table} WHERE ctid IN (SELECT ctid FROM ONLY {table} WHERE {where} LIMIT {PRUNE_CHUNK})"
 
 
 def _gateway_site_path(gateway_code: str) -> str:
@@ -303,7 +313,9 @@ def _store_and_evaluate(per_batch, bad_by_result, results, batches, now_ms, doub
     keys = {(row[0], row[1]) for _r, _h, rows in per_batch for row in rows}
     if len(keys) != total:
         per_batch = _dedupe_in_flush(per_batch, bad_by_result)
-    states = _lock_states(sorted({sid for sid, _ts in keys}))
+    # Sensors with only not-a-number readings too: their fault condition is locked below, and a sensor's
+    # conditions are locked only after its state (the one lock order, see alarms._lock_sensor_states).
+    states = _lock_states(sorted({sid for sid, _ts in keys} | {sid for sid, _ts in doubtful}))
     max_ts = {sid: -1 if newest is None else newest for sid, (_last, newest) in states.items()}
 
     to_store: list[tuple] = []

@@ -60,19 +60,12 @@ def stale_scan(*, now_ms: int | None = None) -> int:
         if state is None:
             without_state.append(info.id)  # registered elsewhere (the admin): its clock starts now
             continue
-        last_ts, max_ts, since = state
-        if last_ts is None:
-            if since is None:
-                continue
-            if max_ts is None:  # never reported since it was registered
-                due = int(since.timestamp() * 1000) + 3000 * info.period_s
-                if now_ms > due:
-                    never.append(info)
-                    due_ms[info.id] = due
-                continue
-            last_ts = int(since.timestamp() * 1000)  # only late (historical) values so far
-        if now_ms - last_ts > 3000 * info.period_s:
+        verdict, due = _silence(info, state, now_ms)
+        if verdict == SILENT:
             silent.append(info)
+        elif verdict == NEVER:
+            never.append(info)
+            due_ms[info.id] = due
     if without_state:
         SensorState.objects.bulk_create(
             [SensorState(sensor_id=sid) for sid in without_state], ignore_conflicts=True, batch_size=500
@@ -81,12 +74,36 @@ def stale_scan(*, now_ms: int | None = None) -> int:
     raised = _never_seen_gateways_lost([*silent, *never], lost, now_ms)
     if raised:
         lost = _lost_gateways()
+
+    # Decided again under each sensor's state lock: ingest may have stored fresh data since the read above.
+    def still_silent(info: SensorInfo, state) -> bool:
+        return state is not None and _silence(info, state, now_ms)[0] == SILENT
+
     by_rule = [i for i in silent if i.gateway_id in lost]
     if by_rule:
-        _suppress_stale(by_rule, now_ms)
-    raised += _raise_stale([i for i in silent if i.gateway_id not in lost], now_ms, reason="")
+        _suppress_stale(by_rule, now_ms, still_silent=still_silent)
+    raised += _raise_stale(
+        [i for i in silent if i.gateway_id not in lost], now_ms, reason="", still_silent=still_silent
+    )
     raised += _never_reported_scan(never, due_ms, lost, now_ms)
     return raised + _annunciate_after_gateway_return(silent, lost, now_ms)
+
+
+SILENT, NEVER = "silent", "never"
+
+
+def _silence(info: SensorInfo, state: tuple, now_ms: int) -> tuple[str | None, int]:
+    """(SILENT, 0) for a sensor silent past 3 periods, (NEVER, when it became due) for one registered and never
+    reported past its due time, (None, 0) otherwise; `state` is its (last live ts, newest stored ts, updated at)."""
+    last_ts, max_ts, since = state
+    if last_ts is None:
+        if since is None:
+            return None, 0
+        if max_ts is None:  # never reported since it was registered
+            due = int(since.timestamp() * 1000) + 3000 * info.period_s
+            return (NEVER, due) if now_ms > due else (None, 0)
+        last_ts = int(since.timestamp() * 1000)  # only late (historical) values so far
+    return (SILENT, 0) if now_ms - last_ts > 3000 * info.period_s else (None, 0)
 
 
 NEVER_REPORTED_LISTED = 10  # sensor codes named in the "never reported" alarm's message

@@ -41,39 +41,59 @@ class ReadingStore(Protocol):
 
 
 def bucket_rows(rows: Iterable[Row], step_ms: int) -> list[tuple]:
-    """Per (sensor, bucket): min, max, sum, count, last ts, last value — one pass, in arrival order."""
-    acc: dict[tuple[int, int], list] = {}
+    """Per (sensor, bucket): (sensor, bucket, min, max, sum, count, last ts, last value) — one pass, in arrival
+    order. A bucket seen once (the common case: one instant per sensor per message) is kept as the tuple it is
+    returned as; only a bucket seen again becomes a list to fold into, so the usual flush allocates one tuple per
+    reading and copies nothing at the end."""
+    acc: dict[tuple[int, int], tuple | list] = {}
+    folded = False
     for sensor_id, ts, value in rows:
-        key = (sensor_id, ts - ts % step_ms)
+        bucket = ts - ts % step_ms
+        key = (sensor_id, bucket)
         a = acc.get(key)
         if a is None:
-            acc[key] = [value, value, value, 1, ts, value]
+            acc[key] = (sensor_id, bucket, value, value, value, 1, ts, value)
             continue
-        if value < a[0]:
-            a[0] = value
-        if value > a[1]:
-            a[1] = value
-        a[2] += value
-        a[3] += 1
-        if ts >= a[4]:
-            a[4] = ts
-            a[5] = value
-    return [(sid, bucket, *a) for (sid, bucket), a in acc.items()]
+        if a.__class__ is tuple:
+            a = acc[key] = list(a)
+            folded = True
+        if value < a[2]:
+            a[2] = value
+        if value > a[3]:
+            a[3] = value
+        a[4] += value
+        a[5] += 1
+        if ts >= a[6]:
+            a[6] = ts
+            a[7] = value
+    if not folded:
+        return list(acc.values())
+    return [a if a.__class__ is tuple else tuple(a) for a in acc.values()]
 
 
 def merge_buckets(buckets: list[tuple], step_ms: int) -> list[tuple]:
-    """Fold finer buckets (sid, bucket, min, max, sum, count, last_ts, last) into coarser ones."""
-    acc: dict[tuple[int, int], list] = {}
+    """Fold finer buckets (sid, bucket, min, max, sum, count, last_ts, last) into coarser ones (as `bucket_rows`:
+    a coarse bucket made of one fine bucket is one new tuple, nothing more)."""
+    acc: dict[tuple[int, int], tuple | list] = {}
+    folded = False
     for sid, bucket, lo, hi, total, count, last_ts, last in buckets:
-        key = (sid, bucket - bucket % step_ms)
+        coarse = bucket - bucket % step_ms
+        key = (sid, coarse)
         a = acc.get(key)
         if a is None:
-            acc[key] = [lo, hi, total, count, last_ts, last]
+            acc[key] = (sid, coarse, lo, hi, total, count, last_ts, last)
             continue
-        a[0] = min(a[0], lo)
-        a[1] = max(a[1], hi)
-        a[2] += total
-        a[3] += count
-        if last_ts >= a[4]:
-            a[4], a[5] = last_ts, last
-    return [(sid, bucket, *a) for (sid, bucket), a in acc.items()]
+        if a.__class__ is tuple:
+            a = acc[key] = list(a)
+            folded = True
+        if lo < a[2]:
+            a[2] = lo
+        if hi > a[3]:
+            a[3] = hi
+        a[4] += total
+        a[5] += count
+        if last_ts >= a[6]:
+            a[6], a[7] = last_ts, last
+    if not folded:
+        return list(acc.values())
+    return [a if a.__class__ is tuple else tuple(a) for a in acc.values()]
