@@ -20,10 +20,7 @@ from headframe.telemetry.services.alarm_actions import (
     no_operator_override,
     shelving_expire,
 )
-from headframe.telemetry.services.alarms import (
-    ConditionChanged,
-    rise_windows,
-)
+from headframe.telemetry.services.alarms import ConditionChanged
 from headframe.telemetry.services.external import (
     external_active,
     external_clear,
@@ -60,6 +57,7 @@ from headframe.telemetry.services.registry import (
     require_manage_places,
     sensor_create,
 )
+from headframe.telemetry.services.rise_windows import rise_windows
 from headframe.telemetry.services.stale import (
     stale_scan,
 )

@@ -23,7 +23,7 @@ readings) never holds up the flush: it answers from the outbox alone, flagged `c
 by the deduplication, but a conflicting value (another value at the same ms) would replace the stored one,
 since of two writes of one (series, ms) VictoriaMetrics 1.79 keeps the later — so ingest quarantines such
 readings as `unchecked` instead (services.ingestion._resolve_older), and the rate-of-rise window takes the
-SQL minute aggregates' lows for what it could not read (services.alarms._window_before).
+SQL minute aggregates' lows for what it could not read (services.rise_windows._window_before).
 
 Raw history kept in SQL before the switch: `headframe readings-to-victoriametrics` (`history_copy`).
 """
