@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 
 from headframe.telemetry.storage.base import Row
+from headframe.telemetry.storage.sql import insert_skipping_stored
 
 TABLE = "telemetry_readingoutbox"
 # A shipped reading stays this long: VictoriaMetrics makes a write searchable at once but puts it on disk only
@@ -29,49 +30,7 @@ EXACT_COUNT_UP_TO = 100_000  # `backlog` counts up to this many waiting readings
 def append(rows: Sequence[Row]) -> int:
     """Add readings (in the caller's transaction); a (sensor, ts) already waiting is skipped. Returns how many
     were added."""
-    if not rows:
-        return 0
-    if connection.vendor == "postgresql":
-        return _append_pg(rows)
-    connection.ensure_connection()
-    raw = connection.connection
-    before = raw.total_changes
-    raw.executemany(
-        f"INSERT INTO {TABLE} (sensor_id, ts, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", rows
-    )
-    return int(raw.total_changes - before)
-
-
-def _append_pg(rows: Sequence[Row]) -> int:
-    """COPY straight in (the service hands over only rows it checked are new); should one be waiting after
-    all, again through a staging table with ON CONFLICT DO NOTHING."""
-    try:
-        with (
-            transaction.atomic(),
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {TABLE} (sensor_id, ts, value) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return len(rows)
-    except IntegrityError:
-        pass
-    with connection.cursor() as cursor:
-        pg = cursor.cursor
-        pg.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS telemetry_readingoutbox_in "
-            "(sensor_id bigint, ts bigint, value double precision) ON COMMIT DELETE ROWS"
-        )
-        with pg.copy("COPY telemetry_readingoutbox_in (sensor_id, ts, value) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        pg.execute(
-            f"INSERT INTO {TABLE} (sensor_id, ts, value) "
-            "SELECT sensor_id, ts, value FROM telemetry_readingoutbox_in ON CONFLICT DO NOTHING"
-        )
-        added = int(pg.rowcount)
-        pg.execute("TRUNCATE telemetry_readingoutbox_in")
-        return added
+    return insert_skipping_stored(TABLE, rows)
 
 
 def find(keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], float]:

@@ -37,50 +37,7 @@ class SqlReadingStore:
 
     # ---- writes
     def insert(self, rows: Sequence[Row]) -> int:
-        if not rows:
-            return 0
-        if self.vendor == "postgresql":
-            return self._insert_pg(rows)
-        raw = _raw_connection()
-        before = raw.total_changes
-        # In key order: each sensor's rows go into its index page one after the other (~12% less CPU than
-        # in arrival order, which visits every sensor's page once per instant).
-        raw.executemany(
-            "INSERT INTO telemetry_reading (sensor_id, ts, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            sorted(rows),
-        )
-        return raw.total_changes - before
-
-    def _insert_pg(self, rows: Sequence[Row]) -> int:
-        """COPY straight into the table: the service only hands over rows it checked are new (under the
-        sensor lock). Should one exist after all, fall back to a staging table with ON CONFLICT DO NOTHING."""
-        try:
-            with (
-                transaction.atomic(),
-                connection.cursor() as cursor,
-                cursor.cursor.copy("COPY telemetry_reading (sensor_id, ts, value) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-            return len(rows)
-        except (IntegrityError, psycopg.IntegrityError):  # COPY runs on the raw cursor: psycopg's own error
-            pass
-        with connection.cursor() as cursor:
-            pg = cursor.cursor  # psycopg cursor: COPY is not in the DB-API
-            pg.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS telemetry_reading_in "
-                "(sensor_id bigint, ts bigint, value double precision) ON COMMIT DELETE ROWS"
-            )
-            with pg.copy("COPY telemetry_reading_in (sensor_id, ts, value) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            pg.execute(
-                "INSERT INTO telemetry_reading (sensor_id, ts, value) "
-                "SELECT sensor_id, ts, value FROM telemetry_reading_in ON CONFLICT DO NOTHING"
-            )
-            stored = pg.rowcount
-            pg.execute("TRUNCATE telemetry_reading_in")
-            return stored
+        return insert_skipping_stored("telemetry_reading", rows)
 
     def existing(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], float]:
         found: dict[tuple[int, int], float] = {}
@@ -145,6 +102,52 @@ class SqlReadingStore:
             first_bucket = start_ms - start_ms % STEP_MS[step]
             cursor.execute(READ_AGGREGATES_SQL, [sensor_id, step, first_bucket, end_ms])
             return cursor.fetchall()
+
+
+def insert_skipping_stored(table: str, rows: Sequence[Row]) -> int:
+    """Rows (sensor, ts, value) into `table` keyed on (sensor_id, ts); a key already there is skipped. Returns how
+    many were added. SQLite: executemany in key order (each sensor's rows go into its index page one after the
+    other, ~12 % less CPU than in arrival order). PostgreSQL: COPY straight in — the services hand over only rows
+    they checked are new, under the sensor lock — and, should one exist after all, again through a staging table
+    with ON CONFLICT DO NOTHING."""
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        raw = _raw_connection()
+        before = raw.total_changes
+        raw.executemany(
+            f"INSERT INTO {table} (sensor_id, ts, value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            sorted(rows),
+        )
+        return int(raw.total_changes - before)
+    try:
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} (sensor_id, ts, value) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+    except (IntegrityError, psycopg.IntegrityError):  # COPY runs on the raw cursor: psycopg's own error
+        pass
+    staging = f"{table}_in"
+    with connection.cursor() as cursor:
+        pg = cursor.cursor  # psycopg cursor: COPY is not in the DB-API
+        pg.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} "
+            "(sensor_id bigint, ts bigint, value double precision) ON COMMIT DELETE ROWS"
+        )
+        with pg.copy(f"COPY {staging} (sensor_id, ts, value) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        pg.execute(
+            f"INSERT INTO {table} (sensor_id, ts, value) "
+            f"SELECT sensor_id, ts, value FROM {staging} ON CONFLICT DO NOTHING"
+        )
+        added = int(pg.rowcount)
+        pg.execute(f"TRUNCATE {staging}")
+        return added
 
 
 def _raw_connection():
