@@ -17,7 +17,7 @@ from typing import NamedTuple
 from django.db import connection, transaction
 
 from headframe.telemetry.storage.base import Row
-from headframe.telemetry.storage.sql import insert_skipping_stored
+from headframe.telemetry.storage.sql import insert_skipping_stored, values_at
 
 TABLE = "telemetry_readingoutbox"
 # A shipped reading stays this long: VictoriaMetrics makes a write searchable at once but puts it on disk only
@@ -35,22 +35,7 @@ def append(rows: Sequence[Row]) -> int:
 
 def find(keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], float]:
     """The waiting value of each (sensor, ts) that is waiting."""
-    found: dict[tuple[int, int], float] = {}
-    by_sensor: dict[int, list[int]] = {}
-    for sensor_id, ts in keys:
-        by_sensor.setdefault(sensor_id, []).append(ts)
-    with connection.cursor() as cursor:
-        for sensor_id, stamps in by_sensor.items():
-            for start in range(0, len(stamps), 500):
-                chunk = stamps[start : start + 500]
-                marks = ", ".join(["%s"] * len(chunk))
-                cursor.execute(
-                    f"SELECT ts, value FROM {TABLE} WHERE sensor_id = %s AND ts IN ({marks})",
-                    [sensor_id, *chunk],
-                )
-                for ts, value in cursor.fetchall():
-                    found[(sensor_id, ts)] = value
-    return found
+    return values_at(TABLE, keys)
 
 
 def read_range(sensor_id: int, start_ms: int, end_ms: int, limit: int) -> list[tuple[int, float]]:

@@ -23,10 +23,26 @@ READ_AGGREGATES_SQL = (
 )
 
 
-def existing_sql(stamps: int) -> str:
+def existing_sql(stamps: int, table: str = "telemetry_reading") -> str:
     """The stored readings of one sensor at `stamps` given times."""
     marks = ", ".join(["%s"] * stamps)
-    return f"SELECT ts, value FROM telemetry_reading WHERE sensor_id = %s AND ts IN ({marks})"
+    return f"SELECT ts, value FROM {table} WHERE sensor_id = %s AND ts IN ({marks})"
+
+
+def values_at(table: str, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], float]:
+    """The stored value of each (sensor, ts) of `keys` that `table` holds: per sensor, 500 times a query."""
+    found: dict[tuple[int, int], float] = {}
+    by_sensor: dict[int, list[int]] = {}
+    for sensor_id, ts in keys:
+        by_sensor.setdefault(sensor_id, []).append(ts)
+    with connection.cursor() as cursor:
+        for sensor_id, stamps in by_sensor.items():
+            for start in range(0, len(stamps), 500):
+                chunk = stamps[start : start + 500]
+                cursor.execute(existing_sql(len(chunk), table), [sensor_id, *chunk])
+                for ts, value in cursor.fetchall():
+                    found[(sensor_id, ts)] = value
+    return found
 
 
 class SqlReadingStore:
@@ -40,18 +56,7 @@ class SqlReadingStore:
         return insert_skipping_stored("telemetry_reading", rows)
 
     def existing(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], float]:
-        found: dict[tuple[int, int], float] = {}
-        by_sensor: dict[int, list[int]] = {}
-        for sensor_id, ts in keys:
-            by_sensor.setdefault(sensor_id, []).append(ts)
-        with connection.cursor() as cursor:
-            for sensor_id, stamps in by_sensor.items():
-                for start in range(0, len(stamps), 500):
-                    chunk = stamps[start : start + 500]
-                    cursor.execute(existing_sql(len(chunk)), [sensor_id, *chunk])
-                    for ts, value in cursor.fetchall():
-                        found[(sensor_id, ts)] = value
-        return found
+        return values_at("telemetry_reading", keys)
 
     def add_to_aggregates(self, rows: Sequence[Row]) -> None:
         if not rows:
