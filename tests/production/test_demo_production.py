@@ -5,7 +5,6 @@ that is rolled back at the end, so the other test modules never see them.
 """
 
 import datetime as dt
-import time
 from decimal import Decimal
 
 import pytest
@@ -41,10 +40,8 @@ def loaded(django_db_setup, django_db_blocker):
         transaction.atomic(),
     ):
         load_demo()
-        started = time.perf_counter()
         # One recent year only: the 2021 register year (loaded by default) has its own tests (test_demo_2021.py).
         counts = load_production_demo(today=TODAY, years=1, register_years=())
-        counts["wall"] = time.perf_counter() - started
         # Fire PostgreSQL's deferred foreign-key checks once, here, rather than in every test's teardown
         # (TestCase checks them inside its savepoint, which then rolls the check back).
         connection.check_constraints()
@@ -60,8 +57,8 @@ def by_code(summary) -> dict:
     return {s.indicator.code: s for s in summary}
 
 
-def test_a_year_of_demo_figures_loads_in_seconds(loaded, db):
-    assert loaded["wall"] < 20
+def test_a_year_of_demo_figures_loads_whole(loaded, db):
+    # How long it takes is a benchmark's business (a timing assertion fails on a busy machine, not on a defect).
     assert loaded["actuals"] > 100_000
     assert loaded["days"] == (ON - dt.date(2026, 1, 1)).days + 1
     assert 50 <= loaded["deviations"] <= 1000
