@@ -44,11 +44,11 @@ import orjson
 import paho.mqtt.client as mqtt
 from django.db import connection, transaction
 
+from bench._shared import HOST, free_port, methane_probe
 from bench.timing import rerun_module
 from headframe.org.models import Unit
 from headframe.telemetry.models import AlarmJournal, Gateway, Sensor, SensorState
 
-HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
 USERS = int(os.environ.get("HEADFRAME_BENCH_LOAD_USERS", 50))
 SOLO_S = 15  # first 3 users (a control room, two managers): what each page costs when little else runs
@@ -109,7 +109,7 @@ def _run_here() -> None:
             env = dict(
                 os.environ
             )  # the same database, mode and secret key (the sessions made here) as this process
-            port = _free_port()
+            port = free_port()
             serve_args = os.environ.get("HEADFRAME_BENCH_LOAD_SERVE_ARGS", "").split()  # e.g. "--workers 2"
             serve = _spawn(
                 ["serve", "--host", HOST, "--port", str(port), *serve_args], env, folder / "serve.log"
@@ -245,18 +245,7 @@ def _registry() -> _Registry:
             )
         template = Sensor.objects.get(code="LOAD-00-000")
         for code in [f"LOAD-TRIP-{n:02d}" for n in range(TRIPS)] + ["LOAD-PROBE"]:
-            Sensor.objects.get_or_create(
-                code=code,
-                defaults={
-                    "kind": "ch4_pct",
-                    "location": "face_return",
-                    "range_min": 0,
-                    "range_max": 100,
-                    "position": template.position,
-                    "gateway": template.gateway,
-                    "period_s": 3600,  # only this benchmark writes to them: no stale alarm in between
-                },
-            )
+            methane_probe(code, template)
         SensorState.objects.bulk_create(
             [SensorState(sensor=s) for s in Sensor.objects.filter(code__startswith="LOAD-")],
             ignore_conflicts=True,
@@ -278,17 +267,11 @@ def _stored(registry: _Registry) -> int:
 
 
 # ---- processes
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 class _Mosquitto:
     """A Mosquitto of our own on a free port (as root it must stay the user owning its folder)."""
 
     def __init__(self, folder: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = folder / "mosquitto.log"
         self.config = folder / "mosquitto.conf"
         self.config.write_text(

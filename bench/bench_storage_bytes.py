@@ -23,7 +23,6 @@ import http.client
 import os
 import random
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -35,11 +34,12 @@ from pathlib import Path
 import orjson
 from django.db import connection, transaction
 
+from bench._shared import HOST, free_port
+
 SENSORS = int(os.environ.get("HEADFRAME_BENCH_BYTES_SENSORS", 1000))
 SECONDS = int(os.environ.get("HEADFRAME_BENCH_BYTES_SECONDS", 1000))
 BATCH_S = 30  # seconds of readings per write, like one ingest flush
 SENSOR_BASE = 900_000_000  # ids no real sensor has: the rows are deleted again afterwards
-HOST = "127.0.0.1"
 VM_BINARY = "/usr/bin/victoria-metrics"
 
 Row = tuple[int, int, float]
@@ -188,12 +188,6 @@ def _postgresql(start_ms: int, total: int) -> float | None:
 
 
 # ---- VictoriaMetrics, our own child process
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def _dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -237,7 +231,7 @@ def _vm_count(port: int, start_ms: int) -> int:
 def _victoria(start_ms: int, total: int, quantised: bool) -> float:
     root = Path(tempfile.mkdtemp(prefix="headframe-bench-vm-"))
     data = root / "data"
-    port = _free_port()
+    port = free_port()
     log = root / "vm.log"
     proc = None
     try:

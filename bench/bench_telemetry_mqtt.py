@@ -24,6 +24,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from django.db import connection
 
+from bench._shared import methane_probe
 from bench.bench_telemetry import GATEWAYS, SENSORS, _registry
 from headframe.telemetry.models import AlarmCondition, AlarmJournal, Gateway, Sensor, SensorState
 
@@ -280,18 +281,7 @@ def _spike_sensors() -> None:
     """Methane sensors at a face that only the latency probe writes to (the background traffic is elsewhere)."""
     template = Sensor.objects.get(code="BENCH-00-000")
     for n in range(SPIKES):
-        sensor, _ = Sensor.objects.get_or_create(
-            code=f"BENCH-SPIKE-{n:02d}",
-            defaults={
-                "kind": "ch4_pct",
-                "location": "face_return",
-                "range_min": 0,
-                "range_max": 100,
-                "position": template.position,
-                "gateway": template.gateway,
-                "period_s": 3600,
-            },
-        )
+        sensor = methane_probe(f"BENCH-SPIKE-{n:02d}", template)
         SensorState.objects.update_or_create(sensor=sensor, defaults={"last_ts": None, "max_ts": None})
     AlarmCondition.objects.filter(sensor__code__startswith="BENCH-SPIKE-").update(
         active=False, acked=True, latched=False, pending_since=None, clearing_since=None, last_eval_ts=None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import http.client
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,16 +24,10 @@ from pathlib import Path
 import orjson
 
 from bench import bench_telemetry_mqtt as mqtt_bench
+from bench._shared import HOST, free_port
 from bench.bench_telemetry import _registry
 
-HOST = "127.0.0.1"
 GROUPS = (1, 10)  # messages per HTTP request
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def _config(root: Path, http_port: int, rpc_port: int) -> Path:
@@ -137,7 +130,7 @@ def run() -> None:
     root = Path(tempfile.mkdtemp(prefix="headframe-bench-influx-"))
     proc = None
     try:
-        http_port, rpc_port = _free_port(), _free_port()
+        http_port, rpc_port = free_port(), free_port()
         log = root / "influxd.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
