@@ -338,8 +338,9 @@ LOGGING = {
 # the code):
 # inspection photos and signatures (backed up with the database by `headframe backup`);
 MEDIA_ROOT = VAR_DIR / "media"
-# the live pack of a planned meeting is cached until new figures arrive (off under tests: each test its own data);
-PACK_CACHE = _env_bool("HEADFRAME_PACK_CACHE", not RUNNING_TESTS)
+# packs and production dashboards are cached in memory until a new figure, alarm or directive arrives (off under
+# tests: each test its own data);
+PAGE_CACHE = _env_bool("HEADFRAME_PAGE_CACHE", not RUNNING_TESTS)
 # the longest an alarm may be shelved (ISA-18.2: shelving always ends), in minutes;
 TELEMETRY_MAX_SHELVE_MINUTES = _env_int("HEADFRAME_MAX_SHELVE_MINUTES", 8 * 60)
 # the largest inspection photo accepted, in bytes.

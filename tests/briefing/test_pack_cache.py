@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from headframe.briefing import services as briefing
-from headframe.briefing.pack import pack_build, pack_version
+from headframe.briefing.pack import pack_build, pack_for_cached, pack_version
 from headframe.production.services import ActualRow, actuals_upsert
 from tests.briefing import pack_fixtures
 from tests.briefing.pack_fixtures import NOW, YEAR
@@ -22,7 +22,7 @@ figures, group_meeting = pack_fixtures.figures, pack_fixtures.group_meeting  # t
 
 @pytest.fixture(autouse=True)
 def _pack_cache_on(settings):
-    settings.PACK_CACHE = True
+    settings.PAGE_CACHE = True
     cache.clear()
     yield
     cache.clear()
@@ -109,3 +109,25 @@ def test_the_chairs_edit_shows_at_once_and_a_closed_meeting_keeps_its_frozen_pac
     )
     meeting.refresh_from_db()
     assert _month_actual(pack_build(meeting), "A") == before
+
+
+def test_the_adhoc_pack_shares_the_meetings_entry_and_follows_new_figures(group_meeting):
+    meeting = group_meeting.meeting
+    unit, start, end = meeting.unit, meeting.period_start, meeting.period_end
+    built = pack_build(meeting)  # the meeting's pack fills the entry of its unit and period
+    with CaptureQueriesContext(connection) as queries:
+        adhoc = pack_for_cached(unit, start, end)
+    assert len(queries) <= 5  # the version only
+    assert adhoc["generated_at"] == built["generated_at"] and adhoc["meeting"] is None
+    before = _month_actual(adhoc, "A")
+    actuals_upsert(
+        actor=None,
+        rows=[
+            ActualRow("A-M1-K1-F1", "raw_coal_t", dt.date(YEAR, 10, 3), 0, 5_000, confirm_implausible=True)
+        ],
+        source="api",
+        now=NOW,
+    )
+    assert _month_actual(pack_for_cached(unit, start, end), "A") == pytest.approx(
+        before - (1_050 + 50 + 3) + 5_000
+    )

@@ -22,10 +22,10 @@ from headframe.org.models import UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import ancestors, picked_unit, scope_for, unit_get, units_visible
 from headframe.production import excel, holidays, selectors, services
-from headframe.production.calendar import month_days
 from headframe.production.figures import ACTUALS, BASES, PLANS
 from headframe.production.forms import confirm_name, field_name, parse_day_entry
 from headframe.production.models import LostTimeCategory
+from headframe.production.selectors.dashboard import dashboard_figures
 
 
 def _day(request) -> dt.date:
@@ -67,12 +67,10 @@ def unit_page(request, code: str):
     on = _day(request)
     indicators = selectors.indicators_for()
     key_indicators = [i for i in indicators if i.is_key]
-    rows = selectors.unit_summary(unit, on, indicators)
     children = selectors.children_of(unit, units_visible(request.user))
-    child_rows, split = [], {}
-    if children:
-        split = selectors.children_summaries(unit, on, key_indicators, children)
-        child_rows = [(child, split[child.code]) for child in children]
+    figures = dashboard_figures(unit, on, indicators, children)
+    rows, split = figures["rows"], figures["split"]
+    child_rows = [(child, split[child.code]) for child in children]
     export = request.GET.get("format")
     if export in ("xlsx", *CSV_FORMS):
         if request.GET.get("table") == "children":
@@ -87,17 +85,11 @@ def unit_page(request, code: str):
         "rows": rows,
         "key_indicators": key_indicators,
         "child_rows": child_rows,
-        "reasons": selectors.top_reasons(unit, on),
-        # Every level is evaluated, the unit itself included: a group behind its plan is a warning even
-        # when no company is.
-        "warnings": selectors.early_warnings(
-            unit, on, [unit, *children], key_indicators, per_child={unit.code: rows, **split}
-        ),
-        "missing": selectors.missing_reports(unit, on)
-        if unit.kind in (UnitKind.GROUP, UnitKind.COMPANY)
-        else [],
+        "reasons": figures["reasons"],
+        "warnings": figures["warnings"],
+        "missing": figures["missing"],
         "ancestors": [a for a in ancestors(unit) if scope.allows(Perm.VIEW, a.path)],
-        "chart": _chart_data(unit, on, key_indicators),
+        "chart": figures["chart"],
         "bases": BASES,
         "plans": PLANS,
         "actuals": ACTUALS,
@@ -105,58 +97,11 @@ def unit_page(request, code: str):
         "csv_forms": CSV_FORMS,
         "can_report": scope.allows(Perm.REPORT, unit.path),
         "can_plan": scope.allows(Perm.PLAN, unit.path),
-        "locked": selectors.month_locked(unit, on),
-        "late": selectors.late_figures(unit, on),
+        "locked": figures["locked"],
+        "late": figures["late"],
         "active_nav": "production",
     }
     return render(request, "production/unit.html", context)
-
-
-def _chart_data(unit, on, key_indicators) -> dict:
-    """Daily actual vs plan for the month, cumulative vs plan for the year, last year overlaid."""
-    indicator = next(
-        (i for i in key_indicators if i.code == "raw_coal_t"), key_indicators[0] if key_indicators else None
-    )
-    if indicator is None:
-        return {}
-    days = month_days(on.year, on.month)
-    actual = selectors.daily_series(unit, indicator, days[0], on)
-    plan = selectors.daily_plan_series(unit, indicator, on.year, on=on)
-    last = selectors.daily_series(unit, indicator, dt.date(on.year - 1, 1, 1), dt.date(on.year - 1, 12, 31))
-    year_days = [
-        dt.date(on.year, 1, 1) + dt.timedelta(days=n) for n in range((on - dt.date(on.year, 1, 1)).days + 1)
-    ]
-    this_year = selectors.daily_series(unit, indicator, year_days[0], on)
-
-    def cumulative(series, dates):
-        total, out = 0.0, []
-        for d in dates:
-            total += float(series.get(d, 0))
-            out.append(round(total, 1))
-        return out
-
-    last_dates = []
-    for d in year_days:
-        try:
-            last_dates.append(d.replace(year=d.year - 1))
-        except ValueError:
-            last_dates.append(d.replace(year=d.year - 1, day=28))
-    return {
-        "indicator": indicator.name,
-        "unit": indicator.unit_of_measure,
-        "labels": {"actual": _("Actual"), "plan": _("Plan"), "last_year": _("Same period last year")},
-        "month": {
-            "labels": [d.strftime("%d/%m") for d in days],
-            "actual": [float(actual[d]) if d in actual else None for d in days],
-            "plan": [round(float(plan.get(d, 0)), 1) for d in days],
-        },
-        "year": {
-            "labels": [d.strftime("%d/%m") for d in year_days],
-            "actual": cumulative(this_year, year_days),
-            "plan": cumulative(plan, year_days),
-            "last_year": cumulative(last, last_dates),
-        },
-    }
 
 
 # CSV forms: "csv" is the plain form ("," between fields, "." decimals: for programs and English Excel);

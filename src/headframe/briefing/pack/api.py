@@ -12,7 +12,7 @@ from django.utils import translation
 from ninja import Query, Router
 
 from headframe.briefing import selectors
-from headframe.briefing.pack.build import meeting_pack_for, pack_for
+from headframe.briefing.pack.build import meeting_pack_for, pack_for_cached
 from headframe.briefing.pack.export import pack_pdf
 from headframe.briefing.pack.xlsx import pack_xlsx
 from headframe.briefing.schemas import PackQuery
@@ -61,7 +61,7 @@ def _adhoc_pack(request, unit: str, start: dt.date | None, end: dt.date | None) 
         raise ValidationFailed(
             loc=("query", "from"), type="period_too_long", params={}, key="period_too_long.pack"
         )
-    return pack_for(target, start, end)
+    return pack_for_cached(target, start, end)
 
 
 def _language(lang: str | None) -> str:

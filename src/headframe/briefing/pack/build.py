@@ -195,19 +195,19 @@ def pack_version() -> str:
 
 
 @replica_reads
-def _live_pack(meeting) -> dict:
-    """An open or planned meeting's pack from the cache while nothing it shows has changed, else built now.
-    The key and the pack are read in one replica scope, the key first: a scope only ever moves on to the
-    primary, so a cached pack is never older than its key. The cache is memory, never the database."""
-    # Off in the test suite unless a test asks for it (settings.PACK_CACHE = True): tests roll back and reuse
+def pack_for_cached(unit: Unit, period_start: dt.date, period_end: dt.date) -> dict:
+    """`pack_for`, from the cache while nothing it shows has changed: the live pack of a planned or open meeting
+    and the ad-hoc pack of a unit and period (one entry for both). The key and the pack are read in one replica
+    scope, the key first: a scope only ever moves on to the primary, so a cached pack is never older than its
+    key. The cache is memory (per process), never the database; the pack is the same in every language."""
+    # Off in the test suite unless a test asks for it (settings.PAGE_CACHE = True): tests roll back and reuse
     # ids under a frozen clock, which a key read from the database cannot tell apart.
-    if not settings.PACK_CACHE:
-        return pack_for(meeting.unit, meeting.period_start, meeting.period_end)
-    period = f"{meeting.period_start}:{meeting.period_end}"
-    key = f"briefing:pack:{meeting.pk}:{meeting.unit_id}:{period}:{pack_version()}"
+    if not settings.PAGE_CACHE:
+        return pack_for(unit, period_start, period_end)
+    key = f"briefing:pack:{unit.pk}:{period_start}:{period_end}:{pack_version()}"
     pack = cache.get(key)
     if pack is None:
-        pack = pack_for(meeting.unit, meeting.period_start, meeting.period_end)
+        pack = pack_for(unit, period_start, period_end)
         cache.set(key, pack, PACK_CACHE_SECONDS)
     return pack
 
@@ -219,7 +219,7 @@ def pack_build(meeting) -> dict:
     if meeting.status == "closed":  # being closed: the pack to freeze, from the figures of this moment
         pack = pack_for(meeting.unit, meeting.period_start, meeting.period_end)
     else:
-        pack = _live_pack(meeting)
+        pack = pack_for_cached(meeting.unit, meeting.period_start, meeting.period_end)
     pack["meeting"] = meeting_json(meeting)
     pack["narrative_edited"] = {"vi": meeting.narrative_vi or "", "en": meeting.narrative_en or ""}
     return pack

@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from headframe.briefing import selectors
 from headframe.briefing.models import Meeting, MeetingStatus, Section
-from headframe.briefing.pack.build import meeting_pack_for, pack_for, pack_scope
+from headframe.briefing.pack.build import meeting_pack_for, pack_for_cached, pack_scope
 from headframe.briefing.pack.export import pack_context
 from headframe.core import live_bus
 from headframe.core.dates import check_day
@@ -129,7 +129,7 @@ def adhoc_pack(request):
         raise Http404(code) from None
     except HeadframeError as exc:
         return HttpResponse(exc.text, status=exc.status, content_type="text/plain; charset=utf-8")
-    pack = pack_for(unit, start, end)
+    pack = pack_for_cached(unit, start, end)
     query = f"unit={unit.code}&from={start:%Y-%m-%d}&to={end:%Y-%m-%d}"
     context = {
         **pack_context(pack, _language(request)),
