@@ -156,9 +156,11 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     _database["OPTIONS"] = {
         # WAL lets the live pages read while ingest writes; IMMEDIATE avoids "database is locked" upgrades.
+        # A checkpoint every 10 000 pages (~40 MB of WAL) instead of 1 000: ingest dirties the same index pages
+        # flush after flush, and a longer WAL copies each once — the commit of a flush took half as long.
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-            "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+            "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;"
         ),
         "transaction_mode": "IMMEDIATE",
         "timeout": min(DATABASE_LOCK_TIMEOUT_S, SQLITE_WAIT_FOREVER_S) or SQLITE_WAIT_FOREVER_S,

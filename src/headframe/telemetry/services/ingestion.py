@@ -101,8 +101,9 @@ def prune_chunk_sql(name: str) -> str:
         table, where = "telemetry_reading", "ts < %s"
     else:
         table, where = "telemetry_readingaggregate", "step = '1m' AND bucket < %s"
-    if connection.vendor != "postgresql":
-        return f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {where} LIMIT {PRUNE_CHUNK})"
+    if connection.vendor != "postgresql":  # WITHOUT ROWID tables (migration 0011): by their key
+        key = "sensor_id, ts" if name == "raw" else "sensor_id, step, bucket"
+        return f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {where} LIMIT {PRUNE_CHUNK})"
     # ONLY: while migration 0009 runs, the hours' table inherits from the aggregates, and a ctid names a row of
     # one table only.
     return f"DELETE FROM ONLY {table} WHERE ctid IN (SELECT ctid FROM ONLY {table} WHERE {where} LIMIT {PRUNE_CHUNK})"
