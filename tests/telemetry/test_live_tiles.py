@@ -146,3 +146,32 @@ def test_a_new_alarm_rebuilds_the_shared_tiles_at_once_whatever_their_age(
     ch4 = next(tile for tile in after if tile["code"] == "A1-CH4-01")
     assert ch4["css"] == "alarm" and ch4["flash"] and ch4["text"] == "1,25"
     assert builds == ["A-M1", "A-M1"]
+
+
+def test_the_streams_plain_rows_give_the_pages_tiles(mine, send):
+    """The stream builds its tiles from plain rows (no model objects, every second for every mine followed):
+    the same value, time, colour, flashing and staleness as the page's, sensor by sensor."""
+    t = now_ms()
+    send(
+        [("A1-CH4-01", t - 12_000, 1.25), ("A1-CH4-01", t - 1000, 1.25)], now_ms=t
+    )  # an unacked methane trip
+    send([("A1-CO-01", t - 1000, 5.0)], now_ms=t)
+    Sensor.objects.filter(code="A1-PUMP-01").update(in_service=False)  # out of service
+    add_sensors(mine, 2)  # a state row but never a reading
+    Sensor.objects.create(  # no state row at all
+        code="NEVER-01",
+        kind="o2_pct",
+        location="face_return",
+        range_min=0,
+        range_max=25,
+        position=mine.face,
+        gateway=mine.gateway,
+    )
+    page = [tiles.tile_json(tile) for tile in tiles.sensor_tiles(None, mine.site, now_ms=t)]
+    stream = tiles.sensor_tiles(None, mine.site, now_ms=t, for_page=False)
+    assert stream == page
+    by_code = {tile["code"]: tile for tile in stream}
+    assert (by_code["A1-CH4-01"]["css"], by_code["A1-CH4-01"]["flash"]) == ("alarm", True)
+    assert by_code["A1-PUMP-01"]["css"] == "oos"
+    assert by_code["NEVER-01"]["stale"] and by_code["MANY-000"]["stale"]
+    assert by_code["A1-CO-01"]["css"] == "normal" and not by_code["A1-CO-01"]["stale"]

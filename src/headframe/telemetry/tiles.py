@@ -18,7 +18,6 @@ from headframe.telemetry.models import (
     AlarmState,
     Location,
     SensorKind,
-    SensorState,
 )
 from headframe.telemetry.words import KIND_SHORT, local, value_text
 
@@ -60,18 +59,49 @@ def choice_labels() -> tuple[dict[str, str], dict[str, str]]:
     return labels
 
 
-def sensor_tiles(user, site: Unit, now_ms: int | None = None) -> list[dict]:
+_ROW_FIELDS = (
+    "id",
+    "code",
+    "kind",
+    "location",
+    "period_s",
+    "in_service",
+    "state__last_ts",
+    "state__last_value",
+    "state__online",
+)
+
+
+def sensor_tiles(user, site: Unit, now_ms: int | None = None, *, for_page: bool = True) -> list[dict]:
     """Every sensor of the site as the live page shows it: value, time, colour, flashing, stale. Two queries
-    (the sensors with their state, the site's open conditions as plain values), whatever the sensor count."""
+    (the sensors with their state, the site's open conditions as plain values), whatever the sensor count.
+    `for_page=False` (the live stream, every second for every mine followed): plain rows, no model objects,
+    and only the fields tile_json sends."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     now = timezone.now()
-    # Every sensor here has the same site: no gateway or site row per sensor (5 model objects a tile → 3).
-    sensors = list(
-        selectors.sensors_visible(user, site=site.code)
-        .select_related(None)
-        .select_related("position", "state")
-    )
-    visible = {sensor.id: sensor for sensor in sensors}
+    visible_sensors = selectors.sensors_visible(user, site=site.code).select_related(None)
+    if for_page:
+        # Every sensor here has the same site: no gateway or site row per sensor (5 model objects a tile → 3).
+        plain = []
+        for sensor in visible_sensors.select_related("position", "state"):
+            state = getattr(sensor, "state", None)  # none yet: never heard of
+            plain.append(
+                (
+                    sensor.id,
+                    sensor.code,
+                    sensor.kind,
+                    sensor.location,
+                    sensor.period_s,
+                    sensor.in_service,
+                    state.last_ts if state else None,
+                    state.last_value if state else None,
+                    state.online if state else False,
+                    sensor,
+                )
+            )
+    else:
+        plain = [(*row, None) for row in visible_sensors.values_list(*_ROW_FIELDS)]
+    in_service = {row[0]: row[5] for row in plain}
     open_conditions = (
         AlarmCondition.objects.filter(sensor__gateway__site=site, sensor__isnull=False)
         .filter(Q(active=True) | Q(acked=False))
@@ -81,14 +111,13 @@ def sensor_tiles(user, site: Unit, now_ms: int | None = None) -> list[dict]:
     unacked: set[int] = set()
     stale_alarm: set[int] = set()
     for sid, limit_code, active, acked, latched, shelved_until, suppressed in open_conditions:
-        sensor = visible.get(sid)
-        if sensor is None:
+        if sid not in in_service:
             continue
         state = engine.display_state(
             engine.ConditionState(active=active, acked=acked, latched=latched),
             shelved=bool(shelved_until and shelved_until > now),
             suppressed=suppressed,
-            out_of_service=not sensor.in_service,
+            out_of_service=not in_service[sid],
         )
         if state in HIDDEN_STATES:
             continue
@@ -103,37 +132,31 @@ def sensor_tiles(user, site: Unit, now_ms: int | None = None) -> list[dict]:
             colour[sid] = shown
     kind_labels, location_labels = choice_labels()
     tiles = []
-    for sensor in sensors:
-        state_row: SensorState | None = getattr(sensor, "state", None)
-        ts = state_row.last_ts if state_row else None
-        value = state_row.last_value if state_row else None
-        online = state_row.online if state_row else False
+    for sid, code, kind, location, period_s, serving, ts, value, online, sensor in plain:
+        online = bool(online)  # a sensor without a state row (never heard of) is not online
         stale = (
-            not online
-            or ts is None
-            or now_ms - ts > STALE_PERIODS * 1000 * sensor.period_s
-            or sensor.id in stale_alarm
+            not online or ts is None or now_ms - ts > STALE_PERIODS * 1000 * period_s or sid in stale_alarm
         )
-        css = "oos" if not sensor.in_service else colour.get(sensor.id, "normal")
+        css = "oos" if not serving else colour.get(sid, "normal")
         if css == "normal" and stale:
             css = "stale"
         at = local(ts)
-        tiles.append(
-            {
-                "code": sensor.code,
-                "value": value,
-                "text": value_text(sensor.kind, value),
-                "ts": ts,
-                "time": at.strftime("%H:%M:%S") if at else "—",
-                "css": css,
-                "flash": sensor.id in unacked and css != "oos",
-                "stale": stale and css != "oos",
-                "sensor": sensor,
-                "short": KIND_SHORT.get(sensor.kind, sensor.kind),
-                "kind_label": kind_labels.get(sensor.kind, sensor.kind),
-                "location_label": location_labels.get(sensor.location, sensor.location),
-            }
-        )
+        tile = {
+            "code": code,
+            "value": value,
+            "text": value_text(kind, value),
+            "ts": ts,
+            "time": at.strftime("%H:%M:%S") if at else "—",
+            "css": css,
+            "flash": sid in unacked and css != "oos",
+            "stale": stale and css != "oos",
+        }
+        if for_page:
+            tile["sensor"] = sensor
+            tile["short"] = KIND_SHORT.get(kind, kind)
+            tile["kind_label"] = kind_labels.get(kind, kind)
+            tile["location_label"] = location_labels.get(location, location)
+        tiles.append(tile)
     return tiles
 
 

@@ -92,7 +92,7 @@ def _site_tiles(site: Unit, language: str, *, fresh: bool = False) -> tuple[list
         snapshot = _snapshots.get(key)
         if fresh or snapshot is None or now - snapshot.built_at >= STREAM_TICK_S:
             with translation.override(language):
-                tiles = [tile_json(t) for t in sensor_tiles(None, site)]
+                tiles = [tile_json(t) for t in sensor_tiles(None, site, for_page=False)]
             snapshot = _Snapshot(time.monotonic(), tiles)
             for old in [k for k, v in _snapshots.items() if now - v.built_at > SNAPSHOT_KEEP_S]:
                 del _snapshots[old]
