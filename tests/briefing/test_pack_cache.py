@@ -11,8 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from headframe.briefing import services as briefing
-from headframe.briefing.pack import pack_build, pack_for_cached, pack_version
+from headframe.briefing.pack import build, pack_build, pack_for_cached, pack_version
+from headframe.org.models import Unit
 from headframe.production.services import ActualRow, actuals_upsert
+from headframe.telemetry.services import external_raise
 from tests.briefing import pack_fixtures
 from tests.briefing.pack_fixtures import NOW, YEAR
 
@@ -131,3 +133,31 @@ def test_the_adhoc_pack_shares_the_meetings_entry_and_follows_new_figures(group_
     assert _month_actual(pack_for_cached(unit, start, end), "A") == pytest.approx(
         before - (1_050 + 50 + 3) + 5_000
     )
+
+
+def test_an_alarm_rebuilds_only_the_safety_section_of_its_own_subtrees_packs(group_meeting, monkeypatch):
+    start, end = group_meeting.meeting.period_start, group_meeting.meeting.period_end
+    company_a, company_b = Unit.objects.get(code="A"), Unit.objects.get(code="B")
+    before_a, before_b = pack_for_cached(company_a, start, end), pack_for_cached(company_b, start, end)
+    assert before_a["blocks"][0]["safety"]["alarms"] == 0
+    bases: list[str] = []
+    real_base = build._pack_base
+    monkeypatch.setattr(
+        build, "_pack_base", lambda unit, *rest: bases.append(unit.code) or real_base(unit, *rest)
+    )
+    external_raise(  # a person overdue underground at mine A-M1, within the period: an urgent alarm of A's
+        site=Unit.objects.get(code="A-M1"),
+        subject="presence:1",
+        limit_code="person_overdue",
+        priority="urgent",
+        message="Nguyễn Văn An còn dưới lò quá giờ",
+        now=dt.datetime(YEAR, 10, 10, 3, 0, tzinfo=dt.UTC),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        again_b = pack_for_cached(company_b, start, end)
+    assert again_b == before_b and len(queries) <= 5  # B's pack straight from the cache: the version only
+    after_a = pack_for_cached(company_a, start, end)
+    assert after_a["blocks"][0]["safety"]["alarms"] == 1  # A's pack shows its new alarm at once
+    assert after_a["blocks"][0]["safety"]["by_priority"]["urgent"] == 1
+    assert bases == []  # from A's cached base: only the safety section (and the narrative) were built again
+    assert after_a["blocks"][0]["production"] == before_a["blocks"][0]["production"]

@@ -43,7 +43,6 @@ from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.production.models import Actual, Aggregation
 from headframe.production.selectors import default_day, indicators_for, summaries
-from headframe.telemetry.selectors import alarm_change_marks
 
 DUE_SOON_DAYS = 7
 # A bound KPI within this margin of its target is "at risk" rather than "off track":
@@ -603,11 +602,10 @@ def key_tasks_held_above(unit: Unit, year: int) -> list[KeyTask]:
 
 
 def pack_change_marks() -> list[tuple[int, dt.datetime] | None]:
-    """What a live pack depends on, as (pk, time) of the last row, or None: the last audit entry (every service
-    write audits in its own transaction), the last figure entered, the last alarm and alarm-journal row (ingest
-    and the alarm engine do not audit)."""
+    """What a live pack's base depends on, as (pk, time) of the last row, or None: the last audit entry (every
+    service write audits in its own transaction) and the last figure entered. The alarms (the engine does not
+    audit) are telemetry.selectors.alarm_change_marks, per subtree."""
     return [
         AuditEntry.objects.order_by("-pk").values_list("pk", "at").first(),
         Actual.objects.order_by("-pk").values_list("pk", "entered_at").first(),
-        *alarm_change_marks(),
     ]

@@ -529,10 +529,14 @@ def site_alarms(*, root_path: str, start: dt.datetime, end: dt.datetime) -> list
     ]
 
 
-def alarm_change_marks() -> list[tuple[int, dt.datetime] | None]:
-    """The last alarm raised and the last alarm-journal row, each as (pk, time) or None: what the alarms show
-    has changed once either moves (the alarm engine does not audit)."""
+def alarm_change_marks(site_path: str = "") -> list[tuple[int, dt.datetime] | None]:
+    """The last alarm raised and the last alarm-journal row under `site_path` (everywhere when empty), each as
+    (pk, time) or None: what the alarms show has changed once either moves (the alarm engine does not audit)."""
+    alarms, journal = Alarm.objects.all(), AlarmJournal.objects.all()
+    if site_path:
+        alarms = alarms.filter(site_path__startswith=site_path)
+        journal = journal.filter(site_path__startswith=site_path)
     return [
-        Alarm.objects.order_by("-pk").values_list("pk", "raised_at").first(),
-        AlarmJournal.objects.order_by("-pk").values_list("pk", "at").first(),
+        alarms.order_by("-pk").values_list("pk", "raised_at").first(),
+        journal.order_by("-pk").values_list("pk", "at").first(),
     ]

@@ -21,6 +21,7 @@ from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.production.figures import basis_labels
+from headframe.telemetry.selectors import alarm_change_marks
 
 
 def _directive_json(d, on: dt.date) -> dict:
@@ -118,12 +119,16 @@ def pack_for(unit: Unit, period_start: dt.date, period_end: dt.date, *, since: d
     primary, as when a closing meeting freezes its pack (core.db_router)."""
     if period_end < period_start:
         raise ValidationFailed(loc=("query", "to"), type="bad_period", params={}, key="bad_period.order")
+    return _with_safety(_pack_base(unit, period_start, period_end), unit)
+
+
+def _pack_base(unit: Unit, period_start: dt.date, period_end: dt.date) -> dict:
+    """The pack without its safety section and narrative: what audited writes and new figures change."""
     blocks = pack_blocks(unit)
     production_by = production_sections(unit, period_start, period_end, blocks)
-    safety_by = safety_sections(unit, period_start, period_end, blocks)
     # The sections the apps above briefing register (briefing.extensions): {name: {block code: dict}}.
     extra_by = {s.name: s.build(unit, period_start, period_end, blocks) for s in pack_sections()}
-    pack = {
+    return {
         "version": PACK_VERSION,
         "unit": unit_json(unit),
         "period": {
@@ -139,13 +144,27 @@ def pack_for(unit: Unit, period_start: dt.date, period_end: dt.date, *, since: d
             {
                 "unit": unit_json(block),
                 "production": production_by[block.code],
-                "safety": safety_by[block.code],
                 **{name: by[block.code] for name, by in extra_by.items() if by.get(block.code) is not None},
             }
             for block in blocks
         ],
         "directives": _directives(unit, period_end),
         "key_tasks": _key_tasks(unit, period_end),
+    }
+
+
+def _with_safety(base: dict, unit: Unit) -> dict:
+    """The base with each block's safety section (telemetry alarms too) and the narrative drawn from both."""
+    blocks = pack_blocks(unit)
+    start, end = dt.date.fromisoformat(base["period"]["start"]), dt.date.fromisoformat(base["period"]["end"])
+    safety_by = safety_sections(unit, start, end, blocks)
+    pack = {
+        **base,
+        "blocks": [
+            {"unit": b["unit"], "production": b["production"], "safety": safety_by[b["unit"]["code"]]}
+            | {k: v for k, v in b.items() if k not in ("unit", "production")}
+            for b in base["blocks"]
+        ],
     }
     pack["narrative"] = narrative_draft(pack)
     return pack
@@ -179,36 +198,64 @@ def pack_restrict(pack: dict, code: str) -> dict | None:
 PACK_CACHE_SECONDS = 15 * 60  # an upper bound only: a new figure, alarm or directive changes the key at once
 
 
-def pack_version() -> str:
+def pack_version(unit: Unit | None = None) -> str:
     """What the live pack of a meeting depends on, as one short string read from primary keys only: the last
     audit entry (every service write — figures, plans, directives, findings, meetings — audits in its own
     transaction), the last figure, alarm and alarm-journal row (ingest and the alarm engine do not audit), each
     with its time so a rolled-back id used again never matches, the local day, and what each registered
-    section says it depends on (briefing.extensions: a new grievance, case or presence changes the key)."""
+    section says it depends on (briefing.extensions: a new grievance, case or presence changes the key).
+    With `unit`, the alarms are those of its subtree: a methane trip at one mine leaves another company's pack."""
+    return f"{_base_version()}|{_alarms_version(unit)}"
+
+
+def _base_version() -> str:
+    """What the pack's base (all but the safety section) depends on: the day, the last audit entry and figure,
+    and the registered sections' own marks."""
     parts = [timezone.localdate().isoformat()]
     for last in briefing_selectors.pack_change_marks():
-        parts.append(f"{last[0]}@{last[1].timestamp():.6f}" if last else "-")
+        parts.append(_mark(last))
     extra = sections_version()
     if extra:
         parts.append(extra)
     return "|".join(parts)
 
 
+def _alarms_version(unit: Unit | None) -> str:
+    return "|".join(_mark(last) for last in alarm_change_marks(site_path=unit.path if unit else ""))
+
+
+def _mark(last) -> str:
+    return f"{last[0]}@{last[1].timestamp():.6f}" if last else "-"
+
+
 @replica_reads
 def pack_for_cached(unit: Unit, period_start: dt.date, period_end: dt.date) -> dict:
     """`pack_for`, from the cache while nothing it shows has changed: the live pack of a planned or open meeting
-    and the ad-hoc pack of a unit and period (one entry for both). The key and the pack are read in one replica
-    scope, the key first: a scope only ever moves on to the primary, so a cached pack is never older than its
-    key. The cache is memory (per process), never the database; the pack is the same in every language."""
+    and the ad-hoc pack of a unit and period (one entry for both). Two entries: the base (figures, the
+    registered sections, directives, key tasks) until an audited write or a new figure, and the whole pack
+    until also an alarm of the unit's subtree moves — a trip every second at a mine rebuilds only the safety
+    section. The keys are read before what they cover, in one replica scope: a scope only ever moves on to the
+    primary, so a cached pack is never older than its key. The cache is memory (per process), never the
+    database; the pack is the same in every language."""
     # Off in the test suite unless a test asks for it (settings.PAGE_CACHE = True): tests roll back and reuse
     # ids under a frozen clock, which a key read from the database cannot tell apart.
     if not settings.PAGE_CACHE:
         return pack_for(unit, period_start, period_end)
-    key = f"briefing:pack:{unit.pk}:{period_start}:{period_end}:{pack_version()}"
+    if period_end < period_start:
+        raise ValidationFailed(loc=("query", "to"), type="bad_period", params={}, key="bad_period.order")
+    where = f"{unit.pk}:{period_start}:{period_end}"
+    base_version = _base_version()
+    key = f"briefing:pack:{where}:{base_version}|{_alarms_version(unit)}"
     pack = cache.get(key)
-    if pack is None:
-        pack = pack_for(unit, period_start, period_end)
-        cache.set(key, pack, PACK_CACHE_SECONDS)
+    if pack is not None:
+        return pack
+    base_key = f"briefing:pack-base:{where}:{base_version}"
+    base = cache.get(base_key)
+    if base is None:
+        base = _pack_base(unit, period_start, period_end)
+        cache.set(base_key, base, PACK_CACHE_SECONDS)
+    pack = _with_safety(base, unit)
+    cache.set(key, pack, PACK_CACHE_SECONDS)
     return pack
 
 
