@@ -36,6 +36,16 @@ def _month_actual(pack: dict, code: str) -> float:
     return row["month_actual"]
 
 
+def _face_a_figure(day: dt.date, tonnes: int) -> None:
+    """A raw coal figure of face A-M1-K1-F1 (shift 0), entered now."""
+    actuals_upsert(
+        actor=None,
+        rows=[ActualRow("A-M1-K1-F1", "raw_coal_t", day, 0, tonnes, confirm_implausible=True)],
+        source="api",
+        now=NOW,
+    )
+
+
 def _build(meeting) -> tuple[dict, int]:
     with CaptureQueriesContext(connection) as queries:
         pack = pack_build(meeting)
@@ -56,14 +66,7 @@ def test_the_second_build_comes_from_the_cache(group_meeting):
 def test_a_new_figure_invalidates_the_cached_pack(group_meeting):
     meeting = group_meeting.meeting
     before = _month_actual(pack_build(meeting), "A")
-    actuals_upsert(
-        actor=None,
-        rows=[
-            ActualRow("A-M1-K1-F1", "raw_coal_t", dt.date(YEAR, 10, 3), 0, 5_000, confirm_implausible=True)
-        ],
-        source="api",
-        now=NOW,
-    )
+    _face_a_figure(dt.date(YEAR, 10, 3), 5_000)
     after = pack_build(meeting)
     assert _month_actual(after, "A") != before  # the pack shows the new figure
     assert _month_actual(after, "A") == pytest.approx(before - (1_050 + 50 + 3) + 5_000)
@@ -101,14 +104,7 @@ def test_the_chairs_edit_shows_at_once_and_a_closed_meeting_keeps_its_frozen_pac
     frozen = pack_build(meeting)
     assert frozen["frozen"] and frozen["meeting"]["status"] == "closed"
     before = _month_actual(frozen, "A")
-    actuals_upsert(
-        actor=None,
-        rows=[
-            ActualRow("A-M1-K1-F1", "raw_coal_t", dt.date(YEAR, 10, 4), 0, 7_777, confirm_implausible=True)
-        ],
-        source="api",
-        now=NOW,
-    )
+    _face_a_figure(dt.date(YEAR, 10, 4), 7_777)
     meeting.refresh_from_db()
     assert _month_actual(pack_build(meeting), "A") == before
 
@@ -122,14 +118,7 @@ def test_the_adhoc_pack_shares_the_meetings_entry_and_follows_new_figures(group_
     assert len(queries) <= 5  # the version only
     assert adhoc["generated_at"] == built["generated_at"] and adhoc["meeting"] is None
     before = _month_actual(adhoc, "A")
-    actuals_upsert(
-        actor=None,
-        rows=[
-            ActualRow("A-M1-K1-F1", "raw_coal_t", dt.date(YEAR, 10, 3), 0, 5_000, confirm_implausible=True)
-        ],
-        source="api",
-        now=NOW,
-    )
+    _face_a_figure(dt.date(YEAR, 10, 3), 5_000)
     assert _month_actual(pack_for_cached(unit, start, end), "A") == pytest.approx(
         before - (1_050 + 50 + 3) + 5_000
     )

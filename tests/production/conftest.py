@@ -47,3 +47,27 @@ def D(value) -> Decimal:
 @pytest.fixture
 def helpers():
     return SimpleNamespace(ind=ind, D=D)
+
+
+SEEDED_DAY = dt.date(2026, 3, 10)
+
+
+@pytest.fixture
+def seeded(mines):
+    """A-M1's 2026 plan (365 000 t of raw coal) and the figures of SEEDED_DAY: 700 t at A-M1, 300 t at B-M1."""
+    services.plan_version_create(
+        actor=None,
+        unit_code="A-M1",
+        year=2026,
+        effective_from=dt.date(2026, 1, 1),
+        values={"raw_coal_t": 365000},
+    )
+    services.actuals_upsert(
+        actor=None,
+        rows=[
+            services.ActualRow("A-M1-K1-F1", "raw_coal_t", SEEDED_DAY, 1, 700),
+            services.ActualRow("B-M1-K1-F1", "raw_coal_t", SEEDED_DAY, 1, 300),
+        ],
+        source="api",
+    )
+    return mines

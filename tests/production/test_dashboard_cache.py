@@ -20,9 +20,10 @@ from headframe.org.models import Unit
 from headframe.production import services
 from headframe.production.selectors import indicators_for
 from headframe.production.selectors.dashboard import dashboard_figures
+from tests.production.conftest import SEEDED_DAY
 
 pytestmark = pytest.mark.django_db
-DAY = dt.date(2026, 3, 10)
+DAY = SEEDED_DAY
 PAGE = "/production/u/G/?date=10/03/2026"
 
 
@@ -32,26 +33,6 @@ def _page_cache_on(settings):
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def seeded(mines):
-    services.plan_version_create(
-        actor=None,
-        unit_code="A-M1",
-        year=2026,
-        effective_from=dt.date(2026, 1, 1),
-        values={"raw_coal_t": 365000},
-    )
-    services.actuals_upsert(
-        actor=None,
-        rows=[
-            services.ActualRow("A-M1-K1-F1", "raw_coal_t", DAY, 1, 700),
-            services.ActualRow("B-M1-K1-F1", "raw_coal_t", DAY, 1, 300),
-        ],
-        source="api",
-    )
-    return mines
 
 
 def _get(client, url=PAGE) -> tuple[str, int]:

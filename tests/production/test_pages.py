@@ -1,32 +1,9 @@
 import datetime as dt
 from decimal import Decimal
 
-import pytest
-
-from headframe.production import services
 from headframe.production.models import Actual
 
 DAY = dt.date(2026, 3, 10)
-
-
-@pytest.fixture
-def seeded(mines):
-    services.plan_version_create(
-        actor=None,
-        unit_code="A-M1",
-        year=2026,
-        effective_from=dt.date(2026, 1, 1),
-        values={"raw_coal_t": 365000},
-    )
-    services.actuals_upsert(
-        actor=None,
-        rows=[
-            services.ActualRow("A-M1-K1-F1", "raw_coal_t", DAY, 1, 700),
-            services.ActualRow("B-M1-K1-F1", "raw_coal_t", DAY, 1, 300),
-        ],
-        source="api",
-    )
-    return mines
 
 
 def test_dashboard_drills_down_from_the_group(client, users, seeded):

@@ -160,6 +160,8 @@ def _with_safety(base: dict, unit: Unit) -> dict:
     safety_by = safety_sections(unit, start, end, blocks)
     pack = {
         **base,
+        # When the pack was put together: its base may be older, but nothing it shows changed since (its key).
+        "generated_at": timezone.now().isoformat(),
         "blocks": [
             {"unit": b["unit"], "production": b["production"], "safety": safety_by[b["unit"]["code"]]}
             | {k: v for k, v in b.items() if k not in ("unit", "production")}
