@@ -64,6 +64,7 @@ DRAIN_S = 20  # after the load phase: the backlog may drain and late trips show,
 TOPIC_ROOT = "headframe/v1"
 PAGE_GROUPS = ("dashboard", "live page", "pack")
 PAGE_P95_MS, ALARM_P99_MS = 300.0, 200.0
+WARM_S = 10.0  # pages of a phase after its first WARM_S seconds are also reported apart (caches built)
 CHILD = "HEADFRAME_BENCH_LOAD_CHILD"
 SSE_USER = "admin"  # sees every mine's journal
 PASSWORD = "headframe-demo"
@@ -632,6 +633,13 @@ def _phase(title: str, records: list[dict]) -> float:
         if groups.get(name):
             print(_line(name, groups[name]))
     print(_line("all pages", pages, PAGE_P95_MS), flush=True)
+    if pages:
+        # 50 users arriving at once find every process's page cache cold: what the same pages cost once they
+        # have been built, shown apart (the target above is judged on the whole phase).
+        first = min(r["start"] for r in pages)
+        warm = [r for r in pages if r["start"] >= first + WARM_S]
+        if warm:
+            print(_line(f"all pages after {WARM_S:.0f} s", warm), flush=True)
     errors = [r for r in records if r["error"]]
     for r in errors[:3]:
         print(f"      error: {r['name']}: {r['error'][:160]}")
