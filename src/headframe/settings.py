@@ -343,6 +343,19 @@ MEDIA_ROOT = VAR_DIR / "media"
 # packs and production dashboards are cached in memory until a new figure, alarm or directive arrives (off under
 # tests: each test its own data);
 PAGE_CACHE = _env_bool("HEADFRAME_PAGE_CACHE", not RUNNING_TESTS)
+# Files under var/cache, shared by the web workers of a machine (`serve --workers N`): a page built by one is
+# served by all. Entries are keyed by what they show (see production.selectors.dashboard), never invalidated by
+# hand. The tests keep theirs in memory, cleared by the tests that turn the cache on.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if RUNNING_TESTS
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        "TIMEOUT": 15 * 60,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+}
 # the longest an alarm may be shelved (ISA-18.2: shelving always ends), in minutes;
 TELEMETRY_MAX_SHELVE_MINUTES = _env_int("HEADFRAME_MAX_SHELVE_MINUTES", 8 * 60)
 # the largest inspection photo accepted, in bytes.

@@ -7,8 +7,9 @@ a few tens of milliseconds. The key names everything the figures depend on, so a
 numbers than a fresh one would:
 - the unit, the day, the children the user may see, the language (the chart's labels);
 - the last audit entry and the last figure entered, each with its time (every service write — figures, plans,
-  holidays, the catalogue, locks — audits in its own transaction; a rolled-back id used again has another time);
-- the local minute: a report turns from "not yet due" to "missing" when its deadline (a whole minute) passes.
+  holidays, the catalogue, locks — audits in its own transaction; a rolled-back id used again has another time).
+Time alone changes one thing: a report "not yet due" turns "missing" once its deadline passes, so an entry is kept
+only until the earliest deadline among the reports it shows as not yet due.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from headframe.production.selectors.reads import late_figures, month_locked
 from headframe.production.selectors.reporting import missing_reports
 from headframe.production.selectors.summary import children_summaries, unit_summary
 
-DASHBOARD_CACHE_SECONDS = 15 * 60  # an upper bound only: the key moves at least every minute
+DASHBOARD_CACHE_SECONDS = 15 * 60  # an upper bound only: the key moves with every change
 
 
 def production_version() -> str:
@@ -54,17 +55,20 @@ def dashboard_figures(unit: Unit, on: dt.date, indicators: list, children: list[
     while nothing it shows has changed (settings.PAGE_CACHE; off in the tests unless a test asks for it)."""
     if not settings.PAGE_CACHE:
         return _figures(unit, on, indicators, children)
-    now = timezone.localtime()
+    now = timezone.now()
     seen = hashlib.blake2b(",".join(str(c.pk) for c in children).encode(), digest_size=8).hexdigest()
     language = translation.get_language() or settings.LANGUAGE_CODE
     key = (
-        f"production:dashboard:{unit.pk}:{on}:{seen}:{language}:{now:%Y%m%d%H%M}:"
+        f"production:dashboard:{unit.pk}:{on}:{seen}:{language}:"
         f"{','.join(str(i.pk) for i in indicators)}:{production_version()}"
     )
-    figures = cache.get(key)
-    if figures is None:
-        figures = _figures(unit, on, indicators, children, now=now)
-        cache.set(key, figures, DASHBOARD_CACHE_SECONDS)
+    entry = cache.get(key)
+    if entry is not None and (entry[1] is None or now <= entry[1]):
+        return entry[0]
+    figures = _figures(unit, on, indicators, children, now=now)
+    # The one thing time alone changes: a report "not yet due" turns "missing" once its deadline has passed.
+    due = [m.deadline for m in figures["missing"] if m.state == "not_due" and m.deadline is not None]
+    cache.set(key, (figures, min(due, default=None)), DASHBOARD_CACHE_SECONDS)
     return figures
 
 
