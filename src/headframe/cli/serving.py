@@ -41,6 +41,10 @@ def cmd_serve(args) -> int:
         from headframe.notify.worker import start_notifier
 
         start_notifier()  # alarm e-mails and webhooks, in a thread of their own
+    if settings.PAGE_CACHE:
+        from headframe.briefing.warm import start_page_warmer
+
+        start_page_warmer()  # the briefing's usual pages built ahead, into the cache the workers share
     uvicorn.run(
         "headframe.asgi:application",
         host=args.host,

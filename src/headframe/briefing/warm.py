@@ -1,0 +1,74 @@
+"""Pages built ahead: the views a morning briefing opens first — the production page of the group and of each
+company for yesterday, their packs for the month to date, and the packs of the meetings planned or in session —
+are put in the page cache by a thread of `headframe serve`, so the first of fifty managers does not wait for
+them and the web threads do not build them while the others queue.
+
+It calls the same functions as the pages (production.selectors.dashboard_figures, pack.pack_for_cached), so what
+it stores is what a page would have built, under the same key: while nothing changed, a round costs only the
+version reads; after a change it builds what the change touched. The production pages are built for the
+default language and for users who see every child unit (the group's planners, a company's managers); anyone
+else's page is built on their first request, as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import translation
+
+from headframe.briefing.models import Meeting, MeetingStatus
+from headframe.briefing.pack.build import pack_for_cached
+from headframe.org.models import Unit, UnitKind
+from headframe.production.selectors import children_of, default_day, indicators_for
+from headframe.production.selectors.dashboard import dashboard_figures
+
+log = logging.getLogger(__name__)
+
+WARM_EVERY_S = 20.0
+
+
+def warm_pages() -> int:
+    """One round: every usual view built into the page cache unless it is there; returns the views visited
+    (0 with the page cache off)."""
+    if not settings.PAGE_CACHE:
+        return 0
+    on = default_day()
+    indicators = indicators_for()
+    units = Unit.objects.filter(kind__in=[UnitKind.GROUP, UnitKind.COMPANY], is_active=True).order_by("path")
+    visited = 0
+    with translation.override(settings.LANGUAGE_CODE):
+        for unit in units:
+            dashboard_figures(unit, on, indicators, children_of(unit))
+            pack_for_cached(unit, on.replace(day=1), on)  # the ad-hoc pack's default period
+            visited += 2
+        meetings = Meeting.objects.filter(
+            status__in=[MeetingStatus.PLANNED, MeetingStatus.IN_SESSION]
+        ).select_related("unit")
+        for meeting in meetings:
+            pack_for_cached(meeting.unit, meeting.period_start, meeting.period_end)
+            visited += 1
+    return visited
+
+
+def start_page_warmer(every_s: float = WARM_EVERY_S) -> threading.Event:
+    """Run warm_pages at once and then every `every_s` seconds in a daemon thread; set the event to stop it."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while True:
+            try:
+                warm_pages()
+            except DatabaseError as exc:
+                log.warning("page warmer skipped a round: database unavailable (%s)", exc)
+            except Exception:
+                log.exception("page warmer round failed")
+            finally:
+                connection.close()
+            if stop.wait(every_s):
+                break
+
+    threading.Thread(target=loop, name="page-warmer", daemon=True).start()
+    return stop
