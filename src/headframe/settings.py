@@ -11,6 +11,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from headframe import __version__ as headframe_version
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(os.environ.get("HEADFRAME_VAR_DIR", Path.cwd() / "var")).resolve()
 
@@ -354,6 +356,8 @@ CACHES = {
         "LOCATION": str(VAR_DIR / "cache"),
         "TIMEOUT": 15 * 60,
         "OPTIONS": {"MAX_ENTRIES": 2000},
+        # Entries are pickled objects of this version's code: an upgrade starts with an empty cache.
+        "KEY_PREFIX": f"headframe-{headframe_version}",
     }
 }
 # the longest an alarm may be shelved (ISA-18.2: shelving always ends), in minutes;

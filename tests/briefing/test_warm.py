@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from headframe.briefing import warm
 from headframe.briefing.pack import pack_build, pack_for_cached
 from headframe.briefing.warm import warm_pages
 from headframe.org.models import Unit
@@ -61,3 +62,21 @@ def test_after_a_round_the_usual_pages_come_from_the_cache(page_cache, group_mee
 def test_without_the_page_cache_the_warmer_does_nothing(settings, group_meeting):
     settings.PAGE_CACHE = False
     assert _queries(warm_pages) == 0 and warm_pages() == 0
+
+
+def test_a_page_that_fails_to_build_does_not_keep_the_others_cold(page_cache, group_meeting, monkeypatch):
+    real = warm.dashboard_figures
+
+    def broken_for_a(unit, *args):
+        if unit.code == "A":
+            raise ValueError("a bug in one unit's figures")
+        return real(unit, *args)
+
+    monkeypatch.setattr(warm, "dashboard_figures", broken_for_a)
+    with time_machine.travel(TODAY, tick=False):
+        visited = warm.warm_pages()
+        everything = len(Unit.objects.filter(code__in=["G", "A", "B"])) * 2 + 1
+        assert visited == everything - 1  # all but A's production page
+        day = dt.date(YEAR, 10, 20)
+        company_b = Unit.objects.get(code="B")
+        assert _queries(lambda: pack_for_cached(company_b, day.replace(day=1), day)) <= 5

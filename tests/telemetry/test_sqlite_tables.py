@@ -5,12 +5,13 @@ alters it, without WITHOUT ROWID; the first test fails then, so that the rebuild
 from __future__ import annotations
 
 import importlib
+import time
 from types import SimpleNamespace
 
 import pytest
 from django.db import connection
 
-from headframe.telemetry.services.ingestion import prune_chunk_sql
+from headframe.telemetry.services import ingestion
 
 pytestmark = [
     pytest.mark.django_db,
@@ -54,19 +55,33 @@ def test_the_rebuild_keeps_every_row_both_ways(mine):
     assert _rows("telemetry_reading") == before
 
 
-def test_pruning_deletes_by_key(mine):
-    sid = mine.ch4.id
+def test_pruning_goes_sensor_by_sensor_along_the_key_and_resumes_where_its_budget_ran_out(mine, monkeypatch):
+    monkeypatch.setattr(ingestion, "PRUNE_CHUNK", 2)
+    monkeypatch.setattr(ingestion, "_prune_resume", {})
+    sensors = [mine.ch4.id, mine.co.id, mine.o2.id]
     with connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO telemetry_reading (sensor_id, ts, value) VALUES (%s, %s, %s)",
-            [(sid, 1_000 * n, 1.0) for n in range(1, 11)],
+            [(sid, 1_000 * n, 1.0) for sid in sensors for n in range(1, 11)],
         )
-        cursor.execute(prune_chunk_sql("raw"), [5_500])
-        assert cursor.rowcount == 5
-    assert [ts for s, ts, _v in _rows("telemetry_reading") if s == sid] == [
-        6_000,
-        7_000,
-        8_000,
-        9_000,
-        10_000,
-    ]
+    pruned = {"raw": 0}
+    # A budget already spent: one chunk (2 rows of the first sensor), then it stops and says so.
+    assert ingestion._prune_along_key("raw", 5_500, time.monotonic() - 1, pruned) is False
+    assert pruned["raw"] == 2
+    # The next call goes on from there, round to the first sensor, and finishes.
+    assert ingestion._prune_along_key("raw", 5_500, None, pruned) is True
+    assert pruned["raw"] == 3 * 5
+    left = _rows("telemetry_reading")
+    assert left == [(sid, 1_000 * n, 1.0) for sid in sorted(sensors) for n in range(6, 11)]
+
+
+def test_the_prune_seeks_the_key_and_never_scans_the_table(mine):
+    with connection.cursor() as cursor:
+        for sql in (
+            "SELECT MIN(sensor_id) FROM telemetry_reading WHERE sensor_id >= 1",
+            "DELETE FROM telemetry_reading WHERE sensor_id = 1 AND ts IN "
+            "(SELECT ts FROM telemetry_reading WHERE sensor_id = 1 AND ts < 5 ORDER BY ts LIMIT 2)",
+        ):
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "SEARCH" in plan and "SCAN telemetry_reading" not in plan, plan

@@ -38,17 +38,27 @@ def warm_pages() -> int:
     on = default_day()
     indicators = indicators_for()
     units = Unit.objects.filter(kind__in=[UnitKind.GROUP, UnitKind.COMPANY], is_active=True).order_by("path")
+    views = []
+    for unit in units:
+        views.append(
+            (unit.code, lambda unit=unit: dashboard_figures(unit, on, indicators, children_of(unit)))
+        )
+        views.append((unit.code, lambda unit=unit: pack_for_cached(unit, on.replace(day=1), on)))  # ad hoc
+    meetings = Meeting.objects.filter(status__in=[MeetingStatus.PLANNED, MeetingStatus.IN_SESSION])
+    for meeting in meetings.select_related("unit"):
+        views.append(
+            (f"meeting {meeting.pk}", lambda m=meeting: pack_for_cached(m.unit, m.period_start, m.period_end))
+        )
     visited = 0
     with translation.override(settings.LANGUAGE_CODE):
-        for unit in units:
-            dashboard_figures(unit, on, indicators, children_of(unit))
-            pack_for_cached(unit, on.replace(day=1), on)  # the ad-hoc pack's default period
-            visited += 2
-        meetings = Meeting.objects.filter(
-            status__in=[MeetingStatus.PLANNED, MeetingStatus.IN_SESSION]
-        ).select_related("unit")
-        for meeting in meetings:
-            pack_for_cached(meeting.unit, meeting.period_start, meeting.period_end)
+        for name, build in views:
+            try:
+                build()
+            except DatabaseError:
+                raise  # the database is away: the round ends, the next one tries again
+            except Exception:  # one page that fails to build does not keep the others cold
+                log.exception("page warmer: the page of %s failed to build", name)
+                continue
             visited += 1
     return visited
 

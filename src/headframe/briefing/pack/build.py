@@ -21,6 +21,7 @@ from headframe.org.models import Unit, UnitKind
 from headframe.org.roles import Perm
 from headframe.org.selectors import scope_for
 from headframe.production.figures import basis_labels
+from headframe.production.selectors.dashboard import page_cache_seconds
 from headframe.telemetry.selectors import alarm_change_marks
 
 
@@ -197,9 +198,6 @@ def pack_restrict(pack: dict, code: str) -> dict | None:
     return out
 
 
-PACK_CACHE_SECONDS = 15 * 60  # an upper bound only: a new figure, alarm or directive changes the key at once
-
-
 def pack_version(unit: Unit | None = None) -> str:
     """What the live pack of a meeting depends on, as one short string read from primary keys only: the last
     audit entry (every service write — figures, plans, directives, findings, meetings — audits in its own
@@ -223,7 +221,9 @@ def _base_version() -> str:
 
 
 def _alarms_version(unit: Unit | None) -> str:
-    return "|".join(_mark(last) for last in alarm_change_marks(site_path=unit.path if unit else ""))
+    # The group's pack shows every alarm: the newest of all, without a filter on the path.
+    path = unit.path if unit is not None and unit.parent_id is not None else ""
+    return "|".join(_mark(last) for last in alarm_change_marks(site_path=path))
 
 
 def _mark(last) -> str:
@@ -255,9 +255,9 @@ def pack_for_cached(unit: Unit, period_start: dt.date, period_end: dt.date) -> d
     base = cache.get(base_key)
     if base is None:
         base = _pack_base(unit, period_start, period_end)
-        cache.set(base_key, base, PACK_CACHE_SECONDS)
+        cache.set(base_key, base, page_cache_seconds())
     pack = _with_safety(base, unit)
-    cache.set(key, pack, PACK_CACHE_SECONDS)
+    cache.set(key, pack, page_cache_seconds())
     return pack
 
 

@@ -72,6 +72,11 @@ def readings_prune(*, now_ms: int | None = None, budget_s: float | None = None) 
         cutoff = layout.cutoff(now_ms)
         if cutoff is None:
             continue
+        if connection.vendor == "sqlite":
+            if not _prune_along_key(name, cutoff, deadline, pruned):
+                pruned["unfinished"] = 1
+                return pruned
+            continue
         if on_partitions:
             pruned[f"{name}_partitions"] = len(partitions.partitions_drop_older(layout, cutoff))
             statements = [
@@ -94,16 +99,62 @@ def readings_prune(*, now_ms: int | None = None, budget_s: float | None = None) 
     return pruned
 
 
+def _prune_along_key(name: str, cutoff: int, deadline: float | None, pruned: dict[str, int]) -> bool:
+    """SQLite: delete the "raw" readings or "1m" aggregates older than `cutoff` sensor by sensor, each a range of
+    the key the WITHOUT ROWID table is stored in (migration 0011): a seek to the sensor, then its oldest rows —
+    never a scan of the table, which has no index on time. Chunks of PRUNE_CHUNK rows, one transaction each.
+    False when the deadline passed with sensors still to go: the next call in this process goes on from the
+    sensor it stopped at."""
+    if name == "raw":
+        table, prefix, time_column = "telemetry_reading", "sensor_id = %s", "ts"
+    else:
+        table, prefix, time_column = "telemetry_readingaggregate", "sensor_id = %s AND step = '1m'", "bucket"
+    oldest = (
+        f"SELECT {time_column} FROM {table} WHERE {prefix} AND {time_column} < %s "
+        f"ORDER BY {time_column} LIMIT {PRUNE_CHUNK}"
+    )
+    delete = f"DELETE FROM {table} WHERE {prefix} AND {time_column} IN ({oldest})"
+    started_at = sensor = _prune_resume.pop(name, -1)
+    # A resumed pass goes on to the last sensor, then from the first up to where it began.
+    wrapped = started_at == -1
+    ran = False  # at least one chunk runs in each call, whatever the budget
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT MIN(sensor_id) FROM {table} WHERE sensor_id >= %s", [sensor])
+            sensor = cursor.fetchone()[0]
+        if sensor is None and not wrapped:
+            wrapped, sensor = True, -1
+            continue
+        if sensor is None or (wrapped and started_at != -1 and sensor >= started_at):
+            return True
+        if ran and deadline is not None and time.monotonic() >= deadline:
+            _prune_resume[name] = sensor
+            return False
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(delete, [sensor, sensor, cutoff])
+                count = cursor.rowcount
+            pruned[name] += count
+            ran = True
+            if count < PRUNE_CHUNK:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                _prune_resume[name] = sensor
+                return False
+        sensor += 1
+
+
+_prune_resume: dict[str, int] = {}  # SQLite: the sensor a budgeted prune stopped at, per table
+
+
 def prune_chunk_sql(name: str) -> str:
-    """The DELETE of up to PRUNE_CHUNK "raw" readings or "1m" aggregates older than a cutoff (the one placeholder)
-    from tables without partitions (partitions: `partitions.thin_chunk_sql`)."""
+    """PostgreSQL: the DELETE of up to PRUNE_CHUNK "raw" readings or "1m" aggregates older than a cutoff (the one
+    placeholder) from tables without partitions (partitions: `partitions.thin_chunk_sql`; SQLite:
+    `_prune_along_key`)."""
     if name == "raw":
         table, where = "telemetry_reading", "ts < %s"
     else:
         table, where = "telemetry_readingaggregate", "step = '1m' AND bucket < %s"
-    if connection.vendor != "postgresql":  # WITHOUT ROWID tables (migration 0011): by their key
-        key = "sensor_id, ts" if name == "raw" else "sensor_id, step, bucket"
-        return f"DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE {where} LIMIT {PRUNE_CHUNK})"
     # ONLY: while migration 0009 runs, the hours' table inherits from the aggregates, and a ctid names a row of
     # one table only.
     return f"DELETE FROM ONLY {table} WHERE ctid IN (SELECT ctid FROM ONLY {table} WHERE {where} LIMIT {PRUNE_CHUNK})"
