@@ -125,3 +125,16 @@ def test_a_company_admin_cannot_give_another_company_a_calendar(client, users, m
     }
     client.post("/admin/production/shiftcalendar/add/", form)
     assert not ShiftCalendar.objects.exists()
+
+
+def test_a_calendar_deleted_in_the_admin_is_audited_with_its_last_values(client, users, mines):
+    from headframe.core.models import AuditEntry
+
+    calendar = ShiftCalendar.objects.create(
+        unit=Unit.objects.get(code="A-M1"), shift_count=3, shift_hours=8, first_shift_start=dt.time(6, 0)
+    )
+    client.force_login(users.admin_a)
+    response = client.post(f"/admin/production/shiftcalendar/{calendar.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and not ShiftCalendar.objects.exists()
+    entry = AuditEntry.objects.get(object_type="production.shiftcalendar", action="delete")
+    assert entry.unit_path == Unit.objects.get(code="A-M1").path and entry.before["shift_hours"] == 8

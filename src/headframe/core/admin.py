@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 
-from headframe.core.services import audited_create, audited_update
+from headframe.core.services import audited_create, audited_delete, audited_update
 
 if TYPE_CHECKING:
     from django import forms
@@ -30,6 +30,11 @@ def audited_admin_save(
         audited_update(actor=request.user, obj=fresh, changes=changes, unit_path=unit_path)
     else:
         audited_create(actor=request.user, obj=obj, unit_path=unit_path)
+
+
+def audited_admin_delete(request: HttpRequest, obj: models.Model, *, unit_path: str) -> None:
+    """An admin deletion through the audited services: the row's last values go to the audit log."""
+    audited_delete(actor=request.user, obj=obj, unit_path=unit_path)
 
 
 class ReadOnlyAdmin(ModelAdmin):

@@ -51,6 +51,13 @@ def audited_create(*, actor: Actor, obj: M, unit_path: str, loc: tuple[str | int
 
 
 @transaction.atomic
+def audited_delete(*, actor: Actor, obj: models.Model, unit_path: str) -> None:
+    """Delete obj, its last values kept in the audit log (what cached pages key on moves too)."""
+    audit_record(actor=actor, action="delete", obj=obj, unit_path=unit_path, before=snapshot(obj))
+    obj.delete()
+
+
+@transaction.atomic
 def audited_update(
     *,
     actor: Actor,

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from headframe.core.admin import ReadOnlyAdmin, audited_admin_save
+from headframe.core.admin import ReadOnlyAdmin, audited_admin_delete, audited_admin_save
 from headframe.core.text import hidden_character
 from headframe.org.admin_scoping import (
     GROUP_REFERENCE,
@@ -120,6 +120,14 @@ class UnitPlanningAdmin(ScopedModuleMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         audited_admin_save(request, obj, form, change, unit_path=self._path(obj))
+
+    def delete_model(self, request, obj):
+        audited_admin_delete(request, obj, unit_path=self._path(obj))
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:  # already cut to the user's view; each deletion audited on its own
+            if self.has_delete_permission(request, obj):
+                audited_admin_delete(request, obj, unit_path=self._path(obj))
 
 
 @admin.register(ShiftCalendar)
