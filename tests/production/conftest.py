@@ -52,16 +52,21 @@ def helpers():
 SEEDED_DAY = dt.date(2026, 3, 10)
 
 
-@pytest.fixture
-def seeded(mines):
-    """A-M1's 2026 plan (365 000 t of raw coal) and the figures of SEEDED_DAY: 700 t at A-M1, 300 t at B-M1."""
+def plan_a_m1_2026(unit_code: str = "A-M1") -> None:
+    """The plan most tests start from: 365 000 t of raw coal for 2026 at A-M1 (1 000 t a day), from 1 January."""
     services.plan_version_create(
         actor=None,
-        unit_code="A-M1",
+        unit_code=unit_code,
         year=2026,
         effective_from=dt.date(2026, 1, 1),
         values={"raw_coal_t": 365000},
     )
+
+
+@pytest.fixture
+def seeded(mines):
+    """A-M1's 2026 plan (365 000 t of raw coal) and the figures of SEEDED_DAY: 700 t at A-M1, 300 t at B-M1."""
+    plan_a_m1_2026()
     services.actuals_upsert(
         actor=None,
         rows=[

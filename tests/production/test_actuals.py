@@ -8,7 +8,7 @@ from headframe.core.errors import PermissionDenied, ValidationFailed
 from headframe.core.models import AuditEntry
 from headframe.production import services
 from headframe.production.models import Actual, DailyTotal, MonthlyTotal
-from tests.production.conftest import PAST, D
+from tests.production.conftest import PAST, D, plan_a_m1_2026
 
 DAY = dt.date(2026, 3, 10)
 
@@ -152,13 +152,7 @@ def test_two_versions_on_the_same_day_are_refused(mines):
 
 
 def test_deviation_records_the_shortfall_against_the_day_plan(mines, put, users):
-    services.plan_version_create(
-        actor=None,
-        unit_code="A-M1",
-        year=2026,
-        effective_from=dt.date(2026, 1, 1),
-        values={"raw_coal_t": 365000},
-    )
+    plan_a_m1_2026()
     put(("A-M1-K1-F1", "raw_coal_t", DAY, 0, 600))
     deviation = services.deviation_record(
         actor=users.reporter_a,

@@ -4,6 +4,7 @@ import pytest
 
 from headframe.production import services
 from headframe.production.models import Actual
+from tests.production.conftest import plan_a_m1_2026
 
 DAY = dt.date(2026, 3, 10)
 
@@ -69,13 +70,7 @@ def test_viewer_gets_403_for_writes(mines, users, put_json):
 
 
 def test_summary_api(mines, users, api):
-    services.plan_version_create(
-        actor=None,
-        unit_code="A-M1",
-        year=2026,
-        effective_from=dt.date(2026, 1, 1),
-        values={"raw_coal_t": 365000},
-    )
+    plan_a_m1_2026()
     services.actuals_upsert(
         actor=None, rows=[services.ActualRow("A-M1-K1-F1", "raw_coal_t", DAY, 0, 900)], source="api"
     )

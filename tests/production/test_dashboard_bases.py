@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 
 from headframe.production import services
 from headframe.production.figures import BASES, basis_labels
+from tests.production.conftest import plan_a_m1_2026
 
 DAY = dt.date(2026, 3, 10)
 URL = "/production/u/A-M1/?date=10/03/2026"
@@ -23,13 +24,7 @@ URL = "/production/u/A-M1/?date=10/03/2026"
 
 @pytest.fixture
 def seeded(mines):
-    services.plan_version_create(
-        actor=None,
-        unit_code="A-M1",
-        year=2026,
-        effective_from=dt.date(2026, 1, 1),
-        values={"raw_coal_t": 365000},
-    )
+    plan_a_m1_2026()
     services.actuals_upsert(
         actor=None,
         rows=[

@@ -13,6 +13,7 @@ from django.utils import timezone
 from headframe.core.models import AuditEntry
 from headframe.production import services
 from headframe.production.models import Actual, DailyTotal
+from tests.production.conftest import plan_a_m1_2026
 
 DAY = dt.date(2026, 3, 10)
 URL = "/production/entry/"
@@ -20,13 +21,7 @@ URL = "/production/entry/"
 
 @pytest.fixture
 def whole_day(mines):
-    services.plan_version_create(
-        actor=None,
-        unit_code="A-M1-K1-F1",
-        year=2026,
-        effective_from=dt.date(2026, 1, 1),
-        values={"raw_coal_t": 365000},
-    )
+    plan_a_m1_2026("A-M1-K1-F1")
     services.actuals_upsert(
         actor=None,
         rows=[services.ActualRow("A-M1-K1-F1", "raw_coal_t", DAY, 0, 1500)],
