@@ -16,11 +16,12 @@ import logging
 import threading
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.utils import translation
 
 from headframe.briefing.models import Meeting, MeetingStatus
 from headframe.briefing.pack.build import pack_for_cached
+from headframe.core.background import repeat_in_thread
 from headframe.org.models import Unit, UnitKind
 from headframe.production.selectors import children_of, default_day, indicators_for
 from headframe.production.selectors.dashboard import dashboard_figures
@@ -65,20 +66,4 @@ def warm_pages() -> int:
 
 def start_page_warmer(every_s: float = WARM_EVERY_S) -> threading.Event:
     """Run warm_pages at once and then every `every_s` seconds in a daemon thread; set the event to stop it."""
-    stop = threading.Event()
-
-    def loop() -> None:
-        while True:
-            try:
-                warm_pages()
-            except DatabaseError as exc:
-                log.warning("page warmer skipped a round: database unavailable (%s)", exc)
-            except Exception:
-                log.exception("page warmer round failed")
-            finally:
-                connection.close()
-            if stop.wait(every_s):
-                break
-
-    threading.Thread(target=loop, name="page-warmer", daemon=True).start()
-    return stop
+    return repeat_in_thread("page warmer", every_s, warm_pages, log, thread_name="page-warmer", at_once=True)

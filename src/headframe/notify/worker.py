@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from django.db import DatabaseError, connection
-
+from headframe.core.background import repeat_in_thread
 from headframe.notify import services
 
 log = logging.getLogger(__name__)
@@ -31,24 +30,12 @@ def notifier_round() -> int:
 def start_notifier(every_s: float = 2.0) -> threading.Event:
     """Run the delivery worker every `every_s` seconds — at once when this process enqueues a notification —
     in a daemon thread; set the returned event to stop it."""
-    stop = threading.Event()
 
-    def loop() -> None:
-        while not stop.is_set():
-            services.wake.wait(every_s)
-            services.wake.clear()
-            if stop.is_set():
-                break
-            try:
-                attempted = notifier_round()
-                if attempted:
-                    log.info("notifier: %d delivery attempts", attempted)
-            except DatabaseError as exc:
-                log.warning("notifier skipped a round: database unavailable (%s)", exc)
-            except Exception:
-                log.exception("notifier round failed")
-            finally:
-                connection.close()
+    def round_() -> None:
+        attempted = notifier_round()
+        if attempted:
+            log.info("notifier: %d delivery attempts", attempted)
 
-    threading.Thread(target=loop, name="headframe-notifier", daemon=True).start()
-    return stop
+    return repeat_in_thread(
+        "notifier", every_s, round_, log, thread_name="headframe-notifier", wake=services.wake
+    )

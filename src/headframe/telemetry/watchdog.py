@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.db import DatabaseError, connection
 
+from headframe.core.background import repeat_in_thread
 from headframe.telemetry import services
 from headframe.telemetry.notifications import alarms_escalate
 from headframe.telemetry.storage import ensure_shipper
@@ -105,21 +106,11 @@ def _storage_maintenance() -> None:
 
 def start_watchdog(every_s: float = 5.0) -> threading.Event:
     """Run watchdog_tick every `every_s` seconds in a daemon thread; set the returned event to stop it."""
-    stop = threading.Event()
     ensure_shipper()  # raw readings to VictoriaMetrics, when that is the store: a thread of its own
 
-    def loop() -> None:
-        while not stop.wait(every_s):
-            try:
-                raised, expired = watchdog_tick()
-                if raised or expired:
-                    log.info("watchdog: %d no-data alarms raised, %d shelvings ended", raised, expired)
-            except DatabaseError as exc:
-                log.warning("watchdog skipped a round: database unavailable (%s)", exc)
-            except Exception:
-                log.exception("watchdog round failed")
-            finally:
-                connection.close()
+    def round_() -> None:
+        raised, expired = watchdog_tick()
+        if raised or expired:
+            log.info("watchdog: %d no-data alarms raised, %d shelvings ended", raised, expired)
 
-    threading.Thread(target=loop, name="headframe-watchdog", daemon=True).start()
-    return stop
+    return repeat_in_thread("watchdog", every_s, round_, log, thread_name="headframe-watchdog")

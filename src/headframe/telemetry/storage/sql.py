@@ -113,9 +113,9 @@ class SqlReadingStore:
 def insert_skipping_stored(table: str, rows: Sequence[Row]) -> int:
     """Rows (sensor, ts, value) into `table` keyed on (sensor_id, ts); a key already there is skipped. Returns how
     many were added. SQLite: executemany by sensor (each sensor's rows go into its page of the table, clustered
-    on the key, one after the other; within a sensor they arrive in time order). PostgreSQL: COPY straight in — the services hand over only rows
-    they checked are new, under the sensor lock — and, should one exist after all, again through a staging table
-    with ON CONFLICT DO NOTHING."""
+    on the key, one after the other; within a sensor they arrive in time order). PostgreSQL: COPY straight in —
+    the services hand over only rows they checked are new, under the sensor lock — and, should one exist after
+    all, again through a staging table with ON CONFLICT DO NOTHING."""
     if not rows:
         return 0
     if connection.vendor != "postgresql":
@@ -136,7 +136,7 @@ def insert_skipping_stored(table: str, rows: Sequence[Row]) -> int:
                 copy.write_row(row)
         return len(rows)
     except (IntegrityError, psycopg.IntegrityError):  # COPY runs on the raw cursor: psycopg's own error
-        pass
+        pass  # one of the rows is stored already: all of them again, through the staging table below
     staging = f"{table}_in"
     with connection.cursor() as cursor:
         pg = cursor.cursor  # psycopg cursor: COPY is not in the DB-API
