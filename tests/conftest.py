@@ -159,3 +159,14 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
         "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
     }
+
+
+@pytest.fixture
+def page_cache(settings):
+    """The page cache on (the tests run with it off: each test its own data), empty before and after."""
+    from django.core.cache import cache
+
+    settings.PAGE_CACHE = True
+    cache.clear()
+    yield cache
+    cache.clear()

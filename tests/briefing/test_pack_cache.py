@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -18,16 +17,8 @@ from headframe.telemetry.services import external_raise
 from tests.briefing import pack_fixtures
 from tests.briefing.pack_fixtures import NOW, YEAR
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
 figures, group_meeting = pack_fixtures.figures, pack_fixtures.group_meeting  # the shared fixtures
-
-
-@pytest.fixture(autouse=True)
-def _pack_cache_on(settings):
-    settings.PAGE_CACHE = True
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _month_actual(pack: dict, code: str) -> float:

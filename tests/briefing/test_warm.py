@@ -27,14 +27,6 @@ figures, group_meeting = pack_fixtures.figures, pack_fixtures.group_meeting  # t
 TODAY = dt.datetime(YEAR, 10, 21, 5, 0, tzinfo=dt.UTC)  # yesterday is 20/10: the default day
 
 
-@pytest.fixture
-def page_cache(settings):
-    settings.PAGE_CACHE = True
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def _queries(read) -> int:
     with CaptureQueriesContext(connection) as queries:
         read()

@@ -10,7 +10,6 @@ import re
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
@@ -22,17 +21,9 @@ from headframe.production.selectors import indicators_for
 from headframe.production.selectors.dashboard import dashboard_figures
 from tests.production.conftest import SEEDED_DAY
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("page_cache")]
 DAY = SEEDED_DAY
 PAGE = "/production/u/G/?date=10/03/2026"
-
-
-@pytest.fixture(autouse=True)
-def _page_cache_on(settings):
-    settings.PAGE_CACHE = True
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _get(client, url=PAGE) -> tuple[str, int]:
