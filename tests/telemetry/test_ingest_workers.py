@@ -324,7 +324,10 @@ def test_three_workers_one_killed_store_every_reading_and_raise_every_alarm_once
     rows, distinct, value_sum = shared.readings()
     assert rows == distinct == expected
     assert value_sum == pytest.approx(total)
-    assert _gateway_counts("stored") == expected
+    # Each reading counted once per gateway: in order ("stored") or late but new ("out_of_order": what the restarted
+    # member's session held is older than what the two others stored meanwhile, as is any message another member
+    # committed first) — how the two split depends on the broker's hand-out, their sum never does.
+    assert _gateway_counts("stored") + _gateway_counts("out_of_order") == expected
     counts = shares.counts()
     assert all(counts.get(app, (0, 0))[0] > 0 for app in (KILLED, SECOND, THIRD)), counts
     assert sum(readings for readings, _m in counts.values()) == expected
