@@ -561,24 +561,31 @@ def _locust(url: str, seconds: int, registry: _Registry, out: Path, users: int =
 
 
 class _Cpu:
-    """CPU seconds per wall second of serve and ingest (and their children) in each phase: what saturated."""
+    """CPU seconds per wall second in each phase: of serve and ingest (and their children), of the load generator
+    on the same machine (this process — the publisher and the SSE client —, locust, the broker), and of the
+    whole machine (other programs included): what saturated, and what the pages had left."""
 
     def __init__(self, procs: dict[str, subprocess.Popen]) -> None:
         import psutil
 
+        self.psutil = psutil
         self.procs = {name: psutil.Process(p.pid) for name, p in procs.items()}
+        self.me = psutil.Process()
         self.rows: list[tuple[str, dict[str, float], float]] = []
         self.last = self._now()
         self.started = time.monotonic()
 
+    @staticmethod
+    def _tree(proc) -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in [proc, *proc.children(recursive=True)])
+
     def _now(self) -> dict[str, float]:
-        out = {}
-        for name, proc in self.procs.items():
-            total = 0.0
-            for p in [proc, *proc.children(recursive=True)]:
-                times = p.cpu_times()
-                total += times.user + times.system
-            out[name] = total
+        out = {name: self._tree(proc) for name, proc in self.procs.items()}
+        mine = self.me.cpu_times()  # children_*: locust's finished runs, waited for
+        everything = self._tree(self.me) + mine.children_user + mine.children_system
+        out["load generator"] = everything - sum(out.values())
+        machine = self.psutil.cpu_times()
+        out["machine"] = machine.user + machine.nice + machine.system + machine.irq + machine.softirq
         return out
 
     def mark(self, phase: str) -> None:

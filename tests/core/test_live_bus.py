@@ -175,9 +175,14 @@ def _terminate_listener() -> None:
         )
 
 
-def test_on_sqlite_notify_sends_nothing_and_a_stream_polls_at_its_tick():
+@pytest.fixture
+def sqlite():
     if connection.vendor != "sqlite":
         pytest.skip("the polling path is SQLite's")
+
+
+def test_on_sqlite_notify_sends_nothing_and_a_stream_polls_at_its_tick(sqlite, monkeypatch):
+    monkeypatch.setattr(live_bus, "_watchers", [])  # nothing watched: no task, no connection
 
     async def scenario():
         bus = live_bus.LiveBus()
@@ -191,3 +196,64 @@ def test_on_sqlite_notify_sends_nothing_and_a_stream_polls_at_its_tick():
         assert not bus.listening and bus._task is None  # no listener, no connection
 
     async_to_sync(scenario)()
+
+
+def test_on_sqlite_a_watchers_topic_wakes_its_streams_and_their_ancestors_at_once_and_no_other(
+    sqlite, monkeypatch
+):
+    """What a watcher answers (here: one alarm moved at A-M1, once asked after it was told) wakes the mine's
+    stream and its company's at once; another company's stream waits for its tick."""
+    moved = asyncio.Event()
+
+    def watcher(cursor):
+        if cursor is None:
+            return 0, []
+        if cursor == 0 and moved.is_set():
+            return 1, ["site:/G/A/A-M1/"]
+        return cursor, []
+
+    monkeypatch.setattr(live_bus, "_watchers", [watcher])
+
+    async def scenario():
+        bus = live_bus.LiveBus()
+        mine = bus.subscribe("site:/G/A/A-M1/")
+        company = bus.subscribe("site:/G/A/")
+        other = bus.subscribe("site:/G/B/")
+        try:
+            moved.set()
+            await asyncio.wait_for(mine.wait(tick_s=3600), WAIT_S)  # not at its hour's tick
+            await asyncio.wait_for(company.wait(tick_s=3600), WAIT_S)
+            assert not other._urgent and not other._woken
+            with pytest.raises(TimeoutError):  # the other company's stream is still waiting for its tick
+                await asyncio.wait_for(other.wait(tick_s=3600), 5 * live_bus.WATCH_S)
+            assert bus.notifications == 1
+        finally:
+            await bus.stop()
+
+    async_to_sync(scenario)()
+
+
+def test_on_sqlite_a_failing_watcher_leaves_the_streams_polling_at_their_tick(sqlite, monkeypatch):
+    asked = []
+
+    def broken(cursor):
+        asked.append(cursor)
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(live_bus, "_watchers", [broken])
+
+    async def scenario():
+        bus = live_bus.LiveBus()
+        stream = bus.subscribe("site:/G/A/A-M1/")
+        try:
+            for _ in range(3):  # tick after tick, as without a watcher
+                await asyncio.wait_for(stream.wait(tick_s=0.05), WAIT_S)
+            while len(asked) < 2:  # asked again at the next round, from scratch
+                await asyncio.sleep(live_bus.WATCH_S)
+        finally:
+            await bus.stop()
+        stream.close()
+        assert bus._task is None and not bus._subscriptions
+
+    async_to_sync(scenario)()
+    assert asked[:2] == [None, None]

@@ -5,6 +5,7 @@ event never waits for the shared tiles)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -129,6 +130,65 @@ def test_a_changed_reading_shows_up_on_the_stream_at_the_next_tick(
     assert '"code":"A1-CO-01"' in changed and '"text":"7"' in changed
     assert '"code":"A1-O2-01"' not in changed  # only what changed since the last tick
     assert len(builds) >= 2
+
+
+async def _journal_event(events) -> str:
+    while True:
+        chunk = await asyncio.wait_for(anext(events), WAIT_S)
+        if "event: journal" in chunk:
+            return chunk
+
+
+def _in_a_thread_of_its_own(scenario):
+    """async_to_sync(scenario)() in a new thread: pytest-django runs transactional tests after the browser tests,
+    whose Playwright sync API leaves an event loop marked running in the main thread (async_to_sync refuses to
+    start there). Committed data: the thread's own database connection sees it."""
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["value"] = async_to_sync(scenario)()
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the scenario hung"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+@pytest.mark.django_db(transaction=True)  # committed, as ingest's are: the bus tells the streams after commit
+def test_a_methane_trip_reaches_a_waiting_stream_at_once_not_at_its_tick(mine, dispatcher, send, monkeypatch):
+    """SQLite: the journal watcher wakes the mine's stream; PostgreSQL: the notification does. Either way the
+    alarm event comes before the tiles it changed, and long before the stream's (here hour-long) tick."""
+    monkeypatch.setattr(live, "STREAM_TICK_S", 3600.0)
+    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", 3600.0)
+    send([("A1-CH4-01", now_ms() - 1000, 0.3)], now_ms=now_ms())
+
+    async def scenario():
+        events = live._events(dispatcher, mine.site, -1, "vi")
+        try:
+            await _sensors_event(events)  # the first tick
+            if live_bus.bus.available():
+                assert await live_bus.bus.ready()
+            t = now_ms()
+            await sync_to_async(send)(
+                [("A1-CH4-01", t - 12_000, 1.25), ("A1-CH4-01", t - 1000, 1.25)], now_ms=t
+            )
+            journal = await _journal_event(events)
+            return journal, await _sensors_event(events)
+        finally:
+            await events.aclose()
+            await live_bus.bus.stop()
+
+    journal, tiles_after = _in_a_thread_of_its_own(scenario)
+    assert '"limit":"ch4_face_return_trip"' in journal and '"event":"raised"' in journal
+    assert '"code":"A1-CH4-01"' in tiles_after and '"css":"alarm"' in tiles_after
 
 
 def test_a_new_alarm_rebuilds_the_shared_tiles_at_once_whatever_their_age(

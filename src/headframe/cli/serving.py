@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -32,24 +33,26 @@ def cmd_serve(args) -> int:
             "(HEADFRAME_DATABASE_URL) for many workers, whose live pages follow LISTEN/NOTIFY",
             file=sys.stderr,
         )
+    background = False
     if not getattr(args, "no_watchdog", False):
         from headframe.telemetry.watchdog import start_watchdog
 
         register_scans()
         start_watchdog()  # stale-data alarms fire even when readings only arrive over HTTP
+        background = True
     if not getattr(args, "no_notifier", False):
         from headframe.notify.worker import start_notifier
 
         start_notifier()  # alarm e-mails and webhooks, in a thread of their own
+        background = True
     if settings.PAGE_CACHE:
         from headframe.briefing.warm import start_page_warmer
 
         start_page_warmer()  # the briefing's usual pages built ahead, into the cache the workers share
-    uvicorn.run(
-        "headframe.asgi:application",
+        background = True
+    options = dict(
         host=args.host,
         port=args.port,
-        workers=args.workers,
         log_level="warning" if not args.access_log else "info",
         access_log=args.access_log,
         lifespan="off",
@@ -58,7 +61,25 @@ def cmd_serve(args) -> int:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips or settings.FORWARDED_ALLOW_IPS,
     )
+    if args.workers == 1 and background:
+        serve_beside_background(options)
+    else:
+        uvicorn.run("headframe.asgi:application", workers=args.workers, **options)
     return 0
+
+
+def serve_beside_background(options: dict) -> None:
+    """One web worker in a process of its own — as `--workers N` runs N —, this process keeping the watchdog, the
+    notifier and the page warmer. In the web process they would share its interpreter lock with the pages: every
+    few seconds a scan of all sensors or a pack rebuilt ahead would hold every page up behind it (bench_load saw
+    the pages' p50 jump from ~0,1 s to ~2 s in those seconds; docs/SCALING.md §8)."""
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config("headframe.asgi:application", workers=1, **options)
+    socket = config.bind_socket()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the supervisor has stopped the worker
+        Multiprocess(config, sockets=[socket]).run()
 
 
 def register_scans() -> None:

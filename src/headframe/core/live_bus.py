@@ -7,6 +7,11 @@ event loop started by the first stream, and wakes the streams whose topic was no
 once; with no notification it still queries every SAFETY_POLL_S, so a lost notification never leaves a stale
 screen for long.
 
+SQLite has no LISTEN/NOTIFY, and its writers (the ingest process, the watchdog) are other processes: streams
+poll at their tick. What must not wait for a tick — an alarm transition — is found by a watcher instead: a
+function registered with `watch()` by the app that writes it, asked every WATCH_S by one task per process, which
+answers with the topics to wake (urgently) since its last answer.
+
 Fail safe: while the listening connection is down (database restart, network), it is reconnected with backoff
 and every stream falls back to polling at its own tick, as on SQLite, where `notify` does nothing and streams
 always poll. Streams are woken when the listener goes down (to switch to polling at once) and when it is back
@@ -23,13 +28,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
+import orjson
 import psycopg
+from asgiref.sync import sync_to_async
 from django.db import connections
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,25 @@ RECONNECT_FIRST_S = 0.5
 RECONNECT_MAX_S = 10.0
 URGENT_MARK = "!"
 TOPIC_MAX = 1000  # far below the 8000-byte payload limit; unit paths are at most 512 characters
+WATCH_S = 0.1  # SQLite: how often the watchers are asked (an index lookup each: nothing new, nothing read)
+
+# cursor (None the first time) -> (new cursor, topics to wake at once)
+Watcher = Callable[[Any], tuple[Any, Iterable[str]]]
+_watchers: list[Watcher] = []
+
+
+def watch(watcher: Watcher) -> None:
+    """Register what wakes the streams at once on SQLite (see the module's docstring); once per process."""
+    if watcher not in _watchers:
+        _watchers.append(watcher)
+
+
+def sse_event(event: str, data: Any, event_id: int | None = None) -> str:
+    """One server-sent event: its id (a journal or directive id, for Last-Event-ID), name and JSON data."""
+    lines = [f"id: {event_id}"] if event_id is not None else []
+    lines.append(f"event: {event}")
+    lines.append("data: " + orjson.dumps(data).decode())  # compact UTF-8, as the pages' JSON.parse reads it
+    return "\n".join(lines) + "\n\n"
 
 
 def site_topic(path: str) -> str:
@@ -82,9 +109,10 @@ def _topics_woken(topic: str) -> Iterable[str]:
 class Subscription:
     """What one stream waits on. Use: `clear()` before each query, then `await wait(tick_s)`."""
 
-    def __init__(self, bus: LiveBus | None, topics: tuple[str, ...]) -> None:
+    def __init__(self, bus: LiveBus | None, topics: tuple[str, ...], *, polling: bool = False) -> None:
         self._bus = bus
         self.topics = topics
+        self._polling = polling  # SQLite: polls at its tick, woken sooner by a watcher's urgent wake only
         self._event = asyncio.Event() if bus is not None else None
         self._woken = False
         self._urgent = False
@@ -108,6 +136,9 @@ class Subscription:
         its connection down); with it listening, at once on an urgent notification, `tick_s` after the last
         query on a plain one, and after SAFETY_POLL_S (or at `deadline`, a time.monotonic() value such as
         when the stream's next heartbeat is due, if sooner) in any case."""
+        if self._polling and self._event is not None:
+            await self._poll_tick(tick_s)
+            return
         while True:
             if self._bus is None or not self._bus.listening or self._event is None:
                 await asyncio.sleep(tick_s)  # polling, as the streams always did
@@ -124,6 +155,18 @@ class Subscription:
             self._event.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), until - now)
+
+    async def _poll_tick(self, tick_s: float) -> None:
+        """SQLite: `tick_s` from now, or sooner when a watcher wakes this stream urgently (an alarm moved)."""
+        assert self._event is not None
+        end = time.monotonic() + tick_s
+        while not self._urgent:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                return
+            self._event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), remaining)
 
     def close(self) -> None:
         if self._bus is not None:
@@ -145,11 +188,16 @@ class LiveBus:
         return connections[using].vendor == "postgresql"
 
     def subscribe(self, *topics: str) -> Subscription:
-        """A subscription to these topics, on the running event loop; the listener starts with the first."""
-        if not self.available():
+        """A subscription to these topics, on the running event loop; the listener (PostgreSQL) or the watchers'
+        task (SQLite, when something is watched) starts with the first."""
+        if self.available():
+            self._ensure_task(self._listen, "headframe-live-bus")
+            subscription = Subscription(self, topics)
+        elif _watchers:
+            self._ensure_task(self._watch, "headframe-live-watch")
+            subscription = Subscription(self, topics, polling=True)
+        else:
             return Subscription(None, topics)
-        self._ensure_listening()
-        subscription = Subscription(self, topics)
         for topic in topics:
             self._subscriptions[topic].add(subscription)
         return subscription
@@ -162,7 +210,7 @@ class LiveBus:
                 if not waiting:
                     del self._subscriptions[topic]
 
-    def _ensure_listening(self) -> None:
+    def _ensure_task(self, run: Callable[[], Coroutine[Any, Any, None]], name: str) -> None:
         loop = asyncio.get_running_loop()
         if self._task is not None and not self._task.done() and self._loop is loop:
             return
@@ -170,11 +218,13 @@ class LiveBus:
             self._subscriptions.clear()
             self.listening = False
         self._loop = loop
-        self._task = loop.create_task(self._listen(), name="headframe-live-bus")
+        # A context of its own, not the request's that happened to start it: the task outlives that request,
+        # and its thread-sensitive calls must not go to that request's thread, gone with it.
+        self._task = loop.create_task(run(), name=name, context=contextvars.Context())
 
     async def ready(self, timeout: float = 10.0) -> bool:
         """Wait until the listener is listening (for tests and warm-up); False if it is not within timeout."""
-        self._ensure_listening()
+        self._ensure_task(self._listen, "headframe-live-bus")
         deadline = time.monotonic() + timeout
         while not self.listening and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
@@ -200,6 +250,29 @@ class LiveBus:
         for waiting in self._subscriptions.values():
             for subscription in waiting:
                 subscription._wake(woken=woken, urgent=woken)
+
+    async def _watch(self) -> None:
+        """SQLite: ask each watcher every WATCH_S while a stream follows something, and wake urgently the streams
+        of the topics it answers. A watcher that fails is asked again at the next round (the streams poll at
+        their tick meanwhile, as without it); the task ends with the last subscription."""
+        cursors: dict[Watcher, Any] = {}
+        failing: set[Watcher] = set()
+        while self._subscriptions:
+            for watcher in list(_watchers):
+                try:
+                    cursor, topics = await sync_to_async(watcher)(cursors.get(watcher))
+                except Exception as exc:
+                    if watcher not in failing:
+                        failing.add(watcher)
+                        log.warning(
+                            "live bus: watcher %s failed (%s); streams poll at their tick", watcher, exc
+                        )
+                    continue
+                failing.discard(watcher)
+                cursors[watcher] = cursor
+                for topic in topics:
+                    self._dispatch(URGENT_MARK + topic)
+            await asyncio.sleep(WATCH_S)
 
     async def _listen(self) -> None:
         pause = RECONNECT_FIRST_S

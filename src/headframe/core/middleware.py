@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpResponse, JsonResponse
@@ -40,6 +42,40 @@ DOCS_CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+
+
+class PageTurnMiddleware:
+    """At most settings.WEB_THREADS sync views of this process run at once; the rest wait their turn (a
+    semaphore: first come, first served). Under ASGI each request gets a thread of its own, and fifty threads on
+    one interpreter lock each advance a few milliseconds at a time: every page then takes as long as all of them
+    together, and the event loop that writes the live streams' alarms waits behind them. Queued in turn, a page
+    runs at its own speed once started (bench_load, docs/SCALING.md §8).
+
+    The turn is taken once the view is known (process_view) and given back when the response leaves: async views
+    — the live pages' and the briefing room's event streams — never wait behind pages, and a streamed download
+    holds no turn while it streams. Outermost, so nothing a waiting request has set up is held while it waits."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.turns = threading.BoundedSemaphore(settings.WEB_THREADS)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        finally:
+            if request.__dict__.pop("_page_turn", False):
+                self.turns.release()
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
+        if not iscoroutinefunction(view_func):
+            self.turns.acquire()
+            request.__dict__["_page_turn"] = True
 
 
 class RequestIdMiddleware:

@@ -8,7 +8,10 @@ class TelemetryConfig(AppConfig):
 
     def ready(self):
         # local: registered once the app registry is ready (the catalogue's lazy texts need settings)
+        from headframe.core import live_bus
         from headframe.core.messages import register
         from headframe.telemetry.messages import MESSAGES
+        from headframe.telemetry.selectors import journal_wakes
 
         register(MESSAGES)
+        live_bus.watch(journal_wakes)  # SQLite: an alarm transition wakes the live pages at once

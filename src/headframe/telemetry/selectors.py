@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
+from headframe.core import live_bus
 from headframe.core.db_router import replica_reads
 from headframe.core.errors import NotFound, PermissionDenied, ValidationFailed
 from headframe.org.models import Unit
@@ -391,6 +392,19 @@ def alarm_kpis(*, site_path: str, start: dt.datetime, end: dt.datetime) -> Alarm
 def journal_last_id(*, site_path: str) -> int:
     """The newest journal id under a site: where a live page that has just rendered starts following."""
     return AlarmJournal.objects.filter(site_path__startswith=site_path).aggregate(m=Max("id"))["m"] or 0
+
+
+def journal_wakes(after_id: int | None) -> tuple[int, list[str]]:
+    """The live bus's watcher on SQLite (core.live_bus.watch): the newest alarm-journal id and the live-page
+    topics of the sites journalled after `after_id` (none the first time: the streams start from the newest)."""
+    if after_id is None:
+        return AlarmJournal.objects.aggregate(m=Max("id"))["m"] or 0, []
+    rows = list(
+        AlarmJournal.objects.filter(id__gt=after_id).order_by("id").values_list("id", "site_path")[:1000]
+    )
+    if not rows:
+        return after_id, []
+    return rows[-1][0], sorted({live_bus.site_topic(path) for _id, path in rows})
 
 
 def journal_for_sensor(sensor: Sensor, *, limit: int = 100) -> list[AlarmJournal]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 import time
 
@@ -273,13 +272,6 @@ def room(request, pk: int):
     return render(request, "briefing/room.html", context)
 
 
-def _sse(event: str, data, event_id: int | None = None) -> str:
-    lines = [f"id: {event_id}"] if event_id is not None else []
-    lines.append(f"event: {event}")
-    lines.append("data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-    return "\n".join(lines) + "\n\n"
-
-
 def _tick(user, pk: int, cursor: int, language: str) -> dict:
     """One poll of the room, in a worker thread: focus, status, bridge points, directives after the cursor."""
     with translation.override(language):
@@ -316,10 +308,10 @@ async def room_events(user, pk: int, cursor: int, language: str, max_s: float = 
             for key in ("focus", "status", "points"):
                 if sent.get(key) != state[key]:
                     sent[key] = state[key]
-                    out.append(_sse(key, state[key]))
+                    out.append(live_bus.sse_event(key, state[key]))
             for directive in state["directives"]:
                 cursor = directive["id"]
-                out.append(_sse("directive", directive, cursor))
+                out.append(live_bus.sse_event("directive", directive, cursor))
             if out:
                 last_sent = time.monotonic()
                 for chunk in out:

@@ -4,7 +4,6 @@ a reconnecting browser resumes with Last-Event-ID) and the sensor tiles that cha
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -31,15 +30,6 @@ STREAM_TICK_S = 1.0
 STREAM_MAX_S = 300.0  # then the stream ends and the browser reconnects with Last-Event-ID
 STREAM_HEARTBEAT_S = 15.0
 STREAM_RETRY_MS = 2000
-
-
-def _sse(event: str, data, event_id: int | None = None) -> str:
-    lines = []
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    lines.append(f"event: {event}")
-    lines.append("data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")))
-    return "\n".join(lines) + "\n\n"
 
 
 def _journal_json(entry) -> dict:
@@ -83,14 +73,18 @@ _snapshots_lock = threading.Lock()
 SNAPSHOT_KEEP_S = 60.0  # a site nobody follows any more is forgotten after this
 
 
-def _site_tiles(site: Unit, language: str, *, fresh: bool = False) -> tuple[list[dict], float]:
+def _site_tiles(site: Unit, language: str, *, newer_than: float | None = None) -> tuple[list[dict], float]:
     """The site's tiles as JSON and when they were built: from this tick's snapshot if one is younger than
-    STREAM_TICK_S (unless `fresh`), else built now and shared."""
+    STREAM_TICK_S (and, with `newer_than`, a time.monotonic() value, built after it), else built now and shared."""
     key = (site.path, language, timezone.get_current_timezone_name())
     with _snapshots_lock:  # streams' ticks run in worker threads; one builds while the others wait for it
         now = time.monotonic()
         snapshot = _snapshots.get(key)
-        if fresh or snapshot is None or now - snapshot.built_at >= STREAM_TICK_S:
+        if (
+            snapshot is None
+            or now - snapshot.built_at >= STREAM_TICK_S
+            or (newer_than is not None and snapshot.built_at < newer_than)
+        ):
             with translation.override(language):
                 tiles = [tile_json(t) for t in sensor_tiles(None, site, for_page=False)]
             snapshot = _Snapshot(time.monotonic(), tiles)
@@ -100,19 +94,37 @@ def _site_tiles(site: Unit, language: str, *, fresh: bool = False) -> tuple[list
         return snapshot.tiles, snapshot.built_at
 
 
-def _poll(user, site: Unit, cursor: int, language: str) -> tuple[list[dict], list[dict]]:
-    """One tick of the stream, in a worker thread: every sensor tile (the tick's shared snapshot), then this
-    stream's journal entries after its cursor. Fail safe: the journal is read after the tiles, so an alarm is
-    never held back by the snapshot; and when there are new entries (an alarm changed) the tiles are rebuilt
-    unless built during this call, so the tile colours are no older than the alarm events sent with them."""
-    started = time.monotonic()
-    tiles, built_at = _site_tiles(site, language)
+def _journal(user, site: Unit, cursor: int, language: str) -> list[dict]:
+    """This stream's journal entries after its cursor, in a worker thread."""
     with translation.override(language):
-        entries = selectors.journal_after(user, after_id=cursor, site_path=site.path)
-        journal = [_journal_json(e) for e in entries]
-    if journal and built_at < started:
-        tiles, _ = _site_tiles(site, language, fresh=True)
-    return journal, tiles
+        return [_journal_json(e) for e in selectors.journal_after(user, after_id=cursor, site_path=site.path)]
+
+
+def _tiles_after(site: Unit, language: str, journal: list[dict], read_at: float) -> list[dict]:
+    """Every sensor tile (the tick's shared snapshot); when the journal read at `read_at` had new entries (an
+    alarm moved), tiles built after it, so their colours are no older than the alarm events sent before them."""
+    return _site_tiles(site, language, newer_than=read_at if journal else None)[0]
+
+
+def _changed_tiles(site: Unit, language: str, journal: list[dict], read_at: float, sent: dict) -> str:
+    """The `sensors` event of the tiles that changed since this stream last sent them ("" when none), in a
+    worker thread: comparing and encoding a mine's hundreds of tiles is not done on the event loop, where it
+    would hold up every other stream's alarm events. `sent` (code -> what was sent) is this stream's own."""
+    changed = []
+    for tile in _tiles_after(site, language, journal, read_at):
+        key = (tile["ts"], tile["value"], tile["css"], tile["flash"], tile["stale"])
+        if sent.get(tile["code"]) != key:
+            sent[tile["code"]] = key
+            changed.append(tile)
+    return live_bus.sse_event("sensors", changed) if changed else ""
+
+
+def _poll(user, site: Unit, cursor: int, language: str) -> tuple[list[dict], list[dict]]:
+    """One tick of the stream: the journal first — an alarm is never held back behind the tiles (fail safe) —
+    then the tiles."""
+    read_at = time.monotonic()
+    journal = _journal(user, site, cursor, language)
+    return journal, _tiles_after(site, language, journal, read_at)
 
 
 def _cursor(request) -> int:
@@ -131,23 +143,20 @@ async def _events(user, site: Unit, cursor: int, language: str, max_s: float = S
     if cursor < 0:
         cursor = await sync_to_async(selectors.journal_last_id)(site_path=site.path)
     yield f"retry: {STREAM_RETRY_MS}\n\n"
-    # PostgreSQL: woken by the writers' notifications on the site (core.live_bus); SQLite: a tick every second.
+    # PostgreSQL: woken by the writers' notifications on the site (core.live_bus); SQLite: a tick every second, and at
+    # once when the journal watcher sees an alarm move at the site.
     subscription = live_bus.bus.subscribe(live_bus.site_topic(site.path))
     try:
         while time.monotonic() - started < max_s:
             subscription.clear()
-            entries, tiles = await sync_to_async(_poll)(user, site, cursor, language)
-            for entry in entries:
+            read_at = time.monotonic()
+            entries = await sync_to_async(_journal)(user, site, cursor, language)
+            for entry in entries:  # sent before the tiles are built: an operator sees the alarm first
                 cursor = entry["id"]
-                yield _sse("journal", entry, cursor)
-            changed = []
-            for tile in tiles:
-                key = (tile["ts"], tile["value"], tile["css"], tile["flash"], tile["stale"])
-                if sent.get(tile["code"]) != key:
-                    sent[tile["code"]] = key
-                    changed.append(tile)
+                yield live_bus.sse_event("journal", entry, cursor)
+            changed = await sync_to_async(_changed_tiles)(site, language, entries, read_at, sent)
             if changed:
-                yield _sse("sensors", changed)
+                yield changed
             if entries or changed:
                 last_sent = time.monotonic()
             elif time.monotonic() - last_sent >= STREAM_HEARTBEAT_S:

@@ -1,0 +1,97 @@
+"""`headframe serve` keeps its background work (watchdog, notifier, page warmer) out of the web process: with one
+worker the pages are served by a child process, as with `--workers N`; with nothing in the background it serves
+in its own process. Stopped with SIGTERM (systemd, the demo), it stops its worker too."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from headframe.cli import main
+from tests.e2e.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+WAIT_S = 60.0  # bounds for a process that would otherwise hang, never a timing assertion
+
+
+@pytest.fixture
+def launches(monkeypatch, settings):
+    """What `serve` would run, without running it: [("worker process", workers) or ("in process", workers)], and
+    the background work it started."""
+    runs: list[tuple[str, int]] = []
+    started: list[str] = []
+    monkeypatch.setattr(Multiprocess, "run", lambda self: runs.append(("worker process", self.config.workers)))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: runs.append(("in process", kwargs["workers"])))
+    for module, name in (
+        ("headframe.telemetry.watchdog", "start_watchdog"),
+        ("headframe.notify.worker", "start_notifier"),
+        ("headframe.briefing.warm", "start_page_warmer"),
+    ):
+        monkeypatch.setattr(f"{module}.{name}", lambda name=name: started.append(name))
+    settings.PAGE_CACHE = True
+    return runs, started
+
+
+def test_one_worker_serves_in_a_process_of_its_own_beside_the_background_work(db, launches):
+    runs, started = launches
+    assert main(["serve", "--port", str(free_port())]) == 0
+    assert runs == [("worker process", 1)]
+    assert started == ["start_watchdog", "start_notifier", "start_page_warmer"]
+
+
+def test_with_nothing_in_the_background_serve_runs_in_its_own_process(db, launches, settings):
+    runs, started = launches
+    settings.PAGE_CACHE = False
+    assert main(["serve", "--port", str(free_port()), "--no-watchdog", "--no-notifier"]) == 0
+    assert main(["serve", "--port", str(free_port()), "--workers", "3"]) == 0
+    assert runs == [("in process", 1), ("in process", 3)]  # uvicorn's own supervisor for 3
+
+
+def test_sigterm_stops_serve_and_its_web_worker(tmp_path):
+    env = {
+        **os.environ,
+        "HEADFRAME_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "HEADFRAME_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "headframe.settings",
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+    }
+    subprocess.run([sys.executable, "-m", "headframe", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "headframe", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                    assert answer.status == 200
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                time.sleep(0.2)
+        workers = psutil.Process(process.pid).children(recursive=True)
+        assert workers, "the page was served by serve's own process"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(WAIT_S) == 0
+        _gone, alive = psutil.wait_procs(workers, timeout=WAIT_S)  # the worker, multiprocessing's helper
+        assert not alive
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        log.close()
