@@ -53,6 +53,7 @@ def test_with_nothing_in_the_background_serve_runs_in_its_own_process(db, launch
     runs, started = launches
     settings.PAGE_CACHE = False
     assert main(["serve", "--port", str(free_port()), "--no-watchdog", "--no-notifier"]) == 0
+    assert started == []
     assert main(["serve", "--port", str(free_port()), "--workers", "3"]) == 0
     assert runs == [("in process", 1), ("in process", 3)]  # uvicorn's own supervisor for 3
 
