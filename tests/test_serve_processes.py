@@ -30,7 +30,9 @@ def launches(monkeypatch, settings):
     the background work it started."""
     runs: list[tuple[str, int]] = []
     started: list[str] = []
-    monkeypatch.setattr(Multiprocess, "run", lambda self: runs.append(("worker process", self.config.workers)))
+    monkeypatch.setattr(
+        Multiprocess, "run", lambda self: runs.append(("worker process", self.config.workers))
+    )
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: runs.append(("in process", kwargs["workers"])))
     for module, name in (
         ("headframe.telemetry.watchdog", "start_watchdog"),
@@ -84,7 +86,9 @@ def test_sigterm_stops_serve_and_its_web_worker(tmp_path):
                     assert answer.status == 200
                 break
             except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+                assert process.poll() is None and time.monotonic() < deadline, (
+                    tmp_path / "serve.log"
+                ).read_text()
                 time.sleep(0.2)
         workers = psutil.Process(process.pid).children(recursive=True)
         assert workers, "the page was served by serve's own process"
