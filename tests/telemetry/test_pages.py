@@ -8,13 +8,13 @@ from html.parser import HTMLParser
 import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from headframe.telemetry import services
 from headframe.telemetry.directory import directory
 from headframe.telemetry.limits import load_limit_profiles
 from headframe.telemetry.models import Alarm, AlarmCondition, AlarmJournal, Limit, LimitProfile
-from headframe.telemetry.views import live
+from headframe.telemetry.views import live, pages
 from tests.factories import make_user
 
 
@@ -579,3 +579,36 @@ def test_history_by_calendar_dates_in_vietnam_time(client, people, mine):
     assert 'data-testid="period-error"' in html
     html = client.get("/telemetry/sensor/A1-CH4-01/?from=2026-13-01&to=x").content.decode()
     assert "dd/mm/yyyy" in html and 'data-testid="period-error"' in html
+
+
+def _live_config(html: str) -> dict:
+    raw = re.search(r'<script id="live-config" type="application/json">(.*?)</script>', html, re.S).group(1)
+    return json.loads(raw)
+
+
+def test_each_sensors_chart_on_the_mine_page_carries_its_own_limits(client, people, mine):
+    """The page works its charts' limits out once per shared rule set: each sensor still gets exactly what its
+    own history page draws — two methane heads alike, carbon monoxide its own, in Vietnamese."""
+    services.sensor_create(
+        actor=None,
+        code="A1-CH4-02",
+        kind="ch4_pct",
+        location="face_return",
+        position=mine.face,
+        gateway=mine.gateway,
+        period_s=10,
+    )
+    directory.invalidate()
+    client.force_login(people.viewer_a)
+    charts = _live_config(client.get("/telemetry/A-M1/").content.decode())["sensors"]
+    for code in ("A1-CH4-01", "A1-CH4-02", "A1-CO-01"):
+        with translation.override("vi"):  # as the sensor's own page works them out, one sensor at a time
+            own = [
+                {k: v for k, v in limit.items() if k != "action"}
+                for limit in pages._limits(code)
+                if limit["direction"] != "rise"
+            ]
+        assert charts[code]["limits"] == own
+    assert charts["A1-CH4-01"]["limits"] == charts["A1-CH4-02"]["limits"] != charts["A1-CO-01"]["limits"]
+    assert {limit["code"] for limit in charts["A1-CH4-01"]["limits"]} >= {"ch4_face_return_trip"}
+    assert {limit["code"] for limit in charts["A1-CO-01"]["limits"]}.isdisjoint({"ch4_face_return_trip"})

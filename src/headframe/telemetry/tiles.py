@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone, translation
@@ -70,35 +71,34 @@ _ROW_FIELDS = (
     "state__last_value",
     "state__online",
 )
+_PAGE_FIELDS = ("name", "unit_of_measure", "position_id")
+
+
+@dataclass(frozen=True, slots=True)
+class TileSensor:
+    """What the live page needs of a tile's sensor beyond the tile (its name and unit, its chart, its place)."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    unit_of_measure: str
+    position_id: int
 
 
 def sensor_tiles(user, site: Unit, now_ms: int | None = None, *, for_page: bool = True) -> list[dict]:
     """Every sensor of the site as the live page shows it: value, time, colour, flashing, stale. Two queries
-    (the sensors with their state, the site's open conditions as plain values), whatever the sensor count.
-    `for_page=False` (the live stream, every second for every mine followed): plain rows, no model objects,
-    and only the fields tile_json sends."""
+    (the sensors with their state, the site's open conditions as plain values), whatever the sensor count, and
+    plain rows, no model objects (a mine has hundreds of sensors). `for_page=False` (the live stream, every
+    second for every mine followed): only the fields tile_json sends."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     now = timezone.now()
     visible_sensors = selectors.sensors_visible(user, site=site.code).select_related(None)
     if for_page:
-        # Every sensor here has the same site: no gateway or site row per sensor (5 model objects a tile → 3).
-        plain = []
-        for sensor in visible_sensors.select_related("position", "state"):
-            state = getattr(sensor, "state", None)  # none yet: never heard of
-            plain.append(
-                (
-                    sensor.id,
-                    sensor.code,
-                    sensor.kind,
-                    sensor.location,
-                    sensor.period_s,
-                    sensor.in_service,
-                    state.last_ts if state else None,
-                    state.last_value if state else None,
-                    state.online if state else False,
-                    sensor,
-                )
-            )
+        plain = [
+            (*row[:9], TileSensor(row[0], row[1], row[9], row[2], row[10], row[11]))
+            for row in visible_sensors.values_list(*_ROW_FIELDS, *_PAGE_FIELDS)
+        ]
     else:
         plain = [(*row, None) for row in visible_sensors.values_list(*_ROW_FIELDS)]
     in_service = {row[0]: row[5] for row in plain}
@@ -195,13 +195,17 @@ def sites_of(site_ids) -> QuerySet[Unit]:
 
 def areas_of(site: Unit, tiles: list[dict]) -> list[dict]:
     """Sensors by work position, positions by area (a sensor hung on an area stands for its own group)."""
-    units = {u.id: u for u in subtree(site).only("id", "code", "name_vi", "name_en", "kind", "parent_id")}
+    fields = ("id", "code", "name_vi", "name_en", "kind", "parent_id")
+    units = {u.id: u for u in subtree(site).only(*fields)}
     by_position: dict[int, list[dict]] = defaultdict(list)
     for tile in tiles:
         by_position[tile["sensor"].position_id].append(tile)
+    elsewhere = set(by_position) - set(units)  # a sensor hung outside the site's tree: its own group
+    if elsewhere:
+        units.update({u.id: u for u in Unit.objects.filter(id__in=elsewhere).only(*fields)})
     areas: dict[int, dict] = {}
     for position_id, group in by_position.items():
-        position = units.get(position_id) or group[0]["sensor"].position
+        position = units[position_id]
         area = units.get(position.parent_id) if position.kind == UnitKind.POSITION else position
         area = area or position
         entry = areas.setdefault(area.id, {"area": area, "positions": []})

@@ -55,14 +55,23 @@ from headframe.telemetry.words import (
 HISTORY_MAX_DAYS = 400  # a calendar period of the history chart
 
 
-def _limits(code: str, kind: str = "") -> list[dict]:
+def _limits(code: str, kind: str = "", memo: dict | None = None) -> list[dict]:
+    """The sensor's alarm limits as its chart draws them, in the active language. With `memo` (one page's):
+    sensors that share their rules (the directory builds them once per kind, location and site) share them."""
     info = directory.get(code)
     if info is None:
         return []
-    return [
+    kind = kind or info.kind
+    if memo is not None:
+        known = memo.get((id(info.rules), kind))
+        if (
+            known is not None and known[0] is info.rules
+        ):  # the very rules object, held here: ids are not reused
+            return known[1]
+    limits = [
         {
             "code": r.code,
-            "label": limit_meaning(r.code, kind=kind or info.kind, rule=r, rules=info.rules),
+            "label": limit_meaning(r.code, kind=kind, rule=r, rules=info.rules),
             "threshold": r.limit.threshold,
             "direction": r.limit.direction,
             "latching": r.limit.latching,
@@ -73,9 +82,12 @@ def _limits(code: str, kind: str = "") -> list[dict]:
         }
         for r in info.rules
     ]
+    if memo is not None:
+        memo[(id(info.rules), kind)] = (info.rules, limits)
+    return limits
 
 
-def _chart_sensor(sensor, kind_label: str | None = None) -> dict:
+def _chart_sensor(sensor, kind_label: str | None = None, memo: dict | None = None) -> dict:
     kind_label = str(sensor.get_kind_display()) if kind_label is None else kind_label
     return {
         "code": sensor.code,
@@ -87,7 +99,7 @@ def _chart_sensor(sensor, kind_label: str | None = None) -> dict:
         # Rate-of-rise limits are no level: they are not drawn as lines on a chart of values.
         "limits": [
             {k: v for k, v in limit.items() if k not in ("action",)}
-            for limit in _limits(sensor.code, sensor.kind)
+            for limit in _limits(sensor.code, sensor.kind, memo)
             if limit["direction"] != "rise"
         ],
         "history_url": history_url(sensor.code),
@@ -193,6 +205,7 @@ def group(request):
 def mine(request, code: str):
     site = site_or_404(request.user, code)
     tiles = sensor_tiles(request.user, site)
+    limits: dict = {}  # per shared rule set, for the charts of this page
     scope = scope_for(request.user)
     selected = next((t for t in tiles if t["flash"]), None) or next(
         (t for t in tiles if t["sensor"].kind == SensorKind.CH4), tiles[0] if tiles else None
@@ -204,7 +217,7 @@ def mine(request, code: str):
         "readings": "/api/v1/telemetry/sensors/{code}/readings",
         "cursor": selectors.journal_last_id(site_path=site.path),
         "selected": selected["code"] if selected else None,
-        "sensors": {t["code"]: _chart_sensor(t["sensor"], t["kind_label"]) for t in tiles},
+        "sensors": {t["code"]: _chart_sensor(t["sensor"], t["kind_label"], limits) for t in tiles},
         "lang": translation.get_language(),
         "labels": {
             "live": _("live"),
