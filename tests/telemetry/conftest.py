@@ -24,6 +24,12 @@ def mine(tree, limit_profiles):
             actor=None, code=code, kind=kind, location=location, position=face, gateway=gateway, **extra
         )
 
+    def add_sensor(code, kind="ch4_pct", location="face_return", **extra):
+        """One more sensor at the face on GW-A1 (a methane head in the return air unless told), known to ingest."""
+        created = sensor(code, kind, location, **extra)
+        directory.invalidate()
+        return created
+
     ns = SimpleNamespace(
         site=site,
         face=face,
@@ -33,6 +39,7 @@ def mine(tree, limit_profiles):
         co=sensor("A1-CO-01", "co_ppm", "face_return", period_s=10),
         o2=sensor("A1-O2-01", "o2_pct", "face_return", period_s=10),
         pump=sensor("A1-PUMP-01", "pump_running", "sump", period_s=10),
+        add_sensor=add_sensor,
     )
     directory.invalidate()
     return ns

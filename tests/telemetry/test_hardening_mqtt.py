@@ -1,7 +1,6 @@
 """Issue 11 over MQTT (a real Mosquitto, as in test_mqtt): a reading value is a number; true/false only for an
 on/off sensor, over headframe JSON and Sparkplug B alike; refused readings are quarantined with the reason."""
 
-from headframe.telemetry import services
 from headframe.telemetry.directory import directory
 from headframe.telemetry.models import Quarantine, Reading, Sensor
 from headframe.telemetry.sparkplug import DataType, M, encode_payload
@@ -16,16 +15,7 @@ edge = test_mqtt.edge
 
 
 def _thermometer(mine, **extra):
-    sensor = services.sensor_create(
-        actor=None,
-        code="A1-T-01",
-        kind="temperature_c",
-        location="workplace",
-        position=mine.face,
-        gateway=mine.gateway,
-        **extra,
-    )
-    directory.invalidate()
+    sensor = mine.add_sensor("A1-T-01", "temperature_c", "workplace", **extra)
     return sensor
 
 

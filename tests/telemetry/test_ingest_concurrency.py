@@ -40,16 +40,7 @@ def postgresql():
 def heads(postgresql, mine):
     codes = [f"A1-CH4-{n:03d}" for n in range(2, 2 + SENSORS)]
     for code in codes:
-        services.sensor_create(
-            actor=None,
-            code=code,
-            kind="ch4_pct",
-            location="face_return",
-            position=mine.face,
-            gateway=mine.gateway,
-            period_s=1,
-        )
-    directory.invalidate()
+        mine.add_sensor(code, period_s=1)
     return codes
 
 

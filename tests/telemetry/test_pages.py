@@ -11,7 +11,6 @@ from django.test import AsyncClient
 from django.utils import timezone, translation
 
 from headframe.telemetry import services
-from headframe.telemetry.directory import directory
 from headframe.telemetry.limits import load_limit_profiles
 from headframe.telemetry.models import Alarm, AlarmCondition, AlarmJournal, Limit, LimitProfile
 from headframe.telemetry.views import live, pages
@@ -492,16 +491,7 @@ def test_the_stream_carries_a_gateway_alarm(people, mine, send, monkeypatch):
 
 
 def test_an_over_range_methane_value_reads_over_range_and_cannot_be_shelved(client, people, mine, send):
-    services.sensor_create(
-        actor=None,
-        code="A1-CH4-05",
-        kind="ch4_pct",
-        location="face_return",
-        position=mine.face,
-        gateway=mine.gateway,
-        range_max=5.0,
-    )
-    directory.invalidate()
+    mine.add_sensor("A1-CH4-05", range_max=5.0)
     t = now_ms()
     send([("A1-CH4-05", t - 1000, 6.0)], now_ms=t)
     client.force_login(people.dispatcher_a)
@@ -589,16 +579,7 @@ def _live_config(html: str) -> dict:
 def test_each_sensors_chart_on_the_mine_page_carries_its_own_limits(client, people, mine):
     """The page works its charts' limits out once per shared rule set: each sensor still gets exactly what its
     own history page draws — two methane heads alike, carbon monoxide its own, in Vietnamese."""
-    services.sensor_create(
-        actor=None,
-        code="A1-CH4-02",
-        kind="ch4_pct",
-        location="face_return",
-        position=mine.face,
-        gateway=mine.gateway,
-        period_s=10,
-    )
-    directory.invalidate()
+    mine.add_sensor("A1-CH4-02", period_s=10)
     client.force_login(people.viewer_a)
     charts = _live_config(client.get("/telemetry/A-M1/").content.decode())["sensors"]
     for code in ("A1-CH4-01", "A1-CH4-02", "A1-CO-01"):
