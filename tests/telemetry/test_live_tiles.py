@@ -12,6 +12,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from headframe.core import live_bus
 from headframe.telemetry import tiles
@@ -235,3 +236,31 @@ def test_the_streams_plain_rows_give_the_pages_tiles(mine, send):
     assert by_code["A1-PUMP-01"]["css"] == "oos"
     assert by_code["NEVER-01"]["stale"] and by_code["MANY-000"]["stale"]
     assert by_code["A1-CO-01"]["css"] == "normal" and not by_code["A1-CO-01"]["stale"]
+
+
+@pytest.mark.django_db(transaction=True)  # the streams' threads read with connections of their own
+def test_a_mine_building_its_tiles_never_holds_up_another_mines_stream(mine, tree, builds):
+    """Streams of different mines tick side by side: while A-M1's tiles are being built (its lock held here),
+    B-M1's stream still gets its tiles."""
+    key = (mine.site.path, "vi", timezone.get_current_timezone_name())
+    with live._snapshots_lock:
+        building = live._site_locks.setdefault(key, threading.Lock())
+    got: dict[str, list] = {}
+
+    def tick(site) -> None:
+        try:
+            got[site.code] = live._site_tiles(site, "vi")[0]
+        finally:
+            connection.close()
+
+    with building:
+        other = threading.Thread(target=tick, args=(tree.b_m1,))
+        other.start()
+        other.join(WAIT_S * 6)
+        assert not other.is_alive(), "B-M1's stream waited for A-M1's tiles"
+        same = threading.Thread(target=tick, args=(mine.site,))  # waits for the build under way
+        same.start()
+    same.join(WAIT_S * 6)
+    assert not same.is_alive()
+    assert got["B-M1"] == [] and len(got["A-M1"]) == 4
+    assert builds == ["B-M1", "A-M1"]

@@ -69,15 +69,21 @@ class _Snapshot:
 # who may see the site (checked when the stream opens) sees every sensor of it, so they are built in the
 # system's scope, restricted to the site.
 _snapshots: dict[tuple[str, str, str], _Snapshot] = {}
-_snapshots_lock = threading.Lock()
+_site_locks: dict[tuple[str, str, str], threading.Lock] = {}  # one per snapshot: mines build side by side
+_snapshots_lock = threading.Lock()  # guards the two dicts, never held while tiles are built
 SNAPSHOT_KEEP_S = 60.0  # a site nobody follows any more is forgotten after this
 
 
 def _site_tiles(site: Unit, language: str, *, newer_than: float | None = None) -> tuple[list[dict], float]:
     """The site's tiles as JSON and when they were built: from this tick's snapshot if one is younger than
-    STREAM_TICK_S (and, with `newer_than`, a time.monotonic() value, built after it), else built now and shared."""
+    STREAM_TICK_S (and, with `newer_than`, a time.monotonic() value, built after it), else built now and shared.
+    A stream waits only for another stream building the same mine's tiles, never for other mines'."""
     key = (site.path, language, timezone.get_current_timezone_name())
-    with _snapshots_lock:  # streams' ticks run in worker threads; one builds while the others wait for it
+    with _snapshots_lock:
+        site_lock = _site_locks.setdefault(key, threading.Lock())
+    with (
+        site_lock
+    ):  # streams' ticks run in worker threads; one builds while the others of the mine wait for it
         now = time.monotonic()
         snapshot = _snapshots.get(key)
         if (
@@ -88,9 +94,13 @@ def _site_tiles(site: Unit, language: str, *, newer_than: float | None = None) -
             with translation.override(language):
                 tiles = [tile_json(t) for t in sensor_tiles(None, site, for_page=False)]
             snapshot = _Snapshot(time.monotonic(), tiles)
-            for old in [k for k, v in _snapshots.items() if now - v.built_at > SNAPSHOT_KEEP_S]:
-                del _snapshots[old]
-            _snapshots[key] = snapshot
+            with _snapshots_lock:
+                for old in [k for k, v in _snapshots.items() if now - v.built_at > SNAPSHOT_KEEP_S]:
+                    del _snapshots[old]
+                    _site_locks.pop(
+                        old, None
+                    )  # a stream holding it finishes with it; the next gets a new one
+                _snapshots[key] = snapshot
         return snapshot.tiles, snapshot.built_at
 
 
