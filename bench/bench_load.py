@@ -3,7 +3,8 @@ stream in (targets: page p95 < 300 ms, alarm latency p99 < 200 ms, 0 errors). Ev
 bounded in time (~2 min of phases after the demo is loaded), on the benchmark's throw-away database.
 
 Set-up: 30 mines of 500 gas sensors each (one gateway per mine, 1 s period) under the demo's underground
-companies, a Mosquitto of our own on a free port, `headframe serve` (uvicorn, its watchdog and notifier) and
+companies, a Mosquitto of our own on a free port, `headframe serve` (a uvicorn web worker per core; its
+watchdog, notifier and page warmer in the parent) and
 `headframe ingest` as subprocesses, and locust (bench/load_users.py, as a subprocess: it patches the standard
 library with gevent). A third of the users hold live pages and their event streams open, the rest read
 production dashboards and briefing packs. Their sessions are made here (force_login): 50 log-ins at once would
@@ -19,7 +20,7 @@ bounded wait for the backlog. The CPU each of serve and ingest used per phase sh
 
 A miss is printed as MISS, never hidden; the benchmark does not fail the run for one. With
 HEADFRAME_BENCH_PG_URL=postgresql://…/postgres the whole test runs again on a scratch PostgreSQL database.
-Knobs: HEADFRAME_BENCH_LOAD_{USERS,BASELINE_S,S,TRIPS,MINES,PERIOD_S,KEEP,SERVE_ARGS} (e.g. SERVE_ARGS="--workers 2"),
+Knobs: HEADFRAME_BENCH_LOAD_{USERS,BASELINE_S,S,TRIPS,MINES,PERIOD_S,KEEP,SERVE_ARGS} (e.g. SERVE_ARGS="--workers 1"),
 HEADFRAME_BENCH_INGEST_ARGS.
 """
 
@@ -66,6 +67,7 @@ PAGE_GROUPS = ("dashboard", "live page", "pack")
 PAGE_P95_MS, ALARM_P99_MS = 300.0, 200.0
 WARM_S = 10.0  # pages of a phase after its first WARM_S seconds are also reported apart (caches built)
 CHILD = "HEADFRAME_BENCH_LOAD_CHILD"
+CORES = os.cpu_count() or 1
 SSE_USER = "admin"  # sees every mine's journal
 PASSWORD = "headframe-demo"
 
@@ -93,9 +95,11 @@ def run() -> None:
 
 
 def _run_here() -> None:
+    # One web worker per core, as docs/SCALING.md §6 deploys it; HEADFRAME_BENCH_LOAD_SERVE_ARGS="--workers 1" for one
+    serve_args = os.environ.get("HEADFRAME_BENCH_LOAD_SERVE_ARGS", f"--workers {CORES}").split()
     print(
         f"  {connection.vendor}: {USERS} users ({BASELINE_S} s without ingest, then {LOAD_S} s with "
-        f"{MINES * PER_MINE:,} readings/s), {TRIPS} methane trips",
+        f"{MINES * PER_MINE:,} readings/s), {TRIPS} methane trips; serve {' '.join(serve_args)}",
         flush=True,
     )
     registry = _registry()
@@ -111,7 +115,6 @@ def _run_here() -> None:
                 os.environ
             )  # the same database, mode and secret key (the sessions made here) as this process
             port = free_port()
-            serve_args = os.environ.get("HEADFRAME_BENCH_LOAD_SERVE_ARGS", "").split()  # e.g. "--workers 2"
             serve = _spawn(
                 ["serve", "--host", HOST, "--port", str(port), *serve_args], env, folder / "serve.log"
             )

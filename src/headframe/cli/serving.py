@@ -27,7 +27,8 @@ def cmd_serve(args) -> int:
     )
     if args.workers > 1 and db["ENGINE"].endswith("sqlite3"):
         # Allowed (WAL lets the processes share the file), but nothing carries a change from the worker that
-        # wrote it to the others: every live page keeps polling the file each second. PostgreSQL wakes them.
+        # wrote it to the others: live pages poll the file each second (an alarm: each worker's journal watcher,
+        # every 0,1 s). PostgreSQL wakes them.
         print(
             f"note: {args.workers} workers on SQLite: live pages poll the database every second; use PostgreSQL "
             "(HEADFRAME_DATABASE_URL) for many workers, whose live pages follow LISTEN/NOTIFY",
