@@ -4,6 +4,7 @@ in its own process. Stopped with SIGTERM (systemd, the demo), it stops its worke
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import subprocess
@@ -41,6 +42,7 @@ def launches(monkeypatch, settings):
     ):
         monkeypatch.setattr(f"{module}.{name}", lambda name=name: started.append(name))
     settings.PAGE_CACHE = True
+    monkeypatch.delenv("HEADFRAME_WEB_NOTIFIER", raising=False)  # serve sets it for its workers: not for ours
     return runs, started
 
 
@@ -49,13 +51,14 @@ def test_one_worker_serves_in_a_process_of_its_own_beside_the_background_work(db
     assert main(["serve", "--port", str(free_port())]) == 0
     assert runs == [("worker process", 1)]
     assert started == ["start_watchdog", "start_notifier", "start_page_warmer"]
+    assert os.environ["HEADFRAME_WEB_NOTIFIER"] == "1"  # the worker delivers what it queues at once
 
 
 def test_with_nothing_in_the_background_serve_runs_in_its_own_process(db, launches, settings):
     runs, started = launches
     settings.PAGE_CACHE = False
     assert main(["serve", "--port", str(free_port()), "--no-watchdog", "--no-notifier"]) == 0
-    assert started == []
+    assert started == [] and "HEADFRAME_WEB_NOTIFIER" not in os.environ
     assert main(["serve", "--port", str(free_port()), "--workers", "3"]) == 0
     assert runs == [("in process", 1), ("in process", 3)]  # uvicorn's own supervisor for 3
 
@@ -100,3 +103,17 @@ def test_sigterm_stops_serve_and_its_web_worker(tmp_path):
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
         log.close()
+
+
+def test_a_web_worker_of_serve_runs_a_notifier_of_its_own_and_no_other_asgi_process_does(monkeypatch):
+    import headframe.asgi
+    from headframe.notify import worker
+
+    started: list[str] = []
+    monkeypatch.setattr(worker, "start_notifier", lambda: started.append("notifier"))
+    monkeypatch.delenv("HEADFRAME_WEB_NOTIFIER", raising=False)
+    importlib.reload(headframe.asgi)
+    assert started == []
+    monkeypatch.setenv("HEADFRAME_WEB_NOTIFIER", "1")  # as serve sets it for the workers it starts
+    importlib.reload(headframe.asgi)
+    assert started == ["notifier"]

@@ -46,6 +46,9 @@ def cmd_serve(args) -> int:
 
         start_notifier()  # alarm e-mails and webhooks, in a thread of their own
         background = True
+        # And one in each web worker (headframe.asgi): a notification queued there — an alarm raised by readings
+        # sent over HTTP — is woken in that process, not at this one's next round. Deliveries are claimed.
+        os.environ[WEB_NOTIFIER_ENV] = "1"
     if settings.PAGE_CACHE:
         from headframe.briefing.warm import start_page_warmer
 
@@ -63,24 +66,46 @@ def cmd_serve(args) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips or settings.FORWARDED_ALLOW_IPS,
     )
     if args.workers == 1 and background:
-        serve_beside_background(options)
-    else:
-        uvicorn.run("headframe.asgi:application", workers=args.workers, **options)
+        return serve_beside_background(options)
+    if args.workers == 1:
+        os.environ.pop(WEB_NOTIFIER_ENV, None)  # served in this process: no second notifier
+    uvicorn.run("headframe.asgi:application", workers=args.workers, **options)
     return 0
 
 
-def serve_beside_background(options: dict) -> None:
+WEB_NOTIFIER_ENV = "HEADFRAME_WEB_NOTIFIER"  # read by headframe.asgi in a web worker process
+WORKER_HEALTHCHECK_S = 30.0  # uvicorn's 5 s would kill a worker whose pages hold its interpreter that long
+
+
+def serve_beside_background(options: dict) -> int:
     """One web worker in a process of its own — as `--workers N` runs N —, this process keeping the watchdog, the
     notifier and the page warmer. In the web process they would share its interpreter lock with the pages: every
     few seconds a scan of all sensors or a pack rebuilt ahead would hold every page up behind it (bench_load saw
-    the pages' p50 jump from ~0,1 s to ~2 s in those seconds; docs/SCALING.md §8)."""
+    the pages' p50 jump from ~0,1 s to ~2 s in those seconds; docs/SCALING.md §8). uvicorn's supervisor handles
+    the signals meanwhile (TERM and INT stop, HUP restarts the worker); ours are put back after it, the worker is
+    never left serving the port, and a worker that could not start is this command's failure (exit 3)."""
     from uvicorn import Config
+    from uvicorn.main import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
+    from uvicorn.supervisors.multiprocess import SIGNALS
 
-    config = Config("headframe.asgi:application", workers=1, **options)
+    config = Config(
+        "headframe.asgi:application", workers=1, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, **options
+    )
     socket = config.bind_socket()
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the supervisor has stopped the worker
-        Multiprocess(config, sockets=[socket]).run()
+    ours = {sig: signal.getsignal(sig) for sig in SIGNALS}
+    supervisor = Multiprocess(config, sockets=[socket])
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: the supervisor stops the worker
+            supervisor.run()
+    finally:
+        supervisor.terminate_all()  # those still running only (an exception, say): never one left on the port
+        supervisor.join_all()
+        for sig, handler in ours.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+    failed = any(worker.process.exitcode == STARTUP_FAILURE for worker in supervisor.processes)
+    return STARTUP_FAILURE if failed else 0
 
 
 def register_scans() -> None:

@@ -44,27 +44,38 @@ DOCS_CONTENT_SECURITY_POLICY = (
 )
 
 
-class PageTurnMiddleware:
-    """At most settings.WEB_THREADS sync views of this process run at once; the rest wait their turn (a
-    semaphore: first come, first served). Under ASGI each request gets a thread of its own, and fifty threads on
-    one interpreter lock each advance a few milliseconds at a time: every page then takes as long as all of them
-    together, and the event loop that writes the live streams' alarms waits behind them. Queued in turn, a page
-    runs at its own speed once started (bench_load, docs/SCALING.md §8).
+# Safety pages (live monitoring, the alarm console, inspections and readiness, their API) take turns of their own:
+# however many dashboards and packs are being built, an operator's screen never waits behind them.
+SAFETY_PATHS = ("/telemetry/", "/safety/", "/api/v1/telemetry/", "/api/v1/safety/")
+NEVER_WAITS = ("/healthz",)  # a load balancer's health check answers at once
+TURN_WAIT_S = 60.0  # then 503 with Retry-After: the worker is overloaded, better said than a request hanging
 
-    The turn is taken once the view is known (process_view) and given back when the response leaves: async views
-    — the live pages' and the briefing room's event streams — never wait behind pages, and a streamed download
-    holds no turn while it streams. Outermost, so nothing a waiting request has set up is held while it waits."""
+
+class PageTurnMiddleware:
+    """At most settings.WEB_THREADS page reads of this process run at once, the others wait their turn; safety
+    pages have their own WEB_THREADS turns (SAFETY_PATHS). Under ASGI each request gets a thread of its own, and
+    fifty threads on one interpreter lock each advance a few milliseconds at a time: every page then takes as
+    long as all of them together, and the event loop that writes the live streams' alarms waits behind them.
+    Waiting for a turn, a page runs at its own speed once started (bench_load, docs/SCALING.md §8). A semaphore
+    serves waiters roughly in arrival order (a newcomer may take a freed turn first).
+
+    Never waiting: writes (POST and the like: readings sent over HTTP, acknowledgements, forms — few and short,
+    and often safety's own), async views (the live pages' and the briefing room's event streams) and the health
+    check. The turn is taken once the view is known (process_view) and given back when the response leaves, so a
+    streamed download holds none while it streams. Outermost, so nothing a waiting request set up is held."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        self.turns = threading.BoundedSemaphore(settings.WEB_THREADS)
+        self.page_turns = threading.BoundedSemaphore(settings.WEB_THREADS)
+        self.safety_turns = threading.BoundedSemaphore(settings.WEB_THREADS)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             return self.get_response(request)
         finally:
-            if request.__dict__.pop("_page_turn", False):
-                self.turns.release()
+            turns = request.__dict__.pop("_page_turn", None)
+            if turns is not None:
+                turns.release()
 
     def process_view(
         self,
@@ -72,10 +83,25 @@ class PageTurnMiddleware:
         view_func: Callable[..., Any],
         view_args: tuple[Any, ...],
         view_kwargs: dict[str, Any],
-    ) -> None:
-        if not iscoroutinefunction(view_func):
-            self.turns.acquire()
-            request.__dict__["_page_turn"] = True
+    ) -> HttpResponse | None:
+        if (
+            "_page_turn" in request.__dict__
+            or request.method not in ("GET", "HEAD")
+            or iscoroutinefunction(view_func)
+            or request.path_info.startswith(NEVER_WAITS)
+        ):
+            return None
+        turns = self.safety_turns if request.path_info.startswith(SAFETY_PATHS) else self.page_turns
+        if not turns.acquire(timeout=TURN_WAIT_S):
+            response = HttpResponse(
+                translation.gettext("The server is busy. Try again in a few seconds."),
+                status=503,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = "5"
+            return response
+        request.__dict__["_page_turn"] = turns
+        return None
 
 
 class RequestIdMiddleware:

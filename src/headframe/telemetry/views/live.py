@@ -59,7 +59,7 @@ def _journal_json(entry) -> dict:
 
 @dataclass
 class _Snapshot:
-    built_at: float  # time.monotonic()
+    built_at: float  # time.monotonic() when the build began (it read nothing older)
     # tile_json of every sensor tile: shared by the streams, never changed after it is built
     tiles: list[dict]
 
@@ -91,9 +91,10 @@ def _site_tiles(site: Unit, language: str, *, newer_than: float | None = None) -
             or now - snapshot.built_at >= STREAM_TICK_S
             or (newer_than is not None and snapshot.built_at < newer_than)
         ):
+            started = time.monotonic()  # what the tiles show is no older than this: the snapshot's time
             with translation.override(language):
                 tiles = [tile_json(t) for t in sensor_tiles(None, site, for_page=False)]
-            snapshot = _Snapshot(time.monotonic(), tiles)
+            snapshot = _Snapshot(started, tiles)
             with _snapshots_lock:
                 for old in [k for k, v in _snapshots.items() if now - v.built_at > SNAPSHOT_KEEP_S]:
                     del _snapshots[old]
