@@ -260,10 +260,10 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at start-up w
 WHITENOISE_USE_FINDERS = True  # serve vendored assets straight from the apps: no collectstatic for the demo
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Page requests running their Python at once in one web process (core.middleware.PageTurnMiddleware); the others
-# wait their turn, first come first served. More threads than this only share one interpreter lock slice by
-# slice: every page then takes as long as all of them together (measured in bench_load, docs/SCALING.md §8).
-# Event streams and other async views do not take a turn.
+# Page reads running their Python at once in one web process, and as many safety pages on turns of their own
+# (core.middleware.PageTurnMiddleware); the others wait their turn. More threads than this only share one
+# interpreter lock slice by slice: every page then takes as long as all of them together (measured in bench_load,
+# docs/SCALING.md §8). Writes, event streams and the health check do not take a turn.
 WEB_THREADS = max(1, _env_int("HEADFRAME_WEB_THREADS", 3))
 
 # Request bodies above this size are refused with 413 before anything parses them.
