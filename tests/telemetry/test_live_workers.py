@@ -281,10 +281,12 @@ def test_a_methane_trip_reaches_the_live_streams_of_every_worker_process(two_wor
     # Streams until both worker processes listen (each starts its listener with its first stream).
     streams: list[Stream] = []
     try:
-        deadline = time.monotonic() + 20
+        # /healthz answers as soon as one worker is up: on a loaded machine the other may still be importing Django
+        # while the first streams all land on the first. Later connections reach it once it accepts too.
+        deadline = time.monotonic() + 60
         while _listeners() < 2:
             assert time.monotonic() < deadline, "the two workers did not both start listening"
-            if len(streams) < 12:
+            if len(streams) < 40:
                 stream = Stream(port, session)
                 stream.start()
                 assert stream.wait_for("event: sensors", WAIT_S), "no tiles on connect"
