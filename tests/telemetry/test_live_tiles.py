@@ -192,17 +192,24 @@ def test_a_methane_trip_reaches_a_waiting_stream_at_once_not_at_its_tick(mine, d
     assert '"code":"A1-CH4-01"' in tiles_after and '"css":"alarm"' in tiles_after
 
 
+def _one_tick(user, site, cursor):
+    """What a stream's tick reads, as _events does it: the journal first, then the tiles after it."""
+    read_at = time.monotonic()
+    journal = live._journal(user, site, cursor, "vi")
+    return journal, live._tiles_after(site, "vi", journal, read_at)
+
+
 def test_a_new_alarm_rebuilds_the_shared_tiles_at_once_whatever_their_age(
     mine, dispatcher, send, builds, monkeypatch
 ):
     monkeypatch.setattr(live, "STREAM_TICK_S", 60.0)  # the snapshot would otherwise stay a minute
     send([("A1-CH4-01", now_ms() - 1000, 0.3)], now_ms=now_ms())
     cursor = live.selectors.journal_last_id(site_path=mine.site.path)
-    entries, _ = live._poll(dispatcher, mine.site, cursor, "vi")
+    entries, _ = _one_tick(dispatcher, mine.site, cursor)
     assert entries == [] and builds == ["A-M1"]
     t = now_ms()
     send([("A1-CH4-01", t - 12_000, 1.25), ("A1-CH4-01", t - 1000, 1.25)], now_ms=t)
-    entries, after = live._poll(dispatcher, mine.site, cursor, "vi")
+    entries, after = _one_tick(dispatcher, mine.site, cursor)
     assert any(e["limit"] == "ch4_face_return_trip" and e["event"] == "raised" for e in entries)
     ch4 = next(tile for tile in after if tile["code"] == "A1-CH4-01")
     assert ch4["css"] == "alarm" and ch4["flash"] and ch4["text"] == "1,25"

@@ -49,6 +49,8 @@ def cmd_serve(args) -> int:
         # And one in each web worker (headframe.asgi): a notification queued there — an alarm raised by readings
         # sent over HTTP — is woken in that process, not at this one's next round. Deliveries are claimed.
         os.environ[WEB_NOTIFIER_ENV] = "1"
+    else:  # --no-notifier holds for the workers too, whatever this process inherited
+        os.environ.pop(WEB_NOTIFIER_ENV, None)
     if settings.PAGE_CACHE:
         from headframe.briefing.warm import start_page_warmer
 
@@ -67,8 +69,6 @@ def cmd_serve(args) -> int:
     )
     if args.workers == 1 and background:
         return serve_beside_background(options)
-    if args.workers == 1:
-        os.environ.pop(WEB_NOTIFIER_ENV, None)  # served in this process: no second notifier
     uvicorn.run("headframe.asgi:application", workers=args.workers, **options)
     return 0
 

@@ -81,9 +81,8 @@ def _site_tiles(site: Unit, language: str, *, newer_than: float | None = None) -
     key = (site.path, language, timezone.get_current_timezone_name())
     with _snapshots_lock:
         site_lock = _site_locks.setdefault(key, threading.Lock())
-    with (
-        site_lock
-    ):  # streams' ticks run in worker threads; one builds while the others of the mine wait for it
+    # Streams' ticks run in worker threads; one builds while the others of the mine wait for it.
+    with site_lock:
         now = time.monotonic()
         snapshot = _snapshots.get(key)
         if (
@@ -98,9 +97,8 @@ def _site_tiles(site: Unit, language: str, *, newer_than: float | None = None) -
             with _snapshots_lock:
                 for old in [k for k, v in _snapshots.items() if now - v.built_at > SNAPSHOT_KEEP_S]:
                     del _snapshots[old]
-                    _site_locks.pop(
-                        old, None
-                    )  # a stream holding it finishes with it; the next gets a new one
+                    # A stream holding its lock finishes with it; the next one gets a new lock.
+                    _site_locks.pop(old, None)
                 _snapshots[key] = snapshot
         return snapshot.tiles, snapshot.built_at
 
@@ -128,14 +126,6 @@ def _changed_tiles(site: Unit, language: str, journal: list[dict], read_at: floa
             sent[tile["code"]] = key
             changed.append(tile)
     return live_bus.sse_event("sensors", changed) if changed else ""
-
-
-def _poll(user, site: Unit, cursor: int, language: str) -> tuple[list[dict], list[dict]]:
-    """One tick of the stream: the journal first — an alarm is never held back behind the tiles (fail safe) —
-    then the tiles."""
-    read_at = time.monotonic()
-    journal = _journal(user, site, cursor, language)
-    return journal, _tiles_after(site, language, journal, read_at)
 
 
 def _cursor(request) -> int:

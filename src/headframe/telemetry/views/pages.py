@@ -64,9 +64,8 @@ def _limits(code: str, kind: str = "", memo: dict | None = None) -> list[dict]:
     kind = kind or info.kind
     if memo is not None:
         known = memo.get((id(info.rules), kind))
-        if (
-            known is not None and known[0] is info.rules
-        ):  # the very rules object, held here: ids are not reused
+        # The very rules object, held in the memo: its id cannot be reused by another one meanwhile.
+        if known is not None and known[0] is info.rules:
             return known[1]
     limits = [
         {
