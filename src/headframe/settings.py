@@ -264,7 +264,9 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # (core.middleware.PageTurnMiddleware); the others wait their turn. More threads than this only share one
 # interpreter lock slice by slice: every page then takes as long as all of them together (measured in bench_load,
 # docs/SCALING.md §8). Writes, event streams and the health check do not take a turn.
-WEB_THREADS = max(1, _env_int("HEADFRAME_WEB_THREADS", 3))
+WEB_THREADS = _env_int("HEADFRAME_WEB_THREADS", 3)
+if WEB_THREADS < 1:  # no turn at all would leave every page waiting
+    raise ImproperlyConfigured(f"HEADFRAME_WEB_THREADS must be at least 1, got {WEB_THREADS}")
 
 # Request bodies above this size are refused with 413 before anything parses them.
 MAX_REQUEST_BODY_BYTES = _env_int("HEADFRAME_MAX_BODY_BYTES", 2 * 1024 * 1024)

@@ -32,6 +32,14 @@ def test_a_malformed_boolean_is_refused(tmp_path):
     assert "HEADFRAME_DEBUG must be true or false" in result.stderr
 
 
+def test_page_turns_must_be_a_whole_number_of_at_least_one(tmp_path):
+    for raw, said in (("abc", "must be an integer, got 'abc'"), ("0", "must be at least 1, got 0")):
+        result = _run_check(tmp_path, HEADFRAME_SECRET_KEY="k" * 50, HEADFRAME_WEB_THREADS=raw)
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1
+        assert f"HEADFRAME_WEB_THREADS {said}" in result.stderr
+
+
 def test_deploy_check_warns_when_the_key_is_the_demos(tmp_path):
     (tmp_path / "demo-secret-key").write_text("d" * 50)
     demo_key = _run_check(tmp_path, command=("manage", "check", "--deploy"))
