@@ -63,10 +63,11 @@ def _run_extra_scans() -> int:
 def watchdog_tick() -> tuple[int, int]:
     """(no-data alarms raised, shelvings ended); on the first tick and once an hour also makes the readings'
     partitions ahead and applies the retention settings, about PRUNE_BUDGET_S of it per tick."""
-    # Gateways first: a lost gateway suppresses its sensors' stale alarms by rule instead of flooding.
-    lost = services.gateways_scan()
+    # Gateways first: a lost gateway suppresses its sensors' stale alarms by rule instead of flooding. Both scans
+    # pause between their transactions for ingest (give_way): the watchdog is never the writer that holds it off.
+    lost = services.gateways_scan(give_way=True)
     services.out_of_service_expire()
-    raised = lost + services.stale_scan() + _run_extra_scans()
+    raised = lost + services.stale_scan(give_way=True) + _run_extra_scans()
     alarms_escalate()  # unacknowledged urgent alarms go to the next on-call level
     outcome = raised, services.shelving_expire()
     _storage_maintenance()

@@ -7,8 +7,9 @@ services (ingest, stale and gateway scans, operator actions, out of service) goe
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -509,20 +510,48 @@ def _close_or_return(cond, event: str, at: dt.datetime) -> Alarm | None:
 STALE_CHUNK = (
     20  # sensors per transaction: a flood of stale alarms must not hold SQLite's write lock for long
 )
+# SQLite has one writer and no queue for it: a loop that begins its next transaction as soon as its last one
+# committed takes the lock again before a writer waiting in SQLite's busy handler (which looks every 100 ms)
+# wakes. Under bench_load a flood of 10 000 "no data" alarms so held ingest off — methane trips with it — for
+# 20 s at a time. The watchdog's loops pause this long between their transactions (SQLite only: PostgreSQL locks
+# rows, and its writers never wait for one another's unrelated work).
+GIVE_WAY_S = 0.12
 
 
 StillSilent = Callable[[SensorInfo, tuple[int | None, int | None, dt.datetime | None] | None], bool]
 
 
+def in_turns(items: list, *, give_way: bool, budget_s: float | None = None) -> Iterator[list]:
+    """`items` in chunks of STALE_CHUNK, each for one transaction of the caller. With `give_way` (a background
+    scan) and on SQLite, a pause between chunks lets a waiting writer — ingest — in; with `budget_s`, no new chunk
+    once the chunks took that long (a scan goes on at its next round: what it left is still there to find)."""
+    pause = GIVE_WAY_S if give_way and connection.vendor == "sqlite" else 0.0
+    spent = 0.0
+    for start in range(0, len(items), STALE_CHUNK):
+        if start:
+            if budget_s is not None and spent >= budget_s:
+                return
+            if pause:
+                time.sleep(pause)
+        began = time.monotonic()
+        yield items[start : start + STALE_CHUNK]
+        spent += time.monotonic() - began
+
+
 def _raise_stale(
-    infos: list[SensorInfo], now_ms: int, *, reason: str, still_silent: StillSilent | None = None
+    infos: list[SensorInfo],
+    now_ms: int,
+    *,
+    reason: str,
+    still_silent: StillSilent | None = None,
+    give_way: bool = False,
+    budget_s: float | None = None,
 ) -> int:
     """The "no data" alarm of these sensors. With `still_silent`, a sensor is decided again on its state as
     committed once its lock is held: the scan's list was read before, and ingest may have stored fresh data of
-    it meanwhile (a "no data" alarm over fresh data is a false alarm)."""
+    it meanwhile (a "no data" alarm over fresh data is a false alarm). `give_way`, `budget_s`: see in_turns."""
     raised = 0
-    for start in range(0, len(infos), STALE_CHUNK):
-        chunk = infos[start : start + STALE_CHUNK]
+    for chunk in in_turns(infos, give_way=give_way, budget_s=budget_s):
         with transaction.atomic():
             if still_silent is not None:
                 states = _lock_sensor_states([i.id for i in chunk])

@@ -23,7 +23,6 @@ from headframe.telemetry.models import (
 )
 from headframe.telemetry.services.alarms import (
     _JOURNAL_EVENT,
-    STALE_CHUNK,
     StillSilent,
     _apply,
     _close_or_return,
@@ -36,6 +35,7 @@ from headframe.telemetry.services.alarms import (
     _raise_stale,
     _state_of,
     _wake_live_pages,
+    in_turns,
 )
 
 
@@ -97,7 +97,12 @@ def _apply_gateway(
 
 
 def gateway_lost(
-    *, gateway_code: str, now_ms: int | None = None, reason: str = "", seen_at: dt.datetime | None = None
+    *,
+    gateway_code: str,
+    now_ms: int | None = None,
+    reason: str = "",
+    seen_at: dt.datetime | None = None,
+    give_way: bool = False,
 ) -> int:
     """A gateway died (Sparkplug NDEATH, its last will) or went silent past its timeout: ONE urgent "gateway
     lost" alarm; its sensors go offline and their stale alarms are suppressed by this rule (journalled and
@@ -106,7 +111,8 @@ def gateway_lost(
     `seen_at`: the gateway's last message as the caller saw it when it found it silent; if a newer one was
     stored meanwhile (read once its sensors' states are locked, i.e. after ingest committed), it is not lost.
     Locks in the one order of the services (see `alarms._lock_sensor_states`): its sensors' states, then its
-    condition, then its row — the reverse of ingest (which ends with the gateway row) deadlocked."""
+    condition, then its row — the reverse of ingest (which ends with the gateway row) deadlocked. `give_way`:
+    the watchdog's call, whose suppression of the sensors' alarms pauses for other writers (alarms.in_turns)."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     gateway = Gateway.objects.select_related("site").filter(code=gateway_code).first()
     if gateway is None:
@@ -137,7 +143,7 @@ def gateway_lost(
             comment = reason or f"{len(infos)} sensors without data"
             raised = _apply_gateway(cond, state, event, gateway, ts=now_ms, comment=comment)
             _persist(cond, state)
-    _suppress_stale(infos, now_ms, while_lost=gateway.id)
+    _suppress_stale(infos, now_ms, while_lost=gateway.id, give_way=give_way)
     return raised
 
 
@@ -152,15 +158,17 @@ def _suppress_stale(
     *,
     still_silent: StillSilent | None = None,
     while_lost: int | None = None,
+    give_way: bool = False,
+    budget_s: float | None = None,
 ) -> int:
     """Suppress by design the stale conditions of sensors behind a lost gateway: active (so nothing is lost
     from the state), not annunciated, journalled with the rule. One already annunciated stays annunciated.
     Decided again once each chunk's sensor states are locked (ingest may have committed fresh data meanwhile):
     `still_silent` per sensor, as for `_raise_stale`; `while_lost` (a gateway id): only while that gateway's
-    "gateway lost" condition is still active — a message that brought it back ends the suppression."""
+    "gateway lost" condition is still active — a message that brought it back ends the suppression.
+    `give_way`, `budget_s`: see alarms.in_turns."""
     suppressed = 0
-    for start in range(0, len(infos), STALE_CHUNK):
-        chunk = infos[start : start + STALE_CHUNK]
+    for chunk in in_turns(infos, give_way=give_way, budget_s=budget_s):
         with transaction.atomic():
             if still_silent is not None or while_lost is not None:
                 states = _lock_sensor_states([i.id for i in chunk])
@@ -192,10 +200,10 @@ def _suppress_stale(
     return suppressed
 
 
-def gateways_scan(*, now_ms: int | None = None) -> int:
+def gateways_scan(*, now_ms: int | None = None, give_way: bool = False) -> int:
     """A gateway silent past its timeout is lost: its own timeout, or 2 × the shortest period of its sensors —
     shorter than the 3 periods after which a sensor is stale, so a silent gateway is lost before its sensors
-    go stale one by one. Runs in the watchdog before the stale scan."""
+    go stale one by one. Runs in the watchdog before the stale scan (`give_way`: see alarms.in_turns)."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     shortest: dict[int, int] = {}
     for info in directory.all():
@@ -214,6 +222,7 @@ def gateways_scan(*, now_ms: int | None = None) -> int:
                 now_ms=now_ms,
                 reason=f"silent for {timeout_ms // 1000} s",
                 seen_at=last_seen,
+                give_way=give_way,
             )
     return raised
 
@@ -240,7 +249,9 @@ def _gateways_back(gateway_codes: Iterable[str], now_ms: int) -> None:
         _persist(cond, state)
 
 
-def _annunciate_after_gateway_return(silent: list[SensorInfo], lost: dict, now_ms: int) -> int:
+def _annunciate_after_gateway_return(
+    silent: list[SensorInfo], lost: dict, now_ms: int, *, give_way: bool = False
+) -> int:
     """Sensors still silent after their gateway came back (and a grace of their stale time): the suppression
     by rule ends and the stale alarm is annunciated now."""
     candidates = [i for i in silent if i.gateway_id not in lost]
@@ -259,31 +270,34 @@ def _annunciate_after_gateway_return(silent: list[SensorInfo], lost: dict, now_m
             limit_code=GATEWAY_LOST_LIMIT, gateway_id__in={by_id[c.sensor_id].gateway_id for c in held}
         ).values_list("gateway_id", "last_eval_ts")
     )
+    due = [
+        c
+        for c in held
+        if now_ms - (back_since.get(by_id[c.sensor_id].gateway_id) or 0) > 3000 * by_id[c.sensor_id].period_s
+    ]
     raised = 0
-    for held_cond in held:
-        info = by_id[held_cond.sensor_id]
-        since = back_since.get(info.gateway_id) or 0
-        if now_ms - since <= 3000 * info.period_s:
-            continue
-        with transaction.atomic():
-            cond = _locked(AlarmCondition.objects.filter(pk=held_cond.pk, active=True)).first()
-            if cond is None or not cond.suppressed:
-                continue
-            cond.suppressed, cond.suppressed_by = False, ""
-            cond.save(update_fields=["suppressed", "suppressed_by"])
-            state = _state_of(cond)
-            state.acked = False
-            raised += _apply(
-                cond,
-                state,
-                engine.RAISED,
-                info,
-                ts=now_ms,
-                value=None,
-                rule=None,
-                comment="still silent after its gateway came back",
-            )
-            _persist(cond, state)
+    for chunk in in_turns(due, give_way=give_way):
+        for held_cond in chunk:
+            info = by_id[held_cond.sensor_id]
+            with transaction.atomic():
+                cond = _locked(AlarmCondition.objects.filter(pk=held_cond.pk, active=True)).first()
+                if cond is None or not cond.suppressed:
+                    continue
+                cond.suppressed, cond.suppressed_by = False, ""
+                cond.save(update_fields=["suppressed", "suppressed_by"])
+                state = _state_of(cond)
+                state.acked = False
+                raised += _apply(
+                    cond,
+                    state,
+                    engine.RAISED,
+                    info,
+                    ts=now_ms,
+                    value=None,
+                    rule=None,
+                    comment="still silent after its gateway came back",
+                )
+                _persist(cond, state)
     return raised
 
 

@@ -13,11 +13,14 @@ from django.utils import timezone
 from headframe.telemetry import engine
 from headframe.telemetry.directory import SensorInfo, directory
 from headframe.telemetry.models import (
+    GAS_KINDS,
     GATEWAY_LOST_LIMIT,
     NEVER_REPORTED_LIMIT,
+    STALE_LIMIT,
     Alarm,
     AlarmCondition,
     Gateway,
+    SensorKind,
     SensorState,
 )
 from headframe.telemetry.services.alarms import _locked, _persist, _raise_stale, _state_of
@@ -31,7 +34,7 @@ from headframe.telemetry.services.gateways import (
 )
 
 
-def stale_scan(*, now_ms: int | None = None) -> int:
+def stale_scan(*, now_ms: int | None = None, give_way: bool = False) -> int:
     """Raise the "no data" alarm of every in-service sensor silent for 3× its period (fail safe); returns how
     many were raised. A sensor whose gateway is lost is not annunciated one by one: its stale condition is
     suppressed by that rule (journalled), and annunciated only if it is still silent once its gateway is back.
@@ -41,7 +44,11 @@ def stale_scan(*, now_ms: int | None = None) -> int:
     sensors of a gateway make ONE "never reported" alarm of that gateway (listing them), which returns once
     every one of them has reported — never tens of thousands of stale alarms for a registry change, and never
     a silent sensor that nobody is told about. A sensor that has reported and stops is always its own alarm.
-    Runs every few seconds in `headframe ingest`; any process may run it (compare-and-set)."""
+    Runs every few seconds in `headframe ingest`; any process may run it (compare-and-set).
+
+    A flood (ingest behind, thousands of sensors silent at once) is raised gas sensors first, for at most
+    STALE_BUDGET_S per scan, and with `give_way` (the watchdog) pausing between its transactions for ingest:
+    the scan of a flood must never hold off the readings — and the trips — that end it."""
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     silent: list[SensorInfo] = []
     never: list[SensorInfo] = []  # registered, never reported, past their due time
@@ -79,14 +86,43 @@ def stale_scan(*, now_ms: int | None = None) -> int:
     def still_silent(info: SensorInfo, state) -> bool:
         return state is not None and _silence(info, state, now_ms)[0] == SILENT
 
-    by_rule = [i for i in silent if i.gateway_id in lost]
+    # Sensors whose "no data" condition is already active have nothing to raise or suppress: left out before any
+    # transaction (a flood goes on for minutes, and every scan would otherwise lock them all again).
+    active = _stale_active()
+    pending = sorted((i for i in silent if i.id not in active), key=_gas_first)
+    by_rule = [i for i in pending if i.gateway_id in lost]
     if by_rule:
-        _suppress_stale(by_rule, now_ms, still_silent=still_silent)
+        _suppress_stale(
+            by_rule, now_ms, still_silent=still_silent, give_way=give_way, budget_s=STALE_BUDGET_S
+        )
     raised += _raise_stale(
-        [i for i in silent if i.gateway_id not in lost], now_ms, reason="", still_silent=still_silent
+        [i for i in pending if i.gateway_id not in lost],
+        now_ms,
+        reason="",
+        still_silent=still_silent,
+        give_way=give_way,
+        budget_s=STALE_BUDGET_S,
     )
     raised += _never_reported_scan(never, due_ms, lost, now_ms)
-    return raised + _annunciate_after_gateway_return(silent, lost, now_ms)
+    return raised + _annunciate_after_gateway_return(silent, lost, now_ms, give_way=give_way)
+
+
+# Time one scan spends raising (or suppressing) "no data" alarms, pauses for ingest apart: at ~3 ms an alarm,
+# several hundred per round. A flood larger than that goes on at the next round, gas sensors first.
+STALE_BUDGET_S = 1.0
+
+
+def _stale_active() -> set[int]:
+    return set(
+        AlarmCondition.objects.filter(limit_code=STALE_LIMIT, active=True, sensor__isnull=False).values_list(
+            "sensor_id", flat=True
+        )
+    )
+
+
+def _gas_first(info: SensorInfo) -> tuple[int, int]:
+    """Methane first, then the other gases, then the rest: the order a flood of "no data" alarms is raised in."""
+    return (0 if info.kind == SensorKind.CH4 else 1 if info.kind in GAS_KINDS else 2, info.id)
 
 
 SILENT, NEVER = "silent", "never"
