@@ -196,7 +196,7 @@ def _one_tick(user, site, cursor):
     """What a stream's tick reads, as _events does it: the journal first, then the tiles after it."""
     read_at = time.monotonic()
     journal = live._journal(user, site, cursor, "vi")
-    return journal, live._tiles_after(site, "vi", journal, read_at)
+    return journal, live._site_tiles(site, "vi", newer_than=read_at if journal else None)[0]
 
 
 def test_a_new_alarm_rebuilds_the_shared_tiles_at_once_whatever_their_age(

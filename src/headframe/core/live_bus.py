@@ -262,13 +262,18 @@ class LiveBus:
                 try:
                     cursor, topics = await sync_to_async(watcher)(cursors.get(watcher))
                 except Exception as exc:
-                    if watcher not in failing:
+                    if watcher not in failing:  # said once per outage, with its traceback, not every 0,1 s
                         failing.add(watcher)
                         log.warning(
-                            "live bus: watcher %s failed (%s); streams poll at their tick", watcher, exc
+                            "live bus: watcher %s failed (%s); streams poll at their tick",
+                            watcher,
+                            exc,
+                            exc_info=True,
                         )
                     continue
-                failing.discard(watcher)
+                if watcher in failing:
+                    failing.discard(watcher)
+                    log.warning("live bus: watcher %s works again", watcher)
                 cursors[watcher] = cursor
                 for topic in topics:
                     self._dispatch(URGENT_MARK + topic)

@@ -145,19 +145,16 @@ class SensorDirectory:
         loaded_at = self._loaded_at
         if loaded_at and time.monotonic() - loaded_at <= RELOAD_AFTER_S:
             return
-        if not loaded_at:  # never loaded, or invalidated by a registry change in this process: wait for it
-            with self._lock:
-                if not self._loaded_at or time.monotonic() - self._loaded_at > RELOAD_AFTER_S:
-                    self._load()
+        # Never loaded, or invalidated by a registry change in this process: wait for the reload. Only old: one
+        # thread reloads and the others go on with what they have meanwhile — at group scale a reload reads 15 000
+        # sensors, and under load every page of the process queued behind it (bench_load).
+        if not self._lock.acquire(blocking=not loaded_at):
             return
-        # Only old: one thread reloads and the others go on with what they have meanwhile. At group scale a reload
-        # reads 15 000 sensors, and under load every page of the process queued behind it (bench_load).
-        if self._lock.acquire(blocking=False):
-            try:
-                if time.monotonic() - self._loaded_at > RELOAD_AFTER_S:
-                    self._load()
-            finally:
-                self._lock.release()
+        try:
+            if not self._loaded_at or time.monotonic() - self._loaded_at > RELOAD_AFTER_S:
+                self._load()
+        finally:
+            self._lock.release()
 
     def by_code(self) -> dict[str, SensorInfo]:
         self._fresh()

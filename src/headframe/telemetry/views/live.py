@@ -109,18 +109,14 @@ def _journal(user, site: Unit, cursor: int, language: str) -> list[dict]:
         return [_journal_json(e) for e in selectors.journal_after(user, after_id=cursor, site_path=site.path)]
 
 
-def _tiles_after(site: Unit, language: str, journal: list[dict], read_at: float) -> list[dict]:
-    """Every sensor tile (the tick's shared snapshot); when the journal read at `read_at` had new entries (an
-    alarm moved), tiles built after it, so their colours are no older than the alarm events sent before them."""
-    return _site_tiles(site, language, newer_than=read_at if journal else None)[0]
-
-
 def _changed_tiles(site: Unit, language: str, journal: list[dict], read_at: float, sent: dict) -> str:
     """The `sensors` event of the tiles that changed since this stream last sent them ("" when none), in a
     worker thread: comparing and encoding a mine's hundreds of tiles is not done on the event loop, where it
-    would hold up every other stream's alarm events. `sent` (code -> what was sent) is this stream's own."""
+    would hold up every other stream's alarm events. `sent` (code -> what was sent) is this stream's own. When the
+    journal read at `read_at` had new entries (an alarm moved), the tiles are built after it, so their colours are
+    no older than the alarm events sent before them."""
     changed = []
-    for tile in _tiles_after(site, language, journal, read_at):
+    for tile in _site_tiles(site, language, newer_than=read_at if journal else None)[0]:
         key = (tile["ts"], tile["value"], tile["css"], tile["flash"], tile["stale"])
         if sent.get(tile["code"]) != key:
             sent[tile["code"]] = key
