@@ -11,6 +11,7 @@ from django.db.models import Count, F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from headframe.core.formatting import LOCAL_TZ
 from headframe.org.models import Unit
 from headframe.workforce.demo import load_workforce_demo, people
 from headframe.workforce.models import Certificate, Presence, RosterEntry, Worker
@@ -85,6 +86,19 @@ def test_the_full_demo_month_of_rosters_and_presence(demo_org, db):
     counts = (RosterEntry.objects.count(), Presence.objects.count())
     people._history(random.Random(1), sites, timezone.localdate(), now, 3)
     assert (RosterEntry.objects.count(), Presence.objects.count()) == counts  # again: nothing added
+
+
+def test_the_demo_lamp_room_sends_down_tomorrows_first_shift_without_a_week_of_rosters(demo_org, db):
+    # The morning after a demo loaded with less than a week of history (the test's): tomorrow has no roster, nor
+    # has a week before it — the crews of the latest rostered day go down, whatever the hour the test runs at.
+    started = timezone.now()
+    tomorrow = started.astimezone(LOCAL_TZ).date() + dt.timedelta(days=1)
+    assert not RosterEntry.objects.filter(day__in=[tomorrow, tomorrow - dt.timedelta(days=7)]).exists()
+    at_dawn = dt.datetime.combine(tomorrow, dt.time(5, 55), tzinfo=LOCAL_TZ)  # shift 1 starts at 06:00
+    people.demo_lamp_room(now=at_dawn, since=started)
+    went_down = Presence.objects.filter(checked_in_at__gt=started, checked_out_at__isnull=True)
+    assert went_down.count() > 20
+    assert RosterEntry.objects.filter(day=tomorrow, shift=1).exists()
 
 
 def test_the_demo_lamp_room_brings_crews_up_and_the_next_shift_down(demo_org, db):

@@ -21,6 +21,7 @@ import datetime as dt
 import random
 
 from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 
 from headframe.core.formatting import LOCAL_TZ
@@ -390,7 +391,8 @@ def load_workforce_demo(*, now: dt.datetime | None = None, full: bool = False) -
 def demo_lamp_room(*, now: dt.datetime | None = None, since: dt.datetime | None = None) -> int:
     """What the demo's lamp rooms do between shifts (run every minute by `headframe demo`, never in production):
     people whose shift has ended come up 5–40 minutes after its end; the crew rostered on the next shift go down
-    from 30 minutes before it starts (a few stay home); a day without rosters gets those of a week before.
+    from 30 minutes before it starts (a few stay home); a day without rosters gets those of a week before (or,
+    loaded with less than a week of them, of the latest rostered day).
     Stays whose shift ended before `since` (when the demo started) are left: they are the examples of people
     overdue underground, for the lamp room to check out. Returns the check-ins and check-outs made."""
     now = now or timezone.now()
@@ -431,11 +433,12 @@ def _come_up(now: dt.datetime, since: dt.datetime | None) -> int:
 def _go_down(site: Unit, pattern, day: dt.date, shift: int, now: dt.datetime, lapsed: set[int]) -> int:
     at_site = RosterEntry.objects.filter(position__path__startswith=site.path)
     if not at_site.filter(day=day).exists():
-        week_before = at_site.filter(day=day - dt.timedelta(days=7)).values_list(
-            "worker_id", "position_id", "shift"
-        )
+        source = day - dt.timedelta(days=7)
+        if not at_site.filter(day=source).exists():  # loaded with less than a week of rosters: the latest day
+            source = at_site.filter(day__lt=day).aggregate(latest=Max("day"))["latest"]
+        rostered = at_site.filter(day=source).values_list("worker_id", "position_id", "shift")
         RosterEntry.objects.bulk_create(
-            [RosterEntry(worker_id=w, position_id=p, day=day, shift=s) for w, p, s in week_before],
+            [RosterEntry(worker_id=w, position_id=p, day=day, shift=s) for w, p, s in rostered],
             ignore_conflicts=True,
         )
     start = pattern.shift_start(day, shift)
