@@ -23,13 +23,15 @@ $(BIN)/uv: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 # Runtime dependencies from the lock, then headframe itself (editable, so `git pull` needs no reinstall).
+# Compiled to bytecode at install: uv does not by default, and where PYTHONDONTWRITEBYTECODE is set (this machine)
+# every `headframe` process would compile Django from source again — 5,4 s instead of 3,1 s to start.
 $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
 $(VENV)/.installed-dev: requirements-dev.lock pyproject.toml $(VENV)/.installed | $(BIN)/uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-dev.lock
 	@touch $@
 
 install: $(VENV)/.installed
@@ -73,7 +75,9 @@ lint: install-dev
 	HEADFRAME_SECRET_KEY=lint-only $(BIN)/mypy
 	HEADFRAME_SECRET_KEY=lint-only HEADFRAME_DATABASE_URL=sqlite:///:memory: $(BIN)/headframe manage makemigrations --check --dry-run
 
+# headframe's own modules are compiled first too: the tests start many `headframe` processes (serve, ingest).
 test: install-dev system-deps-test lint
+	$(BIN)/python -m compileall -q src
 	$(BIN)/pytest
 
 bench: install-dev bench-deps

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -14,6 +17,28 @@ from tests.factories import make_unit, make_user
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On SQLite the test database is a file (in /dev/shm where there is one: as fast as memory), never Django's
+    in-memory default. In memory, every thread of the live server shares the test's one connection, so two
+    requests at once (the tablet's background save and "Sign") interleave in one transaction and fail with
+    "database table is locked" or a duplicate answer; with a file each thread has its own connection and the
+    IMMEDIATE transactions queue as they do in production."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if not database["ENGINE"].endswith("sqlite3") or database.get("TEST", {}).get("NAME"):
+        yield
+        return
+    shm = Path("/dev/shm")
+    folder = Path(tempfile.mkdtemp(prefix="headframe-test-", dir=shm if os.access(shm, os.W_OK) else None))
+    database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+    try:
+        yield
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -138,8 +138,8 @@ TEMPLATES = [
 ]
 
 # How long a request waits for a lock another writer holds before it answers 503 (Retry-After) instead:
-# SQLite's busy timeout, PostgreSQL's lock_timeout. 0 means "wait as long as it takes" on both (SQLite gets its
-# longest busy timeout, about 24 days; PostgreSQL lock_timeout=0).
+# SQLite: the statement is tried again until then (core/sqlite3); PostgreSQL: lock_timeout. 0 means "wait as
+# long as it takes" on both (SQLite: about 24 days; PostgreSQL lock_timeout=0).
 DATABASE_LOCK_TIMEOUT_S = _env_int("HEADFRAME_DB_LOCK_TIMEOUT_S", 20)
 if DATABASE_LOCK_TIMEOUT_S < 0:
     raise ImproperlyConfigured(
@@ -155,6 +155,8 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"HEADFRAME_DATABASE_URL is not a database URL: {exc}") from None
 if _database["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, waiting for the write lock in Python instead of in SQLite (core/sqlite3/base.py says why).
+    _database["ENGINE"] = "headframe.core.sqlite3"
     if _database["NAME"] != ":memory:":
         Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     _database["OPTIONS"] = {

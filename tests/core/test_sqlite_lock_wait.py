@@ -1,0 +1,95 @@
+"""SQLite: a statement waiting for the write lock does not hold its connection while it waits
+(headframe.core.sqlite3). Python's garbage collector, in whichever thread runs it, resets the statements of the
+cursors it clears, and that needs their connection; when the thread holding the write lock clears a cursor of a
+connection waiting for that lock, the two used to wait on each other until the busy timeout ran out."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+import pytest
+from django.db import OperationalError, connection, transaction
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's busy handler only"),
+]
+
+LOCK_WAIT_S = 3
+
+
+@pytest.fixture
+def probe_table(monkeypatch):
+    # Connections opened from here on (the waiting thread's) give up after LOCK_WAIT_S instead of 20 s.
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", LOCK_WAIT_S)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE lock_wait_probe (n integer)")
+    yield "lock_wait_probe"
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE lock_wait_probe")
+
+
+def _values(table) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT n FROM {table} ORDER BY n")
+        return [n for (n,) in cursor.fetchall()]
+
+
+def test_the_lock_holder_can_clear_a_waiting_connections_cursor(probe_table):
+    dropped: queue.Queue = queue.Queue()
+    outcome: dict[str, str] = {}
+
+    def waiter():
+        try:
+            connection.ensure_connection()
+            # A cursor left in the middle of a read, as one dropped in a reference cycle is until the collector
+            # clears it.
+            left = connection.connection.cursor()
+            left.execute("SELECT 1 UNION ALL SELECT 2")
+            dropped.put(left)
+            with connection.cursor() as cursor:
+                cursor.execute(f"INSERT INTO {probe_table} VALUES (2)")
+            outcome["waiter"] = "stored"
+        except OperationalError as exc:
+            outcome["waiter"] = str(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=waiter)
+    with transaction.atomic():  # this thread holds the write lock
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {probe_table} VALUES (1)")
+        thread.start()
+        left = dropped.get(timeout=30)
+        time.sleep(0.3)  # the waiter is now waiting for the lock
+        left.close()  # what the collector does to a cleared cursor: reset its statement
+    thread.join(timeout=60)
+
+    assert outcome == {"waiter": "stored"}
+    assert _values(probe_table) == [1, 2]
+
+
+def test_a_lock_held_past_the_timeout_still_fails_the_waiter_cleanly(probe_table):
+    outcome: dict[str, str] = {}
+
+    def waiter():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"INSERT INTO {probe_table} VALUES (2)")
+            outcome["waiter"] = "stored"
+        except OperationalError as exc:
+            outcome["waiter"] = str(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=waiter)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {probe_table} VALUES (1)")
+        thread.start()
+        thread.join(timeout=LOCK_WAIT_S + 30)  # the waiter gives up while the lock is still held
+
+    assert outcome == {"waiter": "database is locked"}
+    assert _values(probe_table) == [1]
