@@ -12,20 +12,15 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from headframe.safety import services
-from headframe.safety.checklists import load_restart_templates
 from headframe.safety.models import (
     Answer,
-    ChecklistTemplate,
     Inspection,
     Photo,
-    TemplateItem,
-    TemplateSection,
 )
-from headframe.telemetry.limits import load_limit_profiles
-from headframe.telemetry.models import Limit, LimitProfile
 from tests.e2e.servers import SCREENSHOTS, shot
 from tests.e2e.test_shell_in_browser import _log_in
 from tests.factories import make_user
+from tests.safety.conftest import restart_campaign_from_yesterday
 
 pytestmark = pytest.mark.e2e
 
@@ -43,21 +38,7 @@ def _png() -> bytes:
 
 @pytest.fixture
 def inspection(tree):
-    if not ChecklistTemplate.objects.exists():
-        load_restart_templates(ChecklistTemplate, TemplateSection, TemplateItem)
-    if not Limit.objects.exists():
-        load_limit_profiles(LimitProfile, Limit)
-    safety = make_user("an_toan", ("safety_officer", "A"))
-    today = timezone.localdate()
-    services.campaign_create(
-        actor=safety,
-        code="TET-2027",
-        title_vi="Kiểm tra trước khi sản xuất trở lại sau Tết 2027",
-        title_en="Restart after Tết 2027",
-        unit_codes=["A-M1"],
-        starts_on=today - dt.timedelta(days=1),
-        due_on=today + dt.timedelta(days=2),
-    )
+    restart_campaign_from_yesterday(make_user("an_toan", ("safety_officer", "A")))
     return Inspection.objects.get(position__code="A-M1-K1-F1")
 
 

@@ -4,20 +4,14 @@ releases it. The draft survives a reload. Screenshots go to var/screenshots/."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from headframe.safety import services
-from headframe.safety.checklists import load_restart_templates
-from headframe.safety.models import AnswerType, ChecklistTemplate, Inspection, TemplateItem, TemplateSection
-from headframe.telemetry.limits import load_limit_profiles
-from headframe.telemetry.models import Limit, LimitProfile
+from headframe.safety.models import AnswerType, Inspection
 from tests.e2e.servers import shot
 from tests.e2e.test_shell_in_browser import _log_in
 from tests.factories import make_unit, make_user
+from tests.safety.conftest import restart_campaign_from_yesterday
 
 pytestmark = pytest.mark.e2e
 
@@ -26,25 +20,10 @@ TABLET = {"width": 1024, "height": 768}
 
 @pytest.fixture
 def restart(tree):
-    # A live_server test runs on a flushed database: put back what the data migrations seed.
-    if not ChecklistTemplate.objects.exists():
-        load_restart_templates(ChecklistTemplate, TemplateSection, TemplateItem)
-    if not Limit.objects.exists():
-        load_limit_profiles(LimitProfile, Limit)
     make_unit("A-M1-K1-F2", "position", "A-M1-K1")
     safety = make_user("an_toan", ("safety_officer", "A"))
     make_user("quan_doc", ("reporter", "A-M1"))
-    today = timezone.localdate()
-    services.campaign_create(
-        actor=safety,
-        code="TET-2027",
-        title_vi="Kiểm tra trước khi sản xuất trở lại sau Tết 2027",
-        title_en="Restart after Tết 2027",
-        unit_codes=["A-M1"],
-        starts_on=today - dt.timedelta(days=1),
-        due_on=today + dt.timedelta(days=2),
-        teams={"A-M1-K1": "Tổ kiểm tra số 1"},
-    )
+    restart_campaign_from_yesterday(safety, teams={"A-M1-K1": "Tổ kiểm tra số 1"})
     return Inspection.objects.get(position__code="A-M1-K1-F1")
 
 

@@ -10,10 +10,12 @@ import pytest
 from django.utils import timezone
 
 from headframe.safety import services
-from headframe.safety.models import AnswerType, Inspection
+from headframe.safety.checklists import load_restart_templates
+from headframe.safety.models import AnswerType, ChecklistTemplate, Inspection, TemplateItem, TemplateSection
 from headframe.safety.services import AnswerIn
 from headframe.telemetry.directory import directory
-from headframe.telemetry.models import AlarmCondition, Gateway, Sensor, SensorState
+from headframe.telemetry.limits import load_limit_profiles
+from headframe.telemetry.models import AlarmCondition, Gateway, Limit, LimitProfile, Sensor, SensorState
 from tests.factories import make_unit, make_user
 
 TODAY = dt.date(2027, 2, 10)
@@ -64,6 +66,27 @@ def campaign(mine, people):
         now=NOW - dt.timedelta(days=2),
     )
     return result.campaign
+
+
+def restart_campaign_from_yesterday(actor, **extra):
+    """The Tết restart campaign over A-M1, open since yesterday (real time: for tests through a live server). A
+    live_server test runs on a flushed database: the checklists and limits the data migrations seed are put back
+    first."""
+    if not ChecklistTemplate.objects.exists():
+        load_restart_templates(ChecklistTemplate, TemplateSection, TemplateItem)
+    if not Limit.objects.exists():
+        load_limit_profiles(LimitProfile, Limit)
+    today = timezone.localdate()
+    return services.campaign_create(
+        actor=actor,
+        code="TET-2027",
+        title_vi="Kiểm tra trước khi sản xuất trở lại sau Tết 2027",
+        title_en="Restart after Tết 2027",
+        unit_codes=["A-M1"],
+        starts_on=today - dt.timedelta(days=1),
+        due_on=today + dt.timedelta(days=2),
+        **extra,
+    )
 
 
 def good_answers(inspection: Inspection, **overrides) -> list[AnswerIn]:

@@ -5,29 +5,16 @@ database (tests/conftest.py): in memory, the live server's threads share one con
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 import urllib.error
 import urllib.request
 
 import pytest
-from django.utils import timezone
 
-from headframe.safety import services
-from headframe.safety.checklists import load_restart_templates
-from headframe.safety.models import (
-    Answer,
-    ChecklistTemplate,
-    Inspection,
-    InspectionStatus,
-    TemplateItem,
-    TemplateSection,
-)
-from headframe.telemetry.limits import load_limit_profiles
-from headframe.telemetry.models import Limit, LimitProfile
+from headframe.safety.models import Answer, Inspection, InspectionStatus
 from tests.factories import make_user
-from tests.safety.conftest import good_answers
+from tests.safety.conftest import good_answers, restart_campaign_from_yesterday
 
 # Two tablets on one inspection, each with a few saves in flight (the page saves an item when it changes).
 WRITERS_PER_ITEM = 2
@@ -36,22 +23,7 @@ ITEMS_AT_ONCE = 8
 
 @pytest.fixture
 def inspection(tree):
-    # live_server flushes the database between tests: the templates and limits loaded by migrations are gone.
-    if not ChecklistTemplate.objects.exists():
-        load_restart_templates(ChecklistTemplate, TemplateSection, TemplateItem)
-    if not Limit.objects.exists():
-        load_limit_profiles(LimitProfile, Limit)
-    safety = make_user("an_toan", ("safety_officer", "A"))
-    today = timezone.localdate()
-    services.campaign_create(
-        actor=safety,
-        code="TET-2027",
-        title_vi="Kiểm tra trước khi sản xuất trở lại sau Tết 2027",
-        title_en="Restart after Tết 2027",
-        unit_codes=["A-M1"],
-        starts_on=today - dt.timedelta(days=1),
-        due_on=today + dt.timedelta(days=2),
-    )
+    restart_campaign_from_yesterday(make_user("an_toan", ("safety_officer", "A")))
     return Inspection.objects.get(position__code="A-M1-K1-F1")
 
 
