@@ -128,12 +128,13 @@ def test_a_session_save_on_a_locked_database_after_the_view_is_a_503_too(client,
 
 
 def _connection_timeout(database_url: str, timeout_s: str) -> str:
-    """How long a fresh connection made with these settings waits for a lock: SQLite's busy_timeout (ms),
+    """How long a fresh connection made with these settings waits for a lock: SQLite, in ms, how long its
+    statements are tried again (SQLite's own busy_timeout is only each try's, headframe.core.sqlite3);
     PostgreSQL's lock_timeout."""
     code = (
         "import django; django.setup(); from django.db import connection; c = connection.cursor(); "
-        "c.execute('PRAGMA busy_timeout' if connection.vendor == 'sqlite' else 'SHOW lock_timeout'); "
-        "print(c.fetchone()[0])"
+        "print(round(c.lock_wait_s * 1000)) if connection.vendor == 'sqlite' else "
+        "(c.execute('SHOW lock_timeout'), print(c.fetchone()[0]))"
     )
     env = {
         **os.environ,
