@@ -26,10 +26,14 @@ from django.db.backends.sqlite3 import base
 NATIVE_BUSY_TIMEOUT_S = 0.02  # SQLite's own wait per try (its handler sleeps 1, 2, 5, 10 ms … in between)
 RETRY_SLEEP_MAX_S = 0.05  # the longest sleep between tries, as SQLite's handler does after its first tries
 SQLITE_BUSY = 5
+# The connection reads an old snapshot (a statement of it still running) that another writer has since moved on
+# from: no wait can help, the statement fails at once as in Django's backend.
+SQLITE_BUSY_SNAPSHOT = SQLITE_BUSY | (2 << 8)
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
-    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == SQLITE_BUSY
+    code = getattr(exc, "sqlite_errorcode", 0)
+    return (code & 0xFF) == SQLITE_BUSY and code != SQLITE_BUSY_SNAPSHOT
 
 
 class CursorWrapper(base.SQLiteCursorWrapper):
