@@ -37,30 +37,42 @@ def _values(table) -> list[int]:
         return [n for (n,) in cursor.fetchall()]
 
 
-def test_the_lock_holder_can_clear_a_waiting_connections_cursor(probe_table):
-    dropped: queue.Queue = queue.Queue()
+def _writer_of_2(table, first=lambda: None) -> tuple[threading.Thread, dict[str, str]]:
+    """A thread that (after `first`) inserts 2 on a connection of its own; outcome["waiter"] says how it ended."""
     outcome: dict[str, str] = {}
 
     def waiter():
         try:
-            connection.ensure_connection()
-            # A cursor left in the middle of a read, as one dropped in a reference cycle is until the collector
-            # clears it.
-            left = connection.connection.cursor()
-            left.execute("SELECT 1 UNION ALL SELECT 2")
-            dropped.put(left)
+            first()
             with connection.cursor() as cursor:
-                cursor.execute(f"INSERT INTO {probe_table} VALUES (2)")
+                cursor.execute(f"INSERT INTO {table} VALUES (2)")
             outcome["waiter"] = "stored"
         except OperationalError as exc:
             outcome["waiter"] = str(exc)
         finally:
             connection.close()
 
-    thread = threading.Thread(target=waiter)
+    return threading.Thread(target=waiter), outcome
+
+
+def _insert_1(table) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} VALUES (1)")
+
+
+def test_the_lock_holder_can_clear_a_waiting_connections_cursor(probe_table):
+    dropped: queue.Queue = queue.Queue()
+
+    def leave_a_cursor():
+        # A cursor in the middle of a read, as one dropped in a reference cycle is until the collector clears it.
+        connection.ensure_connection()
+        left = connection.connection.cursor()
+        left.execute("SELECT 1 UNION ALL SELECT 2")
+        dropped.put(left)
+
+    thread, outcome = _writer_of_2(probe_table, first=leave_a_cursor)
     with transaction.atomic():  # this thread holds the write lock
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {probe_table} VALUES (1)")
+        _insert_1(probe_table)
         thread.start()
         left = dropped.get(timeout=30)
         time.sleep(0.3)  # the waiter is now waiting for the lock
@@ -72,22 +84,9 @@ def test_the_lock_holder_can_clear_a_waiting_connections_cursor(probe_table):
 
 
 def test_a_lock_held_past_the_timeout_still_fails_the_waiter_cleanly(probe_table):
-    outcome: dict[str, str] = {}
-
-    def waiter():
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(f"INSERT INTO {probe_table} VALUES (2)")
-            outcome["waiter"] = "stored"
-        except OperationalError as exc:
-            outcome["waiter"] = str(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=waiter)
+    thread, outcome = _writer_of_2(probe_table)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {probe_table} VALUES (1)")
+        _insert_1(probe_table)
         thread.start()
         thread.join(timeout=LOCK_WAIT_S + 30)  # the waiter gives up while the lock is still held
 
