@@ -6,6 +6,7 @@ connection waiting for that lock, the two used to wait on each other until the b
 from __future__ import annotations
 
 import queue
+import sqlite3
 import threading
 import time
 
@@ -92,3 +93,37 @@ def test_a_lock_held_past_the_timeout_still_fails_the_waiter_cleanly(probe_table
 
     assert outcome == {"waiter": "database is locked"}
     assert _values(probe_table) == [1]
+
+
+def _locked() -> sqlite3.OperationalError:
+    exc = sqlite3.OperationalError("database is locked")
+    exc.sqlite_errorcode = 5  # SQLITE_BUSY, as SQLite sets it
+    return exc
+
+
+def test_a_statement_is_tried_again_only_when_nothing_of_it_ran(probe_table):
+    with connection.cursor() as wrapper:
+        cursor = wrapper.cursor  # headframe.core.sqlite3's cursor under Django's wrapper
+        calls = []
+
+        def locked_once_before_anything(query, params):
+            calls.append(query)
+            if len(calls) == 1:
+                raise _locked()
+            return cursor.connection.execute(f"INSERT INTO {probe_table} VALUES (1)")
+
+        cursor._until_unlocked(locked_once_before_anything, "first", None)
+        assert len(calls) == 2
+        assert _values(probe_table) == [1]
+
+        calls.clear()
+
+        def locked_after_a_row(query, params):  # an executemany in autocommit: rows commit one by one
+            calls.append(query)
+            cursor.connection.execute(f"INSERT INTO {probe_table} VALUES (2)")
+            raise _locked()
+
+        with pytest.raises(sqlite3.OperationalError):
+            cursor._until_unlocked(locked_after_a_row, "second", None)
+        assert len(calls) == 1, "the row already stored must not be stored again"
+        assert _values(probe_table) == [1, 2]

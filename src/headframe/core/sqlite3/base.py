@@ -10,8 +10,8 @@ tablet saves at once (tests/safety/test_tablet_concurrency.py), and a stall of a
 Here SQLite's own handler waits at most NATIVE_BUSY_TIMEOUT_S per try, so the mutex is never held longer, and
 the rest of the wait happens in time.sleep, with neither the mutex nor the GIL held.
 
-A statement is tried again only when no transaction was open on its connection (autocommit, or the BEGIN
-IMMEDIATE that opens one): nothing of it ran. Inside a transaction a "locked" error goes up as before.
+A statement is tried again only when nothing of it ran: no transaction open on its connection (autocommit, or the
+BEGIN IMMEDIATE that opens one) and no row changed by it. Otherwise a "locked" error goes up as before.
 """
 
 from __future__ import annotations
@@ -51,10 +51,17 @@ class CursorWrapper(base.SQLiteCursorWrapper):
         deadline = time.monotonic() + self.lock_wait_s
         sleep = 0.001
         while True:
+            changes = self.connection.total_changes
             try:
                 return run(query, params)
             except sqlite3.OperationalError as exc:
-                if not _busy(exc) or self.connection.in_transaction:
+                # Changes made before the lock was found taken (an executemany in autocommit commits row by row)
+                # would be made twice: tried again only when nothing of the statement ran.
+                if (
+                    not _busy(exc)
+                    or self.connection.in_transaction
+                    or self.connection.total_changes != changes
+                ):
                     raise
                 if time.monotonic() + sleep > deadline:
                     raise
