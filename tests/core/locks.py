@@ -18,6 +18,9 @@ def write_lock_held(*tables: str, wait_ms: int = 200):
             cursor.execute("PRAGMA busy_timeout")
             previous = int(cursor.fetchone()[0])
             cursor.execute(f"PRAGMA busy_timeout = {wait_ms}")
+        # headframe.core.sqlite3 waits for the lock in Python, as long as the connection's lock_wait_s.
+        connection.ensure_connection()
+        previous_wait_s, connection.lock_wait_s = connection.lock_wait_s, wait_ms / 1000
         other = sqlite3.connect(connection.settings_dict["NAME"], uri=True, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         try:
@@ -25,6 +28,7 @@ def write_lock_held(*tables: str, wait_ms: int = 200):
         finally:
             other.execute("ROLLBACK")
             other.close()
+            connection.lock_wait_s = previous_wait_s
             with connection.cursor() as cursor:
                 cursor.execute(f"PRAGMA busy_timeout = {previous}")
         return
