@@ -62,5 +62,17 @@ def wf(tree):
     return ns
 
 
+@pytest.fixture
+def daytime():
+    """Today at 10:00 in Asia/Ho_Chi_Minh, the clock running. The lamp-room tests roster people for today's
+    shifts and let them down an hour or so before now: between midnight and 06:00 that hour belongs to
+    yesterday's production day (shift 3), where nobody is rostered, and the tests failed every night."""
+    import time_machine
+
+    ten = timezone.localtime().replace(hour=10, minute=0, second=0, microsecond=0)
+    with time_machine.travel(ten, tick=True):
+        yield
+
+
 def roster(worker, position, day=TODAY, shift=1) -> RosterEntry:
     return RosterEntry.objects.create(worker=worker, position=position, day=day, shift=shift)

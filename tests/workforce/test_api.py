@@ -28,7 +28,7 @@ def make_worker(employee_no: str, unit, tag: str | None, **extra) -> Worker:
 
 
 @pytest.fixture
-def lamp(tree):
+def lamp(daytime, tree):
     return build_lamp(tree)
 
 

@@ -18,7 +18,7 @@ from tests.workforce.test_api import _down, build_lamp, build_staff
 
 
 @pytest.fixture
-def lamp(tree):
+def lamp(daytime, tree):
     """A-M1's people, course and rosters (see tests/workforce/test_api.py build_lamp)."""
     return build_lamp(tree)
 
