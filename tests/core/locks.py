@@ -14,11 +14,8 @@ def write_lock_held(*tables: str, wait_ms: int = 200):
     EXCLUSIVE lock on `tables` on PostgreSQL (reads pass, writes wait) — and this process's connection waits at
     most `wait_ms` for a lock instead of the configured 20 s."""
     if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA busy_timeout")
-            previous = int(cursor.fetchone()[0])
-            cursor.execute(f"PRAGMA busy_timeout = {wait_ms}")
-        # headframe.core.sqlite3 waits for the lock in Python, as long as the connection's lock_wait_s.
+        # headframe.core.sqlite3 waits for the lock as long as the connection's lock_wait_s (SQLite's own
+        # busy_timeout is only each short try's).
         connection.ensure_connection()
         previous_wait_s, connection.lock_wait_s = connection.lock_wait_s, wait_ms / 1000
         other = sqlite3.connect(connection.settings_dict["NAME"], uri=True, isolation_level=None)
@@ -29,8 +26,6 @@ def write_lock_held(*tables: str, wait_ms: int = 200):
             other.execute("ROLLBACK")
             other.close()
             connection.lock_wait_s = previous_wait_s
-            with connection.cursor() as cursor:
-                cursor.execute(f"PRAGMA busy_timeout = {previous}")
         return
     import psycopg
 
