@@ -62,19 +62,20 @@ def _fresh_sensor_directory():
 
 @pytest.fixture(scope="module")
 def demo_org(django_db_setup, django_db_blocker):
-    """The organisation demo (units, people, users, sensor registry) loaded once per test module, in a
+    """The organisation demo (units, people, users, sensor registry) put in place once per test module, in a
     transaction rolled back when the module ends. Each test still runs in its own savepoint (ask for `db` as
-    well), so what one test changes the next does not see. Loading it per test cost ~30 s a time."""
+    well), so what one test changes the next does not see. The demo is loaded once per run and copied back
+    after that (`tests.demo_snapshot`): loading it cost 20-30 s a module."""
     from django.db import transaction
     from django.test.utils import override_settings
 
-    from headframe.demo import load_demo
+    from tests.demo_snapshot import demo_database
 
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            yield load_demo()
+            yield demo_database()
         finally:
             transaction.set_rollback(True)
             outer.__exit__(None, None, None)

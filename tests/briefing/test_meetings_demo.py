@@ -11,7 +11,7 @@ from django.utils import timezone
 from headframe.briefing import selectors
 from headframe.briefing.demo import load_briefing_demo, meeting_months
 from headframe.briefing.models import Directive, KeyTask, KeyTaskKpi, Meeting
-from headframe.demo import load_demo
+from tests.demo_snapshot import demo_database
 
 pytestmark = pytest.mark.django_db
 
@@ -37,8 +37,8 @@ def test_demo_meetings_follow_the_calendar(today, held, upcoming):
     assert meeting_months(today) == (held, upcoming)
 
 
-def test_the_demo_has_key_tasks_briefings_and_directives_in_every_status(indicator_catalogue):
-    load_demo()
+def test_the_demo_has_key_tasks_briefings_and_directives_in_every_status():
+    demo_database()
     today = timezone.localdate()
     tasks = list(KeyTask.objects.filter(owner_unit__code="HFG", year=today.year).order_by("number"))
     assert [t.number for t in tasks] == list(range(1, 9))

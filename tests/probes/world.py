@@ -102,27 +102,6 @@ def png_bytes() -> bytes:
     return out.getvalue()
 
 
-def _ensure_catalogues() -> None:
-    """Put back what migrations seed, in case an earlier transactional test flushed the database."""
-    import importlib
-
-    from django.apps import apps
-
-    from headframe.production.models import Indicator, PlausibleRange
-    from headframe.safety.models import ChecklistTemplate
-    from headframe.telemetry.limits import load_limit_profiles
-    from headframe.telemetry.models import Limit, LimitProfile
-
-    if not Indicator.objects.exists():
-        importlib.import_module("headframe.production.migrations.0002_seed_indicators").seed(apps, None)
-    if not PlausibleRange.objects.exists():
-        importlib.import_module("headframe.production.migrations.0007_seed_plausible_ranges").seed(apps, None)
-    if not Limit.objects.exists():
-        load_limit_profiles(LimitProfile, Limit)
-    if not ChecklistTemplate.objects.exists():  # the restart checklists a campaign inspects with
-        importlib.import_module("headframe.safety.migrations.0002_restart_templates").seed(apps, None)
-
-
 def _company(code: str, today: dt.date, now: dt.datetime) -> Company:
     from headframe.briefing import services as briefing
     from headframe.notify import services as notify
@@ -306,11 +285,10 @@ def _secrets_of(c: Company) -> set[str]:
 
 
 def build_world() -> World:
-    from headframe.demo import load_demo
     from headframe.org import services as org
+    from tests.demo_snapshot import demo_database
 
-    _ensure_catalogues()
-    load_demo()
+    demo_database()
     now = timezone.now()
     today = timezone.localdate(now)
     a, b = _company(A_CODE, today, now), _company(B_CODE, today, now)

@@ -13,7 +13,6 @@ from django.db.models import Count, Sum
 from django.test import override_settings
 
 from headframe.core.models import AuditEntry
-from headframe.demo import load_demo
 from headframe.org.models import Unit
 from headframe.production import selectors, services
 from headframe.production.demo import load_production_demo
@@ -26,6 +25,7 @@ from headframe.production.models import (
     MonthlyTotal,
     PlanVersion,
 )
+from tests.demo_snapshot import demo_database
 
 TODAY = dt.date(2026, 11, 28)
 ON = TODAY - dt.timedelta(days=1)  # the last day with figures
@@ -39,7 +39,7 @@ def loaded(django_db_setup, django_db_blocker):
         override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
         transaction.atomic(),
     ):
-        load_demo()
+        demo_database()
         # One recent year only: the 2021 register year (loaded by default) has its own tests (test_demo_2021.py).
         counts = load_production_demo(today=TODAY, years=1, register_years=())
         # Fire PostgreSQL's deferred foreign-key checks once, here, rather than in every test's teardown

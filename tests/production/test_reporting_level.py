@@ -146,15 +146,15 @@ def test_the_check_is_one_query_whatever_the_batch(mines, put):
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    from headframe.demo import load_demo
     from headframe.production.demo import load_production_demo
+    from tests.demo_snapshot import demo_database
 
     with (
         django_db_blocker.unblock(),
         override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
         transaction.atomic(),
     ):
-        load_demo()
+        demo_database()
         load_production_demo(today=dt.date(2026, 2, 10), years=1)
         yield
         transaction.set_rollback(True)

@@ -2,15 +2,15 @@
 
 import pytest
 
-from headframe.demo import load_demo
 from headframe.safety.demo import CAMPAIGN_CODE, load_safety_demo
 from headframe.safety.models import Campaign, Finding, Incident, Inspection
+from tests.demo_snapshot import demo_database
 
 pytestmark = pytest.mark.django_db
 
 
 def test_demo_campaign_has_a_mix_and_loads_once():
-    load_demo()
+    demo_database()
     campaign = Campaign.objects.get(code=CAMPAIGN_CODE)
     results = set(Inspection.objects.filter(campaign=campaign).values_list("result", flat=True))
     assert results == {"passed", "failed", ""}

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from headframe import cli
-from headframe.demo import load_demo
 from headframe.org.services import token_authenticate
+from tests.demo_snapshot import demo_database
 
 
 class FakePopen:
@@ -70,7 +70,7 @@ def test_with_a_broker_demo_starts_ingest_the_lamp_readers_and_the_mqtt_simulato
 def test_without_a_broker_the_simulator_posts_to_the_served_app_with_the_gateway_token(
     db, popen, monkeypatch
 ):
-    load_demo()
+    demo_database()
     monkeypatch.setattr(cli.serving, "_mqtt_broker", lambda: None)
     # run the "wait until the server listens" step inline: spawn at once
     monkeypatch.setattr(

@@ -10,7 +10,6 @@ import uuid
 import orjson
 import paho.mqtt.client as mqtt
 
-from headframe.demo import load_demo
 from headframe.telemetry import services
 from headframe.telemetry.demo import load_telemetry_demo, simulator_token
 from headframe.telemetry.models import AlarmCondition, Reading, Sensor
@@ -22,6 +21,7 @@ from headframe.telemetry.simulator import (
     run,
     sensors_from_db,
 )
+from tests.demo_snapshot import demo_database
 from tests.telemetry.conftest import NOW_MS
 from tests.telemetry.test_mqtt import wait_for
 
@@ -86,7 +86,7 @@ def test_a_frozen_then_silent_sensor_raises_the_stale_alarm(tree):
 
 
 def test_the_simulator_over_http_stores_what_it_sends(db, client):
-    load_demo()
+    demo_database()
     token = simulator_token()
 
     def post(url, body, headers):
