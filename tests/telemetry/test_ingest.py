@@ -149,3 +149,23 @@ def test_http_readings_naming_an_unknown_or_foreign_gateway_are_a_field_error(mi
             {"loc": ["body", "gateway"], "msg": f"unknown gateway '{code}'", "type": "unknown_gateway"}
         ]
     assert not Reading.objects.exists()
+
+
+def test_the_store_takes_integer_values_among_decimals_in_one_flush(mine):
+    """The store's own contract: rows of whole numbers (as a backfill or another caller may pass them) beside
+    decimals. On PostgreSQL the flush's arrays go in binary, one type per array, where a mix of int and float is
+    refused outright; the store makes them one type, so the aggregates are right and the flush is not lost."""
+    from headframe.telemetry.storage import SqlReadingStore
+
+    minute = NOW_MS - NOW_MS % 60_000
+    rows = [
+        (mine.pump.pk, minute + 1000, 1),
+        (mine.pump.pk, minute + 2000, 0),
+        (mine.co.pk, minute + 1000, 12),
+        (mine.co.pk, minute + 2000, 12.5),
+    ]
+    SqlReadingStore().add_to_aggregates(rows)
+    co = ReadingAggregate.objects.get(sensor=mine.co, step="1m", bucket=minute)
+    assert (co.min, co.max, co.sum, co.count, co.last) == (12, 12.5, 24.5, 2, 12.5)
+    pump = ReadingAggregate.objects.get(sensor=mine.pump, step="1h", bucket=minute - minute % 3_600_000)
+    assert (pump.min, pump.max, pump.sum, pump.count, pump.last) == (0, 1, 1, 2, 0)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from headframe.core import live_bus
+from headframe.core.pg_arrays import execute_arrays
 from headframe.telemetry.directory import directory
 from headframe.telemetry.models import (
     ON_OFF_KINDS,
@@ -429,15 +430,15 @@ def _move_state(live: dict[int, list[tuple[int, float]]], newest_stored: dict[in
         if connection.vendor == "postgresql":  # one statement over arrays, not a round trip per sensor
             if updates:
                 ts, values, sids = (list(c) for c in zip(*updates, strict=True))
-                cursor.execute(
+                execute_arrays(
                     "UPDATE telemetry_sensorstate AS s SET last_ts = v.ts, last_value = v.value, online = TRUE, "
                     "updated_at = now() FROM unnest(%s::bigint[], %s::float8[], %s::bigint[]) AS v(ts, value, sid) "
                     "WHERE s.sensor_id = v.sid",
-                    [ts, values, sids],
+                    [ts, list(map(float, values)), sids],  # one type per binary array: JSON integers too
                 )
             if newest:
                 ts, sids, _ = (list(c) for c in zip(*newest, strict=True))
-                cursor.execute(
+                execute_arrays(
                     "UPDATE telemetry_sensorstate AS s SET max_ts = v.ts "
                     "FROM unnest(%s::bigint[], %s::bigint[]) AS v(ts, sid) "
                     "WHERE s.sensor_id = v.sid AND (s.max_ts IS NULL OR s.max_ts < v.ts)",

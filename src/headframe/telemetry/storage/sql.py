@@ -9,6 +9,7 @@ import psycopg
 from django.db import IntegrityError, connection, transaction
 
 from headframe.core.db_router import read_connection
+from headframe.core.pg_arrays import execute_arrays
 from headframe.telemetry.models import STEP_MS, Step
 from headframe.telemetry.storage.base import Row, bucket_rows, merge_buckets
 
@@ -88,13 +89,16 @@ class SqlReadingStore:
             return
         # PostgreSQL: one statement over arrays instead of a round trip per bucket.
         types = ("bigint", "varchar", "bigint", "float8", "float8", "float8", "int", "bigint", "float8")
-        columns = [list(col) for col in zip(*params, strict=True)]
+        # A binary array holds one type: a value that came in as a JSON integer is made a float like the rest.
+        columns = [
+            list(map(float, col)) if kind == "float8" else list(col)
+            for kind, col in zip(types, zip(*params, strict=True), strict=True)
+        ]
         unnest = ", ".join(f"%s::{t}[]" for t in types)
         values_sql = (
             sql[: sql.index("VALUES")] + f"SELECT * FROM unnest({unnest}) " + sql[sql.index("ON CONFLICT") :]
         )
-        with connection.cursor() as cursor:
-            cursor.execute(values_sql, columns)
+        execute_arrays(values_sql, columns)
 
     # ---- reads
     # History reads go to the read replica inside a `reading_from_replica()` scope (the primary otherwise).
