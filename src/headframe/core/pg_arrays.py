@@ -15,7 +15,7 @@ import psycopg
 from django.db import connection
 
 
-def execute_arrays(sql: str, params: Sequence) -> None:
+def execute_arrays(sql: str, params: Sequence[object]) -> None:
     """Run `sql` (with `%s` placeholders) on the default connection, in its transaction, with every parameter
     sent in binary. Errors come out as Django's database errors, as from any other query."""
     connection.ensure_connection()
