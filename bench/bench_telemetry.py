@@ -23,8 +23,10 @@ from headframe.telemetry import services
 from headframe.telemetry.directory import directory
 from headframe.telemetry.models import Gateway, Sensor, SensorState
 
-SENSORS = 1_000
-GATEWAYS = 10
+# The group's own shape — every gateway sends each of its sensors' one current value per message — is
+# HEADFRAME_BENCH_SENSORS=15000 HEADFRAME_BENCH_GATEWAYS=30 HEADFRAME_BENCH_FLUSH=30 (30 mines of 500 sensors).
+SENSORS = int(os.environ.get("HEADFRAME_BENCH_SENSORS", 1_000))
+GATEWAYS = int(os.environ.get("HEADFRAME_BENCH_GATEWAYS", 10))
 PER_MESSAGE = 500  # readings per gateway message (100 sensors × 5 instants)
 # Messages per transaction: the default `--max-batch` of `headframe ingest`.
 FLUSH = int(os.environ.get("HEADFRAME_BENCH_FLUSH", 200))
@@ -171,7 +173,9 @@ def _profile(batches) -> None:
 
     profiler = cProfile.Profile()
     profiler.runcall(_headframe, batches)
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    pstats.Stats(profiler).sort_stats(os.environ.get("HEADFRAME_BENCH_PROFILE_SORT", "tottime")).print_stats(
+        int(os.environ.get("HEADFRAME_BENCH_PROFILE_LINES", 20))
+    )
 
 
 def _on_postgresql() -> None:

@@ -153,8 +153,8 @@ def test_http_readings_naming_an_unknown_or_foreign_gateway_are_a_field_error(mi
 
 def test_the_store_takes_integer_values_among_decimals_in_one_flush(mine):
     """The store's own contract: rows of whole numbers (as a backfill or another caller may pass them) beside
-    decimals. On PostgreSQL the flush's arrays go in binary, one type per array, where a mix of int and float is
-    refused outright; the store makes them one type, so the aggregates are right and the flush is not lost."""
+    decimals in one flush. On PostgreSQL the flush goes as one array per column, and psycopg refuses a list of
+    mixed int and float outright: the whole flush, readings and all, would roll back."""
     from headframe.telemetry.storage import SqlReadingStore
 
     minute = NOW_MS - NOW_MS % 60_000

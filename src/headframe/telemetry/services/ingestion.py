@@ -16,7 +16,6 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from headframe.core import live_bus
-from headframe.core.pg_arrays import execute_arrays
 from headframe.telemetry.directory import directory
 from headframe.telemetry.models import (
     ON_OFF_KINDS,
@@ -430,15 +429,15 @@ def _move_state(live: dict[int, list[tuple[int, float]]], newest_stored: dict[in
         if connection.vendor == "postgresql":  # one statement over arrays, not a round trip per sensor
             if updates:
                 ts, values, sids = (list(c) for c in zip(*updates, strict=True))
-                execute_arrays(
+                cursor.execute(
                     "UPDATE telemetry_sensorstate AS s SET last_ts = v.ts, last_value = v.value, online = TRUE, "
                     "updated_at = now() FROM unnest(%s::bigint[], %s::float8[], %s::bigint[]) AS v(ts, value, sid) "
                     "WHERE s.sensor_id = v.sid",
-                    [ts, list(map(float, values)), sids],  # one type per binary array: JSON integers too
+                    [ts, values, sids],
                 )
             if newest:
                 ts, sids, _ = (list(c) for c in zip(*newest, strict=True))
-                execute_arrays(
+                cursor.execute(
                     "UPDATE telemetry_sensorstate AS s SET max_ts = v.ts "
                     "FROM unnest(%s::bigint[], %s::bigint[]) AS v(ts, sid) "
                     "WHERE s.sensor_id = v.sid AND (s.max_ts IS NULL OR s.max_ts < v.ts)",

@@ -9,7 +9,6 @@ import psycopg
 from django.db import IntegrityError, connection, transaction
 
 from headframe.core.db_router import read_connection
-from headframe.core.pg_arrays import execute_arrays
 from headframe.telemetry.models import STEP_MS, Step
 from headframe.telemetry.storage.base import Row, bucket_rows, merge_buckets
 
@@ -89,7 +88,7 @@ class SqlReadingStore:
             return
         # PostgreSQL: one statement over arrays instead of a round trip per bucket.
         types = ("bigint", "varchar", "bigint", "float8", "float8", "float8", "int", "bigint", "float8")
-        # A binary array holds one type: a value that came in as a JSON integer is made a float like the rest.
+        # psycopg refuses a list of mixed int and float: a whole-number value is made a float like the rest.
         columns = [
             list(map(float, col)) if kind == "float8" else list(col)
             for kind, col in zip(types, zip(*params, strict=True), strict=True)
@@ -98,7 +97,8 @@ class SqlReadingStore:
         values_sql = (
             sql[: sql.index("VALUES")] + f"SELECT * FROM unnest({unnest}) " + sql[sql.index("ON CONFLICT") :]
         )
-        execute_arrays(values_sql, columns)
+        with connection.cursor() as cursor:
+            cursor.execute(values_sql, columns)
 
     # ---- reads
     # History reads go to the read replica inside a `reading_from_replica()` scope (the primary otherwise).
