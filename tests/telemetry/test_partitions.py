@@ -379,3 +379,25 @@ def test_migration_that_fails_leaves_no_bounds_check_on_the_readings(mine, pg):
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('telemetry_readingaggregate_1h')")
         assert cursor.fetchone()[0] is None
+
+
+def _fillfactor(table):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        options = cursor.fetchone()[0] or []
+    return dict(o.split("=", 1) for o in options).get("fillfactor")
+
+
+def test_tables_rewritten_by_every_flush_leave_room_on_their_pages_and_new_partitions_too(pg):
+    """Every flush rewrites its sensors' live state and their minute and hour aggregates: with room on the page the
+    rewrite is a HOT update (no new index entry). Raw readings are written once and fill their pages."""
+    for table in (
+        "telemetry_sensorstate",
+        "telemetry_readingaggregate_1h",
+        "telemetry_readingaggregate_1m_default",
+        "telemetry_readingaggregate_default",
+    ):
+        assert _fillfactor(table) == "70", table
+    partitions.partitions_ensure(days_ahead=0, now_ms=NOW_MS)
+    assert _fillfactor("telemetry_readingaggregate_1m_p203003") == "70"
+    assert _fillfactor("telemetry_reading_p20300315") is None
