@@ -88,9 +88,21 @@ def _models():
     ]
 
 
+# Left as they are: Django recreates content types and permissions after every flush of a transactional test, with
+# new ids, and caches the content types by id in the process; put back as captured, they would disagree with that
+# cache. The demo refers to none of them (and to no admin log entry).
+LEFT_ALONE = {
+    "django_content_type",
+    "auth_permission",
+    "auth_group_permissions",
+    "auth_user_user_permissions",
+    "django_admin_log",
+}
+
+
 def _tables() -> list[str]:
     existing = set(connection.introspection.table_names())
-    return sorted({m._meta.db_table for m in _models()} & existing)
+    return sorted(({m._meta.db_table for m in _models()} & existing) - LEFT_ALONE)
 
 
 def _quote(name: str) -> str:
