@@ -46,13 +46,16 @@ _captures: dict[tuple, _Capture] = {}
 
 
 def demo_database():
-    """The database as a freshly migrated one with `load_demo()` on top, and load_demo's result. Call it inside
-    an open transaction (the module's, rolled back at its end)."""
+    """The database as a freshly migrated one with `load_demo()` on top, and load_demo's result. Call it first
+    in an open transaction (the module's, rolled back at its end): the copy replaces whatever the tables held."""
     from headframe.demo import load_demo
+    from headframe.org.models import Unit
 
     key = ("demo", timezone.localdate())
     capture = _captures.get(key)
     if capture is None:
+        # What is captured is put back in every later module: nothing of the caller's may be in it.
+        assert not Unit.objects.exists(), "demo_database() must come first, on a database without units"
         _ensure_seeds()
         result = load_demo()
         capture = _captures[key] = _Capture(_capture_tables(), copy.deepcopy(result))
