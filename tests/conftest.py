@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from headframe.org import services
+from tests import seeds
 from tests.factories import make_unit, make_user
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
@@ -84,27 +85,14 @@ def demo_org(django_db_setup, django_db_blocker):
 @pytest.fixture
 def indicator_catalogue(db):
     """Tests on a flushed database (live_server, transaction=True) put back the indicator catalogue that
-    migration production/0002 seeds: an earlier transactional test may have flushed it."""
-    import importlib
-
-    from django.apps import apps
-
-    from headframe.production.models import Indicator, PlausibleRange
-
-    if not Indicator.objects.exists():
-        importlib.import_module("headframe.production.migrations.0002_seed_indicators").seed(apps, None)
-    if not PlausibleRange.objects.exists():  # and the plausible ranges of production/0007
-        importlib.import_module("headframe.production.migrations.0007_seed_plausible_ranges").seed(apps, None)
+    migrations production/0002 and 0007 seed: an earlier transactional test may have flushed it."""
+    seeds.indicator_catalogue()
 
 
 @pytest.fixture
 def limit_profiles(db):
     """The regulatory limit profiles that migration telemetry/0002 loads, put back after a flush (see above)."""
-    from headframe.telemetry.limits import load_limit_profiles
-    from headframe.telemetry.models import Limit, LimitProfile
-
-    if not Limit.objects.exists():
-        load_limit_profiles(LimitProfile, Limit)
+    seeds.limit_profiles()
 
 
 @pytest.fixture

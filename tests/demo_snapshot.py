@@ -24,6 +24,8 @@ from django.core.management.color import no_style
 from django.db import connection
 from django.utils import timezone
 
+from tests import seeds
+
 AUDIT_TABLE = "core_auditentry"
 AUDIT_TRIGGER = "core_auditentry_no_update"  # PostgreSQL refuses DELETE on the audit log (core/0002)
 
@@ -32,8 +34,7 @@ AUDIT_TRIGGER = "core_auditentry_no_update"  # PostgreSQL refuses DELETE on the 
 class _Table:
     name: str
     columns: list[str]
-    data: object  # PostgreSQL: COPY text (bytes); SQLite: a list of row tuples
-    rows: int
+    data: bytes | list[tuple]  # PostgreSQL: COPY text; SQLite: the row tuples (empty for an empty table)
 
 
 @dataclass
@@ -56,31 +57,12 @@ def demo_database():
     if capture is None:
         # What is captured is put back in every later module: nothing of the caller's may be in it.
         assert not Unit.objects.exists(), "demo_database() must come first, on a database without units"
-        _ensure_seeds()
+        seeds.all_seeds()  # what a flush of an earlier transactional test took away
         result = load_demo()
         capture = _captures[key] = _Capture(_capture_tables(), copy.deepcopy(result))
     else:
         _restore_tables(capture.tables)
     return copy.deepcopy(capture.result)
-
-
-def _ensure_seeds() -> None:
-    """Put back what migrations seed, in case an earlier transactional test flushed the database."""
-    import importlib
-
-    from headframe.production.models import Indicator, PlausibleRange
-    from headframe.safety.models import ChecklistTemplate
-    from headframe.telemetry.limits import load_limit_profiles
-    from headframe.telemetry.models import Limit, LimitProfile
-
-    if not Indicator.objects.exists():
-        importlib.import_module("headframe.production.migrations.0002_seed_indicators").seed(apps, None)
-    if not PlausibleRange.objects.exists():
-        importlib.import_module("headframe.production.migrations.0007_seed_plausible_ranges").seed(apps, None)
-    if not Limit.objects.exists():
-        load_limit_profiles(LimitProfile, Limit)
-    if not ChecklistTemplate.objects.exists():  # the restart checklists a campaign inspects with
-        importlib.import_module("headframe.safety.migrations.0002_restart_templates").seed(apps, None)
 
 
 def _models():
@@ -118,8 +100,6 @@ def _capture_tables() -> list[_Table]:
         for name in _tables():
             cursor.execute(f"SELECT * FROM {_quote(name)} WHERE 1 = 0")
             columns = [d[0] for d in cursor.description]
-            cursor.execute(f"SELECT COUNT(*) FROM {_quote(name)}")
-            rows = cursor.fetchone()[0]
             if connection.vendor == "postgresql":
                 buffer = io.BytesIO()
                 with connection.connection.cursor().copy(
@@ -131,7 +111,7 @@ def _capture_tables() -> list[_Table]:
             else:
                 cursor.execute(f"SELECT * FROM {_quote(name)}")
                 data = cursor.fetchall()
-            captured.append(_Table(name, columns, data, rows))
+            captured.append(_Table(name, columns, data))
     return captured
 
 
@@ -141,7 +121,7 @@ def _restore_tables(tables: list[_Table]) -> None:
         for table in tables:
             _empty(cursor, table.name)
         for table in tables:
-            if not table.rows:
+            if not table.data:
                 continue
             names = ", ".join(_quote(c) for c in table.columns)
             if connection.vendor == "postgresql":

@@ -42,22 +42,13 @@ class Driver:
         return {}
 
     def seed(self) -> dict:
-        import importlib
-
-        from django.apps import apps
-
         from headframe.org import services as org
         from headframe.production import services as production
-        from headframe.production.models import Indicator, PlausibleRange
+        from tests import seeds
         from tests.factories import make_unit
 
         # The copied test database lacks what migrations seed if a test that flushes ran before it was copied.
-        if not Indicator.objects.exists():
-            importlib.import_module("headframe.production.migrations.0002_seed_indicators").seed(apps, None)
-        if not PlausibleRange.objects.exists():
-            importlib.import_module("headframe.production.migrations.0007_seed_plausible_ranges").seed(
-                apps, None
-            )
+        seeds.indicator_catalogue()
         make_unit("G", "group")
         make_unit("A", "company", "G")
         make_unit("A-M1", "site", "A")

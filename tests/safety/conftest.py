@@ -14,8 +14,8 @@ from headframe.safety.checklists import load_restart_templates
 from headframe.safety.models import AnswerType, ChecklistTemplate, Inspection, TemplateItem, TemplateSection
 from headframe.safety.services import AnswerIn
 from headframe.telemetry.directory import directory
-from headframe.telemetry.limits import load_limit_profiles
-from headframe.telemetry.models import AlarmCondition, Gateway, Limit, LimitProfile, Sensor, SensorState
+from headframe.telemetry.models import AlarmCondition, Gateway, Sensor, SensorState
+from tests import seeds
 from tests.factories import make_unit, make_user
 
 TODAY = dt.date(2027, 2, 10)
@@ -74,8 +74,7 @@ def restart_campaign_from_yesterday(actor, **extra):
     first."""
     if not ChecklistTemplate.objects.exists():
         load_restart_templates(ChecklistTemplate, TemplateSection, TemplateItem)
-    if not Limit.objects.exists():
-        load_limit_profiles(LimitProfile, Limit)
+    seeds.limit_profiles()
     today = timezone.localdate()
     return services.campaign_create(
         actor=actor,

@@ -11,9 +11,9 @@ from django.test import AsyncClient
 from django.utils import timezone, translation
 
 from headframe.telemetry import services
-from headframe.telemetry.limits import load_limit_profiles
-from headframe.telemetry.models import Alarm, AlarmCondition, AlarmJournal, Limit, LimitProfile
+from headframe.telemetry.models import Alarm, AlarmCondition, AlarmJournal, Limit
 from headframe.telemetry.views import live, pages
+from tests import seeds
 from tests.factories import make_user
 
 
@@ -29,8 +29,7 @@ def banner_hidden(html: str) -> bool:
 @pytest.fixture(autouse=True)
 def limit_profiles(db):
     """A transactional test elsewhere may have flushed what migration telemetry/0002 loads: put it back."""
-    if not LimitProfile.objects.exists():
-        load_limit_profiles(LimitProfile, Limit)
+    seeds.limit_profiles()
 
 
 @pytest.fixture
