@@ -167,6 +167,28 @@ def test_streams_poll_while_the_listening_connection_is_down_and_are_woken_when_
     async_to_sync(scenario)()
 
 
+def test_a_stream_that_began_waiting_before_the_listener_listened_is_woken_when_it_does(postgresql):
+    """A stream opened while the bus connects (its first wait begins before the listener listens) polls, but not
+    for a whole tick: the listener wakes it when it starts, and its next wait is on the bus."""
+
+    async def scenario():
+        bus = live_bus.LiveBus()
+        try:
+            stream = bus.subscribe("site:/G/A/A-M1/")  # starts the listener
+            assert not bus.listening
+            stream.clear()
+            started = time.monotonic()
+            await stream.wait(tick_s=30.0, deadline=started + 30)  # a long tick: polling would end it
+            assert bus.listening and time.monotonic() - started < WAIT_S
+            stream.clear()
+            await sync_to_async(_commit)("site:/G/A/A-M1/")
+            assert await _woken(stream)
+        finally:
+            await bus.stop()
+
+    async_to_sync(scenario)()
+
+
 def _terminate_listener() -> None:
     with connection.cursor() as cursor:
         cursor.execute(

@@ -19,6 +19,7 @@ from headframe.telemetry import tiles
 from headframe.telemetry.models import Sensor, SensorState
 from headframe.telemetry.views import live
 from tests.factories import make_user
+from tests.telemetry.streams import in_a_thread_of_its_own
 
 WAIT_S = 5.0
 
@@ -140,29 +141,6 @@ async def _journal_event(events) -> str:
             return chunk
 
 
-def _in_a_thread_of_its_own(scenario):
-    """async_to_sync(scenario)() in a new thread: pytest-django runs transactional tests after the browser tests,
-    whose Playwright sync API leaves an event loop marked running in the main thread (async_to_sync refuses to
-    start there). Committed data: the thread's own database connection sees it."""
-    outcome: dict = {}
-
-    def run():
-        try:
-            outcome["value"] = async_to_sync(scenario)()
-        except BaseException as exc:  # re-raised in the test's thread
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive(), "the scenario hung"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 @pytest.mark.django_db(transaction=True)  # committed, as ingest's are: the bus tells the streams after commit
 def test_a_methane_trip_reaches_a_waiting_stream_at_once_not_at_its_tick(mine, dispatcher, send, monkeypatch):
     """SQLite: the journal watcher wakes the mine's stream; PostgreSQL: the notification does. Either way the
@@ -187,9 +165,64 @@ def test_a_methane_trip_reaches_a_waiting_stream_at_once_not_at_its_tick(mine, d
             await events.aclose()
             await live_bus.bus.stop()
 
-    journal, tiles_after = _in_a_thread_of_its_own(scenario)
+    journal, tiles_after = in_a_thread_of_its_own(scenario)
     assert '"limit":"ch4_face_return_trip"' in journal and '"event":"raised"' in journal
     assert '"code":"A1-CH4-01"' in tiles_after and '"css":"alarm"' in tiles_after
+
+
+@pytest.mark.django_db(transaction=True)  # the journal is read on the streams' journal threads
+def test_a_methane_trip_is_sent_while_the_mines_tiles_are_still_being_built(
+    mine, dispatcher, send, monkeypatch
+):
+    """The stream's tiles build is held up (its mine's lock taken here, as a 500-sensor build under load takes a
+    while): a methane trip that happens meanwhile still reaches the stream at once, and the tiles follow when
+    the build can go on."""
+    monkeypatch.setattr(live, "STREAM_TICK_S", 0.05)
+    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", 0.05)
+    send([("A1-CH4-01", now_ms() - 1000, 0.3)], now_ms=now_ms())
+    key = (mine.site.path, "vi", timezone.get_current_timezone_name())
+    with live._snapshots_lock:
+        building = live._site_locks.setdefault(key, threading.Lock())
+
+    async def scenario():
+        events = live._events(dispatcher, mine.site, -1, "vi")
+        received: asyncio.Queue[str] = asyncio.Queue()
+
+        async def pull():  # as the server sends a stream: one chunk after the other, all the time
+            async for chunk in events:
+                received.put_nowait(chunk)
+
+        async def next_event(kind: str) -> str:
+            while f"event: {kind}" not in (chunk := await asyncio.wait_for(received.get(), WAIT_S)):
+                pass
+            return chunk
+
+        sender = asyncio.create_task(pull())
+        try:
+            await next_event("sensors")  # the first tick
+            building.acquire()
+            try:
+                await asyncio.sleep(10 * live.STREAM_TICK_S)  # the next ticks' builds now wait for the lock
+                t = now_ms()
+                # Not on the scenario's own thread, where the stream's tiles build is waiting.
+                await sync_to_async(send, thread_sensitive=False)(
+                    [("A1-CH4-01", t - 12_000, 1.25), ("A1-CH4-01", t - 1000, 1.25)], now_ms=t
+                )
+                journal = await next_event("journal")
+            finally:
+                building.release()
+            while '"css":"alarm"' not in (tiles_after := await next_event("sensors")):
+                pass
+            return journal, tiles_after
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+            await events.aclose()
+            await live_bus.bus.stop()
+
+    journal, tiles_after = in_a_thread_of_its_own(scenario)
+    assert '"limit":"ch4_face_return_trip"' in journal and '"event":"raised"' in journal
+    assert '"code":"A1-CH4-01"' in tiles_after
 
 
 def _one_tick(user, site, cursor):

@@ -15,6 +15,7 @@ from headframe.telemetry.models import Alarm, AlarmCondition, AlarmJournal, Limi
 from headframe.telemetry.views import live, pages
 from tests import seeds
 from tests.factories import make_user
+from tests.telemetry.streams import in_a_thread_of_its_own
 
 
 def now_ms() -> int:
@@ -196,20 +197,26 @@ async def _first_events(path: str, user, headers=None, wanted=("journal", "senso
     return text
 
 
+@pytest.mark.django_db(transaction=True)  # the stream reads the journal on threads of its own
 def test_stream_sends_new_journal_entries_with_their_id_and_sensor_values(people, methane_trip, monkeypatch):
     monkeypatch.setattr(live, "STREAM_TICK_S", 0.01)
     first = AlarmJournal.objects.filter(condition=methane_trip).order_by("id").first()
-    text = async_to_sync(_first_events)(f"/telemetry/A-M1/stream?after={first.id - 1}", people.viewer_a)
+    text = in_a_thread_of_its_own(
+        lambda: _first_events(f"/telemetry/A-M1/stream?after={first.id - 1}", people.viewer_a)
+    )
     assert f"id: {first.id}\nevent: journal\n" in text
     assert '"sensor":"A1-CH4-01","limit":"ch4_face_return_trip","event":"raised"' in text
     assert '"code":"A1-CH4-01"' in text and '"text":"1,25"' in text and '"flash":true' in text
 
 
+@pytest.mark.django_db(transaction=True)  # the stream reads the journal on threads of its own
 def test_a_reconnect_resumes_after_the_last_event_id(people, methane_trip, monkeypatch):
     monkeypatch.setattr(live, "STREAM_TICK_S", 0.01)
     ids = list(AlarmJournal.objects.order_by("id").values_list("id", flat=True))
-    text = async_to_sync(_first_events)(
-        "/telemetry/A-M1/stream?after=0", people.viewer_a, headers={"Last-Event-ID": str(ids[0])}
+    text = in_a_thread_of_its_own(
+        lambda: _first_events(
+            "/telemetry/A-M1/stream?after=0", people.viewer_a, headers={"Last-Event-ID": str(ids[0])}
+        )
     )
     assert f"id: {ids[0]}\n" not in text and f"id: {ids[1]}\n" in text
 
@@ -482,10 +489,11 @@ def test_a_lost_gateway_is_one_row_and_its_sensors_are_listed_as_suppressed(clie
     assert 'data-testid="gateways-lost-A-M1"' in group
 
 
+@pytest.mark.django_db(transaction=True)  # the stream reads the journal on threads of its own
 def test_the_stream_carries_a_gateway_alarm(people, mine, send, monkeypatch):
     monkeypatch.setattr(live, "STREAM_TICK_S", 0.01)
     services.gateway_lost(gateway_code="GW-A1", now_ms=now_ms())
-    text = async_to_sync(_first_events)("/telemetry/A-M1/stream?after=0", people.viewer_a)
+    text = in_a_thread_of_its_own(lambda: _first_events("/telemetry/A-M1/stream?after=0", people.viewer_a))
     assert '"sensor":"GW-A1","limit":"gateway_lost","event":"raised"' in text
 
 

@@ -140,8 +140,14 @@ class Subscription:
             await self._poll_tick(tick_s)
             return
         while True:
-            if self._bus is None or not self._bus.listening or self._event is None:
+            if self._bus is None or self._event is None:
                 await asyncio.sleep(tick_s)  # polling, as the streams always did
+                return
+            if not self._bus.listening:
+                # Polling while the listener is not (yet, or any more) listening; when it starts listening it
+                # wakes every stream, which then queries at once rather than at the end of its tick.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._event.wait(), tick_s)
                 return
             now = time.monotonic()
             latest = self._cleared_at + SAFETY_POLL_S

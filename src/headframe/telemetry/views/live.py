@@ -7,9 +7,11 @@ import asyncio
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone, translation
 
@@ -104,19 +106,36 @@ def _site_tiles(site: Unit, language: str, *, newer_than: float | None = None) -
 
 
 def _journal(user, site: Unit, cursor: int, language: str) -> list[dict]:
-    """This stream's journal entries after its cursor, in a worker thread."""
+    """This stream's journal entries after its cursor."""
     with translation.override(language):
         return [_journal_json(e) for e in selectors.journal_after(user, after_id=cursor, site_path=site.path)]
 
 
-def _changed_tiles(site: Unit, language: str, journal: list[dict], read_at: float, sent: dict) -> str:
+# The streams' journal reads run on threads of their own, never on a stream's request thread, which builds its
+# tiles: an alarm that moves while a mine's tiles are being built (tens of milliseconds for 500 sensors, more
+# under load) is read and sent at once, not after the build. A read is one index lookup; a few threads serve
+# every stream of the process.
+JOURNAL_THREADS = 4
+_journal_reads = ThreadPoolExecutor(max_workers=JOURNAL_THREADS, thread_name_prefix="live-journal")
+
+
+def _journal_read(user, site: Unit, cursor: int, language: str) -> list[dict]:
+    """_journal on a journal thread. Its database connection is kept or closed after the read as a request's is
+    after the request (CONN_MAX_AGE; closed at once after an error, so a restarted database gets a new one)."""
+    try:
+        return _journal(user, site, cursor, language)
+    finally:
+        connection.close_if_unusable_or_obsolete()
+
+
+def _changed_tiles(site: Unit, language: str, newer_than: float | None, sent: dict) -> str:
     """The `sensors` event of the tiles that changed since this stream last sent them ("" when none), in a
     worker thread: comparing and encoding a mine's hundreds of tiles is not done on the event loop, where it
-    would hold up every other stream's alarm events. `sent` (code -> what was sent) is this stream's own. When the
-    journal read at `read_at` had new entries (an alarm moved), the tiles are built after it, so their colours are
-    no older than the alarm events sent before them."""
+    would hold up every other stream's alarm events. `sent` (code -> what was sent) is this stream's own. With
+    `newer_than` (when a journal read found new entries: an alarm moved), the tiles are built after that read,
+    so their colours are no older than the alarm events sent before them."""
     changed = []
-    for tile in _site_tiles(site, language, newer_than=read_at if journal else None)[0]:
+    for tile in _site_tiles(site, language, newer_than=newer_than)[0]:
         key = (tile["ts"], tile["value"], tile["css"], tile["flash"], tile["stale"])
         if sent.get(tile["code"]) != key:
             sent[tile["code"]] = key
@@ -134,36 +153,102 @@ def _cursor(request) -> int:
     return -1  # no cursor: start from the newest entry
 
 
+class _TileRequests:
+    """What a stream's journal loop asks of its tiles loop: tiles after each journal read, and, when the read
+    found entries, tiles built after it. Requests made during a build come together into one more build."""
+
+    def __init__(self) -> None:
+        self._asked = asyncio.Event()
+        self._newer_than: float | None = None
+
+    def ask(self, newer_than: float | None) -> None:
+        if newer_than is not None:
+            self._newer_than = max(self._newer_than or 0.0, newer_than)
+        self._asked.set()
+
+    async def next(self) -> float | None:
+        await self._asked.wait()
+        self._asked.clear()
+        newer_than, self._newer_than = self._newer_than, None
+        return newer_than
+
+
+async def _follow_journal(
+    user, site: Unit, cursor: int, language: str, subscription, tiles: _TileRequests, out
+):
+    """Sends the journal entries after `cursor` as they come: woken at once when an alarm moves at the site (the
+    bus), else at the stream's tick."""
+    while True:
+        subscription.clear()
+        read_at = time.monotonic()
+        entries = await sync_to_async(_journal_read, thread_sensitive=False, executor=_journal_reads)(
+            user, site, cursor, language
+        )
+        for entry in entries:  # queued before the tiles are built: an operator sees the alarm first
+            cursor = entry["id"]
+            out.put_nowait(live_bus.sse_event("journal", entry, cursor))
+        tiles.ask(read_at if entries else None)
+        await subscription.wait(STREAM_TICK_S)
+
+
+async def _follow_tiles(site: Unit, language: str, tiles: _TileRequests, out) -> None:
+    sent: dict[str, tuple] = {}  # code -> what this stream last sent
+    while True:
+        newer_than = await tiles.next()
+        changed = await sync_to_async(_changed_tiles)(site, language, newer_than, sent)
+        if changed:
+            out.put_nowait(changed)
+
+
+async def _failed(task: asyncio.Task, out: asyncio.Queue) -> None:
+    """A loop that stopped on an error ends the stream with it (the browser reconnects and resumes)."""
+    try:
+        await task
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:
+        out.put_nowait(exc)
+
+
 async def _events(user, site: Unit, cursor: int, language: str, max_s: float = STREAM_MAX_S):
+    """The stream: its journal and its tiles follow the site in two loops of their own, so that an alarm is
+    never queued behind a build of the tiles; this generator sends what either has, and a keep-alive when
+    neither has sent anything for STREAM_HEARTBEAT_S."""
     started = last_sent = time.monotonic()
-    sent: dict[str, tuple] = {}
     if cursor < 0:
         cursor = await sync_to_async(selectors.journal_last_id)(site_path=site.path)
     yield f"retry: {STREAM_RETRY_MS}\n\n"
     # PostgreSQL: woken by the writers' notifications on the site (core.live_bus); SQLite: a tick every second, and at
     # once when the journal watcher sees an alarm move at the site.
     subscription = live_bus.bus.subscribe(live_bus.site_topic(site.path))
+    out: asyncio.Queue[str | BaseException] = asyncio.Queue()
+    tiles = _TileRequests()
+    loops = [
+        asyncio.create_task(_follow_journal(user, site, cursor, language, subscription, tiles, out)),
+        asyncio.create_task(_follow_tiles(site, language, tiles, out)),
+    ]
+    watchers = [asyncio.create_task(_failed(loop, out)) for loop in loops]
     try:
-        while time.monotonic() - started < max_s:
-            subscription.clear()
-            read_at = time.monotonic()
-            entries = await sync_to_async(_journal)(user, site, cursor, language)
-            for entry in entries:  # sent before the tiles are built: an operator sees the alarm first
-                cursor = entry["id"]
-                yield live_bus.sse_event("journal", entry, cursor)
-            changed = await sync_to_async(_changed_tiles)(site, language, entries, read_at, sent)
-            if changed:
-                yield changed
-            if entries or changed:
-                last_sent = time.monotonic()
-            elif time.monotonic() - last_sent >= STREAM_HEARTBEAT_S:
-                last_sent = time.monotonic()
-                yield ": keep-alive\n\n"
-            await subscription.wait(STREAM_TICK_S, deadline=last_sent + STREAM_HEARTBEAT_S)
+        while (left := started + max_s - time.monotonic()) > 0:
+            beat = last_sent + STREAM_HEARTBEAT_S - time.monotonic()
+            try:
+                chunk = await asyncio.wait_for(out.get(), max(0.0, min(left, beat)))
+            except TimeoutError:
+                if time.monotonic() - last_sent >= STREAM_HEARTBEAT_S:
+                    last_sent = time.monotonic()
+                    yield ": keep-alive\n\n"
+                continue
+            if isinstance(chunk, BaseException):
+                raise chunk
+            last_sent = time.monotonic()
+            yield chunk
     except asyncio.CancelledError:
-        log.debug("live stream of %s closed by the client at journal id %s", site.code, cursor)
+        log.debug("live stream of %s closed by the client", site.code)
         raise
     finally:
+        for task in (*loops, *watchers):
+            task.cancel()
+        await asyncio.gather(*loops, *watchers, return_exceptions=True)
         subscription.close()
 
 
