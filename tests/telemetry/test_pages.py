@@ -3,6 +3,7 @@
 import json
 import re
 import time
+from functools import partial
 from html.parser import HTMLParser
 
 import pytest
@@ -202,7 +203,7 @@ def test_stream_sends_new_journal_entries_with_their_id_and_sensor_values(people
     monkeypatch.setattr(live, "STREAM_TICK_S", 0.01)
     first = AlarmJournal.objects.filter(condition=methane_trip).order_by("id").first()
     text = in_a_thread_of_its_own(
-        lambda: _first_events(f"/telemetry/A-M1/stream?after={first.id - 1}", people.viewer_a)
+        partial(_first_events, f"/telemetry/A-M1/stream?after={first.id - 1}", people.viewer_a)
     )
     assert f"id: {first.id}\nevent: journal\n" in text
     assert '"sensor":"A1-CH4-01","limit":"ch4_face_return_trip","event":"raised"' in text
@@ -214,8 +215,11 @@ def test_a_reconnect_resumes_after_the_last_event_id(people, methane_trip, monke
     monkeypatch.setattr(live, "STREAM_TICK_S", 0.01)
     ids = list(AlarmJournal.objects.order_by("id").values_list("id", flat=True))
     text = in_a_thread_of_its_own(
-        lambda: _first_events(
-            "/telemetry/A-M1/stream?after=0", people.viewer_a, headers={"Last-Event-ID": str(ids[0])}
+        partial(
+            _first_events,
+            "/telemetry/A-M1/stream?after=0",
+            people.viewer_a,
+            headers={"Last-Event-ID": str(ids[0])},
         )
     )
     assert f"id: {ids[0]}\n" not in text and f"id: {ids[1]}\n" in text
@@ -493,7 +497,7 @@ def test_a_lost_gateway_is_one_row_and_its_sensors_are_listed_as_suppressed(clie
 def test_the_stream_carries_a_gateway_alarm(people, mine, send, monkeypatch):
     monkeypatch.setattr(live, "STREAM_TICK_S", 0.01)
     services.gateway_lost(gateway_code="GW-A1", now_ms=now_ms())
-    text = in_a_thread_of_its_own(lambda: _first_events("/telemetry/A-M1/stream?after=0", people.viewer_a))
+    text = in_a_thread_of_its_own(partial(_first_events, "/telemetry/A-M1/stream?after=0", people.viewer_a))
     assert '"sensor":"GW-A1","limit":"gateway_lost","event":"raised"' in text
 
 

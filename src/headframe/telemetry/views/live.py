@@ -111,21 +111,18 @@ def _journal(user, site: Unit, cursor: int, language: str) -> list[dict]:
         return [_journal_json(e) for e in selectors.journal_after(user, after_id=cursor, site_path=site.path)]
 
 
-# The streams' journal reads run on threads of their own, never on a stream's request thread, which builds its
-# tiles: an alarm that moves while a mine's tiles are being built (tens of milliseconds for 500 sensors, more
-# under load) is read and sent at once, not after the build. A read is one index lookup; a few threads serve
-# every stream of the process.
-JOURNAL_THREADS = 4
-_journal_reads = ThreadPoolExecutor(max_workers=JOURNAL_THREADS, thread_name_prefix="live-journal")
-
-
 def _journal_read(user, site: Unit, cursor: int, language: str) -> list[dict]:
-    """_journal on a journal thread. Its database connection is kept or closed after the read as a request's is
-    after the request (CONN_MAX_AGE; closed at once after an error, so a restarted database gets a new one)."""
+    """_journal on the stream's journal thread, which keeps its database connection from one read to the next
+    (closed when the stream ends), except after an error: a restarted database gets a new one."""
     try:
         return _journal(user, site, cursor, language)
-    finally:
-        connection.close_if_unusable_or_obsolete()
+    except Exception:
+        connection.close()
+        raise
+
+
+def _close_connection() -> None:
+    connection.close()  # the calling thread's own: looked up here, not by the caller
 
 
 def _changed_tiles(site: Unit, language: str, newer_than: float | None, sent: dict) -> str:
@@ -174,16 +171,17 @@ class _TileRequests:
 
 
 async def _follow_journal(
-    user, site: Unit, cursor: int, language: str, subscription, tiles: _TileRequests, out
+    user, site: Unit, cursor: int, language: str, subscription, tiles: _TileRequests, out, thread
 ):
     """Sends the journal entries after `cursor` as they come: woken at once when an alarm moves at the site (the
-    bus), else at the stream's tick."""
+    bus), else at the stream's tick. The reads run on `thread`, the stream's own, never on its request thread,
+    which builds its tiles: an alarm that moves while the mine's tiles are being built (tens of milliseconds for
+    500 sensors, more under load) is read and sent at once, not after the build."""
+    read = sync_to_async(_journal_read, thread_sensitive=False, executor=thread)
     while True:
         subscription.clear()
         read_at = time.monotonic()
-        entries = await sync_to_async(_journal_read, thread_sensitive=False, executor=_journal_reads)(
-            user, site, cursor, language
-        )
+        entries = await read(user, site, cursor, language)
         for entry in entries:  # queued before the tiles are built: an operator sees the alarm first
             cursor = entry["id"]
             out.put_nowait(live_bus.sse_event("journal", entry, cursor))
@@ -223,8 +221,11 @@ async def _events(user, site: Unit, cursor: int, language: str, max_s: float = S
     subscription = live_bus.bus.subscribe(live_bus.site_topic(site.path))
     out: asyncio.Queue[str | BaseException] = asyncio.Queue()
     tiles = _TileRequests()
+    journal_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-journal")
     loops = [
-        asyncio.create_task(_follow_journal(user, site, cursor, language, subscription, tiles, out)),
+        asyncio.create_task(
+            _follow_journal(user, site, cursor, language, subscription, tiles, out, journal_thread)
+        ),
         asyncio.create_task(_follow_tiles(site, language, tiles, out)),
     ]
     watchers = [asyncio.create_task(_failed(loop, out)) for loop in loops]
@@ -250,6 +251,9 @@ async def _events(user, site: Unit, cursor: int, language: str, max_s: float = S
             task.cancel()
         await asyncio.gather(*loops, *watchers, return_exceptions=True)
         subscription.close()
+        # The journal thread's database connection closes with the stream, as its request thread's does.
+        await sync_to_async(_close_connection, thread_sensitive=False, executor=journal_thread)()
+        journal_thread.shutdown(wait=False)
 
 
 async def stream(request, code: str):
