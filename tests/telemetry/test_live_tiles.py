@@ -134,6 +134,31 @@ def test_a_changed_reading_shows_up_on_the_stream_at_the_next_tick(
     assert len(builds) >= 2
 
 
+def test_a_client_that_reads_slowly_gets_the_newest_tiles_not_a_backlog_of_old_ones(
+    mine, dispatcher, send, builds, monkeypatch
+):
+    """While the client takes nothing (a tablet on a weak link), the values move three times: the stream does
+    not hoard a tile event per tick for it; the next event it gets is the newest value."""
+    monkeypatch.setattr(live, "STREAM_TICK_S", 0.02)
+    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", 0.02)  # PostgreSQL: this test's writes are never committed
+    send([("A1-CO-01", now_ms() - 1000, 4.0)], now_ms=now_ms())
+
+    async def scenario():
+        events = live._events(dispatcher, mine.site, -1, "vi")
+        try:
+            assert '"text":"4"' in await _sensors_event(events)
+            for value in (5.0, 6.0, 7.0):  # the client takes nothing meanwhile
+                await sync_to_async(send)([("A1-CO-01", now_ms(), value)], now_ms=now_ms())
+                await asyncio.sleep(10 * live.STREAM_TICK_S)
+            return await _sensors_event(events)
+        finally:
+            await events.aclose()
+            await live_bus.bus.stop()
+
+    after = async_to_sync(scenario)()
+    assert '"code":"A1-CO-01"' in after and '"text":"7"' in after
+
+
 async def _journal_event(events) -> str:
     while True:
         chunk = await asyncio.wait_for(anext(events), WAIT_S)
@@ -223,6 +248,54 @@ def test_a_methane_trip_is_sent_while_the_mines_tiles_are_still_being_built(
     journal, tiles_after = in_a_thread_of_its_own(scenario)
     assert '"limit":"ch4_face_return_trip"' in journal and '"event":"raised"' in journal
     assert '"code":"A1-CH4-01"' in tiles_after
+
+
+@pytest.mark.django_db(transaction=True)  # the journal is read on the stream's journal thread
+def test_a_client_that_reads_slowly_still_gets_every_journal_entry_in_order(
+    mine, dispatcher, send, monkeypatch
+):
+    """The stream reads no further while JOURNAL_BACKLOG of its journal events wait for the client (1 here), and
+    goes on from its cursor: nothing is skipped, nothing comes twice."""
+    monkeypatch.setattr(live, "JOURNAL_BACKLOG", 1)
+    monkeypatch.setattr(live, "STREAM_TICK_S", 0.02)
+    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", 0.02)
+    first = live.selectors.journal_last_id(site_path=mine.site.path)
+
+    async def scenario():
+        events = live._events(dispatcher, mine.site, first, "vi")
+        try:
+            await _sensors_event(events)
+            t = now_ms()
+            # Methane, CO and O₂ beyond their limits: several alarms at once, while the client takes nothing.
+            await sync_to_async(send, thread_sensitive=False)(
+                [
+                    ("A1-CH4-01", t - 12_000, 1.25),
+                    ("A1-CH4-01", t - 1000, 1.25),
+                    ("A1-CO-01", t - 1000, 80.0),
+                    ("A1-O2-01", t - 1000, 16.0),
+                ],
+                now_ms=t,
+            )
+            await asyncio.sleep(20 * live.STREAM_TICK_S)
+            expected = await sync_to_async(_journal_ids, thread_sensitive=False)(mine.site.path, first)
+            got: list[int] = []
+            while len(got) < len(expected):
+                chunk = await _journal_event(events)
+                got.append(int(chunk.split("\n", 1)[0].removeprefix("id: ")))
+            return expected, got
+        finally:
+            await events.aclose()
+            await live_bus.bus.stop()
+
+    expected, got = in_a_thread_of_its_own(scenario)
+    assert len(expected) >= 2 and got == expected
+
+
+def _journal_ids(site_path: str, after: int) -> list[int]:
+    try:
+        return [e.id for e in live.selectors.journal_after(None, after_id=after, site_path=site_path)]
+    finally:
+        connection.close()
 
 
 def _one_tick(user, site, cursor):

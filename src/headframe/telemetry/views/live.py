@@ -170,8 +170,49 @@ class _TileRequests:
         return newer_than
 
 
+JOURNAL_BACKLOG = 1000  # journal events waiting for a slow client before the stream reads no further
+
+
+class _Outbox:
+    """What a stream's two loops have for its client, in the order they had it. A client that reads slowly holds
+    the loops back rather than making the stream hoard: the tiles loop builds again only once its last event has
+    gone out (the client gets fewer, fresher tile updates, not a backlog of old ones), and the journal loop reads
+    no further while JOURNAL_BACKLOG of its events wait (it resumes from its cursor, nothing is skipped)."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[tuple[str, str | BaseException]] = asyncio.Queue()
+        self._tiles_gone = asyncio.Event()
+        self._tiles_gone.set()
+        self._journal_room = asyncio.Semaphore(JOURNAL_BACKLOG)
+
+    async def journal(self, chunk: str) -> None:
+        await self._journal_room.acquire()
+        self._queue.put_nowait(("journal", chunk))
+
+    async def tiles_may_build(self) -> None:
+        await self._tiles_gone.wait()
+
+    def tiles(self, chunk: str) -> None:
+        self._tiles_gone.clear()
+        self._queue.put_nowait(("tiles", chunk))
+
+    def failed(self, exc: BaseException) -> None:
+        self._queue.put_nowait(("failed", exc))
+
+    async def next(self, timeout: float) -> tuple[str, str | BaseException]:
+        """The next (kind, chunk); TimeoutError after `timeout` seconds with none."""
+        return await asyncio.wait_for(self._queue.get(), timeout)
+
+    def gone(self, kind: str) -> None:
+        """The chunk of this kind that `next` gave has gone out to the client."""
+        if kind == "journal":
+            self._journal_room.release()
+        elif kind == "tiles":
+            self._tiles_gone.set()
+
+
 async def _follow_journal(
-    user, site: Unit, cursor: int, language: str, subscription, tiles: _TileRequests, out, thread
+    user, site: Unit, cursor: int, language: str, subscription, tiles: _TileRequests, out: _Outbox, thread
 ):
     """Sends the journal entries after `cursor` as they come: woken at once when an alarm moves at the site (the
     bus), else at the stream's tick. The reads run on `thread`, the stream's own, never on its request thread,
@@ -184,28 +225,29 @@ async def _follow_journal(
         entries = await read(user, site, cursor, language)
         for entry in entries:  # queued before the tiles are built: an operator sees the alarm first
             cursor = entry["id"]
-            out.put_nowait(live_bus.sse_event("journal", entry, cursor))
+            await out.journal(live_bus.sse_event("journal", entry, cursor))
         tiles.ask(read_at if entries else None)
         await subscription.wait(STREAM_TICK_S)
 
 
-async def _follow_tiles(site: Unit, language: str, tiles: _TileRequests, out) -> None:
+async def _follow_tiles(site: Unit, language: str, tiles: _TileRequests, out: _Outbox) -> None:
     sent: dict[str, tuple] = {}  # code -> what this stream last sent
     while True:
+        await out.tiles_may_build()
         newer_than = await tiles.next()
         changed = await sync_to_async(_changed_tiles)(site, language, newer_than, sent)
         if changed:
-            out.put_nowait(changed)
+            out.tiles(changed)
 
 
-async def _failed(task: asyncio.Task, out: asyncio.Queue) -> None:
+async def _failed(task: asyncio.Task, out: _Outbox) -> None:
     """A loop that stopped on an error ends the stream with it (the browser reconnects and resumes)."""
     try:
         await task
     except asyncio.CancelledError:
         raise
     except BaseException as exc:
-        out.put_nowait(exc)
+        out.failed(exc)
 
 
 async def _events(user, site: Unit, cursor: int, language: str, max_s: float = STREAM_MAX_S):
@@ -219,7 +261,7 @@ async def _events(user, site: Unit, cursor: int, language: str, max_s: float = S
     # PostgreSQL: woken by the writers' notifications on the site (core.live_bus); SQLite: a tick every second, and at
     # once when the journal watcher sees an alarm move at the site.
     subscription = live_bus.bus.subscribe(live_bus.site_topic(site.path))
-    out: asyncio.Queue[str | BaseException] = asyncio.Queue()
+    out = _Outbox()
     tiles = _TileRequests()
     journal_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-journal")
     loops = [
@@ -233,7 +275,7 @@ async def _events(user, site: Unit, cursor: int, language: str, max_s: float = S
         while (left := started + max_s - time.monotonic()) > 0:
             beat = last_sent + STREAM_HEARTBEAT_S - time.monotonic()
             try:
-                chunk = await asyncio.wait_for(out.get(), max(0.0, min(left, beat)))
+                kind, chunk = await out.next(max(0.0, min(left, beat)))
             except TimeoutError:
                 if time.monotonic() - last_sent >= STREAM_HEARTBEAT_S:
                     last_sent = time.monotonic()
@@ -242,7 +284,8 @@ async def _events(user, site: Unit, cursor: int, language: str, max_s: float = S
             if isinstance(chunk, BaseException):
                 raise chunk
             last_sent = time.monotonic()
-            yield chunk
+            yield chunk  # back here once the server asks for the next chunk: this one has gone out
+            out.gone(kind)
     except asyncio.CancelledError:
         log.debug("live stream of %s closed by the client", site.code)
         raise
