@@ -63,14 +63,32 @@ def test_with_nothing_in_the_background_serve_runs_in_its_own_process(db, launch
     assert runs == [("in process", 1), ("in process", 3)]  # uvicorn's own supervisor for 3
 
 
-def test_sigterm_stops_serve_and_its_web_worker(tmp_path):
-    env = {
+def _serve_env(tmp_path) -> dict:
+    return {
         **os.environ,
         "HEADFRAME_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
         "HEADFRAME_VAR_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "headframe.settings",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     }
+
+
+def _wait_healthy(port: int, process: subprocess.Popen, tmp_path) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                assert answer.status == 200
+            return
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, (
+                tmp_path / "serve.log"
+            ).read_text()
+            time.sleep(0.2)
+
+
+def test_sigterm_stops_serve_and_its_web_worker(tmp_path):
+    env = _serve_env(tmp_path)
     subprocess.run([sys.executable, "-m", "headframe", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
@@ -82,23 +100,70 @@ def test_sigterm_stops_serve_and_its_web_worker(tmp_path):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-                    assert answer.status == 200
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline, (
-                    tmp_path / "serve.log"
-                ).read_text()
-                time.sleep(0.2)
+        _wait_healthy(port, process, tmp_path)
         workers = psutil.Process(process.pid).children(recursive=True)
         assert workers, "the page was served by serve's own process"
         process.send_signal(signal.SIGTERM)
         assert process.wait(WAIT_S) == 0
         _gone, alive = psutil.wait_procs(workers, timeout=WAIT_S)  # the worker, multiprocessing's helper
         assert not alive
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+        log.close()
+
+
+STREAM_SETUP = """
+from django.contrib.sessions.backends.db import SessionStore
+from tests.factories import make_unit, make_user
+make_unit("G", "group"); make_unit("A", "company", "G"); make_unit("A-M1", "site", "A")
+user = make_user("dieu_do", ("dispatcher", "A-M1"))
+session = SessionStore()
+session.update({"_auth_user_id": str(user.pk), "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+                "_auth_user_hash": user.get_session_auth_hash()})
+session.create()
+print(session.session_key)
+"""
+
+
+def test_sigterm_ends_an_open_live_stream_and_stops_serve_within_its_grace(tmp_path):
+    """A live page's stream lasts minutes; stopped while one is open, serve's worker ends it after
+    SHUTDOWN_GRACE_S and exits, rather than wait for it (and be left running if serve is killed meanwhile)."""
+    env = _serve_env(tmp_path)
+    subprocess.run([sys.executable, "-m", "headframe", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
+    session_key = subprocess.run(
+        [sys.executable, "-m", "headframe", "manage", "shell", "-c", STREAM_SETUP],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[-1]
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "headframe", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_healthy(port, process, tmp_path)
+        workers = psutil.Process(process.pid).children(recursive=True)
+        stream = urllib.request.urlopen(
+            urllib.request.Request(
+                f"http://127.0.0.1:{port}/telemetry/A-M1/stream",
+                headers={"Cookie": f"sessionid={session_key}"},
+            ),
+            timeout=WAIT_S,
+        )
+        assert stream.status == 200 and stream.readline().startswith(b"retry:")  # the stream is open
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(WAIT_S) == 0  # the stream alone would hold the worker for STREAM_MAX_S (5 min)
+        _gone, alive = psutil.wait_procs(workers, timeout=WAIT_S)
+        assert not alive
+        stream.close()
     finally:
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)

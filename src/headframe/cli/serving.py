@@ -66,6 +66,11 @@ def cmd_serve(args) -> int:
         # counts by it.
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips or settings.FORWARDED_ALLOW_IPS,
+        # Stopped (SIGTERM: a restart, a deploy), a worker waits this long for the requests under way, then ends
+        # them: a live page's stream would otherwise hold the worker for up to its 5 minutes, and a supervisor
+        # that kills the serve process meanwhile leaves the worker running without it. The browser reconnects
+        # and resumes after its last journal event.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
     if args.workers == 1 and background:
         return serve_beside_background(options)
@@ -74,6 +79,7 @@ def cmd_serve(args) -> int:
 
 
 WEB_NOTIFIER_ENV = "HEADFRAME_WEB_NOTIFIER"  # read by headframe.asgi in a web worker process
+SHUTDOWN_GRACE_S = 10
 WORKER_HEALTHCHECK_S = 30.0  # uvicorn's 5 s would kill a worker whose pages hold its interpreter that long
 
 
