@@ -3,7 +3,7 @@ stream in (targets: page p95 < 300 ms, alarm latency p99 < 200 ms, 0 errors). Ev
 bounded in time (~2 min of phases after the demo is loaded), on the benchmark's throw-away database.
 
 Set-up: 30 mines of 500 gas sensors each (one gateway per mine, 1 s period) under the demo's underground
-companies, a Mosquitto of our own on a free port, `headframe serve` (a uvicorn web worker per core; its
+companies, a Mosquitto of our own on a free port, `headframe serve` (two uvicorn web workers per core; its
 watchdog, notifier and page warmer in the parent) and
 `headframe ingest` as subprocesses, and locust (bench/load_users.py, as a subprocess: it patches the standard
 library with gevent). A third of the users hold live pages and their event streams open, the rest read
@@ -96,7 +96,9 @@ def run() -> None:
 
 def _run_here() -> None:
     # One web worker per core, as docs/SCALING.md §6 deploys it; HEADFRAME_BENCH_LOAD_SERVE_ARGS="--workers 1" for one
-    serve_args = os.environ.get("HEADFRAME_BENCH_LOAD_SERVE_ARGS", f"--workers {CORES}").split()
+    # Two web workers per core (docs/SCALING.md §6): a worker's pages wait on its interpreter lock more than on
+    # the CPU, and the workers' lower priority keeps them from holding back ingest.
+    serve_args = os.environ.get("HEADFRAME_BENCH_LOAD_SERVE_ARGS", f"--workers {2 * CORES}").split()
     print(
         f"  {connection.vendor}: {USERS} users ({BASELINE_S} s without ingest, then {LOAD_S} s with "
         f"{MINES * PER_MINE:,} readings/s), {TRIPS} methane trips; serve {' '.join(serve_args)}",

@@ -74,11 +74,14 @@ def cmd_serve(args) -> int:
     )
     if args.workers == 1 and background:
         return serve_beside_background(options)
-    uvicorn.run("headframe.asgi:application", workers=args.workers, **options)
+    uvicorn.run(WEB_APPLICATION, workers=args.workers, **options)
     return 0
 
 
 WEB_NOTIFIER_ENV = "HEADFRAME_WEB_NOTIFIER"  # read by headframe.asgi in a web worker process
+# What the web workers load: the ASGI application at a lower CPU priority than this process (the watchdog, the
+# notifier) and ingest (headframe.web_worker).
+WEB_APPLICATION = "headframe.web_worker:application"
 SHUTDOWN_GRACE_S = 10
 WORKER_HEALTHCHECK_S = 30.0  # uvicorn's 5 s would kill a worker whose pages hold its interpreter that long
 
@@ -95,9 +98,7 @@ def serve_beside_background(options: dict) -> int:
     from uvicorn.supervisors import Multiprocess
     from uvicorn.supervisors.multiprocess import SIGNALS
 
-    config = Config(
-        "headframe.asgi:application", workers=1, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, **options
-    )
+    config = Config(WEB_APPLICATION, workers=1, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, **options)
     socket = config.bind_socket()
     ours = {sig: signal.getsignal(sig) for sig in SIGNALS}
     supervisor = Multiprocess(config, sockets=[socket])
