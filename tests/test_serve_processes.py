@@ -73,6 +73,25 @@ def _serve_env(tmp_path) -> dict:
     }
 
 
+def _serve(port: int, env: dict, tmp_path) -> tuple[subprocess.Popen, object]:
+    """`headframe serve` on the port, once it answers /healthz; and its open log file."""
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "headframe", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_healthy(port, process, tmp_path)
+    except BaseException:
+        process.kill()
+        log.close()
+        raise
+    return process, log
+
+
 def _wait_healthy(port: int, process: subprocess.Popen, tmp_path) -> None:
     deadline = time.monotonic() + WAIT_S
     while True:
@@ -91,16 +110,8 @@ def test_sigterm_stops_serve_and_its_web_worker(tmp_path):
     env = _serve_env(tmp_path)
     subprocess.run([sys.executable, "-m", "headframe", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
     port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "headframe", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process, log = _serve(port, env, tmp_path)
     try:
-        _wait_healthy(port, process, tmp_path)
         workers = psutil.Process(process.pid).children(recursive=True)
         assert workers, "the page was served by serve's own process"
         # The page's worker yields the CPU to serve's own process (the watchdog) and to ingest when it is short.
@@ -143,16 +154,8 @@ def test_sigterm_ends_an_open_live_stream_and_stops_serve_within_its_grace(tmp_p
         text=True,
     ).stdout.split()[-1]
     port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "headframe", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process, log = _serve(port, env, tmp_path)
     try:
-        _wait_healthy(port, process, tmp_path)
         workers = psutil.Process(process.pid).children(recursive=True)
         stream = urllib.request.urlopen(
             urllib.request.Request(
