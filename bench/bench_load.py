@@ -95,9 +95,9 @@ def run() -> None:
 
 
 def _run_here() -> None:
-    # One web worker per core, as docs/SCALING.md §6 deploys it; HEADFRAME_BENCH_LOAD_SERVE_ARGS="--workers 1" for one
-    # Two web workers per core (docs/SCALING.md §6): a worker's pages wait on its interpreter lock more than on
-    # the CPU, and the workers' lower priority keeps them from holding back ingest.
+    # Two web workers per core, as docs/SCALING.md §6 deploys them: a worker's pages wait on its interpreter lock more
+    # than on the CPU, and the workers' lower priority keeps them from holding back ingest
+    # (HEADFRAME_BENCH_LOAD_SERVE_ARGS="--workers 1" for one).
     serve_args = os.environ.get("HEADFRAME_BENCH_LOAD_SERVE_ARGS", f"--workers {2 * CORES}").split()
     print(
         f"  {connection.vendor}: {USERS} users ({BASELINE_S} s without ingest, then {LOAD_S} s with "

@@ -262,15 +262,15 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at start-up w
 WHITENOISE_USE_FINDERS = True  # serve vendored assets straight from the apps: no collectstatic for the demo
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Page reads running their Python at once in one web process, and as many safety pages on turns of their own
-# (core.middleware.PageTurnMiddleware); the others wait their turn. More threads than this only share one
-# interpreter lock slice by slice: every page then takes as long as all of them together (measured in bench_load,
-# docs/SCALING.md §8). Writes, event streams and the health check do not take a turn.
 # How much lower than the rest of headframe the web workers of `serve` run (a Unix nice increment, 0–19): on a
 # machine they share with ingest and the watchdog, alarms go before pages when the CPU is short.
 WEB_NICE = _env_int("HEADFRAME_WEB_NICE", 5)
 if not 0 <= WEB_NICE <= 19:
     raise ImproperlyConfigured(f"HEADFRAME_WEB_NICE must be between 0 and 19, got {WEB_NICE}")
+# Page reads running their Python at once in one web process, and as many safety pages on turns of their own
+# (core.middleware.PageTurnMiddleware); the others wait their turn. More threads than this only share one
+# interpreter lock slice by slice: every page then takes as long as all of them together (measured in bench_load,
+# docs/SCALING.md §8). Writes, event streams and the health check do not take a turn.
 WEB_THREADS = _env_int("HEADFRAME_WEB_THREADS", 3)
 if WEB_THREADS < 1:  # no turn at all would leave every page waiting
     raise ImproperlyConfigured(f"HEADFRAME_WEB_THREADS must be at least 1, got {WEB_THREADS}")

@@ -40,6 +40,14 @@ def test_page_turns_must_be_a_whole_number_of_at_least_one(tmp_path):
         assert f"HEADFRAME_WEB_THREADS {said}" in result.stderr
 
 
+def test_the_web_workers_priority_must_be_a_nice_increment_of_0_to_19(tmp_path):
+    for raw, said in (("low", "must be an integer, got 'low'"), ("20", "must be between 0 and 19, got 20")):
+        result = _run_check(tmp_path, HEADFRAME_SECRET_KEY="k" * 50, HEADFRAME_WEB_NICE=raw)
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1
+        assert f"HEADFRAME_WEB_NICE {said}" in result.stderr
+
+
 def test_deploy_check_warns_when_the_key_is_the_demos(tmp_path):
     (tmp_path / "demo-secret-key").write_text("d" * 50)
     demo_key = _run_check(tmp_path, command=("manage", "check", "--deploy"))
