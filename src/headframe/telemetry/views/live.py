@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
-from django.db import connection
+from django.db import connection, connections
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone, translation
 
@@ -119,10 +119,6 @@ def _journal_read(user, site: Unit, cursor: int, language: str) -> list[dict]:
     except Exception:
         connection.close()
         raise
-
-
-def _close_connection() -> None:
-    connection.close()  # the calling thread's own: looked up here, not by the caller
 
 
 def _changed_tiles(site: Unit, language: str, newer_than: float | None, sent: dict) -> str:
@@ -240,14 +236,15 @@ async def _follow_tiles(site: Unit, language: str, tiles: _TileRequests, out: _O
             out.tiles(changed)
 
 
-async def _failed(task: asyncio.Task, out: _Outbox) -> None:
-    """A loop that stopped on an error ends the stream with it (the browser reconnects and resumes)."""
-    try:
-        await task
-    except asyncio.CancelledError:
-        raise
-    except BaseException as exc:
-        out.failed(exc)
+def _fails_the_stream(out: _Outbox):
+    """A done-callback: a loop that stopped on an error ends the stream with it (the browser reconnects and
+    resumes); a loop cancelled when the stream ends says nothing."""
+
+    def done(loop: asyncio.Task) -> None:
+        if not loop.cancelled() and loop.exception() is not None:
+            out.failed(loop.exception())
+
+    return done
 
 
 async def _events(user, site: Unit, cursor: int, language: str, max_s: float = STREAM_MAX_S):
@@ -270,7 +267,8 @@ async def _events(user, site: Unit, cursor: int, language: str, max_s: float = S
         ),
         asyncio.create_task(_follow_tiles(site, language, tiles, out)),
     ]
-    watchers = [asyncio.create_task(_failed(loop, out)) for loop in loops]
+    for loop in loops:
+        loop.add_done_callback(_fails_the_stream(out))
     try:
         while (left := started + max_s - time.monotonic()) > 0:
             beat = last_sent + STREAM_HEARTBEAT_S - time.monotonic()
@@ -290,12 +288,12 @@ async def _events(user, site: Unit, cursor: int, language: str, max_s: float = S
         log.debug("live stream of %s closed by the client", site.code)
         raise
     finally:
-        for task in (*loops, *watchers):
-            task.cancel()
-        await asyncio.gather(*loops, *watchers, return_exceptions=True)
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
         subscription.close()
         # The journal thread's database connection closes with the stream, as its request thread's does.
-        await sync_to_async(_close_connection, thread_sensitive=False, executor=journal_thread)()
+        await sync_to_async(connections.close_all, thread_sensitive=False, executor=journal_thread)()
         journal_thread.shutdown(wait=False)
 
 
