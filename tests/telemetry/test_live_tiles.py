@@ -48,6 +48,13 @@ def builds(monkeypatch):
     return calls
 
 
+def stream_ticks(monkeypatch, seconds: float) -> None:
+    """Streams read every `seconds` (their tick), and so do they on PostgreSQL with the live bus listening (its
+    safety poll): the bus wakes them only for committed writes, which most of these tests' writes are not."""
+    monkeypatch.setattr(live, "STREAM_TICK_S", seconds)
+    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", seconds)
+
+
 def add_sensors(mine, count: int) -> None:
     Sensor.objects.bulk_create(
         [
@@ -113,8 +120,7 @@ def test_two_streams_of_a_mine_share_one_tile_build_per_tick_and_get_the_same_ti
 def test_a_changed_reading_shows_up_on_the_stream_at_the_next_tick(
     mine, dispatcher, send, builds, monkeypatch
 ):
-    monkeypatch.setattr(live, "STREAM_TICK_S", 0.05)
-    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", 0.05)  # PostgreSQL: this test's writes are never committed
+    stream_ticks(monkeypatch, 0.05)
     send([("A1-CO-01", now_ms() - 1000, 4.0)], now_ms=now_ms())
 
     async def scenario():
@@ -139,8 +145,7 @@ def test_a_client_that_reads_slowly_gets_the_newest_tiles_not_a_backlog_of_old_o
 ):
     """While the client takes nothing (a tablet on a weak link), the values move three times: the stream does
     not hoard a tile event per tick for it; the next event it gets is the newest value."""
-    monkeypatch.setattr(live, "STREAM_TICK_S", 0.02)
-    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", 0.02)  # PostgreSQL: this test's writes are never committed
+    stream_ticks(monkeypatch, 0.02)
     send([("A1-CO-01", now_ms() - 1000, 4.0)], now_ms=now_ms())
 
     async def scenario():
@@ -159,6 +164,35 @@ def test_a_client_that_reads_slowly_gets_the_newest_tiles_not_a_backlog_of_old_o
     assert '"code":"A1-CO-01"' in after and '"text":"7"' in after
 
 
+def test_a_journal_read_that_fails_ends_the_stream_with_its_error(mine, dispatcher, send, monkeypatch):
+    """Fail safe: a live page whose alarm journal cannot be read must not go on showing tiles as if all were
+    well; the stream ends with the error, and the browser reconnects (and resumes after its last event)."""
+    stream_ticks(monkeypatch, 0.02)
+    send([("A1-CO-01", now_ms() - 1000, 4.0)], now_ms=now_ms())
+    reads: list[int] = []
+
+    def failing(*args):
+        reads.append(1)
+        if len(reads) > 1:
+            raise RuntimeError("the database is gone")
+        return []
+
+    monkeypatch.setattr(live, "_journal", failing)
+
+    async def scenario():
+        events = live._events(dispatcher, mine.site, 0, "vi")
+        try:
+            with pytest.raises(RuntimeError, match="the database is gone"):
+                while True:
+                    await asyncio.wait_for(anext(events), WAIT_S)
+        finally:
+            await events.aclose()
+            await live_bus.bus.stop()
+
+    async_to_sync(scenario)()
+    assert len(reads) == 2
+
+
 async def _journal_event(events) -> str:
     while True:
         chunk = await asyncio.wait_for(anext(events), WAIT_S)
@@ -170,8 +204,7 @@ async def _journal_event(events) -> str:
 def test_a_methane_trip_reaches_a_waiting_stream_at_once_not_at_its_tick(mine, dispatcher, send, monkeypatch):
     """SQLite: the journal watcher wakes the mine's stream; PostgreSQL: the notification does. Either way the
     alarm event comes before the tiles it changed, and long before the stream's (here hour-long) tick."""
-    monkeypatch.setattr(live, "STREAM_TICK_S", 3600.0)
-    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", 3600.0)
+    stream_ticks(monkeypatch, 3600.0)
     send([("A1-CH4-01", now_ms() - 1000, 0.3)], now_ms=now_ms())
 
     async def scenario():
@@ -202,8 +235,7 @@ def test_a_methane_trip_is_sent_while_the_mines_tiles_are_still_being_built(
     """The stream's tiles build is held up (its mine's lock taken here, as a 500-sensor build under load takes a
     while): a methane trip that happens meanwhile still reaches the stream at once, and the tiles follow when
     the build can go on."""
-    monkeypatch.setattr(live, "STREAM_TICK_S", 0.05)
-    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", 0.05)
+    stream_ticks(monkeypatch, 0.05)
     send([("A1-CH4-01", now_ms() - 1000, 0.3)], now_ms=now_ms())
     key = (mine.site.path, "vi", timezone.get_current_timezone_name())
     with live._snapshots_lock:
@@ -257,8 +289,7 @@ def test_a_client_that_reads_slowly_still_gets_every_journal_entry_in_order(
     """The stream reads no further while JOURNAL_BACKLOG of its journal events wait for the client (1 here), and
     goes on from its cursor: nothing is skipped, nothing comes twice."""
     monkeypatch.setattr(live, "JOURNAL_BACKLOG", 1)
-    monkeypatch.setattr(live, "STREAM_TICK_S", 0.02)
-    monkeypatch.setattr(live_bus, "SAFETY_POLL_S", 0.02)
+    stream_ticks(monkeypatch, 0.02)
     first = live.selectors.journal_last_id(site_path=mine.site.path)
 
     async def scenario():
