@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def _run_check(tmp_path, command=("check",), **env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("HEADFRAME_", "PYTEST_"))}
@@ -32,20 +34,24 @@ def test_a_malformed_boolean_is_refused(tmp_path):
     assert "HEADFRAME_DEBUG must be true or false" in result.stderr
 
 
-def test_page_turns_must_be_a_whole_number_of_at_least_one(tmp_path):
-    for raw, said in (("abc", "must be an integer, got 'abc'"), ("0", "must be at least 1, got 0")):
-        result = _run_check(tmp_path, HEADFRAME_SECRET_KEY="k" * 50, HEADFRAME_WEB_THREADS=raw)
-        assert result.returncode == 1
-        assert result.stderr.count("\n") == 1
-        assert f"HEADFRAME_WEB_THREADS {said}" in result.stderr
-
-
-def test_the_web_workers_priority_must_be_a_nice_increment_of_0_to_19(tmp_path):
-    for raw, said in (("low", "must be an integer, got 'low'"), ("20", "must be between 0 and 19, got 20")):
-        result = _run_check(tmp_path, HEADFRAME_SECRET_KEY="k" * 50, HEADFRAME_WEB_NICE=raw)
-        assert result.returncode == 1
-        assert result.stderr.count("\n") == 1
-        assert f"HEADFRAME_WEB_NICE {said}" in result.stderr
+@pytest.mark.parametrize(
+    ("name", "raw", "said"),
+    [
+        ("HEADFRAME_WEB_THREADS", "abc", "must be an integer, got 'abc'"),  # page turns: at least one
+        ("HEADFRAME_WEB_THREADS", "0", "must be at least 1, got 0"),
+        (
+            "HEADFRAME_WEB_NICE",
+            "low",
+            "must be an integer, got 'low'",
+        ),  # the web workers' priority: a nice increment
+        ("HEADFRAME_WEB_NICE", "20", "must be between 0 and 19, got 20"),
+    ],
+)
+def test_a_whole_number_setting_outside_its_range_is_refused_in_one_line(tmp_path, name, raw, said):
+    result = _run_check(tmp_path, HEADFRAME_SECRET_KEY="k" * 50, **{name: raw})
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1
+    assert f"{name} {said}" in result.stderr
 
 
 def test_deploy_check_warns_when_the_key_is_the_demos(tmp_path):
